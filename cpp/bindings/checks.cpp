@@ -1,0 +1,166 @@
+#include "checks.h"
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+
+namespace shendu::bind {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream out;
+  out << '(';
+  for (size_t i = 0; i < s.size(); ++i) out << (i ? ", " : "") << s[i];
+  out << (s.size() == 1 ? ",)" : ")");
+  return out.str();
+}
+
+Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+
+std::string shape_str(const py::array& a) { return shape_str(shape_of(a)); }
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw py::value_error(message);
+}
+
+void require_shape(bool ok, const char* name, const py::array& a, const std::string& expected) {
+  if (!ok)
+    throw py::value_error(std::string(name) + ": expected " + expected + ", got shape " +
+                          shape_str(a));
+}
+
+namespace {
+
+py::array as_numeric_array(py::handle obj, const char* name) {
+  if (obj.is_none()) throw py::type_error(std::string(name) + ": expected an array, got None");
+  py::array arr = py::array::ensure(obj);
+  if (!arr) throw py::type_error(std::string(name) + ": expected an array of numbers");
+  const char kind = arr.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+    throw py::type_error(std::string(name) + ": expected real numbers (float or integer data), got dtype " +
+                         std::string(py::str(arr.dtype())));
+  return arr;
+}
+
+void require_rank(const py::array& arr, const char* name, int ndim) {
+  if (ndim >= 0 && arr.ndim() != ndim)
+    throw py::value_error(std::string(name) + ": expected a " + std::to_string(ndim) +
+                          "-D array, got shape " + shape_str(arr));
+}
+
+}  // namespace
+
+FloatArray as_float32(py::handle obj, const char* name, int ndim) {
+  py::array arr = as_numeric_array(obj, name);
+  require_rank(arr, name, ndim);
+  // forcecast is safe: complex/str/object were rejected above.
+  using Cast = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  Cast converted = Cast::ensure(arr);
+  if (!converted) throw py::error_already_set();
+  return py::reinterpret_borrow<FloatArray>(converted);
+}
+
+std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, int ndim) {
+  if (obj.is_none()) return std::nullopt;
+  return as_float32(obj, name, ndim);
+}
+
+FloatArray as_float32_inplace(py::handle obj, const char* name) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + ": expected a float32 NumPy array (updated in place)");
+  py::array arr = py::reinterpret_borrow<py::array>(obj);
+  if (!arr.dtype().is(py::dtype::of<float>()))
+    throw py::type_error(std::string(name) + ": expected float32 (updated in place), got dtype " +
+                         std::string(py::str(arr.dtype())));
+  if (!(arr.flags() & py::array::c_style))
+    throw py::value_error(std::string(name) + ": expected a C-contiguous array (updated in place)");
+  if (!arr.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+  return py::reinterpret_borrow<FloatArray>(arr);
+}
+
+IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
+  py::array arr = as_numeric_array(obj, name);
+  const char kind = arr.dtype().kind();
+  if (kind == 'f') {
+    // Keras casts float ids to int; a fractional or non-finite one is a bug upstream.
+    py::array_t<double, py::array::c_style | py::array::forcecast> d(arr);
+    const double* p = d.data();
+    for (py::ssize_t i = 0; i < d.size(); ++i)
+      if (!std::isfinite(p[i]) || p[i] != std::floor(p[i]))
+        throw py::value_error(std::string(name) + ": expected whole numbers, got " +
+                              std::to_string(p[i]));
+  }
+  using Cast = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  Cast converted = Cast::ensure(arr);
+  if (!converted) throw py::error_already_set();
+  IndexArray ids = py::reinterpret_borrow<IndexArray>(converted);
+  const int64_t* p = ids.data();
+  for (py::ssize_t i = 0; i < ids.size(); ++i)
+    if (p[i] < 0 || p[i] >= limit)
+      throw py::value_error(std::string(name) + ": value " + std::to_string(p[i]) +
+                            " out of range [0, " + std::to_string(limit) + ")");
+  return ids;
+}
+
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
+  int64_t v[2];
+  if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
+    v[0] = v[1] = obj.cast<int64_t>();
+  } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj) &&
+             py::len(obj) == 2) {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+    for (int i = 0; i < 2; ++i) {
+      py::object item = seq[i];
+      if (!py::isinstance<py::int_>(item) || py::isinstance<py::bool_>(item)) {
+        // NumPy integers are fine too.
+        py::object index = py::module_::import("operator").attr("index");
+        try {
+          item = index(item);
+        } catch (py::error_already_set&) {
+          throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
+                               std::string(py::repr(obj)));
+        }
+      }
+      v[i] = item.cast<int64_t>();
+    }
+  } else {
+    throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
+                         std::string(py::repr(obj)));
+  }
+  if (v[0] < 1 || v[1] < 1)
+    throw py::value_error(std::string(name) + ": expected positive values, got " +
+                          std::string(py::repr(obj)));
+  return {v[0], v[1]};
+}
+
+Padding as_padding(py::handle obj, const char* name) {
+  if (!py::isinstance<py::str>(obj))
+    throw py::type_error(std::string(name) + ": expected 'valid' or 'same', got " +
+                         std::string(py::repr(obj)));
+  std::string s = obj.cast<std::string>();
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (s == "valid") return Padding::Valid;
+  if (s == "same") return Padding::Same;
+  throw py::value_error(std::string(name) + ": expected 'valid' or 'same', got " +
+                        std::string(py::repr(obj)));
+}
+
+float as_finite_float(py::handle obj, const char* name) {
+  double v;
+  try {
+    v = py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
+  } catch (py::error_already_set&) {
+    throw py::type_error(std::string(name) + ": expected a number, got " + std::string(py::repr(obj)));
+  }
+  if (!std::isfinite(v)) throw py::value_error(std::string(name) + ": expected a finite number");
+  return static_cast<float>(v);
+}
+
+FloatArray new_float32(const Shape& shape) { return FloatArray(shape); }
+
+FloatArray zeros_float32(const Shape& shape) {
+  FloatArray a(shape);
+  if (a.size()) std::memset(a.mutable_data(), 0, sizeof(float) * a.size());
+  return a;
+}
+
+}  // namespace shendu::bind

@@ -1,0 +1,52 @@
+// The binding boundary: every argument that reaches a kernel passes through one of these.
+// They convert what Keras would accept (float64, integer data, non-contiguous views) and reject
+// the rest with a TypeError/ValueError that names the argument, so no caller can hand a kernel
+// a pointer it would read out of bounds.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace shendu::bind {
+namespace py = pybind11;
+
+using FloatArray = py::array_t<float, py::array::c_style>;
+using IndexArray = py::array_t<int64_t, py::array::c_style>;
+using Shape = std::vector<py::ssize_t>;
+
+enum class Padding { Valid, Same };
+
+std::string shape_str(const py::array& a);
+std::string shape_str(const Shape& s);
+Shape shape_of(const py::array& a);
+
+// Any float, integer or bool array-like -> C-contiguous float32 (copies only when needed).
+// ndim >= 0 also checks the rank. TypeError for complex, string, object data.
+FloatArray as_float32(py::handle obj, const char* name, int ndim = -1);
+// Same, but None gives an empty optional.
+std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, int ndim = -1);
+// Arguments updated in place (optimizer state): must already be writable C-contiguous float32
+// NumPy arrays, because a converted copy would silently drop the update.
+FloatArray as_float32_inplace(py::handle obj, const char* name);
+// Ids / labels: integer data (or floats holding whole numbers), every value in [0, limit).
+IndexArray as_indices(py::handle obj, const char* name, int64_t limit);
+// An int or a pair of ints, each >= 1 (strides, pool sizes).
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
+// "valid" or "same" (any case).
+Padding as_padding(py::handle obj, const char* name);
+float as_finite_float(py::handle obj, const char* name);
+
+// Raises ValueError "<name>: expected <expected>, got shape (...)" unless ok.
+void require_shape(bool ok, const char* name, const py::array& a, const std::string& expected);
+// Raises ValueError with the message unless ok.
+void require(bool ok, const std::string& message);
+
+FloatArray new_float32(const Shape& shape);
+FloatArray zeros_float32(const Shape& shape);
+
+}  // namespace shendu::bind

@@ -1,0 +1,255 @@
+"""The ops layer: one function per kernel, dispatched on the array type.
+
+NumPy arrays (and anything array-like) go to the C++ kernels in ``shendu._cpu``; CuPy arrays go to the
+CUDA kernels in ``shendu._cuda``; ``shendu.set_backend("reference")`` sends everything to the NumPy
+twins in ``shendu.reference``, which define what is correct. Arguments are validated once, at the
+native binding boundary. Layouts are Keras's: NHWC images, conv kernels (kh, kw, in, out), dense
+kernels (in, out), LSTM gates i, f, c, o; GRU (reset_after=True) gates z, r, h.
+
+Forward functions return what their backward needs; the backward of an op takes the upstream
+gradient first.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import _config, _cpu, reference
+
+try:  # the CUDA module exists only in GPU builds
+    from . import _cuda  # type: ignore[attr-defined]
+except ImportError:
+    _cuda = None
+
+
+def _is_cupy(x) -> bool:
+    return type(x).__module__.split(".", 1)[0] == "cupy"
+
+
+def _backend(x) -> ModuleType:
+    if _config.get_backend() == "reference":
+        return reference
+    if _is_cupy(x):
+        if _cuda is None:
+            raise RuntimeError("got a CuPy array, but shendu was built without its CUDA module")
+        return _cuda
+    return _cpu
+
+
+# --- matrix products, dense layers, activations ------------------------------------------------
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    """op(a) @ op(b) for 2-D float32 arrays; op transposes when trans_* is set."""
+    return _backend(a).matmul(a, b, trans_a, trans_b)
+
+
+def dense(x, w, b=None, activation="linear"):
+    """activation(x @ w + b) for x (N, in), w (in, out), b (out,) or None.
+
+    activation: "linear", "relu", "sigmoid", "tanh" or "softmax" (over the last axis).
+    Returns y (N, out), the activated output.
+    """
+    return _backend(x).dense(x, w, b, activation)
+
+
+def dense_backward(dy, x, w, y, activation="linear"):
+    """Gradients of dense given dy = dL/dy and the forward's x, w and activated output y.
+
+    Returns (dx (N, in), dw (in, out), db (out,)).
+    """
+    return _backend(dy).dense_backward(dy, x, w, y, activation)
+
+
+def relu(x):
+    return _backend(x).relu(x)
+
+
+def relu_backward(dy, y):
+    """dL/dx from dL/dy and the forward output y = relu(x)."""
+    return _backend(dy).relu_backward(dy, y)
+
+
+def sigmoid(x):
+    return _backend(x).sigmoid(x)
+
+
+def sigmoid_backward(dy, y):
+    """dL/dx from dL/dy and y = sigmoid(x)."""
+    return _backend(dy).sigmoid_backward(dy, y)
+
+
+def tanh(x):
+    return _backend(x).tanh(x)
+
+
+def tanh_backward(dy, y):
+    """dL/dx from dL/dy and y = tanh(x)."""
+    return _backend(dy).tanh_backward(dy, y)
+
+
+def softmax(x):
+    """Softmax over the last axis (max-subtracted, so large logits do not overflow)."""
+    return _backend(x).softmax(x)
+
+
+def softmax_backward(dy, y):
+    """dL/dx from dL/dy and y = softmax(x), over the last axis."""
+    return _backend(dy).softmax_backward(dy, y)
+
+
+# --- convolution and pooling (NHWC) --------------------------------------------------------------
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+    """2-D cross-correlation like keras.layers.Conv2D: x (N, H, W, C), w (kh, kw, C, F), b (F,).
+
+    strides: int or (sh, sw); padding: "valid" or "same" (TF's rule: output ceil(H / s), the
+    extra padding row/column at the bottom/right). Returns y (N, Ho, Wo, F).
+    """
+    return _backend(x).conv2d(x, w, b, strides, padding)
+
+
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
+    """Returns (dx, dw, db) of conv2d given dy (N, Ho, Wo, F); db is dy summed over N, Ho, Wo."""
+    return _backend(dy).conv2d_backward(dy, x, w, strides, padding)
+
+
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Max pooling over (N, H, W, C); strides default to pool_size.
+
+    Returns (y, argmax): argmax (int64, shape of y) holds, for each output, the flat index
+    h * W + w of its maximum within its (n, :, :, c) plane; ties pick the first in row-major window
+    order, and a NaN in the window wins (propagates). "same" padding never picks padded cells.
+    """
+    return _backend(x).max_pool2d(x, pool_size, strides, padding)
+
+
+def max_pool2d_backward(dy, argmax, x_shape):
+    """dx of shape x_shape: each dy routed to its argmax (overlapping windows accumulate)."""
+    return _backend(dy).max_pool2d_backward(dy, argmax, x_shape)
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Average pooling; with "same" padding each window averages only its real cells (as TF)."""
+    return _backend(x).avg_pool2d(x, pool_size, strides, padding)
+
+
+def avg_pool2d_backward(dy, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    return _backend(dy).avg_pool2d_backward(dy, x_shape, pool_size, strides, padding)
+
+
+# --- recurrent layers over whole sequences (N, T, I) ---------------------------------------------
+
+
+def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
+    """Keras LSTM (tanh, sigmoid recurrent activation, gates i, f, c, o) over x (N, T, I).
+
+    kernel (I, 4U), recurrent_kernel (U, 4U), bias (4U,) or None; h0, c0 (N, U) or None (zeros).
+    Returns (hs (N, T, U), h_T (N, U), c_T (N, U), cache); cache is opaque, for lstm_backward.
+    """
+    return _backend(x).lstm(x, kernel, recurrent_kernel, bias, h0, c0)
+
+
+def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
+    """dhs (N, T, U): gradient w.r.t. every hidden state (zeros where unused); dh_T, dc_T (N, U)
+    or None: extra gradient w.r.t. the final state. Returns (dx, dkernel, drecurrent_kernel, dbias,
+    dh0, dc0)."""
+    return _backend(dhs).lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0, c0)
+
+
+def gru(x, kernel, recurrent_kernel, bias, h0=None):
+    """Keras GRU with reset_after=True (gates z, r, h): kernel (I, 3U), recurrent_kernel (U, 3U),
+    bias (2, 3U) or None (row 0 input bias, row 1 recurrent bias); h = z * h_prev + (1 - z) * hh.
+    Returns (hs (N, T, U), h_T (N, U), cache)."""
+    return _backend(x).gru(x, kernel, recurrent_kernel, bias, h0)
+
+
+def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    """Returns (dx, dkernel, drecurrent_kernel, dbias (2, 3U), dh0)."""
+    return _backend(dhs).gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0)
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
+    """h_t = tanh(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias). Returns (hs, h_T, cache)."""
+    return _backend(x).simple_rnn(x, kernel, recurrent_kernel, bias, h0)
+
+
+def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    """Returns (dx, dkernel, drecurrent_kernel, dbias, dh0)."""
+    return _backend(dhs).simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0)
+
+
+# --- embedding, dropout ---------------------------------------------------------------------------
+
+
+def embedding(ids, table):
+    """table[ids]: ids any shape of integers in [0, V), table (V, D). Returns ids.shape + (D,)."""
+    return _backend(table).embedding(ids, table)
+
+
+def embedding_backward(dy, ids, vocab_size):
+    """dtable (vocab_size, D): dy rows scatter-added at their ids (repeated ids accumulate)."""
+    return _backend(dy).embedding_backward(dy, ids, vocab_size)
+
+
+def dropout(x, rate, seed):
+    """Inverted dropout: returns (x * mask, mask) with mask 0 or 1 / (1 - rate), rate in [0, 1).
+
+    The mask is a pure function of (seed, flat index), the same on every backend: element i is
+    dropped when the top 24 bits of splitmix64(seed * 2**32 + i) / 2**24 < rate.
+    """
+    return _backend(x).dropout(x, rate, seed)
+
+
+# --- losses: each returns (mean loss as a Python float, gradient w.r.t. the first argument) --------
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    """logits (N, C), labels (N,) ints in [0, C). Mean over N of -log softmax(logits)[label]."""
+    return _backend(logits).sparse_softmax_cross_entropy(logits, labels)
+
+
+def softmax_cross_entropy(logits, onehot):
+    """logits, onehot (N, C) (any target distribution). Mean over N."""
+    return _backend(logits).softmax_cross_entropy(logits, onehot)
+
+
+def binary_cross_entropy(probs, targets):
+    """Keras binary_crossentropy on probabilities clipped to [1e-7, 1 - 1e-7] (zero gradient where
+    clipped), averaged over all elements."""
+    return _backend(probs).binary_cross_entropy(probs, targets)
+
+
+def sigmoid_binary_cross_entropy(logits, targets):
+    """Binary cross-entropy of sigmoid(logits), computed stably; mean over all elements."""
+    return _backend(logits).sigmoid_binary_cross_entropy(logits, targets)
+
+
+def mean_squared_error(pred, targets):
+    """Mean over all elements of (pred - targets) ** 2."""
+    return _backend(pred).mean_squared_error(pred, targets)
+
+
+# --- fused in-place optimizer updates (Keras 3 formulas) -----------------------------------------
+
+
+def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
+    """velocity = momentum * velocity - lr * grad; param += velocity (nesterov: param +=
+    momentum * velocity - lr * grad). velocity may be None when momentum == 0. In place."""
+    return _backend(param).sgd_update(param, grad, velocity, learning_rate, momentum, nesterov)
+
+
+def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7):
+    """Keras Adam: step counts from 1; lr_t = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step);
+    m += (grad - m) * (1 - beta_1); v += (grad**2 - v) * (1 - beta_2);
+    param -= lr_t * m / (sqrt(v) + epsilon). In place."""
+    return _backend(param).adam_update(param, grad, m, v, step, learning_rate, beta_1, beta_2,
+                                       epsilon)
+
+
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+    """Keras RMSprop (no momentum, not centered): avg_sq = rho * avg_sq + (1 - rho) * grad**2;
+    param -= lr * grad / sqrt(avg_sq + epsilon). In place."""
+    return _backend(param).rmsprop_update(param, grad, avg_sq, learning_rate, rho, epsilon)

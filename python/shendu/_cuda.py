@@ -1,0 +1,487 @@
+"""The GPU backend: shendu.ops sends CuPy arrays here.
+
+Same functions, signatures and return values as shendu.reference and the CPU ops (see shendu.ops
+for the contract). Each function checks its arguments the way the C++ binding boundary does
+(cpp/bindings/checks.cpp: the argument's name, the shapes, TypeError for the wrong kind of data,
+ValueError for the wrong shape or value), converts the inputs to C-contiguous float32 on the GPU
+(never through the host), allocates the outputs with CuPy and launches the kernels of
+shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar.
+
+Importing this module raises ImportError when the CUDA extension was not built, which is how
+shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA build imports (and
+`python -m shendu info` runs) on a machine without CuPy or without a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from . import _cuda_kernels as _k
+
+# Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
+_ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+SGEMM_KERNELS = ("naive", "smem", "blocktile", "warptile")
+_BCE, _SIGMOID_BCE, _MSE = 0, 1, 2
+
+
+def device_name() -> str:
+    """The current CUDA device; RuntimeError when there is no driver or device."""
+    return _k.device_name()
+
+
+def cupy_version() -> str | None:
+    """CuPy's version, or None when CuPy is not installed."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy.__version__
+
+
+def _cp():
+    import cupy
+
+    return cupy
+
+
+def _stream() -> int:
+    return _cp().cuda.get_current_stream().ptr
+
+
+# --- argument checks (the GPU twin of cpp/bindings/checks.cpp) ------------------------------------
+
+
+def _on_device(x, name: str, what: str):
+    cp = _cp()
+    if x is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    if not isinstance(x, cp.ndarray):
+        raise TypeError(f"{name}: expected {what} CuPy array (the op runs on the GPU), got "
+                        f"{type(x).__module__}.{type(x).__qualname__}")
+    current = cp.cuda.Device().id
+    if x.device.id != current:
+        raise ValueError(f"{name}: array is on GPU {x.device.id}, but the current device is GPU "
+                         f"{current}")
+    return x
+
+
+def _numeric(x, name: str):
+    x = _on_device(x, name, "a")
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected real numbers (float or integer data), got dtype "
+                        f"{x.dtype}")
+    return x
+
+
+def _float32(x, name: str, ndim: int | None = None):
+    """Any real CuPy array -> C-contiguous float32 (copies on the GPU only when needed)."""
+    x = _numeric(x, name)
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {x.shape}")
+    return _cp().ascontiguousarray(x, dtype=_cp().float32)
+
+
+def _float32_or_none(x, name: str, ndim: int | None = None):
+    return None if x is None else _float32(x, name, ndim)
+
+
+def _inplace(x, name: str):
+    """Optimizer state: must already be C-contiguous float32, or the update would be lost."""
+    x = _on_device(x, name, "a float32")
+    if x.dtype != _cp().float32:
+        raise TypeError(f"{name}: expected float32 (updated in place), got dtype {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array (updated in place)")
+    return x
+
+
+def _indices(x, name: str, limit: int):
+    """Ids / labels: integers (or whole-number floats) in [0, limit) -> C-contiguous int64.
+
+    The range check needs the values, so it reads back two scalars (min and max) in one copy.
+    """
+    cp = _cp()
+    x = _numeric(x, name)
+    if x.size == 0:
+        return cp.ascontiguousarray(x, dtype=cp.int64)
+    if x.dtype.kind == "f":
+        bad = ~cp.isfinite(x) | (x != cp.floor(x))
+        if bool(bad.any()):
+            raise ValueError(f"{name}: expected whole numbers, got {float(x[bad][0]):f}")
+    # On the original values: a cast first could wrap an out-of-range float or uint64 into range.
+    lo, hi = (v.item() for v in cp.stack([x.min(), x.max()]).astype(cp.float64).get())
+    if lo < 0 or hi >= limit:
+        bad_value = int(lo) if lo < 0 else int(hi)
+        raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
+    return cp.ascontiguousarray(x, dtype=cp.int64)
+
+
+def _finite_float(v, name: str) -> float:
+    if isinstance(v, str):
+        raise TypeError(f"{name}: expected a number, got {v!r}")
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{name}: expected a finite number")
+    return f
+
+
+def _int(v, name: str) -> int:
+    if isinstance(v, bool):
+        raise TypeError(f"{name}: expected an int, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {v!r}") from None
+
+
+def _require_shape(ok: bool, name: str, x, expected: str):
+    if not ok:
+        raise ValueError(f"{name}: expected {expected}, got shape {x.shape}")
+
+
+def _same_shape(x, name: str, ref, ref_name: str):
+    _require_shape(x.shape == ref.shape, name, x, f"the shape of {ref_name} {ref.shape}")
+
+
+def _activation(activation, allowed) -> str:
+    if not isinstance(activation, str) or activation not in allowed:
+        err = ValueError if isinstance(activation, str) else TypeError
+        raise err(f"activation: expected one of {', '.join(map(repr, allowed))}, got "
+                  f"{activation!r}")
+    return activation
+
+
+def _ptr(x) -> int:
+    return 0 if x is None else x.data.ptr
+
+
+# --- matrix products, dense layers, activations ------------------------------------------------
+
+
+def _gemm(a, b, trans_a: bool, trans_b: bool, m: int, n: int, k: int, bias=None,
+          activation: str = "linear", kernel: str = "warptile"):
+    """act(op(a) @ op(b) + bias) into a new (m, n) array; a, b C-contiguous float32."""
+    c = _cp().empty((m, n), dtype=_cp().float32)
+    _k.sgemm(SGEMM_KERNELS.index(kernel), trans_a, trans_b, m, n, k, _ptr(a), a.shape[1],
+             _ptr(b), b.shape[1], _ptr(c), n, _ptr(bias), _ACTIVATIONS[activation], _stream())
+    return c
+
+
+def matmul_with(kernel: str, a, b, trans_a=False, trans_b=False):
+    """matmul on one step of the SGEMM ladder (SGEMM_KERNELS), for tests and benchmarks."""
+    if kernel not in SGEMM_KERNELS:
+        raise ValueError(f"kernel: expected one of {SGEMM_KERNELS}, got {kernel!r}")
+    trans_a, trans_b = bool(trans_a), bool(trans_b)
+    a = _float32(a, "a", 2)
+    b = _float32(b, "b", 2)
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != kb:
+        raise ValueError(f"matmul: inner dimensions differ: a {a.shape} (trans_a={trans_a}) and "
+                         f"b {b.shape} (trans_b={trans_b})")
+    return _gemm(a, b, trans_a, trans_b, m, n, k, kernel=kernel)
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    return matmul_with("warptile", a, b, trans_a, trans_b)
+
+
+_DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+
+
+def _softmax_rows(x, y):
+    cols = x.shape[-1]
+    _k.softmax_forward(_ptr(x), _ptr(y), x.size // cols if cols else 0, cols, _stream())
+
+
+def _softmax_backward_rows(dy, y, dx):
+    cols = y.shape[-1]
+    _k.softmax_backward(_ptr(dy), _ptr(y), _ptr(dx), y.size // cols if cols else 0, cols,
+                        _stream())
+
+
+def dense(x, w, b=None, activation="linear"):
+    activation = _activation(activation, _DENSE_ACTIVATIONS)
+    x = _float32(x, "x", 2)
+    w = _float32(w, "w", 2)
+    _require_shape(w.shape[0] == x.shape[1], "w", w, f"({x.shape[1]}, units) for x {x.shape}")
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape[0] == w.shape[1], "b", b, f"({w.shape[1]},) for w {w.shape}")
+    fused = "linear" if activation == "softmax" else activation
+    y = _gemm(x, w, False, False, x.shape[0], w.shape[1], x.shape[1], b, fused)
+    if activation == "softmax":
+        _softmax_rows(y, y)  # in place: each row is read before it is written
+    return y
+
+
+def dense_backward(dy, x, w, y, activation="linear"):
+    activation = _activation(activation, _DENSE_ACTIVATIONS)
+    dy = _float32(dy, "dy", 2)
+    x = _float32(x, "x", 2)
+    w = _float32(w, "w", 2)
+    y = _float32(y, "y", 2)
+    n, units = dy.shape
+    _require_shape(x.shape[0] == n, "x", x, f"({n}, in) for dy {dy.shape}")
+    _require_shape(w.shape == (x.shape[1], units), "w", w, f"{(x.shape[1], units)}")
+    _same_shape(y, "y", dy, "dy")
+    if activation == "linear":
+        dz = dy
+    else:
+        dz = _cp().empty_like(dy)
+        if activation == "softmax":
+            _softmax_backward_rows(dy, y, dz)
+        else:
+            _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dz), dz.size,
+                                   _stream())
+    dx = _gemm(dz, w, False, True, n, x.shape[1], units)
+    dw = _gemm(x, dz, True, False, x.shape[1], units, n)
+    db = _cp().empty(units, dtype=_cp().float32)
+    _k.column_sum(_ptr(dz), n, units, _ptr(db), _stream())
+    return dx, dw, db
+
+
+def _activation_forward(x, activation: str):
+    x = _float32(x, "x")
+    y = _cp().empty_like(x)
+    _k.activation_forward(_ACTIVATIONS[activation], _ptr(x), _ptr(y), x.size, _stream())
+    return y
+
+
+def _activation_backward(dy, y, activation: str):
+    dy = _float32(dy, "dy")
+    y = _float32(y, "y")
+    _same_shape(y, "y", dy, "dy")
+    dx = _cp().empty_like(dy)
+    _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dx), dx.size,
+                           _stream())
+    return dx
+
+
+def relu(x):
+    return _activation_forward(x, "relu")
+
+
+def relu_backward(dy, y):
+    return _activation_backward(dy, y, "relu")
+
+
+def sigmoid(x):
+    return _activation_forward(x, "sigmoid")
+
+
+def sigmoid_backward(dy, y):
+    return _activation_backward(dy, y, "sigmoid")
+
+
+def tanh(x):
+    return _activation_forward(x, "tanh")
+
+
+def tanh_backward(dy, y):
+    return _activation_backward(dy, y, "tanh")
+
+
+def _at_least_1d(x, name: str):
+    _require_shape(x.ndim >= 1, name, x, "at least a 1-D array")
+    return x
+
+
+def softmax(x):
+    x = _at_least_1d(_float32(x, "x"), "x")
+    y = _cp().empty_like(x)
+    _softmax_rows(x, y)
+    return y
+
+
+def softmax_backward(dy, y):
+    dy = _at_least_1d(_float32(dy, "dy"), "dy")
+    y = _float32(y, "y")
+    _same_shape(y, "y", dy, "dy")
+    dx = _cp().empty_like(dy)
+    _softmax_backward_rows(dy, y, dx)
+    return dx
+
+
+# --- ops without CUDA kernels yet ------------------------------------------------------------------
+
+
+def _no_kernel(name: str):
+    def op(*args, **kwargs):
+        raise NotImplementedError(f"{name}: shendu has no CUDA kernel for it yet; pass NumPy "
+                                  "arrays (cupy.asnumpy) to run it on the CPU")
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+for _name in ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d",
+              "avg_pool2d_backward", "lstm", "lstm_backward", "gru", "gru_backward", "simple_rnn",
+              "simple_rnn_backward"):
+    globals()[_name] = _no_kernel(_name)
+del _name
+
+
+# --- embedding, dropout ---------------------------------------------------------------------------
+
+
+def embedding(ids, table):
+    table = _float32(table, "table", 2)
+    ids = _indices(ids, "ids", table.shape[0])
+    dim = table.shape[1]
+    out = _cp().empty(ids.shape + (dim,), dtype=_cp().float32)
+    _k.embedding_gather(_ptr(ids), ids.size, _ptr(table), dim, _ptr(out), _stream())
+    return out
+
+
+def embedding_backward(dy, ids, vocab_size):
+    vocab_size = _int(vocab_size, "vocab_size")
+    if vocab_size < 1:
+        raise ValueError(f"vocab_size: expected a positive int, got {vocab_size}")
+    dy = _float32(dy, "dy")
+    ids = _indices(ids, "ids", vocab_size)
+    _require_shape(dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape, "dy", dy,
+                   f"ids.shape + (dim,) for ids {ids.shape}")
+    dim = dy.shape[-1]
+    dtable = _cp().zeros((vocab_size, dim), dtype=_cp().float32)
+    _k.embedding_scatter_add(_ptr(dy), _ptr(ids), ids.size, dim, _ptr(dtable), _stream())
+    return dtable
+
+
+def dropout(x, rate, seed):
+    rate = _finite_float(rate, "rate")
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate: expected a value in [0, 1), got {rate}")
+    seed = _int(seed, "seed") % 2**64  # the mask's counter is seed * 2**32 + i modulo 2**64
+    x = _float32(x, "x")
+    y = _cp().empty_like(x)
+    mask = _cp().empty_like(x)
+    _k.dropout(_ptr(x), x.size, seed, rate, 1.0 / (1.0 - rate), _ptr(y), _ptr(mask), _stream())
+    return y, mask
+
+
+# --- losses: (mean loss as a Python float, gradient w.r.t. the first argument) ------------------
+
+
+def _mean(terms, count: int) -> float:
+    """Totals the loss terms on the GPU (in float64) and reads back that one scalar."""
+    if count == 0:
+        return float("nan")  # the mean of nothing, as NumPy
+    total = _cp().empty((), dtype=_cp().float64)
+    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _stream())
+    return float(total) / count
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    logits = _float32(logits, "logits", 2)
+    n, classes = logits.shape
+    labels = _indices(labels, "labels", classes)
+    _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
+    grad = _cp().empty_like(logits)
+    terms = _cp().empty(n, dtype=_cp().float32)
+    _k.sparse_softmax_cross_entropy(_ptr(logits), _ptr(labels), n, classes, _ptr(grad),
+                                    _ptr(terms), _stream())
+    return _mean(terms, n), grad
+
+
+def softmax_cross_entropy(logits, onehot):
+    logits = _float32(logits, "logits", 2)
+    onehot = _float32(onehot, "onehot", 2)
+    _same_shape(onehot, "onehot", logits, "logits")
+    n, classes = logits.shape
+    grad = _cp().empty_like(logits)
+    terms = _cp().empty(n, dtype=_cp().float32)
+    _k.softmax_cross_entropy(_ptr(logits), _ptr(onehot), n, classes, _ptr(grad), _ptr(terms),
+                             _stream())
+    return _mean(terms, n), grad
+
+
+def _pair_loss(kind: int, pred, targets, pred_name: str):
+    pred = _float32(pred, pred_name)
+    targets = _float32(targets, "targets")
+    _same_shape(targets, "targets", pred, pred_name)
+    grad = _cp().empty_like(pred)
+    terms = _cp().empty(pred.size, dtype=_cp().float32)
+    _k.pair_loss(kind, _ptr(pred), _ptr(targets), pred.size, _ptr(grad), _ptr(terms), _stream())
+    return _mean(terms, pred.size), grad
+
+
+def binary_cross_entropy(probs, targets):
+    return _pair_loss(_BCE, probs, targets, "probs")
+
+
+def sigmoid_binary_cross_entropy(logits, targets):
+    return _pair_loss(_SIGMOID_BCE, logits, targets, "logits")
+
+
+def mean_squared_error(pred, targets):
+    return _pair_loss(_MSE, pred, targets, "pred")
+
+
+# --- fused in-place optimizer updates ------------------------------------------------------------
+
+
+def _grad_for(param, grad):
+    grad = _float32(grad, "grad")
+    _same_shape(grad, "grad", param, "param")
+    return grad
+
+
+def _state_for(param, state, name: str):
+    state = _inplace(state, name)
+    _same_shape(state, name, param, "param")
+    return state
+
+
+def _in_unit_interval(v, name: str, closed: bool) -> float:
+    v = _finite_float(v, name)
+    if not (0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0):
+        raise ValueError(f"{name}: expected a value in [0, 1{']' if closed else ')'}, got {v}")
+    return v
+
+
+def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    lr = _finite_float(learning_rate, "learning_rate")
+    momentum = _in_unit_interval(momentum, "momentum", closed=True)
+    if velocity is None:
+        if momentum != 0.0:
+            raise ValueError(f"velocity: required when momentum != 0 (momentum={momentum})")
+    else:
+        velocity = _state_for(param, velocity, "velocity")
+    _k.sgd_update(_ptr(param), _ptr(grad), _ptr(velocity), param.size, lr, momentum,
+                  bool(nesterov), _stream())
+
+
+def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    m = _state_for(param, m, "m")
+    v = _state_for(param, v, "v")
+    step = _int(step, "step")
+    if step < 1:
+        raise ValueError(f"step: expected a count from 1, got {step}")
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)
+    epsilon = _finite_float(epsilon, "epsilon")
+    lr_t = lr * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+    _k.adam_update(_ptr(param), _ptr(grad), _ptr(m), _ptr(v), param.size, lr_t, beta_1, beta_2,
+                   epsilon, _stream())
+
+
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    avg_sq = _state_for(param, avg_sq, "avg_sq")
+    lr = _finite_float(learning_rate, "learning_rate")
+    rho = _in_unit_interval(rho, "rho", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    _k.rmsprop_update(_ptr(param), _ptr(grad), _ptr(avg_sq), param.size, lr, rho, epsilon,
+                      _stream())

@@ -74,12 +74,15 @@ def _numeric(x, name: str):
     return x
 
 
-def _float32(x, name: str, ndim: int | None = None):
+def _float32(x, name: str, ndim: int | None = None, min_ndim: int = 0):
     """Any real CuPy array -> C-contiguous float32 (copies on the GPU only when needed)."""
     x = _numeric(x, name)
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-D array, got shape {x.shape}")
-    return _cp().ascontiguousarray(x, dtype=_cp().float32)
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name}: expected at least a {min_ndim}-D array, got shape {x.shape}")
+    # reshape: keeps 0-D arrays 0-D, should ascontiguousarray promote them (NumPy's does).
+    return _cp().ascontiguousarray(x, dtype=_cp().float32).reshape(x.shape)
 
 
 def _float32_or_none(x, name: str, ndim: int | None = None):
@@ -104,7 +107,7 @@ def _indices(x, name: str, limit: int):
     cp = _cp()
     x = _numeric(x, name)
     if x.size == 0:
-        return cp.ascontiguousarray(x, dtype=cp.int64)
+        return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
     if x.dtype.kind == "f":
         bad = ~cp.isfinite(x) | (x != cp.floor(x))
         if bool(bad.any()):
@@ -114,7 +117,7 @@ def _indices(x, name: str, limit: int):
     if lo < 0 or hi >= limit:
         bad_value = int(lo) if lo < 0 else int(hi)
         raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
-    return cp.ascontiguousarray(x, dtype=cp.int64)
+    return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
 
 
 def _finite_float(v, name: str) -> float:
@@ -286,20 +289,15 @@ def tanh_backward(dy, y):
     return _activation_backward(dy, y, "tanh")
 
 
-def _at_least_1d(x, name: str):
-    _require_shape(x.ndim >= 1, name, x, "at least a 1-D array")
-    return x
-
-
 def softmax(x):
-    x = _at_least_1d(_float32(x, "x"), "x")
+    x = _float32(x, "x", min_ndim=1)
     y = _cp().empty_like(x)
     _softmax_rows(x, y)
     return y
 
 
 def softmax_backward(dy, y):
-    dy = _at_least_1d(_float32(dy, "dy"), "dy")
+    dy = _float32(dy, "dy", min_ndim=1)
     y = _float32(y, "y")
     _same_shape(y, "y", dy, "dy")
     dx = _cp().empty_like(dy)

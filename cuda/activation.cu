@@ -6,15 +6,13 @@ namespace shendu::cuda {
 namespace {
 
 __global__ void activation_forward_kernel(Activation act, const float* x, float* y, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
+  SHENDU_GRID_STRIDE(i, n)
     y[i] = activate(act, x[i]);
 }
 
 __global__ void activation_backward_kernel(Activation act, const float* dy, const float* y,
                                            float* dx, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
+  SHENDU_GRID_STRIDE(i, n)
     dx[i] = activate_grad(act, dy[i], y[i]);
 }
 

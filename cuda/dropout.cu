@@ -16,8 +16,7 @@ __device__ __forceinline__ uint64_t splitmix64(uint64_t z) {
 __global__ void dropout_kernel(const float* x, int64_t n, uint64_t seed, double rate, float scale,
                                float* y, float* mask) {
   const uint64_t base = seed << 32;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x) {
+  SHENDU_GRID_STRIDE(i, n) {
     const uint64_t bits = splitmix64(base + uint64_t(i)) >> 40;
     // The comparison is in double, as the reference's Python float rate: 24-bit integers and
     // their scaling by 2**-24 are exact there.

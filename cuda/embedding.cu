@@ -8,15 +8,13 @@ namespace {
 // One thread per output element; consecutive threads copy consecutive columns of a row.
 __global__ void gather_kernel(const int64_t* ids, int64_t total, const float* table, int64_t dim,
                               float* out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
+  SHENDU_GRID_STRIDE(i, total)
     out[i] = table[ids[i / dim] * dim + i % dim];
 }
 
 __global__ void scatter_add_kernel(const float* dy, const int64_t* ids, int64_t total, int64_t dim,
                                    float* dtable) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += int64_t(gridDim.x) * blockDim.x)
+  SHENDU_GRID_STRIDE(i, total)
     atomicAdd(dtable + ids[i / dim] * dim + i % dim, dy[i]);
 }
 

@@ -26,3 +26,9 @@ inline unsigned grid_for(int64_t n, int threads) {
 }
 
 }  // namespace shendu::cuda
+
+// Grid-stride loop over [0, n): correct for any grid size, so launchers can cap the grid
+// (launch.h's grid_for) and still cover any n.
+#define SHENDU_GRID_STRIDE(i, n)                                            \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); \
+       i += int64_t(gridDim.x) * blockDim.x)

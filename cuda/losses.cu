@@ -74,8 +74,7 @@ __device__ __forceinline__ void pair_term(PairLoss loss, float p, float t, float
 
 __global__ void pair_loss_kernel(PairLoss loss, const float* pred, const float* targets, int64_t n,
                                  float inv_n, float* grad, float* terms) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += int64_t(gridDim.x) * blockDim.x)
+  SHENDU_GRID_STRIDE(i, n)
     pair_term(loss, pred[i], targets[i], inv_n, grad + i, terms + i);
 }
 

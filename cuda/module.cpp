@@ -4,17 +4,21 @@
 // passes raw device pointers, sizes and CuPy's current stream as integers. Nothing here knows
 // CuPy; nothing here checks shapes again.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 #include "activation.h"
+#include "conv.h"
 #include "dropout.h"
 #include "embedding.h"
 #include "losses.h"
 #include "optimizers.h"
+#include "pool.h"
 #include "reduce.h"
 #include "sgemm.h"
 #include "softmax.h"
@@ -35,6 +39,11 @@ Enum as_enum(int v, int count, const char* what) {
   if (v < 0 || v >= count)
     throw py::value_error(std::string(what) + ": unknown value " + std::to_string(v));
   return static_cast<Enum>(v);
+}
+
+// (N, H, W, C, kh, kw, sh, sw, pt, pl, Ho, Wo), in Window2d's order.
+Window2d window(const std::array<int64_t, 12>& v) {
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
 }
 
 std::string device_name() {
@@ -107,6 +116,26 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   m.def("rmsprop_update", [](Ptr param, Ptr grad, Ptr avg_sq, int64_t n, float lr, float rho,
                              float eps, Ptr s) {
     rmsprop_update(f32(param), f32(grad), f32(avg_sq), n, lr, rho, eps, stream(s));
+  });
+
+  m.def("im2col", [](Ptr x, const std::array<int64_t, 12>& g, Ptr cols, Ptr s) {
+    im2col(f32(x), window(g), f32(cols), stream(s));
+  });
+  m.def("col2im", [](Ptr cols, const std::array<int64_t, 12>& g, Ptr dx, Ptr s) {
+    col2im(f32(cols), window(g), f32(dx), stream(s));
+  });
+  m.def("max_pool_forward", [](Ptr x, const std::array<int64_t, 12>& g, Ptr y, Ptr argmax, Ptr s) {
+    max_pool_forward(f32(x), window(g), f32(y), i64(argmax), stream(s));
+  });
+  m.def("max_pool_backward", [](Ptr dy, Ptr argmax, const std::array<int64_t, 12>& g, Ptr dx,
+                                Ptr s) {
+    max_pool_backward(f32(dy), i64(argmax), window(g), f32(dx), stream(s));
+  });
+  m.def("avg_pool_forward", [](Ptr x, const std::array<int64_t, 12>& g, Ptr y, Ptr s) {
+    avg_pool_forward(f32(x), window(g), f32(y), stream(s));
+  });
+  m.def("avg_pool_backward", [](Ptr dy, const std::array<int64_t, 12>& g, Ptr dx, Ptr s) {
+    avg_pool_backward(f32(dy), window(g), f32(dx), stream(s));
   });
 
   m.def("embedding_gather", [](Ptr ids, int64_t n, Ptr table, int64_t dim, Ptr out, Ptr s) {

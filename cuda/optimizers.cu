@@ -5,9 +5,6 @@ namespace shendu::cuda {
 
 namespace {
 
-#define SHENDU_GRID_STRIDE(i, n)                                                   \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); \
-       i += int64_t(gridDim.x) * blockDim.x)
 
 __global__ void sgd_kernel(float* param, const float* grad, float* velocity, int64_t n, float lr,
                            float momentum, bool nesterov) {
@@ -44,8 +41,6 @@ __global__ void rmsprop_kernel(float* param, const float* grad, float* avg_sq, i
     param[i] -= lr * g / sqrtf(a + epsilon);
   }
 }
-
-#undef SHENDU_GRID_STRIDE
 
 }  // namespace
 

@@ -305,6 +305,159 @@ def softmax_backward(dy, y):
     return dx
 
 
+# --- convolution and pooling (NHWC) --------------------------------------------------------------
+
+
+def _pair(v, name: str) -> tuple[int, int]:
+    """An int or a pair of ints, each >= 1 (strides, pool sizes)."""
+    if isinstance(v, (str, bool)):
+        raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}")
+    try:
+        pair = (operator.index(v),) * 2
+    except TypeError:
+        try:
+            items = list(v)
+            if len(items) != 2 or any(isinstance(d, bool) for d in items):
+                raise TypeError
+            pair = tuple(operator.index(d) for d in items)
+        except TypeError:
+            raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}") from None
+    if min(pair) < 1:
+        raise ValueError(f"{name}: expected positive values, got {v!r}")
+    return pair
+
+
+def _padding(v, name: str = "padding") -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"{name}: expected 'valid' or 'same', got {v!r}")
+    if v.lower() not in ("valid", "same"):
+        raise ValueError(f"{name}: expected 'valid' or 'same', got {v!r}")
+    return v.lower()
+
+
+def _shape4(v, name: str) -> tuple[int, int, int, int]:
+    try:
+        shape = tuple(operator.index(d) for d in v)
+    except TypeError:
+        raise TypeError(f"{name}: expected 4 ints (N, H, W, C), got {v!r}") from None
+    if len(shape) != 4 or min(shape) < 0:
+        raise ValueError(f"{name}: expected 4 non-negative ints (N, H, W, C), got {v!r}")
+    return shape
+
+
+def _window(x_shape, window, strides, padding: str, name: str):
+    """Window2d (cuda/window.h) for NHWC x_shape: TF's rule, 'same' putting the odd padding row or
+    column after the image."""
+    n, h, w, c = x_shape
+    (kh, kw), (sh, sw) = window, strides
+    if padding == "valid":
+        if h < kh or w < kw:
+            raise ValueError(f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
+                             f"padding, got shape {tuple(x_shape)}")
+        ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    else:
+        ho, wo = -(-h // sh), -(-w // sw)
+        pt = max((ho - 1) * sh + kh - h, 0) // 2
+        pl = max((wo - 1) * sw + kw - w, 0) // 2
+    return (n, h, w, c, kh, kw, sh, sw, pt, pl, ho, wo)
+
+
+def _im2col(x, g):
+    n, _, _, c, kh, kw, _, _, _, _, ho, wo = g
+    cols = _cp().empty((n * ho * wo, kh * kw * c), dtype=_cp().float32)
+    _k.im2col(_ptr(x), g, _ptr(cols), _stream())
+    return cols
+
+
+def _conv_args(x, w, strides, padding):
+    x = _float32(x, "x", 4)
+    w = _float32(w, "w", 4)
+    kh, kw, c, _ = w.shape
+    _require_shape(c == x.shape[3] and kh >= 1 and kw >= 1, "w", w,
+                   f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}")
+    g = _window(x.shape, (kh, kw), _pair(strides, "strides"), _padding(padding), "x")
+    return x, w, g
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+    x, w, g = _conv_args(x, w, strides, padding)
+    kh, kw, c, f = w.shape
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape == (f,), "b", b, f"({f},) for w {w.shape}")
+    n, ho, wo = g[0], g[10], g[11]
+    cols = _im2col(x, g)
+    y = _gemm(cols, w.reshape(kh * kw * c, f), False, False, n * ho * wo, f, kh * kw * c, b)
+    return y.reshape(n, ho, wo, f)
+
+
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
+    dy = _float32(dy, "dy", 4)
+    x, w, g = _conv_args(x, w, strides, padding)
+    kh, kw, c, f = w.shape
+    n, ho, wo = g[0], g[10], g[11]
+    _require_shape(dy.shape == (n, ho, wo, f), "dy", dy, f"{(n, ho, wo, f)}, the output of conv2d")
+    rows, patch = n * ho * wo, kh * kw * c
+    cols = _im2col(x, g)
+    dy2 = dy.reshape(rows, f)
+    dw = _gemm(cols, dy2, True, False, patch, f, rows).reshape(w.shape)
+    dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
+    dx = _cp().empty(x.shape, dtype=_cp().float32)
+    _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
+    db = _cp().empty(f, dtype=_cp().float32)
+    _k.column_sum(_ptr(dy2), rows, f, _ptr(db), _stream())
+    return dx, dw, db
+
+
+def _pool_window(x_shape, pool_size, strides, padding, name: str):
+    pool = _pair(pool_size, "pool_size")
+    strides = pool if strides is None else _pair(strides, "strides")
+    return _window(x_shape, pool, strides, _padding(padding), name)
+
+
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    x = _float32(x, "x", 4)
+    g = _pool_window(x.shape, pool_size, strides, padding, "x")
+    out_shape = (g[0], g[10], g[11], g[3])
+    y = _cp().empty(out_shape, dtype=_cp().float32)
+    argmax = _cp().empty(out_shape, dtype=_cp().int64)
+    _k.max_pool_forward(_ptr(x), g, _ptr(y), _ptr(argmax), _stream())
+    return y, argmax
+
+
+def max_pool2d_backward(dy, argmax, x_shape):
+    n, h, w, c = x_shape = _shape4(x_shape, "x_shape")
+    dy = _float32(dy, "dy", 4)
+    _require_shape(dy.shape[0] == n and dy.shape[3] == c, "dy", dy,
+                   f"({n}, Ho, Wo, {c}) for x_shape {x_shape}")
+    argmax = _indices(argmax, "argmax", h * w)
+    _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
+    # Only the sizes matter here: each dy goes where argmax says.
+    g = (n, h, w, c, 1, 1, 1, 1, 0, 0, dy.shape[1], dy.shape[2])
+    dx = _cp().zeros(x_shape, dtype=_cp().float32)
+    _k.max_pool_backward(_ptr(dy), _ptr(argmax), g, _ptr(dx), _stream())
+    return dx
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    x = _float32(x, "x", 4)
+    g = _pool_window(x.shape, pool_size, strides, padding, "x")
+    y = _cp().empty((g[0], g[10], g[11], g[3]), dtype=_cp().float32)
+    _k.avg_pool_forward(_ptr(x), g, _ptr(y), _stream())
+    return y
+
+
+def avg_pool2d_backward(dy, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    x_shape = _shape4(x_shape, "x_shape")
+    dy = _float32(dy, "dy", 4)
+    g = _pool_window(x_shape, pool_size, strides, padding, "x_shape")
+    out_shape = (g[0], g[10], g[11], g[3])
+    _require_shape(dy.shape == out_shape, "dy", dy, f"{out_shape}, the output of avg_pool2d")
+    dx = _cp().empty(x_shape, dtype=_cp().float32)
+    _k.avg_pool_backward(_ptr(dy), g, _ptr(dx), _stream())
+    return dx
+
+
 # --- ops without CUDA kernels yet ------------------------------------------------------------------
 
 
@@ -317,9 +470,7 @@ def _no_kernel(name: str):
     return op
 
 
-for _name in ("conv2d", "conv2d_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d",
-              "avg_pool2d_backward", "lstm", "lstm_backward", "gru", "gru_backward", "simple_rnn",
-              "simple_rnn_backward"):
+for _name in ("lstm", "lstm_backward", "gru", "gru_backward", "simple_rnn", "simple_rnn_backward"):
     globals()[_name] = _no_kernel(_name)
 del _name
 

@@ -20,6 +20,7 @@
 #include "optimizers.h"
 #include "pool.h"
 #include "reduce.h"
+#include "rnn.h"
 #include "sgemm.h"
 #include "softmax.h"
 
@@ -136,6 +137,32 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   });
   m.def("avg_pool_backward", [](Ptr dy, const std::array<int64_t, 12>& g, Ptr dx, Ptr s) {
     avg_pool_backward(f32(dy), window(g), f32(dx), stream(s));
+  });
+
+  m.def("lstm_step_forward", [](Ptr xw, Ptr hu, Ptr c_prev, Ptr gates, Ptr c, Ptr h, int64_t N,
+                                int64_t U, Ptr s) {
+    lstm_step_forward(f32(xw), f32(hu), f32(c_prev), f32(gates), f32(c), f32(h), N, U, stream(s));
+  });
+  m.def("lstm_step_backward", [](Ptr dh_out, Ptr dh_rec, Ptr gates, Ptr c, Ptr c_prev, Ptr dc,
+                                 Ptr dz, int64_t N, int64_t U, Ptr s) {
+    lstm_step_backward(f32(dh_out), f32(dh_rec), f32(gates), f32(c), f32(c_prev), f32(dc),
+                       f32(dz), N, U, stream(s));
+  });
+  m.def("gru_step_forward", [](Ptr xw, Ptr hu, Ptr h_prev, Ptr gates, Ptr h, int64_t N, int64_t U,
+                               Ptr s) {
+    gru_step_forward(f32(xw), f32(hu), f32(h_prev), f32(gates), f32(h), N, U, stream(s));
+  });
+  m.def("gru_step_backward", [](Ptr dh_out, Ptr dh_direct, Ptr dh_rec, Ptr gates, Ptr h_prev,
+                                Ptr dxw, Ptr dhu, int64_t N, int64_t U, Ptr s) {
+    gru_step_backward(f32(dh_out), f32(dh_direct), f32(dh_rec), f32(gates), f32(h_prev), f32(dxw),
+                      f32(dhu), N, U, stream(s));
+  });
+  m.def("rnn_step_forward", [](Ptr xw, Ptr hu, Ptr h, int64_t N, int64_t U, Ptr s) {
+    rnn_step_forward(f32(xw), f32(hu), f32(h), N, U, stream(s));
+  });
+  m.def("rnn_step_backward", [](Ptr dh_out, Ptr dh_rec, Ptr h, Ptr dz, int64_t N, int64_t U,
+                                Ptr s) {
+    rnn_step_backward(f32(dh_out), f32(dh_rec), f32(h), f32(dz), N, U, stream(s));
   });
 
   m.def("embedding_gather", [](Ptr ids, int64_t n, Ptr table, int64_t dim, Ptr out, Ptr s) {

@@ -4,6 +4,8 @@ All tests need an NVIDIA GPU and CuPy (marked gpu; tests/conftest.py skips them 
 imported inside the `cp` fixture so that this file imports and collects anywhere.
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,14 @@ def f64(x):
     return np.asarray(x, dtype=np.float64)
 
 
+def f64_or_none(x):
+    return None if x is None else f64(x)
+
+
+def gpu_or_none(cp, x):
+    return None if x is None else cp.asarray(x)
+
+
 def assert_gpu_close(got, want, rtol=1e-5, atol=1e-6):
     """got must be a float32 CuPy array (the op stayed on the GPU) close to the host array want."""
     assert type(got).__module__.startswith("cupy"), f"expected a CuPy array, got {type(got)}"
@@ -59,12 +69,6 @@ def test_info_names_the_gpu(cp):
                          check=True).stdout
     assert "CUDA module: built" in out
     assert f"GPU: {shendu._cuda.device_name()}" in out
-
-
-def test_ops_without_kernels_say_so(cp):
-    arrays = [cp.zeros(shape, cp.float32) for shape in ((1, 2, 3), (3, 4), (1, 4))]
-    with pytest.raises(NotImplementedError, match="lstm"):
-        ops.lstm(*arrays, None)
 
 
 def test_runs_on_the_current_stream(cp, rng):
@@ -313,6 +317,96 @@ def test_pool_bad_input(cp):
     with pytest.raises(ValueError, match=r"argmax: value 16 out of range \[0, 16\)"):
         ops.max_pool2d_backward(cp.ones((1, 2, 2, 2), cp.float32),
                                 cp.full((1, 2, 2, 2), 16), (1, 4, 4, 2))
+
+
+# --- recurrent layers ----------------------------------------------------------------------------
+
+RNN_SHAPES = [(1, 1, 1, 1), (2, 7, 3, 5), (3, 5, 33, 7), (0, 3, 2, 2), (2, 0, 3, 4), (4, 12, 8, 33)]
+
+
+def _rnn_weights(rng, i, u, gates):
+    kernel = (rng.standard_normal((i, gates * u)) / np.sqrt(i)).astype(np.float32)
+    recurrent = (rng.standard_normal((u, gates * u)) / np.sqrt(u)).astype(np.float32)
+    return kernel, recurrent
+
+
+def _assert_all_close(got, want, rtol=1e-4, atol=1e-5):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert_gpu_close(g, w, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("n, t, i, u", RNN_SHAPES)
+@pytest.mark.parametrize("with_state", [True, False])
+def test_lstm_forward_and_backward(cp, rng, n, t, i, u, with_state):
+    x = rng.standard_normal((n, t, i)).astype(np.float32)
+    kernel, recurrent = _rnn_weights(rng, i, u, 4)
+    bias = rng.standard_normal(4 * u).astype(np.float32)
+    h0, c0 = (rng.standard_normal((n, u)).astype(np.float32) for _ in range(2))
+    if not with_state:
+        h0 = c0 = None
+    g, d = partial(gpu_or_none, cp), f64_or_none
+    *out, cache = ops.lstm(g(x), g(kernel), g(recurrent), g(bias), g(h0), g(c0))
+    *out_ref, cache_ref = reference.lstm(d(x), d(kernel), d(recurrent), d(bias), d(h0), d(c0))
+    _assert_all_close(out, out_ref)
+    dhs = rng.standard_normal((n, t, u)).astype(np.float32)
+    dh_t, dc_t = (rng.standard_normal((n, u)).astype(np.float32) for _ in range(2))
+    grads = ops.lstm_backward(g(dhs), g(dh_t), g(dc_t), g(x), g(kernel), g(recurrent), cache,
+                              g(h0), g(c0))
+    want = reference.lstm_backward(d(dhs), d(dh_t), d(dc_t), d(x), d(kernel), d(recurrent),
+                                   cache_ref, d(h0), d(c0))
+    _assert_all_close(grads, want)
+
+
+@pytest.mark.parametrize("n, t, i, u", RNN_SHAPES)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_gru_forward_and_backward(cp, rng, n, t, i, u, with_bias):
+    x = rng.standard_normal((n, t, i)).astype(np.float32)
+    kernel, recurrent = _rnn_weights(rng, i, u, 3)
+    bias = rng.standard_normal((2, 3 * u)).astype(np.float32) if with_bias else None
+    h0 = rng.standard_normal((n, u)).astype(np.float32)
+    g, d = partial(gpu_or_none, cp), f64_or_none
+    *out, cache = ops.gru(g(x), g(kernel), g(recurrent), g(bias), g(h0))
+    *out_ref, cache_ref = reference.gru(d(x), d(kernel), d(recurrent), d(bias), d(h0))
+    _assert_all_close(out, out_ref)
+    dhs = rng.standard_normal((n, t, u)).astype(np.float32)
+    dh_t = rng.standard_normal((n, u)).astype(np.float32)
+    grads = ops.gru_backward(g(dhs), g(dh_t), g(x), g(kernel), g(recurrent), cache, g(h0))
+    want = reference.gru_backward(d(dhs), d(dh_t), d(x), d(kernel), d(recurrent), cache_ref,
+                                  d(h0))
+    _assert_all_close(grads, want)
+
+
+@pytest.mark.parametrize("n, t, i, u", RNN_SHAPES)
+def test_simple_rnn_forward_and_backward(cp, rng, n, t, i, u):
+    x = rng.standard_normal((n, t, i)).astype(np.float32)
+    kernel, recurrent = _rnn_weights(rng, i, u, 1)
+    bias = rng.standard_normal(u).astype(np.float32)
+    *out, cache = ops.simple_rnn(cp.asarray(x), cp.asarray(kernel), cp.asarray(recurrent),
+                                 cp.asarray(bias))
+    *out_ref, cache_ref = reference.simple_rnn(f64(x), f64(kernel), f64(recurrent), f64(bias))
+    _assert_all_close(out, out_ref)
+    dhs = rng.standard_normal((n, t, u)).astype(np.float32)
+    grads = ops.simple_rnn_backward(cp.asarray(dhs), None, cp.asarray(x), cp.asarray(kernel),
+                                    cp.asarray(recurrent), cache)
+    want = reference.simple_rnn_backward(f64(dhs), None, f64(x), f64(kernel), f64(recurrent),
+                                         cache_ref)
+    _assert_all_close(grads, want)
+
+
+def test_rnn_bad_input(cp):
+    x = cp.ones((2, 3, 4), cp.float32)
+    kernel, recurrent = cp.ones((4, 8), cp.float32), cp.ones((2, 8), cp.float32)
+    with pytest.raises(ValueError, match="kernel: expected"):
+        ops.lstm(x, cp.ones((3, 8), cp.float32), recurrent, None)
+    with pytest.raises(ValueError, match="recurrent_kernel: expected"):
+        ops.lstm(x, kernel, cp.ones((2, 6), cp.float32), None)
+    with pytest.raises(ValueError, match="h0: expected"):
+        ops.lstm(x, kernel, recurrent, None, cp.ones((3, 2), cp.float32))
+    *_, cache = ops.lstm(x, kernel, recurrent, None)
+    with pytest.raises(TypeError, match="cache"):
+        ops.lstm_backward(cp.ones((2, 3, 2), cp.float32), None, None, x, kernel, recurrent,
+                          cache[:2])
 
 
 # --- losses ---------------------------------------------------------------------------------------

@@ -166,9 +166,9 @@ def _ptr(x) -> int:
 
 
 def _gemm(a, b, trans_a: bool, trans_b: bool, m: int, n: int, k: int, bias=None,
-          activation: str = "linear", kernel: str = "warptile"):
-    """act(op(a) @ op(b) + bias) into a new (m, n) array; a, b C-contiguous float32."""
-    c = _cp().empty((m, n), dtype=_cp().float32)
+          activation: str = "linear", kernel: str = "warptile", out=None):
+    """act(op(a) @ op(b) + bias) into out or a new (m, n) array; all C-contiguous float32."""
+    c = _cp().empty((m, n), dtype=_cp().float32) if out is None else out
     _k.sgemm(SGEMM_KERNELS.index(kernel), trans_a, trans_b, m, n, k, _ptr(a), a.shape[1],
              _ptr(b), b.shape[1], _ptr(c), n, _ptr(bias), _ACTIVATIONS[activation], _stream())
     return c
@@ -458,21 +458,205 @@ def avg_pool2d_backward(dy, x_shape, pool_size=(2, 2), strides=None, padding="va
     return dx
 
 
-# --- ops without CUDA kernels yet ------------------------------------------------------------------
+# --- recurrent layers over whole sequences (N, T, I) ---------------------------------------------
+#
+# Internally time-major: x is transposed once to (T, N, I) so that every step's slice is a
+# contiguous (N, .) block. One GEMM projects the inputs of all steps; each step then runs one
+# recurrent GEMM (into a reused buffer) and one fused gate kernel. The backward walks the steps in
+# reverse with the mirror-image kernel and GEMM, and finishes with three whole-sequence GEMMs
+# (dx, dkernel, drecurrent_kernel). The cache is a tuple of GPU arrays; it is checked like any
+# argument before the backward reads it. It holds the initial states too, which is why the
+# backward functions take h0 / c0 (the contract's signature) without reading them.
 
 
-def _no_kernel(name: str):
-    def op(*args, **kwargs):
-        raise NotImplementedError(f"{name}: shendu has no CUDA kernel for it yet; pass NumPy "
-                                  "arrays (cupy.asnumpy) to run it on the CPU")
-
-    op.__name__ = op.__qualname__ = name
-    return op
+def _time_major(x):
+    return _cp().ascontiguousarray(x.transpose(1, 0, 2))
 
 
-for _name in ("lstm", "lstm_backward", "gru", "gru_backward", "simple_rnn", "simple_rnn_backward"):
-    globals()[_name] = _no_kernel(_name)
-del _name
+def _rnn_args(x, kernel, recurrent_kernel, gates: int):
+    x = _float32(x, "x", 3)
+    kernel = _float32(kernel, "kernel", 2)
+    recurrent_kernel = _float32(recurrent_kernel, "recurrent_kernel", 2)
+    units = recurrent_kernel.shape[0]
+    _require_shape(recurrent_kernel.shape[1] == gates * units, "recurrent_kernel",
+                   recurrent_kernel, f"(units, {gates} * units)")
+    _require_shape(kernel.shape == (x.shape[2], gates * units), "kernel", kernel,
+                   f"{(x.shape[2], gates * units)} for x {x.shape} and recurrent_kernel "
+                   f"{recurrent_kernel.shape}")
+    return x, kernel, recurrent_kernel, units
+
+
+def _state(h, name: str, n: int, units: int):
+    """An initial state (N, U), zeros when None."""
+    if h is None:
+        return _cp().zeros((n, units), dtype=_cp().float32)
+    h = _float32(h, name, 2)
+    _require_shape(h.shape == (n, units), name, h, f"{(n, units)}")
+    return h
+
+
+def _input_projection(x_tm, kernel, bias):
+    """x_t @ kernel + bias for every step at once: (T, N, G * U)."""
+    t, n, i = x_tm.shape
+    gu = kernel.shape[1]
+    return _gemm(x_tm.reshape(t * n, i), kernel, False, False, t * n, gu, i, bias).reshape(t, n, gu)
+
+
+def _sequence_grads(dxw, x_tm, kernel, h_prev, drw, recurrent_kernel):
+    """dx (N, T, I), dkernel and drecurrent_kernel from the per-step gradients of the input
+    projection dxw (T, N, G * U) and of the recurrent one drw, with h_prev (T, N, U) the state
+    each step started from."""
+    t, n, i = x_tm.shape
+    gu, units = kernel.shape[1], recurrent_kernel.shape[0]
+    dxw2, drw2 = dxw.reshape(t * n, gu), drw.reshape(t * n, gu)
+    dx = _gemm(dxw2, kernel, False, True, t * n, i, gu).reshape(t, n, i).transpose(1, 0, 2)
+    dkernel = _gemm(x_tm.reshape(t * n, i), dxw2, True, False, i, gu, t * n)
+    drec = _gemm(h_prev.reshape(t * n, units), drw2, True, False, units, gu, t * n)
+    return _cp().ascontiguousarray(dx), dkernel, drec
+
+
+def _bias_grad(d, gu: int):
+    db = _cp().empty(gu, dtype=_cp().float32)
+    _k.column_sum(_ptr(d), d.size // gu if gu else 0, gu, _ptr(db), _stream())
+    return db
+
+
+def _cache(cache, kinds: str, shapes):
+    """The cache a forward returned: a tuple of float32 GPU arrays of the expected shapes."""
+    if not isinstance(cache, tuple) or len(cache) != len(shapes):
+        raise TypeError(f"cache: expected the cache that shendu's CUDA {kinds} returned")
+    for j, (a, shape) in enumerate(zip(cache, shapes)):
+        _on_device(a, f"cache[{j}]", "a float32")
+        if a.dtype != _cp().float32 or not a.flags.c_contiguous:
+            raise TypeError(f"cache: expected the cache that shendu's CUDA {kinds} returned")
+        _require_shape(a.shape == shape, f"cache[{j}]", a, f"{shape}")
+    return cache
+
+
+def _backward_args(dhs, dh_t, x, kernel, recurrent_kernel, gates: int):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, gates)
+    n, t, _ = x.shape
+    dhs = _float32(dhs, "dhs", 3)
+    _require_shape(dhs.shape == (n, t, units), "dhs", dhs, f"{(n, t, units)}")
+    return x, kernel, recurrent_kernel, units, _time_major(dhs), _state(dh_t, "dh_T", n, units)
+
+
+def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 4)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 1)
+    if bias is not None:
+        _require_shape(bias.shape == (4 * units,), "bias", bias, f"({4 * units},)")
+    cp, s = _cp(), _stream()
+    x_tm = _time_major(x)
+    xw = _input_projection(x_tm, kernel, bias)
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)  # hs[0] = h0, hs[t + 1] = h_t
+    cs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    cs[0] = _state(c0, "c0", n, units)
+    gates = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    hu = cp.empty((n, 4 * units), dtype=cp.float32)
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, 4 * units, units, out=hu)
+        _k.lstm_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(cs[step]), _ptr(gates[step]),
+                             _ptr(cs[step + 1]), _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), cs[t].copy(), (hs, cs, gates)
+
+
+def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 4)
+    n, t, _ = x.shape
+    dc = _state(dc_T, "dc_T", n, units).copy()  # updated in place, step by step
+    dh_rec = dh_rec.copy()
+    hs, cs, gates = _cache(cache, "lstm", [(t + 1, n, units), (t + 1, n, units),
+                                           (t, n, 4 * units)])
+    cp, s = _cp(), _stream()
+    dz = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.lstm_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(gates[step]),
+                              _ptr(cs[step + 1]), _ptr(cs[step]), _ptr(dc), _ptr(dz[step]), n,
+                              units, s)
+        _gemm(dz[step], recurrent_kernel, False, True, n, units, 4 * units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
+    return dx, dkernel, drec, _bias_grad(dz, 4 * units), dh_rec, dc
+
+
+def gru(x, kernel, recurrent_kernel, bias, h0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 3)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 2)
+    if bias is not None:
+        _require_shape(bias.shape == (2, 3 * units), "bias", bias, f"{(2, 3 * units)}")
+    cp, s = _cp(), _stream()
+    x_tm = _time_major(x)
+    xw = _input_projection(x_tm, kernel, None if bias is None else bias[0])
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    gates = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    hu = cp.empty((n, 3 * units), dtype=cp.float32)
+    rec_bias = None if bias is None else bias[1]
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, 3 * units, units, rec_bias, out=hu)
+        _k.gru_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step]), _ptr(gates[step]),
+                            _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), (hs, gates)
+
+
+def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 3)
+    n, t, _ = x.shape
+    dh_direct = dh_direct.copy()  # dh * z of the step after, updated in place
+    hs, gates = _cache(cache, "gru", [(t + 1, n, units), (t, n, 4 * units)])
+    cp, s = _cp(), _stream()
+    dh_rec = cp.zeros((n, units), dtype=cp.float32)
+    dxw = cp.empty((t, n, 3 * units), dtype=cp.float32)
+    dhu = cp.empty((t, n, 3 * units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.gru_step_backward(_ptr(dhs_tm[step]), _ptr(dh_direct), _ptr(dh_rec), _ptr(gates[step]),
+                             _ptr(hs[step]), _ptr(dxw[step]), _ptr(dhu[step]), n, units, s)
+        _gemm(dhu[step], recurrent_kernel, False, True, n, units, 3 * units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dxw, _time_major(x), kernel, hs[:t], dhu,
+                                        recurrent_kernel)
+    dbias = cp.stack([_bias_grad(dxw, 3 * units), _bias_grad(dhu, 3 * units)])
+    return dx, dkernel, drec, dbias, dh_direct + dh_rec
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 1)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 1)
+    if bias is not None:
+        _require_shape(bias.shape == (units,), "bias", bias, f"({units},)")
+    cp, s = _cp(), _stream()
+    xw = _input_projection(_time_major(x), kernel, bias)
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    hu = cp.empty((n, units), dtype=cp.float32)
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, units, units, out=hu)
+        _k.rnn_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), (hs,)
+
+
+def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 1)
+    n, t, _ = x.shape
+    dh_rec = dh_rec.copy()
+    (hs,) = _cache(cache, "simple_rnn", [(t + 1, n, units)])
+    cp, s = _cp(), _stream()
+    dz = cp.empty((t, n, units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.rnn_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]),
+                             n, units, s)
+        _gemm(dz[step], recurrent_kernel, False, True, n, units, units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
+    return dx, dkernel, drec, _bias_grad(dz, units), dh_rec
 
 
 # --- embedding, dropout ---------------------------------------------------------------------------

@@ -463,6 +463,15 @@ def test_mean_squared_error(cp, rng, shape):
     assert_loss_close(got, reference.mean_squared_error(f64(pred), f64(targets)))
 
 
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "binary_cross_entropy",
+                                  "sigmoid_binary_cross_entropy", "mean_squared_error"])
+def test_loss_of_an_empty_batch(cp, name):
+    empty = cp.zeros((0, 3), cp.float32)
+    loss, grad = getattr(ops, name)(empty, empty)
+    assert loss == getattr(reference, name)(np.zeros((0, 3)), np.zeros((0, 3)))[0]
+    assert grad.shape == (0, 3)
+
+
 def test_loss_bad_input(cp):
     logits = cp.zeros((3, 4), cp.float32)
     with pytest.raises(ValueError, match=r"labels: value 4 out of range \[0, 4\)"):
@@ -590,6 +599,8 @@ def test_dropout_bad_rate(cp):
         ops.dropout(cp.ones(3, cp.float32), 1.0, 0)
     with pytest.raises(TypeError, match="seed"):
         ops.dropout(cp.ones(3, cp.float32), 0.5, 1.5)
+    with pytest.raises(ValueError, match="seed: expected an int >= 0"):
+        ops.dropout(cp.ones(3, cp.float32), 0.5, -1)
 
 
 # --- a Keras-like step: MNIST MLP forward, loss, backward, Adam ------------------------------------

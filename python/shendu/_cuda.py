@@ -121,7 +121,7 @@ def _indices(x, name: str, limit: int):
 
 
 def _finite_float(v, name: str) -> float:
-    if isinstance(v, str):
+    if isinstance(v, (str, bytes)):  # float() would parse them
         raise TypeError(f"{name}: expected a number, got {v!r}")
     try:
         f = float(v)
@@ -132,13 +132,18 @@ def _finite_float(v, name: str) -> float:
     return f
 
 
-def _int(v, name: str) -> int:
+def _int(v, name: str, minimum: int) -> int:
+    """A Python or NumPy integer (not bool) in [minimum, 2**63)."""
     if isinstance(v, bool):
         raise TypeError(f"{name}: expected an int, got {v!r}")
     try:
-        return operator.index(v)
+        i = operator.index(v)
     except TypeError:
         raise TypeError(f"{name}: expected an int, got {v!r}") from None
+    if i < minimum or i >= 2**63:
+        fits = " that fits in 64 bits" if i >= 2**63 else ""
+        raise ValueError(f"{name}: expected an int >= {minimum}{fits}, got {v!r}")
+    return i
 
 
 def _require_shape(ok: bool, name: str, x, expected: str):
@@ -672,9 +677,7 @@ def embedding(ids, table):
 
 
 def embedding_backward(dy, ids, vocab_size):
-    vocab_size = _int(vocab_size, "vocab_size")
-    if vocab_size < 1:
-        raise ValueError(f"vocab_size: expected a positive int, got {vocab_size}")
+    vocab_size = _int(vocab_size, "vocab_size", 0)
     dy = _float32(dy, "dy")
     ids = _indices(ids, "ids", vocab_size)
     _require_shape(dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape, "dy", dy,
@@ -686,10 +689,8 @@ def embedding_backward(dy, ids, vocab_size):
 
 
 def dropout(x, rate, seed):
-    rate = _finite_float(rate, "rate")
-    if not 0.0 <= rate < 1.0:
-        raise ValueError(f"rate: expected a value in [0, 1), got {rate}")
-    seed = _int(seed, "seed") % 2**64  # the mask's counter is seed * 2**32 + i modulo 2**64
+    rate = _in_unit_interval(rate, "rate", closed=False)
+    seed = _int(seed, "seed", 0)  # the kernel forms seed * 2**32 + i modulo 2**64, as NumPy
     x = _float32(x, "x")
     y = _cp().empty_like(x)
     mask = _cp().empty_like(x)
@@ -703,7 +704,7 @@ def dropout(x, rate, seed):
 def _mean(terms, count: int) -> float:
     """Totals the loss terms on the GPU (in float64) and reads back that one scalar."""
     if count == 0:
-        return float("nan")  # the mean of nothing, as NumPy
+        return 0.0  # the contract's value for an empty batch
     total = _cp().empty((), dtype=_cp().float64)
     _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _stream())
     return float(total) / count
@@ -712,6 +713,7 @@ def _mean(terms, count: int) -> float:
 def sparse_softmax_cross_entropy(logits, labels):
     logits = _float32(logits, "logits", 2)
     n, classes = logits.shape
+    _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
     labels = _indices(labels, "labels", classes)
     _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
     grad = _cp().empty_like(logits)
@@ -771,10 +773,11 @@ def _state_for(param, state, name: str):
 
 
 def _in_unit_interval(v, name: str, closed: bool) -> float:
-    v = _finite_float(v, name)
-    if not (0.0 <= v <= 1.0 if closed else 0.0 <= v < 1.0):
-        raise ValueError(f"{name}: expected a value in [0, 1{']' if closed else ')'}, got {v}")
-    return v
+    """A rate or decay factor in [0, 1] (closed) or [0, 1)."""
+    f = _finite_float(v, name)
+    if not (0.0 <= f <= 1.0 if closed else 0.0 <= f < 1.0):
+        raise ValueError(f"{name}: expected a number in [0, 1{']' if closed else ')'}, got {v!r}")
+    return f
 
 
 def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
@@ -784,7 +787,8 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
     momentum = _in_unit_interval(momentum, "momentum", closed=True)
     if velocity is None:
         if momentum != 0.0:
-            raise ValueError(f"velocity: required when momentum != 0 (momentum={momentum})")
+            raise ValueError(f"velocity: None is only allowed with momentum 0, got momentum "
+                             f"{momentum!r}")
     else:
         velocity = _state_for(param, velocity, "velocity")
     _k.sgd_update(_ptr(param), _ptr(grad), _ptr(velocity), param.size, lr, momentum,
@@ -797,9 +801,7 @@ def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2
     grad = _grad_for(param, grad)
     m = _state_for(param, m, "m")
     v = _state_for(param, v, "v")
-    step = _int(step, "step")
-    if step < 1:
-        raise ValueError(f"step: expected a count from 1, got {step}")
+    step = _int(step, "step", 1)
     lr = _finite_float(learning_rate, "learning_rate")
     beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
     beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)

@@ -1,0 +1,2 @@
+"""Keras callbacks: Callback, CallbackList, History, ProgbarLogger, EarlyStopping, ModelCheckpoint,
+LambdaCallback."""

@@ -1,0 +1,1 @@
+"""Datasets with Keras's load_data() interface."""

@@ -1,0 +1,1 @@
+"""Model and weight files: .keras archives and .weights.h5 files."""

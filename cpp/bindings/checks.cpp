@@ -156,6 +156,9 @@ float as_finite_float(py::handle obj, const char* name) {
 }
 
 double as_finite_double(py::handle obj, const char* name) {
+  // float() would parse strings; a string here is a caller's mistake, not a number.
+  if (py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj))
+    throw py::type_error(std::string(name) + ": expected a number, got " + std::string(py::repr(obj)));
   double v;
   try {
     v = py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();

@@ -18,7 +18,8 @@ double blocked_sum(int64_t n, int64_t block, int64_t work_per_item, BlockSum blo
   const int64_t blocks = (n + block - 1) / block;
   std::vector<double> partial(blocks);
   parallel_for(blocks, block * work_per_item, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) partial[b] = block_sum(b * block, std::min(n, (b + 1) * block));
+    for (int64_t b = b0; b < b1; ++b)
+      partial[b] = block_sum(b * block, std::min(n, (b + 1) * block));
   });
   return std::accumulate(partial.begin(), partial.end(), 0.0);
 }

@@ -1,5 +1,5 @@
-// Fused losses: each returns the mean loss (accumulated in double) and writes the gradient of that
-// mean w.r.t. its first argument into grad (same size). Empty input gives loss 0 and writes nothing.
+// Fused losses: each returns the mean loss (accumulated in double) and writes the gradient of
+// that mean w.r.t. its first argument into grad (same size). Empty input: loss 0, nothing written.
 // The double total is summed over fixed-size blocks in a fixed order, so it does not depend on the
 // thread count.
 #pragma once

@@ -21,7 +21,7 @@ def _run_with_threads(n, f):
 
 
 def _inputs(name, shape, rng):
-    """(first argument, targets) for a loss; floats rounded to float32 so both sides see the same."""
+    """(first argument, targets) for a loss, rounded to float32 so both sides see the same."""
     f32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
     if name == "sparse_softmax_cross_entropy":
         return f32(3 * rng.standard_normal(shape)), rng.integers(0, shape[1], size=shape[0])
@@ -136,8 +136,8 @@ def test_nan_propagates(rng, name):
 def test_views_and_integer_input(rng):
     logits = rng.standard_normal((6, 10))[:, ::2]  # non-contiguous float64
     labels = np.array([0, 4, 2, 2, 1, 3], np.int32)
-    _check_against_reference("sparse_softmax_cross_entropy", logits.astype(np.float32).astype(float),
-                             labels)
+    logits32 = logits.astype(np.float32).astype(float)
+    _check_against_reference("sparse_softmax_cross_entropy", logits32, labels)
     np.testing.assert_allclose(ops.sparse_softmax_cross_entropy(logits, labels)[0],
                                reference.sparse_softmax_cross_entropy(logits, labels)[0], rtol=1e-5)
     loss, grad = ops.mean_squared_error(np.arange(4), np.zeros(4, np.int8))

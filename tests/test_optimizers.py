@@ -103,15 +103,17 @@ def test_sgd_one_step_by_hand():
 
 
 def test_adam_first_step_by_hand():
-    # From zero moments, step 1: m = (1 - b1) g, v = (1 - b2) g^2, lr_t = lr sqrt(1 - b2) / (1 - b1),
-    # so the update is lr * g / (|g| + eps / sqrt(1 - b2)): about lr * sign(g).
+    # From zero moments, step 1: m = (1 - b1) g, v = (1 - b2) g^2,
+    # lr_t = lr sqrt(1 - b2) / (1 - b1), so the update is lr g / (|g| + eps / sqrt(1 - b2)),
+    # about lr * sign(g).
     g = np.array([0.5, -2.0, 1e-3], np.float32)
     p, m, v = np.ones(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32)
     ops.adam_update(p, g, m, v, 1, learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
     g64 = g.astype(np.float64)
     np.testing.assert_allclose(m, 0.1 * g64, rtol=1e-6)
     np.testing.assert_allclose(v, 0.001 * g64**2, rtol=1e-6)
-    np.testing.assert_allclose(p, 1 - 0.1 * g64 / (np.abs(g64) + 1e-7 / math.sqrt(0.001)), rtol=1e-6)
+    want = 1 - 0.1 * g64 / (np.abs(g64) + 1e-7 / math.sqrt(0.001))
+    np.testing.assert_allclose(p, want, rtol=1e-6)
 
 
 def test_adam_bias_correction_uses_step():
@@ -177,7 +179,8 @@ def _bad(update_name, **overrides):
         (_bad("sgd_update", velocity=None), ValueError, "velocity: None is only allowed"),
         (_bad("sgd_update", momentum=1.5), ValueError, r"momentum: expected a number in \[0, 1\]"),
         (_bad("sgd_update", momentum=-0.1), ValueError, "momentum: expected"),
-        (_bad("sgd_update", learning_rate=float("nan")), ValueError, "learning_rate: expected a finite"),
+        (_bad("sgd_update", learning_rate=float("nan")), ValueError,
+         "learning_rate: expected a finite"),
         (_bad("sgd_update", learning_rate="0.1"), TypeError, "learning_rate: expected a number"),
         (_bad("sgd_update", grad=np.ones(3, complex)), TypeError, "grad: expected real numbers"),
         (_bad("sgd_update", grad=np.array(["a", "b", "c"])), TypeError, "grad: expected real"),
@@ -187,7 +190,8 @@ def _bad(update_name, **overrides):
         (_bad("adam_update", step=1.0), TypeError, "step: expected an int"),
         (_bad("adam_update", beta_1=1.0), ValueError, r"beta_1: expected a number in \[0, 1\)"),
         (_bad("adam_update", beta_2=-1.0), ValueError, "beta_2: expected"),
-        (_bad("rmsprop_update", avg_sq=np.zeros(3, np.float16)), TypeError, "avg_sq: expected float32"),
+        (_bad("rmsprop_update", avg_sq=np.zeros(3, np.float16)), TypeError,
+         "avg_sq: expected float32"),
         (_bad("rmsprop_update", rho=2.0), ValueError, r"rho: expected a number in \[0, 1\]"),
         (_bad("rmsprop_update", param=np.ones(3, complex)), TypeError, "param: expected float32"),
     ],

@@ -67,7 +67,9 @@ void bind_losses(py::module_& m) {
         py::arg("labels"));
   m.def("softmax_cross_entropy", &softmax_cross_entropy, py::arg("logits"), py::arg("onehot"));
   m.def("binary_cross_entropy",
-        [](py::handle p, py::handle t) { return elementwise<shendu::binary_cross_entropy>(p, t, "probs"); },
+        [](py::handle p, py::handle t) {
+          return elementwise<shendu::binary_cross_entropy>(p, t, "probs");
+        },
         py::arg("probs"), py::arg("targets"));
   m.def("sigmoid_binary_cross_entropy",
         [](py::handle x, py::handle t) {
@@ -75,7 +77,9 @@ void bind_losses(py::module_& m) {
         },
         py::arg("logits"), py::arg("targets"));
   m.def("mean_squared_error",
-        [](py::handle p, py::handle t) { return elementwise<shendu::mean_squared_error>(p, t, "pred"); },
+        [](py::handle p, py::handle t) {
+          return elementwise<shendu::mean_squared_error>(p, t, "pred");
+        },
         py::arg("pred"), py::arg("targets"));
 }
 

@@ -83,8 +83,9 @@ void rmsprop_update(py::handle param_obj, py::handle grad_obj, py::handle avg_sq
 }  // namespace
 
 void bind_optimizers(py::module_& m) {
-  m.def("sgd_update", &sgd_update, py::arg("param"), py::arg("grad"), py::arg("velocity") = py::none(),
-        py::arg("learning_rate") = 0.01, py::arg("momentum") = 0.0, py::arg("nesterov") = false);
+  m.def("sgd_update", &sgd_update, py::arg("param"), py::arg("grad"),
+        py::arg("velocity") = py::none(), py::arg("learning_rate") = 0.01,
+        py::arg("momentum") = 0.0, py::arg("nesterov") = false);
   m.def("adam_update", &adam_update, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"),
         py::arg("step"), py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9,
         py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7);

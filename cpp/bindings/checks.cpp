@@ -158,7 +158,8 @@ float as_finite_float(py::handle obj, const char* name) {
 double as_finite_double(py::handle obj, const char* name) {
   // float() would parse strings; a string here is a caller's mistake, not a number.
   if (py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj))
-    throw py::type_error(std::string(name) + ": expected a number, got " + std::string(py::repr(obj)));
+    throw py::type_error(std::string(name) + ": expected a number, got " +
+                         std::string(py::repr(obj)));
   double v;
   try {
     v = py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
@@ -175,7 +176,8 @@ int64_t as_int(py::handle obj, const char* name, int64_t min) {
   PyObject* index = py::isinstance<py::bool_>(obj) ? nullptr : PyNumber_Index(obj.ptr());
   if (!index) {
     PyErr_Clear();
-    throw py::type_error(std::string(name) + ": expected an int, got " + std::string(py::repr(obj)));
+    throw py::type_error(std::string(name) + ": expected an int, got " +
+                         std::string(py::repr(obj)));
   }
   py::object owned = py::reinterpret_steal<py::object>(index);
   int overflow = 0;

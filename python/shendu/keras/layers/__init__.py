@@ -18,9 +18,8 @@ def serialize(layer) -> dict:
     """Keras 3's layer record: class name, config, and the input shape it was built for."""
     entry = {"module": "keras.layers", "class_name": type(layer).__name__,
              "config": layer.get_config(), "registered_name": None}
-    if type(layer).__name__ in ("Sequential", "Functional", "Model"):
+    if type(layer).__name__ in ("Sequential", "Functional"):
         entry["module"] = "keras"
-        entry["class_name"] = "Sequential" if type(layer).__name__ == "Sequential" else "Functional"
     if layer.built and not isinstance(layer, InputLayer) and layer._build_input_shape is not None:
         shape = layer._build_input_shape
         entry["build_config"] = {"input_shape": [list(s) for s in shape]
@@ -29,15 +28,15 @@ def serialize(layer) -> dict:
 
 
 def deserialize(config, custom_objects=None):
-    from ..models import Model, Sequential
+    from ..models import Functional, Model, Sequential
 
     name = config.get("class_name")
-    classes = {**_LAYERS, "Sequential": Sequential, "Functional": Model, "Model": Model,
+    classes = {**_LAYERS, "Sequential": Sequential, "Functional": Functional, "Model": Functional,
                **(custom_objects or {})}
     cls = classes.get(name)
     if cls is None:
         raise ValueError(f"Unknown layer class: {name!r}. Accepted: {', '.join(sorted(classes))}")
-    if cls in (Sequential, Model):
+    if isinstance(cls, type) and issubclass(cls, Model):
         return cls.from_config(config["config"], custom_objects)
     layer = cls.from_config(dict(config["config"]))
     build = config.get("build_config")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .functional import Model
+from .functional import Functional, Model
 from .sequential import Sequential
 
 
@@ -29,4 +29,4 @@ def clone_model(model):
     return model_from_config(serialize(model))
 
 
-__all__ = ["Model", "Sequential", "model_from_config", "load_model", "clone_model"]
+__all__ = ["Functional", "Model", "Sequential", "model_from_config", "load_model", "clone_model"]

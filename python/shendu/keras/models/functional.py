@@ -28,15 +28,18 @@ class _Step:
 
 
 class Model(Trainer, Layer):
-    """keras.Model(inputs=..., outputs=..., name=...)."""
+    """keras.Model(inputs=..., outputs=..., name=...) (which makes a Functional, as in Keras)."""
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(Functional if cls is Model else cls)
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
-        if type(self) is Model and (inputs is None or outputs is None):
+        if type(self) is Functional and (inputs is None or outputs is None):
             raise ValueError("keras.Model needs inputs= and outputs= (subclassed models with a "
                              "custom call() are not supported by shendu; use the functional "
                              "API or Sequential)")
         Layer.__init__(self, name=name or backend.unique_name(
-            "functional" if type(self) is Model else backend.snake_case(type(self).__name__)),
+            backend.snake_case(type(self).__name__)),
             trainable=trainable, **kwargs)
         Trainer.__init__(self)
         self._steps = []
@@ -325,8 +328,12 @@ class Model(Trainer, Layer):
                 return [lookup(h) for h in spec]
             return lookup(spec)
 
-        return Model(many(config["input_layers"]), many(config["output_layers"]),
-                     name=config.get("name"), trainable=config.get("trainable", True))
+        return Functional(many(config["input_layers"]), many(config["output_layers"]),
+                          name=config.get("name"), trainable=config.get("trainable", True))
+
+
+class Functional(Model):
+    """The class of models built with keras.Model(inputs, outputs)."""
 
 
 def _tensor_config(inputs):

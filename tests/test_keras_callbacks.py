@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-
 from shendu.keras import callbacks, saving
 from shendu.keras.utils import progbar
 
@@ -96,7 +95,9 @@ class Tty(io.StringIO):
 
 def test_history_records_epoch_logs_and_sets_model_history():
     model = FakeModel()
-    run_fit(model, [], [{"loss": 0.5, "accuracy": 0.25}, {"loss": np.float32(0.25), "accuracy": 0.5}])
+    run_fit(
+        model, [], [{"loss": 0.5, "accuracy": 0.25}, {"loss": np.float32(0.25), "accuracy": 0.5}]
+    )
     hist = model.history
     assert isinstance(hist, callbacks.History)
     assert hist.epoch == [0, 1]
@@ -106,13 +107,28 @@ def test_history_records_epoch_logs_and_sets_model_history():
 
 def test_callback_list_adds_defaults_once_and_forwards_in_order():
     calls = []
-    cb1 = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: calls.append(("a", e, logs["loss"])))
-    cb2 = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: calls.append(("b", e, logs["loss"])))
+    cb1 = callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: calls.append(("a", e, logs["loss"]))
+    )
+    cb2 = callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: calls.append(("b", e, logs["loss"]))
+    )
     own_history = callbacks.History()
-    cbl = callbacks.CallbackList([cb1, own_history, cb2], add_history=True, add_progbar=True,
-                                 model=FakeModel(), verbose=0, epochs=1, steps=1)
-    assert [type(c) for c in cbl.callbacks] == [callbacks.LambdaCallback, callbacks.History,
-                                                callbacks.LambdaCallback, callbacks.ProgbarLogger]
+    cbl = callbacks.CallbackList(
+        [cb1, own_history, cb2],
+        add_history=True,
+        add_progbar=True,
+        model=FakeModel(),
+        verbose=0,
+        epochs=1,
+        steps=1,
+    )
+    assert [type(c) for c in cbl.callbacks] == [
+        callbacks.LambdaCallback,
+        callbacks.History,
+        callbacks.LambdaCallback,
+        callbacks.ProgbarLogger,
+    ]
     assert all(c.params == {"verbose": 0, "epochs": 1, "steps": 1} for c in cbl.callbacks)
     assert cbl.callbacks[0].model is cbl.model
     cbl.on_epoch_end(3, {"loss": 1.5})
@@ -182,7 +198,9 @@ def test_progbar_verbose1_on_a_tty_redraws_with_eta(clock, monkeypatch):
     assert plain[2].rstrip() == f"3/3 {BAR} 0s 200ms/step - loss: 0.6111"
     assert plain[3] == f"3/3 {BAR} 1s 200ms/step - loss: 0.5000 - val_loss: 0.7000\n"
     # Keras's colours: bold count, green for the done part (int(20 * 1/3) = 6 bars), grey rest.
-    assert frames[1].startswith("\x1b[1m1/3\x1b[0m \x1b[32m" + "━" * 6 + "\x1b[0m\x1b[37m" + "━" * 14)
+    assert frames[1].startswith(
+        "\x1b[1m1/3\x1b[0m \x1b[32m" + "━" * 6 + "\x1b[0m\x1b[37m" + "━" * 14
+    )
 
 
 def test_progbar_tty_updates_are_throttled_and_padded(clock, monkeypatch):
@@ -230,8 +248,7 @@ def test_progbar_evaluate_and_predict_bars(clock, capsys):
         cbl.on_predict_batch_end(batch, {"outputs": np.zeros(3)})
     cbl.on_predict_end()
     assert capsys.readouterr().out == (
-        f"2/2 {BAR} 0s 2ms/step - accuracy: 0.8750 - loss: 1.0000e-05\n"
-        f"2/2 {BAR} 1s 500ms/step\n"
+        f"2/2 {BAR} 0s 2ms/step - accuracy: 0.8750 - loss: 1.0000e-05\n2/2 {BAR} 1s 500ms/step\n"
     )
 
 
@@ -303,8 +320,10 @@ def test_early_stopping_restores_best_weights(capsys):
         model.set_weights([w + epoch + 1 for w in model.get_weights()])
         snapshots.append(model.get_weights())
 
-    cbs = [callbacks.LambdaCallback(on_epoch_end=perturb),
-           callbacks.EarlyStopping(patience=1, restore_best_weights=True, verbose=1)]
+    cbs = [
+        callbacks.LambdaCallback(on_epoch_end=perturb),
+        callbacks.EarlyStopping(patience=1, restore_best_weights=True, verbose=1),
+    ]
     run_fit(model, cbs, val_losses(0.9, 0.4, 0.6, 0.7))
     assert len(snapshots) == 3  # stopped after epoch 2
     for got, want in zip(model.get_weights(), snapshots[1]):
@@ -346,8 +365,10 @@ def test_checkpoint_weights_template_creates_folders(tmp_path):
     template = str(tmp_path / "ckpt" / "sub" / "w-{epoch:02d}-{val_loss:.2f}.weights.h5")
     cb = callbacks.ModelCheckpoint(template, save_weights_only=True)
     run_fit(model, [cb], val_losses(0.5, 0.25))
-    assert sorted(os.listdir(tmp_path / "ckpt" / "sub")) == ["w-01-0.50.weights.h5",
-                                                             "w-02-0.25.weights.h5"]
+    assert sorted(os.listdir(tmp_path / "ckpt" / "sub")) == [
+        "w-01-0.50.weights.h5",
+        "w-02-0.25.weights.h5",
+    ]
     fresh = FakeModel(seed=7)
     saving.load_weights(fresh, tmp_path / "ckpt" / "sub" / "w-02-0.25.weights.h5")
     for got, want in zip(fresh.get_weights(), model.get_weights()):
@@ -365,8 +386,12 @@ def test_checkpoint_save_best_only(tmp_path, capsys):
     assert "Epoch 2: val_loss did not improve from 0.50000" in out
     # Maximized metric and an initial threshold that nothing beats.
     model = FakeModel()
-    cb = callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), monitor="val_accuracy",
-                                   save_best_only=True, initial_value_threshold=0.9)
+    cb = callbacks.ModelCheckpoint(
+        str(tmp_path / "m.keras"),
+        monitor="val_accuracy",
+        save_best_only=True,
+        initial_value_threshold=0.9,
+    )
     run_fit(model, [cb], [{"val_accuracy": 0.5}, {"val_accuracy": 0.8}])
     assert model.saved == []
 
@@ -393,7 +418,9 @@ def test_checkpoint_bad_arguments(tmp_path):
         run_fit(FakeModel(), [cb], val_losses(1))
     (tmp_path / "dir.keras").mkdir()
     with pytest.raises(IsADirectoryError, match="existing folder"):
-        run_fit(FakeModel(), [callbacks.ModelCheckpoint(str(tmp_path / "dir.keras"))], val_losses(1))
+        run_fit(
+            FakeModel(), [callbacks.ModelCheckpoint(str(tmp_path / "dir.keras"))], val_losses(1)
+        )
 
 
 def test_checkpoint_best_only_without_monitor_warns_and_saves(tmp_path):

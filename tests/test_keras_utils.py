@@ -6,7 +6,6 @@ import types
 
 import numpy as np
 import pytest
-
 from shendu.keras import utils
 from shendu.keras.preprocessing import sequence
 from shendu.keras.utils import pad_sequences, to_categorical
@@ -63,8 +62,10 @@ SEQS = [[1], [2, 3], [4, 5, 6]]
         ({"padding": "post"}, [[1, 0, 0], [2, 3, 0], [4, 5, 6]]),
         ({"maxlen": 2}, [[0, 1], [2, 3], [5, 6]]),
         ({"maxlen": 2, "truncating": "post"}, [[0, 1], [2, 3], [4, 5]]),
-        ({"maxlen": 4, "padding": "post", "truncating": "post"},
-         [[1, 0, 0, 0], [2, 3, 0, 0], [4, 5, 6, 0]]),
+        (
+            {"maxlen": 4, "padding": "post", "truncating": "post"},
+            [[1, 0, 0, 0], [2, 3, 0, 0], [4, 5, 6, 0]],
+        ),
     ],
 )
 def test_pad_sequences_keras_examples(kwargs, want):
@@ -135,8 +136,17 @@ def test_set_random_seed_seeds_python_numpy_and_backend(monkeypatch):
     assert seen[-1] == 5
 
 
-@pytest.mark.parametrize("seed, error", [(1.5, TypeError), ("1", TypeError), (None, TypeError),
-                                         (True, TypeError), (-1, ValueError), (2**32, ValueError)])
+@pytest.mark.parametrize(
+    "seed, error",
+    [
+        (1.5, TypeError),
+        ("1", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        (-1, ValueError),
+        (2**32, ValueError),
+    ],
+)
 def test_set_random_seed_bad_seed(seed, error):
     with pytest.raises(error, match="seed"):
         utils.set_random_seed(seed)

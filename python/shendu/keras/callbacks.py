@@ -66,10 +66,12 @@ class Callback:
 
 
 _EPOCH_HOOKS = ("on_epoch_begin", "on_epoch_end")
-_BATCH_HOOKS = tuple(f"on_{mode}_batch_{when}" for mode in ("train", "test", "predict")
-                     for when in ("begin", "end"))
-_RUN_HOOKS = tuple(f"on_{mode}_{when}" for mode in ("train", "test", "predict")
-                   for when in ("begin", "end"))
+_BATCH_HOOKS = tuple(
+    f"on_{mode}_batch_{when}" for mode in ("train", "test", "predict") for when in ("begin", "end")
+)
+_RUN_HOOKS = tuple(
+    f"on_{mode}_{when}" for mode in ("train", "test", "predict") for when in ("begin", "end")
+)
 
 
 class CallbackList(Callback):
@@ -121,11 +123,14 @@ class CallbackList(Callback):
 
 def _forwarder(hook, takes_index):
     if takes_index:
+
         def forward(self, index, logs=None):
             self._dispatch(hook, index, logs)
     else:
+
         def forward(self, logs=None):
             self._dispatch(hook, logs)
+
     forward.__name__ = hook
     return forward
 
@@ -247,9 +252,23 @@ class ProgbarLogger(Callback):
 
 
 # Metric names whose improvement is a decrease / an increase, for mode="auto".
-_DECREASING = ("loss", "mse", "mae", "mape", "msle", "mean_squared_error", "mean_absolute_error",
-               "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "crossentropy",
-               "hinge", "error", "kl_divergence", "poisson", "cosine_proximity")
+_DECREASING = (
+    "loss",
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "crossentropy",
+    "hinge",
+    "error",
+    "kl_divergence",
+    "poisson",
+    "cosine_proximity",
+)
 _INCREASING = ("acc", "accuracy", "auc", "precision", "recall", "f1_score", "top_k")
 
 
@@ -268,7 +287,7 @@ class _MonitorCallback(Callback):
     def _resolve_direction(self):
         if self.mode != "auto":
             return self.mode == "min"
-        name = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
+        name = self.monitor.removeprefix("val_")
         if name == "loss" or name.endswith("_loss") or any(k in name for k in _DECREASING):
             return True
         if any(k in name for k in _INCREASING):
@@ -310,8 +329,17 @@ class EarlyStopping(_MonitorCallback):
     than ``min_delta`` for ``patience`` epochs; with ``restore_best_weights`` the best epoch's
     weights are put back at the end. Epochs before ``start_from_epoch`` are not monitored."""
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__(monitor, mode, min_delta)
         self.patience = patience
         self.verbose = verbose
@@ -361,26 +389,39 @@ class EarlyStopping(_MonitorCallback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+                print(
+                    "Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
             self.model.set_weights(self.best_weights)
 
 
 class ModelCheckpoint(_MonitorCallback):
     """Saves the model (``model.save``) or its weights (``model.save_weights``) at the end of
     every epoch, or every ``save_freq`` batches. ``filepath`` may hold ``str.format`` fields
-    filled from ``epoch`` (1-based), ``batch`` and the logs, e.g. ``ckpt/{epoch:02d}-{val_loss:.2f}.keras``;
-    missing folders are created. With ``save_best_only`` only improvements of ``monitor`` are saved."""
+    filled from ``epoch`` (1-based), ``batch`` and the logs, e.g.
+    ``ckpt/{epoch:02d}-{val_loss:.2f}.keras``; missing folders are created. With
+    ``save_best_only`` only improvements of ``monitor`` are saved."""
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__(monitor, mode)
         self.filepath = os.fspath(filepath)
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
-                                     or save_freq < 1):
+        if save_freq != "epoch" and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
             raise ValueError(f"save_freq must be 'epoch' or a positive int, got {save_freq!r}")
         self.save_freq = save_freq
         if save_weights_only and not self.filepath.endswith(".weights.h5"):
@@ -390,7 +431,8 @@ class ModelCheckpoint(_MonitorCallback):
             )
         if not save_weights_only and not self.filepath.endswith(".keras"):
             raise ValueError(
-                f"ModelCheckpoint needs a filepath ending in '.keras', got filepath={self.filepath!r} "
+                "ModelCheckpoint needs a filepath ending in '.keras', got "
+                f"filepath={self.filepath!r} "
                 "(use save_weights_only=True with a '.weights.h5' path to save weights only)"
             )
         self.best = initial_value_threshold
@@ -444,8 +486,10 @@ class ModelCheckpoint(_MonitorCallback):
         best = self._worst() if self.best is None else self.best
         if self._is_improvement(current, best):
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best:.5f} to "
-                      f"{current:.5f}, saving model to {filepath}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best:.5f} to "
+                    f"{current:.5f}, saving model to {filepath}"
+                )
             self.best = current
             return True
         if self.verbose > 0:
@@ -462,7 +506,7 @@ class ModelCheckpoint(_MonitorCallback):
         except KeyError as e:
             raise KeyError(
                 f"ModelCheckpoint: cannot fill filepath {self.filepath!r}: no value for {e}; "
-                f"available: epoch{', batch' if batch is not None else ''}, {', '.join(logs) or '(no logs)'}"
+                f"available: {', '.join(fields)}"
             ) from None
 
 
@@ -472,22 +516,40 @@ _BATCH_ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_
 
 class LambdaCallback(Callback):
     """A callback made of plain functions: ``on_epoch_end=lambda epoch, logs: ...`` etc.
-    Epoch and batch hooks take ``(index, logs)``; begin/end of train, test, predict take ``(logs)``."""
+    Epoch and batch hooks take ``(index, logs)``; begin/end of train, test and predict take
+    ``(logs)``."""
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
+        **kwargs,
+    ):
         super().__init__()
-        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end,
-                     on_train_batch_begin=on_train_batch_begin,
-                     on_train_batch_end=on_train_batch_end, **kwargs)
+        hooks = dict(
+            on_epoch_begin=on_epoch_begin,
+            on_epoch_end=on_epoch_end,
+            on_train_begin=on_train_begin,
+            on_train_end=on_train_end,
+            on_train_batch_begin=on_train_batch_begin,
+            on_train_batch_end=on_train_batch_end,
+            **kwargs,
+        )
         known = set(_EPOCH_HOOKS + _BATCH_HOOKS + _RUN_HOOKS) | set(_BATCH_ALIASES)
         for name, fn in hooks.items():
             name = _BATCH_ALIASES.get(name, name)
             if name not in known:
-                raise ValueError(f"LambdaCallback: unknown hook {name!r}; accepted: {', '.join(sorted(known))}")
+                raise ValueError(
+                    f"LambdaCallback: unknown hook {name!r}; accepted: {', '.join(sorted(known))}"
+                )
             if fn is not None:
                 if not callable(fn):
-                    raise TypeError(f"LambdaCallback: {name} must be callable, got {type(fn).__name__}")
+                    raise TypeError(
+                        f"LambdaCallback: {name} must be callable, got {type(fn).__name__}"
+                    )
                 # An instance attribute shadows the no-op method of the same name.
                 setattr(self, name, fn)

@@ -47,11 +47,13 @@ def save_model(model, filepath, overwrite=True):
         raise ValueError(f"save_model: the model's config is not JSON-serializable: {e}") from None
     from .. import __version__
 
-    metadata = json.dumps({
-        "keras_version": "3",  # the file format followed; the writer is named below
-        "shendu_version": __version__,
-        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
-    })
+    metadata = json.dumps(
+        {
+            "keras_version": "3",  # the file format followed; the writer is named below
+            "shendu_version": __version__,
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        }
+    )
     weights = io.BytesIO()
     _write_weights(model, weights)
 
@@ -75,13 +77,17 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             names = set(zf.namelist())
             missing = [n for n in (_CONFIG, _WEIGHTS) if n not in names]
             if missing:
-                raise ValueError(f"load_model: {path!r} is not a Keras model archive: it has no "
-                                 f"{' or '.join(missing)} (it holds: {', '.join(sorted(names)) or 'nothing'})")
+                raise ValueError(
+                    f"load_model: {path!r} is not a Keras model archive: it has no "
+                    f"{' or '.join(missing)} (it holds: {', '.join(sorted(names)) or 'nothing'})"
+                )
             config = json.loads(zf.read(_CONFIG))
             weights = zf.read(_WEIGHTS)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
-        raise ValueError(f"load_model: {path!r} is not a valid .keras file (not a readable zip "
-                         f"archive; is it truncated or corrupt?): {e}") from None
+        raise ValueError(
+            f"load_model: {path!r} is not a valid .keras file (not a readable zip "
+            f"archive; is it truncated or corrupt?): {e}"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"load_model: {path!r} has a corrupt {_CONFIG}: {e}") from None
     if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
@@ -138,17 +144,27 @@ def _checked_path(filepath, extensions, who):
     try:
         path = os.fspath(filepath)
     except TypeError:
-        raise TypeError(f"{who}: filepath must be a str or os.PathLike, got {type(filepath).__name__}") from None
+        raise TypeError(
+            f"{who}: filepath must be a str or os.PathLike, got {type(filepath).__name__}"
+        ) from None
     if not any(path.endswith(ext) for ext in extensions):
-        hint = " (legacy HDF5 '.h5' model files are not supported; use '.keras')" if path.endswith(".h5") else ""
-        raise ValueError(f"{who}: filepath must end in {' or '.join(repr(e) for e in extensions)}, "
-                         f"got {path!r}{hint}")
+        hint = (
+            " (legacy HDF5 '.h5' model files are not supported; use '.keras')"
+            if path.endswith(".h5")
+            else ""
+        )
+        raise ValueError(
+            f"{who}: filepath must end in {' or '.join(repr(e) for e in extensions)}, "
+            f"got {path!r}{hint}"
+        )
     return path
 
 
 def _check_exists(path):
     if not os.path.isfile(path):
-        raise ValueError(f"File not found: {path!r}" + (" is a folder" if os.path.isdir(path) else ""))
+        raise ValueError(
+            f"File not found: {path!r}" + (" is a folder" if os.path.isdir(path) else "")
+        )
 
 
 def _check_overwrite(path, overwrite):
@@ -214,7 +230,9 @@ def _read_weights(model, source, label):
     try:
         f = h5py.File(source, "r")
     except OSError as e:
-        raise ValueError(f"{label!r} is not a valid HDF5 weights file (truncated or corrupt?): {e}") from None
+        raise ValueError(
+            f"{label!r} is not a valid HDF5 weights file (truncated or corrupt?): {e}"
+        ) from None
     with f:
         pending = []
         seen = set()
@@ -225,9 +243,12 @@ def _read_weights(model, source, label):
             if group is None:
                 if expected:
                     raise ValueError(
-                        f"Layer '{layer.name}' ({type(layer).__name__}) has {len(expected)} weights "
+                        f"Layer '{layer.name}' ({type(layer).__name__}) has {len(expected)} "
+                        "weights "
                         f"but {label!r} has no entry '{entry}' for it: the file was saved from a "
-                        f"different architecture (its layers: {', '.join(_file_entries(f)) or 'none'})")
+                        "different architecture (its layers: "
+                        f"{', '.join(_file_entries(f)) or 'none'})"
+                    )
                 continue
             try:
                 arrays = [np.asarray(group[str(i)][()]) for i in range(len(group))]
@@ -235,19 +256,24 @@ def _read_weights(model, source, label):
                 raise ValueError(f"{label!r}: entry '{entry}' is corrupt: {e}") from None
             if len(arrays) != len(expected):
                 raise ValueError(
-                    f"Layer '{layer.name}' ({type(layer).__name__}) expects {len(expected)} weights "
-                    f"but {label!r} holds {len(arrays)} for it (entry '{entry}')")
+                    f"Layer '{layer.name}' ({type(layer).__name__}) expects {len(expected)} "
+                    "weights "
+                    f"but {label!r} holds {len(arrays)} for it (entry '{entry}')"
+                )
             for i, (got, want) in enumerate(zip(arrays, expected)):
                 if got.shape != np.shape(want):
                     raise ValueError(
                         f"Layer '{layer.name}' ({type(layer).__name__}): weight {i} "
                         f"({_weight_name(layer, i)}) has shape {np.shape(want)} in the model but "
-                        f"{got.shape} in {label!r} (entry '{entry}')")
+                        f"{got.shape} in {label!r} (entry '{entry}')"
+                    )
             pending.append((layer, arrays))
         extra = [e for e in _file_entries(f) if e not in seen and _holds_weights(f[e])]
         if extra:
-            raise ValueError(f"{label!r} holds weights for layers the model does not have: "
-                             f"{', '.join(extra)} (saved from a different architecture)")
+            raise ValueError(
+                f"{label!r} holds weights for layers the model does not have: "
+                f"{', '.join(extra)} (saved from a different architecture)"
+            )
     # Only now that every layer matched: a mismatch must not leave the model half loaded.
     for layer, arrays in pending:
         layer.set_weights(arrays)

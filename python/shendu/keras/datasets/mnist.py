@@ -21,8 +21,11 @@ import numpy as np
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
-_SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                       "data", "mnist_sample.npz")
+_SAMPLE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "data",
+    "mnist_sample.npz",
+)
 _TIMEOUT_S = 60
 _CHUNK = 1 << 20
 
@@ -36,7 +39,8 @@ def load_data(path="mnist.npz"):
 
 def load_sample():
     """The 5,000-digit real MNIST sample shipped inside shendu (4,000 train / 1,000 test), in
-    load_data()'s format; no network needed. See shendu/data/README.md for its origin and licence."""
+    load_data()'s format; no network needed. shendu/data/README.md gives its origin and
+    licence."""
     return _read_npz(_SAMPLE)
 
 
@@ -54,8 +58,11 @@ def _locate(path):
         if _sha256(cached) == sha256:
             return cached
         # As Keras's get_file does: a cached file that is not the expected one is fetched again.
-        warnings.warn(f"{cached} does not have the expected sha256 (incomplete or changed file); "
-                      "downloading it again", stacklevel=3)
+        warnings.warn(
+            f"{cached} does not have the expected sha256 (incomplete or changed file); "
+            "downloading it again",
+            stacklevel=3,
+        )
     os.makedirs(os.path.dirname(cached) or ".", exist_ok=True)
     _download(origin, cached, sha256, path)
     return cached
@@ -63,8 +70,9 @@ def _locate(path):
 
 def _cache_dir():
     keras_home = os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")))
-    if not os.access(keras_home if os.path.isdir(keras_home) else os.path.dirname(keras_home),
-                     os.W_OK):
+    if not os.access(
+        keras_home if os.path.isdir(keras_home) else os.path.dirname(keras_home), os.W_OK
+    ):
         # Keras falls back to /tmp/.keras when the home folder is read-only.
         keras_home = os.path.join(tempfile.gettempdir(), ".keras")
     return os.path.join(keras_home, "datasets")
@@ -77,7 +85,10 @@ def _download(origin, dest, sha256, path):
     digest = hashlib.sha256()
     try:
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(origin, timeout=_TIMEOUT_S) as src:
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(origin, timeout=_TIMEOUT_S) as src,
+            ):
                 while chunk := src.read(_CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
@@ -116,20 +127,29 @@ def _read_npz(filename):
             files = list(data.files)
             arrays = {k: data[k] for k in _KEYS if k in files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-        raise ValueError(f"{filename} is not a valid npz file (truncated or corrupt?): {e}") from None
+        raise ValueError(
+            f"{filename} is not a valid npz file (truncated or corrupt?): {e}"
+        ) from None
     missing = [k for k in _KEYS if k not in arrays]
     if missing:
-        raise ValueError(f"{filename} is not an MNIST npz file: it lacks {', '.join(missing)} "
-                         f"(it has: {', '.join(files) or 'nothing'})")
+        raise ValueError(
+            f"{filename} is not an MNIST npz file: it lacks {', '.join(missing)} "
+            f"(it has: {', '.join(files) or 'nothing'})"
+        )
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-            raise ValueError(f"{filename}: x_{split} must be uint8 images of shape (N, 28, 28), "
-                             f"got {x.dtype} {x.shape}")
+            raise ValueError(
+                f"{filename}: x_{split} must be uint8 images of shape (N, 28, 28), "
+                f"got {x.dtype} {x.shape}"
+            )
         if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
-            raise ValueError(f"{filename}: y_{split} must be integer labels of shape ({len(x)},), "
-                             f"got {y.dtype} {y.shape}")
+            raise ValueError(
+                f"{filename}: y_{split} must be integer labels of shape ({len(x)},), "
+                f"got {y.dtype} {y.shape}"
+            )
         if len(y) and (y.min() < 0 or y.max() > 9):
-            raise ValueError(f"{filename}: y_{split} labels must be digits 0..9, got values "
-                             f"{y.min()}..{y.max()}")
+            raise ValueError(
+                f"{filename}: y_{split} labels must be digits 0..9, got values {y.min()}..{y.max()}"
+            )
     return ((arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"]))

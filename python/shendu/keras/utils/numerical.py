@@ -13,9 +13,13 @@ def to_categorical(x, num_classes=None):
     x = np.asarray(x)
     if x.dtype.kind not in "iub":
         if x.dtype.kind != "f":
-            raise TypeError(f"to_categorical: `x` must hold integer class labels, got dtype {x.dtype}")
+            raise TypeError(
+                f"to_categorical: `x` must hold integer class labels, got dtype {x.dtype}"
+            )
         if not np.all(np.isfinite(x)) or np.any(x != np.floor(x)):
-            raise ValueError("to_categorical: `x` must hold integer class labels, got non-integer values")
+            raise ValueError(
+                "to_categorical: `x` must hold integer class labels, got non-integer values"
+            )
     labels = x.astype(np.int64)
     input_shape = labels.shape
     # Keras drops a trailing axis of size 1 so that (N, 1) label columns become (N, num_classes).
@@ -34,7 +38,8 @@ def to_categorical(x, num_classes=None):
         raise ValueError(f"to_categorical: `num_classes` must be >= 1, got {num_classes}")
     elif labels.size and labels.max() >= num_classes:
         raise ValueError(
-            f"to_categorical: class label {labels.max()} is out of range for num_classes={num_classes} "
+            f"to_categorical: class label {labels.max()} is out of range for "
+            f"num_classes={num_classes} "
             f"(labels must be in [0, {num_classes - 1}])"
         )
     categorical = np.zeros((labels.size, int(num_classes)))

@@ -29,8 +29,9 @@ class Progbar:
     update (``finalize=True``, or ``current >= target``) shows the values it is given as they are.
     """
 
-    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step"):
+    def __init__(
+        self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step"
+    ):
         self.target = target
         self.width = width
         self.verbose = verbose
@@ -45,7 +46,7 @@ class Progbar:
         self._prev_width = 0
 
     def update(self, current, values=None, finalize=None):
-        """Records progress up to step ``current`` (1-based) with ``values`` [(name, value), ...]."""
+        """Records progress up to step ``current`` (1-based); ``values``: [(name, value), ...]."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         for name, value in values or ():
@@ -64,8 +65,10 @@ class Progbar:
         if self.verbose == 1:
             self._draw_live(current, now, time_per_unit, finalize)
         elif self.verbose == 2 and finalize:
-            self._write(f"{self._count(current)} - {now - self._start:.0f}s -"
-                        f"{_format_time(time_per_unit, self.unit_name)}{self._metrics()}\n")
+            self._write(
+                f"{self._count(current)} - {now - self._start:.0f}s -"
+                f"{_format_time(time_per_unit, self.unit_name)}{self._metrics()}\n"
+            )
 
     def add(self, n, values=None):
         self.update(self._seen_so_far + n, values)
@@ -82,8 +85,10 @@ class Progbar:
             done = int(self.width * min(current / self.target, 1.0))
             count = self._count(current)
             if dynamic:  # Keras's colours: bold count, green done part, grey rest
-                bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{_BAR * done}\x1b[0m"
-                       f"\x1b[37m{_BAR * (self.width - done)}\x1b[0m")
+                bar = (
+                    f"\x1b[1m{count}\x1b[0m \x1b[32m{_BAR * done}\x1b[0m"
+                    f"\x1b[37m{_BAR * (self.width - done)}\x1b[0m"
+                )
             else:
                 bar = f"{count} {_BAR * self.width}"
             plain_bar = f"{count} {_BAR * self.width}"

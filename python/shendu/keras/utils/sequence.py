@@ -5,7 +5,9 @@ import numpy as np
 _SIDES = ("pre", "post")
 
 
-def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+def pad_sequences(
+    sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0
+):
     """Pads (or truncates) a list of sequences to one length, with Keras's semantics.
 
     Returns a ``(len(sequences), maxlen) + sample_shape`` array of ``dtype``; ``maxlen`` defaults to
@@ -13,12 +15,17 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     added or removed. Elements may themselves be arrays (all of one shape, the ``sample_shape``).
     """
     if not hasattr(sequences, "__len__"):
-        raise ValueError(f"pad_sequences: `sequences` must be a list of sequences, got {type(sequences).__name__}")
+        raise ValueError(
+            "pad_sequences: `sequences` must be a list of sequences, got "
+            f"{type(sequences).__name__}"
+        )
     if padding not in _SIDES:
         raise ValueError(f"pad_sequences: `padding` must be 'pre' or 'post', got {padding!r}")
     if truncating not in _SIDES:
         raise ValueError(f"pad_sequences: `truncating` must be 'pre' or 'post', got {truncating!r}")
-    if maxlen is not None and (isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0):
+    if maxlen is not None and (
+        isinstance(maxlen, bool) or not isinstance(maxlen, (int, np.integer)) or maxlen < 0
+    ):
         raise ValueError(f"pad_sequences: `maxlen` must be None or an int >= 0, got {maxlen!r}")
     dtype = np.dtype(dtype)
     if isinstance(value, str) and dtype.kind not in "OUS":
@@ -31,9 +38,11 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     sample_shape = None
     for idx, seq in enumerate(sequences):
         if not hasattr(seq, "__len__"):
-            raise ValueError(f"pad_sequences: sequence at position {idx} is not a sequence: {seq!r}")
+            raise ValueError(
+                f"pad_sequences: sequence at position {idx} is not a sequence: {seq!r}"
+            )
         if len(seq) and sample_shape is None:
-            # The first non-empty sequence fixes the shape of one element; the loop below checks the rest.
+            # The first non-empty sequence fixes the shape of one element; later ones must match.
             sample_shape = _as_array(seq, dtype, idx).shape[1:]
         lengths.append(len(seq))
     sample_shape = sample_shape or ()
@@ -50,7 +59,8 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         kept = _as_array(kept, dtype, idx)
         if kept.shape[1:] != sample_shape:
             raise ValueError(
-                f"pad_sequences: elements of the sequence at position {idx} have shape {kept.shape[1:]}, "
+                f"pad_sequences: elements of the sequence at position {idx} have shape "
+                f"{kept.shape[1:]}, "
                 f"expected {sample_shape} (the shape of the first non-empty sequence's elements)"
             )
         if padding == "post":
@@ -64,4 +74,6 @@ def _as_array(seq, dtype, idx):
     try:
         return np.asarray(seq, dtype=dtype)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"pad_sequences: sequence at position {idx} cannot be converted to dtype {dtype}: {e}") from None
+        raise ValueError(
+            f"pad_sequences: sequence at position {idx} cannot be converted to dtype {dtype}: {e}"
+        ) from None

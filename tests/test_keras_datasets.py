@@ -105,7 +105,7 @@ def test_keras_cache_defaults_to_home(tmp_path, monkeypatch):
     assert_loaded(mnist.load_data(), arrays)
 
 
-def test_download_from_local_server_verifies_and_caches(dirs, server, monkeypatch):
+def test_download_from_local_server_verifies_and_caches(dirs, server, monkeypatch, capsys):
     _, cache = dirs
     www, url, hits = server
     arrays = write_mnist(www / "mnist.npz", n_train=20, n_test=4)
@@ -115,6 +115,7 @@ def test_download_from_local_server_verifies_and_caches(dirs, server, monkeypatc
     assert os.listdir(cache) == ["mnist.npz"]  # no partial file left
     assert_loaded(mnist.load_data(), arrays)
     assert hits == ["/mnist.npz"]  # the second call used the cache
+    assert capsys.readouterr().out == f"Downloading data from {url}/mnist.npz\n"
 
 
 def test_download_with_wrong_checksum_keeps_nothing(dirs, server, monkeypatch):

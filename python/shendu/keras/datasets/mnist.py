@@ -81,6 +81,7 @@ def _cache_dir():
 def _download(origin, dest, sha256, path):
     """Streams ``origin`` into a temporary file beside ``dest``, hashing as it goes, and renames
     it to ``dest`` only when the sha256 matches."""
+    print(f"Downloading data from {origin}", flush=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".mnist-", suffix=".part")
     digest = hashlib.sha256()
     try:

@@ -75,7 +75,8 @@ class Progbar:
 
     def _draw_live(self, current, now, time_per_unit, finalize):
         stream = sys.stdout
-        dynamic = hasattr(stream, "isatty") and stream.isatty()
+        # Redrawing needs a terminal, or a notebook front end that honours "\r" as Keras assumes.
+        dynamic = (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
         if not finalize:
             throttled = self._last_update is not None and now - self._last_update < self.interval
             if not dynamic or throttled:

@@ -203,7 +203,7 @@ class SparseCategoricalCrossentropy(Loss):
                 raise ValueError(f"{self.name}: labels must be integers, got values like "
                                  f"{y.reshape(-1)[np.flatnonzero(y != np.floor(y))[0]]!r}")
             if y.size and (y.min() < 0 or y.max() >= classes):
-                bad = y.min() if y.min() < 0 else y.max()
+                bad = (y.min() if y.min() < 0 else y.max()).item()
                 raise ValueError(f"{self.name}: received a label value of {bad!r}, which is "
                                  f"outside the valid range of [0, {classes}) for the model's "
                                  f"{classes} output classes")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import shendu
-from shendu import ops, reference
+from shendu import _cpu, ops, reference
 
 from gradcheck import check_gradient, random_projection
 
@@ -13,8 +13,8 @@ GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 CELLS = list(GATES)
 
 # float32 kernels against float64 twins on the same (float32) inputs.
-FWD_TOL = dict(rtol=1e-4, atol=1e-5)
-BWD_TOL = dict(rtol=1e-4, atol=5e-5)
+FWD_TOL = dict(rtol=2e-5, atol=2e-6)
+BWD_TOL = dict(rtol=2e-5, atol=1e-5)
 
 
 def make_args(rng, cell, n, t, i, u, bias=True, state=True, dtype=np.float32):
@@ -84,6 +84,30 @@ def test_forward_and_backward_match_reference(rng, cell, shape, optional):
     assert len(got) == len(want) == (6 if cell == "lstm" else 5)
     for g, w in zip(got, want):
         assert g.dtype == np.float32 and g.shape == w.shape
+        np.testing.assert_allclose(g, w, **BWD_TOL)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_every_isa_variant_matches_reference(rng, cell, isa):
+    """The gate kernels are compiled once per instruction set; each variant must be right."""
+    order = ["generic", "avx2", "avx512"]
+    if order.index(isa) > order.index(_cpu.detected_isa()):
+        pytest.skip(f"this CPU cannot run {isa}")
+    a = make_args(rng, cell, 3, 7, 33, 33)
+    grads = upstream(rng, cell, 3, 7, 33)
+    old = _cpu.isa()
+    try:
+        _cpu.set_isa(isa)
+        got, cache = forward(ops, cell, a)
+        dgot = backward(ops, cell, grads, a, cache)
+    finally:
+        _cpu.set_isa(old)
+    want, ref_cache = forward(reference, cell, as64(a))
+    dwant = backward(reference, cell, [g.astype(np.float64) for g in grads], as64(a), ref_cache)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **FWD_TOL)
+    for g, w in zip(dgot, dwant):
         np.testing.assert_allclose(g, w, **BWD_TOL)
 
 

@@ -1,6 +1,5 @@
+#include <algorithm>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "checks.h"
 #include "families.h"
@@ -140,12 +139,15 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
                       lstm ? c_T.mutable_data() : nullptr,
                       rnn_has_aux(cell) ? cache.gates.mutable_data() : nullptr,
                       rnn_has_aux(cell) ? cache.aux.mutable_data() : nullptr};
+  // The caller gets its own hs: changing it in place must not change what the backward reads.
+  FloatArray hs = new_float32(shape_of(cache.hs));
   {
     py::gil_scoped_release release;
     rnn_forward(cell, s, args);
+    std::copy_n(cache.hs.data(), cache.hs.size(), hs.mutable_data());
   }
-  if (lstm) return py::make_tuple(cache.hs, h_T, c_T, cache_tuple(cell, cache));
-  return py::make_tuple(cache.hs, h_T, cache_tuple(cell, cache));
+  if (lstm) return py::make_tuple(hs, h_T, c_T, cache_tuple(cell, cache));
+  return py::make_tuple(hs, h_T, cache_tuple(cell, cache));
 }
 
 // Returns (dx, dkernel, drecurrent_kernel, dbias, dh0, dc0 (LSTM only)).

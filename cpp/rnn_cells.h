@@ -5,7 +5,6 @@
 // Everything with code lives in an unnamed namespace: each including file gets its own copy,
 // compiled with its own ISA flags, and the linker can never swap one for another.
 #pragma once
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -44,6 +43,8 @@ using BackwardRows = void (*)(const BackwardStep& step, int64_t n0, int64_t n1);
 constexpr bool split_recurrent_grad(RnnCell cell) { return cell == RnnCell::Gru; }
 
 // Indexed by RnnCell.
+static_assert(static_cast<int>(RnnCell::Lstm) == 0 && static_cast<int>(RnnCell::Gru) == 1 &&
+              static_cast<int>(RnnCell::Simple) == 2);
 struct CellKernels {
   ForwardRows forward[3];
   BackwardRows backward[3];

@@ -84,14 +84,18 @@ void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float*
 }
 
 // dx += col2im(dcol) for output lines [l0, l1): every dx line (n, ih) those lines touch gathers
-// its contributions in a fixed order (kh, ow), so threads never share a dx line and the sums do
-// not depend on the thread count.
+// its contributions in a fixed order (kh, kw, ow), so threads never share a dx line and the sums
+// do not depend on the thread count. Tap-major order keeps consecutive adds on distinct cells:
+// cell-major order would re-read a cell the previous add just stored, partially overlapping when
+// C is small, which stalls store forwarding.
 void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1, float* dx) {
   const int64_t C = s.c, KW = s.w.kernel, K = patch_size(s), Wo = s.w.out, Ho = s.h.out;
   const int64_t H = s.h.in, line_floats = s.w.in * C;
   const int64_t n0 = l0 / Ho, n1 = (l1 - 1) / Ho;
   const int64_t g0 = n0 * H + std::max<int64_t>(0, (l0 % Ho) * s.h.stride - s.h.pad);
   const int64_t g1 = n1 * H + std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel);
+  std::vector<Taps> ow_range(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) ow_range[kw] = outputs_of_tap(s.w, kw);
   parallel_for(g1 - g0, (s.h.kernel + s.h.stride - 1) / s.h.stride * Wo * K,
                [&](int64_t b, int64_t e) {
     for (int64_t g = g0 + b; g < g0 + e; ++g) {
@@ -102,11 +106,12 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
         if (t < 0 || t % s.h.stride != 0 || t / s.h.stride >= Ho) continue;
         const int64_t l = n * Ho + t / s.h.stride;
         if (l < l0 || l >= l1) continue;
-        const float* src = dcol + (l - l0) * Wo * K + kh * KW * C;
-        for (int64_t ow = 0; ow < Wo; ++ow, src += K) {
-          const Taps tw = taps(s.w, ow);
-          add_run(dx_line + (ow * s.w.stride - s.w.pad + tw.k0) * C, src + tw.k0 * C,
-                  (tw.k1 - tw.k0) * C);
+        const float* src_line = dcol + (l - l0) * Wo * K + kh * KW * C;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          const Taps o = ow_range[kw];
+          float* d = dx_line + (o.k0 * s.w.stride - s.w.pad + kw) * C;
+          const float* src = src_line + o.k0 * K + kw * C;
+          for (int64_t ow = o.k0; ow < o.k1; ++ow, d += s.w.stride * C, src += K) add_run(d, src, C);
         }
       }
     }

@@ -2,56 +2,39 @@
 
 #include <cstring>
 
+#include "cpu_features.h"
 #include "parallel.h"
+#include "pool2d_isa.h"
 
 namespace shendu {
 
+namespace {
+
+MaxPoolKernels max_pool_kernels() {
+  switch (active_isa()) {
+    case Isa::Avx512: return max_pool_kernels_avx512();
+    case Isa::Avx2: return max_pool_kernels_avx2();
+    default: return {max_pool_line, max_unpool_image};
+  }
+}
+
+}  // namespace
+
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* argmax) {
-  const int64_t C = s.c, W = s.w.in, Ho = s.h.out, Wo = s.w.out;
-  parallel_for(s.n * Ho, Wo * s.h.kernel * s.w.kernel * C, [&](int64_t b, int64_t e) {
-    for (int64_t l = b; l < e; ++l) {
-      const int64_t n = l / Ho, oh = l % Ho;
-      const Taps th = taps(s.h, oh);
-      const int64_t ih0 = oh * s.h.stride - s.h.pad + th.k0, ih1 = ih0 + th.k1 - th.k0;
-      const float* x_img = x + n * s.h.in * W * C;
-      for (int64_t ow = 0; ow < Wo; ++ow) {
-        const Taps tw = taps(s.w, ow);
-        const int64_t iw0 = ow * s.w.stride - s.w.pad + tw.k0, iw1 = iw0 + tw.k1 - tw.k0;
-        float* best = y + (l * Wo + ow) * C;
-        int64_t* at = argmax + (l * Wo + ow) * C;
-        // Windows always hold a real cell: the first one seeds the running maximum.
-        const int64_t first = ih0 * W + iw0;
-        std::memcpy(best, x_img + first * C, sizeof(float) * C);
-        for (int64_t c = 0; c < C; ++c) at[c] = first;
-        for (int64_t ih = ih0; ih < ih1; ++ih) {
-          for (int64_t iw = ih == ih0 ? iw0 + 1 : iw0; iw < iw1; ++iw) {
-            const int64_t cell = ih * W + iw;
-            const float* v = x_img + cell * C;
-            for (int64_t c = 0; c < C; ++c) {
-              // Strictly greater keeps the first of equal values; a NaN replaces any number.
-              const bool take = v[c] > best[c] || (v[c] != v[c] && best[c] == best[c]);
-              best[c] = take ? v[c] : best[c];
-              at[c] = take ? cell : at[c];
-            }
-          }
-        }
-      }
-    }
+  const MaxPoolKernels k = max_pool_kernels();
+  parallel_for(s.n * s.h.out, s.w.out * s.h.kernel * s.w.kernel * s.c, [&](int64_t b, int64_t e) {
+    for (int64_t l = b; l < e; ++l) k.line(s, x, l, y, argmax);
   });
 }
 
 void max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
                          const float* dy, const int64_t* argmax, float* dx) {
+  const MaxPoolKernels k = max_pool_kernels();
   // One image per task: windows may overlap, so scatters from one image stay on one thread.
   parallel_for(n, (in_plane + out_plane) * c, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      float* dx_img = dx + i * in_plane * c;
-      std::memset(dx_img, 0, sizeof(float) * in_plane * c);
-      const float* g = dy + i * out_plane * c;
-      const int64_t* at = argmax + i * out_plane * c;
-      for (int64_t o = 0; o < out_plane; ++o, g += c, at += c)
-        for (int64_t ch = 0; ch < c; ++ch) dx_img[at[ch] * c + ch] += g[ch];
-    }
+    for (int64_t i = b; i < e; ++i)
+      k.unpool_image(in_plane, out_plane, c, dy + i * out_plane * c, argmax + i * out_plane * c,
+                     dx + i * in_plane * c);
   });
 }
 

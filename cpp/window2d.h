@@ -31,4 +31,13 @@ inline Taps taps(const Axis& a, int64_t o) {
   return {std::max<int64_t>(0, -start), std::min(a.kernel, a.in - start)};
 }
 
+// The output positions [o0, o1) whose tap k lands on a real input cell.
+inline Taps outputs_of_tap(const Axis& a, int64_t k) {
+  const int64_t lowest = a.pad - k;             // o * stride >= lowest
+  const int64_t highest = a.in - 1 + a.pad - k;  // o * stride <= highest
+  const int64_t o0 = lowest <= 0 ? 0 : (lowest + a.stride - 1) / a.stride;
+  const int64_t o1 = highest < 0 ? 0 : std::min(a.out, highest / a.stride + 1);
+  return {o0, std::max(o0, o1)};
+}
+
 }  // namespace shendu

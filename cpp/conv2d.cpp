@@ -10,8 +10,9 @@ namespace shendu {
 namespace {
 
 // im2col workspace cap (floats). Chunks hold whole output lines (n, oh), so one line of Wo * K
-// floats is the floor; 4 MiB keeps a chunk in L2/L3 between im2col and the GEMM that reads it.
-constexpr int64_t kWorkspaceFloats = int64_t{1} << 20;
+// floats is the floor; 1 MiB keeps a chunk in L2 between im2col and the GEMM that reads it
+// (4 MiB, spilling to L3, made the 13x13x32 layer's im2col 1.7x slower).
+constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
 // Per calling thread and reused across calls: faulting in fresh pages for every call costs more
 // than the small convolutions themselves.
@@ -54,30 +55,37 @@ inline void add_run(float* dst, const float* src, int64_t n) {
 
 // Rows of the im2col matrix for output lines [l0, l1) (line = n * Ho + oh): row (line, ow) holds
 // the window of x at that output cell in (kh, kw, c) order, zeros where it covers padding. In NHWC
-// the taps kw0..kw1 of one kernel row are one contiguous run of x.
+// the taps of one kernel row are one contiguous run of x, so each (row, kh) is a single copy; the
+// columns whose windows lie wholly inside x (all but a few at the borders) need no tap checks.
 void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float* col) {
   const int64_t C = s.c, KW = s.w.kernel, K = patch_size(s), Wo = s.w.out;
-  const int64_t row_run = KW * C;
+  const int64_t row_run = KW * C, x_line = s.w.in * C;
+  const int64_t full0 = outputs_of_tap(s.w, 0).k0;
+  const int64_t full1 = std::max(full0, outputs_of_tap(s.w, KW - 1).k1);
   parallel_for(l1 - l0, Wo * K, [&](int64_t b, int64_t e) {
     for (int64_t l = l0 + b; l < l0 + e; ++l) {
       const int64_t n = l / s.h.out, oh = l % s.h.out;
       const Taps th = taps(s.h, oh);
-      const float* x_line0 = x + (n * s.h.in + oh * s.h.stride - s.h.pad) * s.w.in * C;
-      float* dst = col + (l - l0) * Wo * K;
-      for (int64_t ow = 0; ow < Wo; ++ow, dst += K) {
-        const Taps tw = taps(s.w, ow);
-        const int64_t before = tw.k0 * C, run = (tw.k1 - tw.k0) * C;
-        const float* src = x_line0 + (ow * s.w.stride - s.w.pad + tw.k0) * C;
-        for (int64_t kh = 0; kh < s.h.kernel; ++kh) {
-          float* d = dst + kh * row_run;
-          if (kh < th.k0 || kh >= th.k1) {
-            zero_run(d, row_run);
-            continue;
-          }
-          zero_run(d, before);
-          copy_run(d + before, src + kh * s.w.in * C, run);
-          zero_run(d + before + run, row_run - before - run);
+      float* dst_line = col + (l - l0) * Wo * K;
+      for (int64_t kh = 0; kh < s.h.kernel; ++kh) {
+        float* d = dst_line + kh * row_run;
+        if (kh < th.k0 || kh >= th.k1) {  // the kernel row lies in the top/bottom padding
+          for (int64_t ow = 0; ow < Wo; ++ow) zero_run(d + ow * K, row_run);
+          continue;
         }
+        const float* src = x + (n * s.h.in + oh * s.h.stride - s.h.pad + kh) * x_line;
+        const auto border = [&](int64_t ow) {
+          const Taps tw = taps(s.w, ow);
+          const int64_t before = tw.k0 * C, run = (tw.k1 - tw.k0) * C;
+          float* dr = d + ow * K;
+          zero_run(dr, before);
+          copy_run(dr + before, src + (ow * s.w.stride - s.w.pad + tw.k0) * C, run);
+          zero_run(dr + before + run, row_run - before - run);
+        };
+        for (int64_t ow = 0; ow < std::min(full0, Wo); ++ow) border(ow);
+        for (int64_t ow = full0; ow < full1; ++ow)
+          copy_run(d + ow * K, src + (ow * s.w.stride - s.w.pad) * C, row_run);
+        for (int64_t ow = full1; ow < Wo; ++ow) border(ow);
       }
     }
   });
@@ -111,7 +119,8 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
           const Taps o = ow_range[kw];
           float* d = dx_line + (o.k0 * s.w.stride - s.w.pad + kw) * C;
           const float* src = src_line + o.k0 * K + kw * C;
-          for (int64_t ow = o.k0; ow < o.k1; ++ow, d += s.w.stride * C, src += K) add_run(d, src, C);
+          for (int64_t ow = o.k0; ow < o.k1; ++ow, d += s.w.stride * C, src += K)
+            add_run(d, src, C);
         }
       }
     }
@@ -148,7 +157,8 @@ int64_t lines_per_chunk(const Conv2dShape& s) {
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                    float* y) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, lines = s.n * s.h.out;
   const float beta = b ? 1.0f : 0.0f;
   if (lines * Wo * F == 0) return;

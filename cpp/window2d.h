@@ -11,8 +11,8 @@ struct Axis {
 };
 
 // "valid": out = (in - kernel) / stride + 1 (the caller rejects kernel > in).
-// "same" (TensorFlow): out = ceil(in / stride), total padding max((out - 1) * stride + kernel - in, 0),
-// of which the top/left gets the smaller half.
+// "same" (TensorFlow): out = ceil(in / stride), total padding
+// max((out - 1) * stride + kernel - in, 0), of which the top/left gets the smaller half.
 inline Axis make_axis(int64_t in, int64_t kernel, int64_t stride, bool same) {
   if (!same) return {in, kernel, stride, 0, (in - kernel) / stride + 1};
   const int64_t out = (in + stride - 1) / stride;

@@ -28,8 +28,9 @@ CASES = [
     (0, 7, 7, 3, 4, (3, 3), (1, 1), "same"),
 ]
 
-# Big enough that the im2col workspace (1M floats) splits it into chunks that end mid-image.
-CHUNKED = (2, 64, 64, 32, 3, (3, 3), (1, 1), "same")
+# Big enough that the im2col workspace (256K floats, whole output lines of 40 * 144 floats) splits
+# it into chunks, the first ending mid-image.
+CHUNKED = (2, 40, 40, 16, 3, (3, 3), (1, 1), "same")
 
 
 def make(rng, case, dtype=np.float32):
@@ -62,7 +63,8 @@ def test_forward_matches_reference(rng, case):
 @pytest.mark.parametrize("case", CASES + [CHUNKED])
 def test_backward_matches_reference(rng, case):
     x, k, _, strides, padding = make(rng, case)
-    dy = rng.standard_normal(reference.conv2d(x, k, None, strides, padding).shape).astype(np.float32)
+    y_shape = reference.conv2d(x, k, None, strides, padding).shape
+    dy = rng.standard_normal(y_shape).astype(np.float32)
     got = ops.conv2d_backward(dy, x, k, strides, padding)
     want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
     for g, w, name in zip(got, want, ("dx", "dw", "db")):
@@ -153,7 +155,8 @@ W = np.zeros((3, 3, 3, 4), np.float32)
         ((X, W, None, 1.5), TypeError, "strides"),
         ((X, W, None, 1, "full"), ValueError, "padding: expected 'valid' or 'same'"),
         ((X, W, None, 1, None), TypeError, "padding"),
-        ((X, np.zeros((7, 3, 3, 4))), ValueError, r"w: window \(7, 3\) is larger than x \(2, 6, 6, 3\)"),
+        ((X, np.zeros((7, 3, 3, 4))), ValueError,
+         r"w: window \(7, 3\) is larger than x \(2, 6, 6, 3\)"),
         ((X.astype(complex), W), TypeError, "x: expected real numbers"),
         ((np.full((1, 3, 3, 1), "a"), W), TypeError, "x: expected real numbers"),
         ((X, W.astype(object)), TypeError, "w: expected real numbers"),

@@ -5,7 +5,7 @@ import pytest
 
 import shendu
 from gradcheck import check_gradient, random_projection
-from shendu import ops, reference
+from shendu import _cpu, ops, reference
 
 # (x shape, pool_size, strides, padding): edge sizes, odd channels, overlapping windows
 # (stride < pool), gaps (stride > pool), windows hanging over the bottom/right border.
@@ -41,8 +41,8 @@ def test_max_pool_matches_reference(rng, shape, pool, strides, padding):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(argmax, argmax_ref)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, shape),
-                               reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape),
+    dx_ref = reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape)
+    np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, shape), dx_ref,
                                rtol=1e-6, atol=1e-6)
 
 
@@ -193,3 +193,29 @@ def test_max_pool_backward_bad_input(dy, argmax, x_shape, err, match):
 def test_avg_pool_backward_bad_input(dy, x_shape, err, match):
     with pytest.raises(err, match=match):
         ops.avg_pool2d_backward(dy, x_shape, 2, None, "valid")
+
+
+ISAS = ("generic", "avx2", "avx512")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_isa_variant_matches_reference(rng, isa):
+    if ISAS.index(isa) > ISAS.index(_cpu.detected_isa()):
+        pytest.skip(f"this CPU cannot run {isa}")
+    x = inputs(rng, (2, 9, 8, 37))  # 37 channels: full vectors and a remainder for every width
+    x[0, 1, 1, :5] = np.nan
+    old = _cpu.isa()
+    try:
+        _cpu.set_isa(isa)
+        for pool, strides, padding in [(2, None, "valid"), (3, 2, "same"), ((2, 3), 1, "same")]:
+            y, argmax = ops.max_pool2d(x, pool, strides, padding)
+            y_ref, argmax_ref = reference.max_pool2d(x, pool, strides, padding)
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_array_equal(argmax, argmax_ref)
+            dy = rng.standard_normal(y.shape).astype(np.float32)
+            np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, x.shape),
+                                       reference.max_pool2d_backward(dy.astype(np.float64),
+                                                                     argmax_ref, x.shape),
+                                       rtol=1e-6, atol=1e-6)
+    finally:
+        _cpu.set_isa(old)

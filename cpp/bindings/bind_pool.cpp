@@ -28,7 +28,8 @@ Shape as_x_shape(py::handle obj) {
     throw py::type_error(expected + std::string(py::repr(obj)));
   Shape shape;
   for (py::handle item : py::reinterpret_borrow<py::sequence>(obj)) {
-    if (py::isinstance<py::bool_>(item)) throw py::type_error(expected + std::string(py::repr(obj)));
+    if (py::isinstance<py::bool_>(item))
+      throw py::type_error(expected + std::string(py::repr(obj)));
     py::object index;
     try {
       index = py::module_::import("operator").attr("index")(item);
@@ -65,7 +66,8 @@ FloatArray max_pool2d_backward(py::handle dy_obj, py::handle argmax_obj, py::han
                           shape_str(dy_shape) + " (batch and channels must match)");
   // Every argmax value becomes a write address: out-of-range ones are rejected here.
   IndexArray argmax = as_indices(argmax_obj, "argmax", x_shape[1] * x_shape[2]);
-  require_shape(shape_of(argmax) == dy_shape, "argmax", argmax, "shape " + shape_str(dy_shape) + " (as dy)");
+  require_shape(shape_of(argmax) == dy_shape, "argmax", argmax,
+                "shape " + shape_str(dy_shape) + " (as dy)");
   FloatArray dx = new_float32(x_shape);
   {
     py::gil_scoped_release release;

@@ -31,10 +31,10 @@ def _pair(v):
 
 
 def _axis(size, k, stride, padding):
-    """(output size, padding before the first cell) along one axis, with TensorFlow's "same" rule."""
+    """(output size, padding before the first cell) along one axis; "same" follows TensorFlow."""
     if padding.lower() == "valid":
         if k > size:
-            raise ValueError(f"window {k} is larger than the input size {size} with padding 'valid'")
+            raise ValueError(f"window {k} is larger than the input ({size}) with padding 'valid'")
         return (size - k) // stride + 1, 0
     out = -(-size // stride)
     total = max((out - 1) * stride + k - size, 0)

@@ -8,33 +8,28 @@
 
 namespace shendu {
 
-namespace {
-
-MaxPoolKernels max_pool_kernels() {
-  switch (active_isa()) {
-    case Isa::Avx512: return max_pool_kernels_avx512();
-    case Isa::Avx2: return max_pool_kernels_avx2();
-    default: return {max_pool_line, max_unpool_image};
-  }
-}
-
-}  // namespace
-
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* argmax) {
-  const MaxPoolKernels k = max_pool_kernels();
+  const Isa isa = active_isa();
+  const MaxPoolLineFn line_fn = isa == Isa::Avx512 ? max_pool_line_avx512()
+                                : isa == Isa::Avx2 ? max_pool_line_avx2()
+                                                   : max_pool_line;
   parallel_for(s.n * s.h.out, s.w.out * s.h.kernel * s.w.kernel * s.c, [&](int64_t b, int64_t e) {
-    for (int64_t l = b; l < e; ++l) k.line(s, x, l, y, argmax);
+    for (int64_t l = b; l < e; ++l) line_fn(s, x, l, y, argmax);
   });
 }
 
 void max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
                          const float* dy, const int64_t* argmax, float* dx) {
-  const MaxPoolKernels k = max_pool_kernels();
   // One image per task: windows may overlap, so scatters from one image stay on one thread.
   parallel_for(n, (in_plane + out_plane) * c, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      k.unpool_image(in_plane, out_plane, c, dy + i * out_plane * c, argmax + i * out_plane * c,
-                     dx + i * in_plane * c);
+    for (int64_t i = b; i < e; ++i) {
+      float* dx_img = dx + i * in_plane * c;
+      std::memset(dx_img, 0, sizeof(float) * in_plane * c);
+      const float* g = dy + i * out_plane * c;
+      const int64_t* at = argmax + i * out_plane * c;
+      for (int64_t o = 0; o < out_plane; ++o, g += c, at += c)
+        for (int64_t ch = 0; ch < c; ++ch) dx_img[at[ch] * c + ch] += g[ch];
+    }
   });
 }
 

@@ -1,8 +1,8 @@
-// The max-pooling kernels built with avx2 code generation (see pool2d_isa.h).
+// The max-pooling line kernel built with avx2 code generation (see pool2d_isa.h).
 #include "pool2d_isa.h"
 
 namespace shendu {
 
-MaxPoolKernels max_pool_kernels_avx2() { return {max_pool_line, max_unpool_image}; }
+MaxPoolLineFn max_pool_line_avx2() { return max_pool_line; }
 
 }  // namespace shendu

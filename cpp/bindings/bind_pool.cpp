@@ -23,23 +23,11 @@ Shape output_shape(const Pool2dShape& s) { return {s.n, s.h.out, s.w.out, s.c}; 
 
 // x_shape for the backward ops: a sequence of 4 non-negative ints.
 Shape as_x_shape(py::handle obj) {
-  const std::string expected = "x_shape: expected a 4-tuple of non-negative ints, got ";
   if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj) || py::len(obj) != 4)
-    throw py::type_error(expected + std::string(py::repr(obj)));
+    throw py::type_error("x_shape: expected a 4-tuple of ints, got " + std::string(py::repr(obj)));
   Shape shape;
-  for (py::handle item : py::reinterpret_borrow<py::sequence>(obj)) {
-    if (py::isinstance<py::bool_>(item))
-      throw py::type_error(expected + std::string(py::repr(obj)));
-    py::object index;
-    try {
-      index = py::module_::import("operator").attr("index")(item);
-    } catch (py::error_already_set&) {
-      throw py::type_error(expected + std::string(py::repr(obj)));
-    }
-    const int64_t v = index.cast<int64_t>();
-    if (v < 0) throw py::value_error(expected + std::string(py::repr(obj)));
-    shape.push_back(v);
-  }
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(obj))
+    shape.push_back(as_int(item, "x_shape", 0));
   return shape;
 }
 

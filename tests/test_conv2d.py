@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import shendu
 from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
+from threads import run_with_threads
 
 # (N, H, W, C, F, kernel (kh, kw), strides, padding): edge sizes, odd channels, both im2col-free
 # paths (1x1 stride 1, kernel covering the whole input) and windows hanging over every border.
@@ -88,16 +88,12 @@ def test_empty_batch_gives_zero_gradients(rng):
 def test_one_and_two_threads_agree(rng, case):
     x, k, b, strides, padding = make(rng, case)
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
-    old = shendu.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2):
-            shendu.set_num_threads(threads)
-            results.append((ops.conv2d(x, k, b, strides, padding),
-                            *ops.conv2d_backward(dy, x, k, strides, padding)))
-    finally:
-        shendu.set_num_threads(old)
-    for one, two in zip(*results):
+
+    def run():
+        return (ops.conv2d(x, k, b, strides, padding),
+                *ops.conv2d_backward(dy, x, k, strides, padding))
+
+    for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import shendu
 from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
+from threads import run_with_threads
 
 # (x shape, pool_size, strides, padding): edge sizes, odd channels, overlapping windows
 # (stride < pool), gaps (stride > pool), windows hanging over the bottom/right border.
@@ -90,19 +90,15 @@ def test_argmax_ties_nan_and_inf():
                          [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same")])
 def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
     x = rng.standard_normal(shape).astype(np.float32)
-    old = shendu.get_num_threads()
-    results = []
-    try:
-        for threads in (1, 2):
-            shendu.set_num_threads(threads)
-            y, argmax = ops.max_pool2d(x, pool, strides, padding)
-            avg = ops.avg_pool2d(x, pool, strides, padding)
-            dy = np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
-            results.append((y, argmax, avg, ops.max_pool2d_backward(dy, argmax, shape),
-                            ops.avg_pool2d_backward(dy, shape, pool, strides, padding)))
-    finally:
-        shendu.set_num_threads(old)
-    for one, two in zip(*results):
+
+    def run():
+        y, argmax = ops.max_pool2d(x, pool, strides, padding)
+        avg = ops.avg_pool2d(x, pool, strides, padding)
+        dy = np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
+        return (y, argmax, avg, ops.max_pool2d_backward(dy, argmax, shape),
+                ops.avg_pool2d_backward(dy, shape, pool, strides, padding))
+
+    for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
 
 

@@ -1,8 +1,96 @@
+#include <string>
+
 #include "checks.h"
 #include "families.h"
+#include "optimizers.h"
 
 namespace shendu::bind {
 
-void bind_optimizers(py::module_& m) { (void)m; }
+namespace {
+
+// A decay or momentum factor: a number in [0, 1], or [0, 1) when one_allowed is false.
+double as_factor(py::handle obj, const char* name, bool one_allowed) {
+  const double v = as_finite_double(obj, name);
+  require(v >= 0.0 && (one_allowed ? v <= 1.0 : v < 1.0),
+          std::string(name) + ": expected a number in [0, 1" + (one_allowed ? "]" : ")") +
+              ", got " + std::string(py::repr(obj)));
+  return v;
+}
+
+// The gradient may be any real array of param's shape (it is converted); it is not updated.
+FloatArray as_grad(py::handle obj, const FloatArray& param) {
+  FloatArray grad = as_float32(obj, "grad");
+  require_same_shape(grad, "grad", param, "param");
+  return grad;
+}
+
+// Optimizer state updated in place alongside param.
+FloatArray as_state(py::handle obj, const char* name, const FloatArray& param) {
+  FloatArray state = as_float32_inplace(obj, name);
+  require_same_shape(state, name, param, "param");
+  return state;
+}
+
+void sgd_update(py::handle param_obj, py::handle grad_obj, py::handle velocity_obj,
+                py::handle lr_obj, py::handle momentum_obj, bool nesterov) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double momentum = as_factor(momentum_obj, "momentum", true);
+  std::optional<FloatArray> velocity;
+  if (velocity_obj.is_none())
+    require(momentum == 0.0, "velocity: None is only allowed with momentum 0, got momentum " +
+                                 std::string(py::repr(momentum_obj)));
+  else
+    velocity = as_state(velocity_obj, "velocity", param);
+  py::gil_scoped_release release;
+  shendu::sgd_update(param.mutable_data(), grad.data(),
+                     velocity ? velocity->mutable_data() : nullptr, param.size(), lr, momentum,
+                     nesterov);
+}
+
+void adam_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py::handle v_obj,
+                 py::handle step_obj, py::handle lr_obj, py::handle beta_1_obj,
+                 py::handle beta_2_obj, py::handle epsilon_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  FloatArray m = as_state(m_obj, "m", param);
+  FloatArray v = as_state(v_obj, "v", param);
+  const int64_t step = as_int(step_obj, "step", 1);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  // beta_1 == 1 would divide by 1 - beta_1**step == 0.
+  const double beta_1 = as_factor(beta_1_obj, "beta_1", false);
+  const double beta_2 = as_factor(beta_2_obj, "beta_2", false);
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  py::gil_scoped_release release;
+  shendu::adam_update(param.mutable_data(), grad.data(), m.mutable_data(), v.mutable_data(),
+                      param.size(), step, lr, beta_1, beta_2, epsilon);
+}
+
+void rmsprop_update(py::handle param_obj, py::handle grad_obj, py::handle avg_sq_obj,
+                    py::handle lr_obj, py::handle rho_obj, py::handle epsilon_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  FloatArray avg_sq = as_state(avg_sq_obj, "avg_sq", param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double rho = as_factor(rho_obj, "rho", true);
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  py::gil_scoped_release release;
+  shendu::rmsprop_update(param.mutable_data(), grad.data(), avg_sq.mutable_data(), param.size(),
+                         lr, rho, epsilon);
+}
+
+}  // namespace
+
+void bind_optimizers(py::module_& m) {
+  m.def("sgd_update", &sgd_update, py::arg("param"), py::arg("grad"),
+        py::arg("velocity") = py::none(), py::arg("learning_rate") = 0.01,
+        py::arg("momentum") = 0.0, py::arg("nesterov") = false);
+  m.def("adam_update", &adam_update, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"),
+        py::arg("step"), py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9,
+        py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7);
+  m.def("rmsprop_update", &rmsprop_update, py::arg("param"), py::arg("grad"), py::arg("avg_sq"),
+        py::arg("learning_rate") = 0.001, py::arg("rho") = 0.9, py::arg("epsilon") = 1e-7);
+}
 
 }  // namespace shendu::bind

@@ -28,6 +28,13 @@ void require_shape(bool ok, const char* name, const py::array& a, const std::str
                           shape_str(a));
 }
 
+void require_same_shape(const py::array& a, const char* name, const py::array& like,
+                        const char* like_name) {
+  if (shape_of(a) != shape_of(like))
+    throw py::value_error(std::string(name) + ": expected the shape of " + like_name + " " +
+                          shape_str(like) + ", got shape " + shape_str(a));
+}
+
 namespace {
 
 py::array as_numeric_array(py::handle obj, const char* name) {
@@ -84,7 +91,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
     // Keras casts float ids to int; a fractional or non-finite one is a bug upstream.
     py::array_t<double, py::array::c_style | py::array::forcecast> d(arr);
     const double* p = d.data();
-    for (py::ssize_t i = 0; i < d.size(); ++i)
+    for (py::ssize_t i = 0, n = d.size(); i < n; ++i)  // size() recomputes the product
       if (!std::isfinite(p[i]) || p[i] != std::floor(p[i]))
         throw py::value_error(std::string(name) + ": expected whole numbers, got " +
                               std::to_string(p[i]));
@@ -94,7 +101,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
   if (!converted) throw py::error_already_set();
   IndexArray ids = py::reinterpret_borrow<IndexArray>(converted);
   const int64_t* p = ids.data();
-  for (py::ssize_t i = 0; i < ids.size(); ++i)
+  for (py::ssize_t i = 0, n = ids.size(); i < n; ++i)  // size() recomputes the product
     if (p[i] < 0 || p[i] >= limit)
       throw py::value_error(std::string(name) + ": value " + std::to_string(p[i]) +
                             " out of range [0, " + std::to_string(limit) + ")");
@@ -145,6 +152,14 @@ Padding as_padding(py::handle obj, const char* name) {
 }
 
 float as_finite_float(py::handle obj, const char* name) {
+  return static_cast<float>(as_finite_double(obj, name));
+}
+
+double as_finite_double(py::handle obj, const char* name) {
+  // float() would parse strings; a string here is a caller's mistake, not a number.
+  if (py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj))
+    throw py::type_error(std::string(name) + ": expected a number, got " +
+                         std::string(py::repr(obj)));
   double v;
   try {
     v = py::float_(py::reinterpret_borrow<py::object>(obj)).cast<double>();
@@ -152,7 +167,26 @@ float as_finite_float(py::handle obj, const char* name) {
     throw py::type_error(std::string(name) + ": expected a number, got " + std::string(py::repr(obj)));
   }
   if (!std::isfinite(v)) throw py::value_error(std::string(name) + ": expected a finite number");
-  return static_cast<float>(v);
+  return v;
+}
+
+int64_t as_int(py::handle obj, const char* name, int64_t min) {
+  // PyNumber_Index accepts Python and NumPy integers but not floats; bools are ints to Python
+  // but never a meaningful count or seed.
+  PyObject* index = py::isinstance<py::bool_>(obj) ? nullptr : PyNumber_Index(obj.ptr());
+  if (!index) {
+    PyErr_Clear();
+    throw py::type_error(std::string(name) + ": expected an int, got " +
+                         std::string(py::repr(obj)));
+  }
+  py::object owned = py::reinterpret_steal<py::object>(index);
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
+  if (overflow || v < min)
+    throw py::value_error(std::string(name) + ": expected an int >= " + std::to_string(min) +
+                          (overflow ? " that fits in 64 bits" : "") + ", got " +
+                          std::string(py::repr(obj)));
+  return v;
 }
 
 FloatArray new_float32(const Shape& shape) { return FloatArray(shape); }

@@ -40,9 +40,17 @@ std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
 // "valid" or "same" (any case).
 Padding as_padding(py::handle obj, const char* name);
 float as_finite_float(py::handle obj, const char* name);
+// Same, kept in double (dropout rates must be compared exactly as the reference does).
+double as_finite_double(py::handle obj, const char* name);
+// A Python or NumPy integer (not bool) >= min; ValueError naming it otherwise.
+int64_t as_int(py::handle obj, const char* name, int64_t min);
 
 // Raises ValueError "<name>: expected <expected>, got shape (...)" unless ok.
 void require_shape(bool ok, const char* name, const py::array& a, const std::string& expected);
+// Raises ValueError "<name>: expected the shape of <like_name> (...), got shape (...)" unless
+// a and like have the same shape.
+void require_same_shape(const py::array& a, const char* name, const py::array& like,
+                        const char* like_name);
 // Raises ValueError with the message unless ok.
 void require(bool ok, const std::string& message);
 

@@ -197,37 +197,50 @@ def dropout(x, rate, seed):
     """Inverted dropout: returns (x * mask, mask) with mask 0 or 1 / (1 - rate), rate in [0, 1).
 
     The mask is a pure function of (seed, flat index), the same on every backend: element i is
-    dropped when the top 24 bits of splitmix64(seed * 2**32 + i) / 2**24 < rate.
+    dropped when the top 24 bits of splitmix64(seed * 2**32 + i) / 2**24 < rate. seed: an int in
+    [0, 2**63).
     """
     return _backend(x).dropout(x, rate, seed)
 
 
 # --- losses: each returns (mean loss as a Python float, gradient w.r.t. the first argument) --------
+# The loss is accumulated in float64; the gradient (float32 natively) is that of the mean and has
+# the first argument's shape.
 
 
 def sparse_softmax_cross_entropy(logits, labels):
-    """logits (N, C), labels (N,) ints in [0, C). Mean over N of -log softmax(logits)[label]."""
+    """logits (N, C), labels (N,) ints in [0, C). Mean over N of -log softmax(logits)[label].
+    An empty batch gives (0.0, an empty gradient).
+    """
     return _backend(logits).sparse_softmax_cross_entropy(logits, labels)
 
 
 def softmax_cross_entropy(logits, onehot):
-    """logits, onehot (N, C) (any target distribution). Mean over N."""
+    """logits, onehot (N, C) (any target distribution). Mean over N.
+    An empty batch gives (0.0, an empty gradient).
+    """
     return _backend(logits).softmax_cross_entropy(logits, onehot)
 
 
 def binary_cross_entropy(probs, targets):
     """Keras binary_crossentropy on probabilities clipped to [1e-7, 1 - 1e-7] (zero gradient where
-    clipped), averaged over all elements."""
+    clipped), averaged over all elements.
+    An empty batch gives (0.0, an empty gradient).
+    """
     return _backend(probs).binary_cross_entropy(probs, targets)
 
 
 def sigmoid_binary_cross_entropy(logits, targets):
-    """Binary cross-entropy of sigmoid(logits), computed stably; mean over all elements."""
+    """Binary cross-entropy of sigmoid(logits), computed stably; mean over all elements.
+    An empty batch gives (0.0, an empty gradient).
+    """
     return _backend(logits).sigmoid_binary_cross_entropy(logits, targets)
 
 
 def mean_squared_error(pred, targets):
-    """Mean over all elements of (pred - targets) ** 2."""
+    """Mean over all elements of (pred - targets) ** 2.
+    An empty batch gives (0.0, an empty gradient).
+    """
     return _backend(pred).mean_squared_error(pred, targets)
 
 

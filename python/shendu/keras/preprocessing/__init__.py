@@ -1,0 +1,5 @@
+"""keras.preprocessing."""
+
+from . import sequence
+
+__all__ = ["sequence"]

@@ -1,0 +1,202 @@
+"""Fused in-place optimizer updates: native vs the NumPy twin, hand-derived steps, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import shendu
+from shendu import ops, reference
+from threads import run_with_threads
+
+SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs threaded
+
+# The native kernels and the float32 twin use the same float32 operations in Keras's order, so
+# they agree to rounding (observed: exactly); 1e-6 relative over several steps.
+RTOL = 1e-6
+
+
+
+def _run_steps(module, update, state, grads):
+    """Applies update(module, state, grad, step) for each grad on a copy of state; returns it."""
+    state = {k: v.copy() for k, v in state.items()}
+    for step, grad in enumerate(grads, start=1):
+        assert update(module, state, grad, step) is None
+    return state
+
+
+def _sgd(momentum, nesterov):
+    def update(module, s, grad, step):
+        return module.sgd_update(s["param"], grad, s.get("velocity"), 0.05, momentum, nesterov)
+
+    return update
+
+
+def _adam(module, s, grad, step):
+    return module.adam_update(s["param"], grad, s["m"], s["v"], step, 0.01, 0.8, 0.99, 1e-6)
+
+
+def _rmsprop(module, s, grad, step):
+    return module.rmsprop_update(s["param"], grad, s["avg_sq"], 0.01, 0.8, 1e-6)
+
+
+CASES = {
+    "sgd": (_sgd(0.0, False), []),
+    "sgd_momentum": (_sgd(0.9, False), ["velocity"]),
+    "sgd_nesterov": (_sgd(0.9, True), ["velocity"]),
+    "adam": (_adam, ["m", "v"]),
+    "rmsprop": (_rmsprop, ["avg_sq"]),
+}
+
+
+def _state(rng, shape, slots):
+    state = {"param": rng.standard_normal(shape).astype(np.float32)}
+    for slot in slots:  # nonzero initial slots: the update must read them, not assume zeros
+        state[slot] = np.abs(rng.standard_normal(shape)).astype(np.float32) * 0.1
+    return state
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_several_steps_match_reference(rng, case, shape):
+    update, slots = CASES[case]
+    state = _state(rng, shape, slots)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(4)]
+    got = _run_steps(ops, update, state, grads)
+    want = _run_steps(reference, update, state, grads)
+    for key in state:
+        np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=1e-7, err_msg=key)
+    if shape[0] > 1:
+        assert not np.array_equal(got["param"], state["param"])  # something was updated
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_identical_with_one_and_two_threads(rng, case):
+    update, slots = CASES[case]
+    state = _state(rng, (100_003,), slots)
+    grads = [rng.standard_normal(100_003).astype(np.float32) for _ in range(2)]
+    one = run_with_threads(1, lambda: _run_steps(ops, update, state, grads))
+    two = run_with_threads(2, lambda: _run_steps(ops, update, state, grads))
+    for key in state:
+        np.testing.assert_array_equal(one[key], two[key])
+
+
+def test_sgd_one_step_by_hand():
+    p, v = np.array([1.0], np.float32), np.array([0.2], np.float32)
+    ops.sgd_update(p, np.array([0.5]), v, learning_rate=0.1, momentum=0.9)
+    # v = 0.9 * 0.2 - 0.1 * 0.5 = 0.13; p = 1 + 0.13.
+    np.testing.assert_allclose([p[0], v[0]], [1.13, 0.13], rtol=1e-6)
+    p, v = np.array([1.0], np.float32), np.array([0.2], np.float32)
+    ops.sgd_update(p, np.array([0.5]), v, learning_rate=0.1, momentum=0.9, nesterov=True)
+    # Same velocity; p = 1 + 0.9 * 0.13 - 0.1 * 0.5 = 1.067.
+    np.testing.assert_allclose([p[0], v[0]], [1.067, 0.13], rtol=1e-6)
+    p = np.array([1.0], np.float32)
+    ops.sgd_update(p, np.array([0.5]), None, learning_rate=0.1)
+    np.testing.assert_allclose(p, [0.95], rtol=1e-6)
+
+
+def test_adam_first_step_by_hand():
+    # From zero moments, step 1: m = (1 - b1) g, v = (1 - b2) g^2,
+    # lr_t = lr sqrt(1 - b2) / (1 - b1), so the update is lr g / (|g| + eps / sqrt(1 - b2)),
+    # about lr * sign(g).
+    g = np.array([0.5, -2.0, 1e-3], np.float32)
+    p, m, v = np.ones(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32)
+    ops.adam_update(p, g, m, v, 1, learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+    g64 = g.astype(np.float64)
+    np.testing.assert_allclose(m, 0.1 * g64, rtol=1e-6)
+    np.testing.assert_allclose(v, 0.001 * g64**2, rtol=1e-6)
+    want = 1 - 0.1 * g64 / (np.abs(g64) + 1e-7 / math.sqrt(0.001))
+    np.testing.assert_allclose(p, want, rtol=1e-6)
+
+
+def test_adam_bias_correction_uses_step():
+    # Zero gradient at step 3 from m = 1, v = 1: m = b1, v = b2, and
+    # p -= lr sqrt(1 - b2^3) / (1 - b1^3) * b1 / (sqrt(b2) + eps).
+    p, m, v = np.zeros(1, np.float32), np.ones(1, np.float32), np.ones(1, np.float32)
+    ops.adam_update(p, np.zeros(1), m, v, 3, learning_rate=0.1, beta_1=0.5, beta_2=0.75,
+                    epsilon=0.0)
+    want = -0.1 * math.sqrt(1 - 0.75**3) / (1 - 0.5**3) * 0.5 / math.sqrt(0.75)
+    np.testing.assert_allclose(p, [want], rtol=1e-6)
+
+
+def test_rmsprop_one_step_by_hand():
+    # avg_sq = 0.9 * 0.04 + 0.1 * 0.25 = 0.061; p = 1 - 0.01 * 0.5 / sqrt(0.061 + 1e-3).
+    p, a = np.array([1.0], np.float32), np.array([0.04], np.float32)
+    ops.rmsprop_update(p, np.array([0.5]), a, learning_rate=0.01, rho=0.9, epsilon=1e-3)
+    np.testing.assert_allclose(a, [0.061], rtol=1e-6)
+    np.testing.assert_allclose(p, [1 - 0.005 / math.sqrt(0.062)], rtol=1e-6)
+
+
+def test_grad_converted_from_views_and_ints(rng):
+    p = rng.standard_normal(5).astype(np.float32)
+    p_ref = p.copy()
+    grad = np.arange(10, dtype=np.int64)[::2]
+    ops.rmsprop_update(p, grad, a := np.zeros(5, np.float32))
+    reference.rmsprop_update(p_ref, grad.astype(np.float32), np.zeros(5, np.float32))
+    np.testing.assert_allclose(p, p_ref, rtol=RTOL)
+    assert a[1] != 0
+
+
+def test_nan_gradient_propagates():
+    p, m, v = np.ones(2, np.float32), np.zeros(2, np.float32), np.zeros(2, np.float32)
+    ops.adam_update(p, np.array([np.nan, 1.0]), m, v, 1)
+    assert np.isnan(p[0]) and np.isfinite(p[1])
+
+
+F32 = np.float32
+
+
+def _bad(update_name, **overrides):
+    args = {
+        "sgd_update": dict(param=np.ones(3, F32), grad=np.ones(3), velocity=np.zeros(3, F32),
+                           learning_rate=0.1, momentum=0.9, nesterov=False),
+        "adam_update": dict(param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32),
+                            v=np.zeros(3, F32), step=1),
+        "rmsprop_update": dict(param=np.ones(3, F32), grad=np.ones(3), avg_sq=np.zeros(3, F32)),
+    }[update_name]
+    args.update(overrides)
+    return update_name, args
+
+
+@pytest.mark.parametrize(
+    "call, err, match",
+    [
+        (_bad("sgd_update", param=np.ones(3)), TypeError, "param: expected float32"),
+        (_bad("sgd_update", param=[1.0, 2.0, 3.0]), TypeError, "param: expected a float32 NumPy"),
+        (_bad("sgd_update", velocity=np.zeros(6, F32)[::2]), ValueError,
+         "velocity: expected a C-contiguous"),
+        (_bad("sgd_update", grad=np.ones(4)), ValueError,
+         r"grad: expected the shape of param \(3,\), got shape \(4,\)"),
+        (_bad("sgd_update", velocity=np.zeros((3, 1), F32)), ValueError,
+         r"velocity: expected the shape of param \(3,\)"),
+        (_bad("sgd_update", velocity=None), ValueError, "velocity: None is only allowed"),
+        (_bad("sgd_update", momentum=1.5), ValueError, r"momentum: expected a number in \[0, 1\]"),
+        (_bad("sgd_update", momentum=-0.1), ValueError, "momentum: expected"),
+        (_bad("sgd_update", learning_rate=float("nan")), ValueError,
+         "learning_rate: expected a finite"),
+        (_bad("sgd_update", learning_rate="0.1"), TypeError, "learning_rate: expected a number"),
+        (_bad("sgd_update", grad=np.ones(3, complex)), TypeError, "grad: expected real numbers"),
+        (_bad("sgd_update", grad=np.array(["a", "b", "c"])), TypeError, "grad: expected real"),
+        (_bad("adam_update", m=np.zeros(3)), TypeError, "m: expected float32"),
+        (_bad("adam_update", v=np.zeros(2, F32)), ValueError, "v: expected the shape of param"),
+        (_bad("adam_update", step=0), ValueError, "step: expected an int >= 1"),
+        (_bad("adam_update", step=1.0), TypeError, "step: expected an int"),
+        (_bad("adam_update", beta_1=1.0), ValueError, r"beta_1: expected a number in \[0, 1\)"),
+        (_bad("adam_update", beta_2=-1.0), ValueError, "beta_2: expected"),
+        (_bad("rmsprop_update", avg_sq=np.zeros(3, np.float16)), TypeError,
+         "avg_sq: expected float32"),
+        (_bad("rmsprop_update", rho=2.0), ValueError, r"rho: expected a number in \[0, 1\]"),
+        (_bad("rmsprop_update", param=np.ones(3, complex)), TypeError, "param: expected float32"),
+    ],
+)
+def test_bad_input(call, err, match):
+    name, args = call
+    with pytest.raises(err, match=match):
+        getattr(ops, name)(**args)
+
+
+def test_read_only_state_rejected():
+    m = np.zeros(3, F32)
+    m.flags.writeable = False
+    with pytest.raises(ValueError, match="m: array is read-only"):
+        ops.adam_update(np.ones(3, F32), np.ones(3), m, np.zeros(3, F32), 1)

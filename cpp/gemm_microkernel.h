@@ -24,11 +24,18 @@ struct MicroKernel {
   template <int M, int NU>
   static void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
                    int n, float beta) {
+    // Start fetching C now: its rows are ldc apart, which the hardware prefetcher does not guess.
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + NU * W - 1, 1);
+    }
     V acc[M][NU];
 #pragma GCC unroll 32
     for (int i = 0; i < M; ++i)
 #pragma GCC unroll 8
       for (int j = 0; j < NU; ++j) acc[i][j] = S::zero();
+#pragma GCC unroll 4
     for (int64_t k = 0; k < kc; ++k) {
       V bv[NU];
 #pragma GCC unroll 8

@@ -2,7 +2,7 @@
 //
 //   for jc in N by nc:            B panel kc x nc, packed in nr-wide micro-panels
 //     for pc in K by kc:
-//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels (alpha applied)
+//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels
 //         for each (jr, ir) tile: micro-kernel on one B micro-panel (L1) and one A micro-panel
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
@@ -36,6 +36,7 @@ struct Portable {
   }
   static void store(float* p, V v) { std::memcpy(p, &v, sizeof v); }
   static V bcast(float x) { return V{x, x, x, x}; }
+  static V mul(V a, V b) { return a * b; }
   static V fmadd(V a, V b, V c) { return a * b + c; }
   static V load_n(const float* p, int n) {
     V v = zero();
@@ -67,6 +68,8 @@ constexpr int64_t kParallelMinFlops = int64_t{1} << 21;
 // With at most this many rows of C, each B micro-panel is used by so few A micro-panels that
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
+// Likewise A, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
+constexpr int64_t kPackAMinPanels = 5;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -78,20 +81,20 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
-// A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) times alpha, as dst[k * mr + i].
+// A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) as dst[k * mr + i].
 // Rows m..mr stay unwritten: the micro-kernel for m rows never reads them.
 void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc,
-            float alpha, int mr, float* dst) {
+            int mr, float* dst) {
   if (trans) {  // op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = A + (k0 + k) * lda + i0;
       float* d = dst + k * mr;
-      for (int i = 0; i < m; ++i) d[i] = alpha * src[i];
+      std::copy(src, src + m, d);
     }
   } else {
     for (int i = 0; i < m; ++i) {
       const float* src = A + (i0 + i) * lda + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = alpha * src[k];
+      for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
     }
   }
 }
@@ -152,8 +155,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   }
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
-  const int64_t MC = ker.mc, KC = std::min(ker.kc, K), NC = std::min(ker.nc, N);
+  // Equal k blocks: a short last block would reload C for little work.
+  const int64_t KC = ceil_div(K, ceil_div(K, ker.kc));
+  const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
+  const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
 
   thread_local std::vector<float> b_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
@@ -167,7 +173,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     // Every thread packs the whole A block for itself: packing is cheap next to the products,
     // and this keeps A in the core's own L2 and saves a barrier per block.
     thread_local std::vector<float> a_store;
-    float* abuf = scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC));
+    float* abuf =
+        pack_a_block ? scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC))
+                     : nullptr;
     for (int64_t jc = 0; jc < N; jc += NC) {
       const int64_t nc = std::min(NC, N - jc);
       const int64_t n_panels = ceil_div(nc, nr);
@@ -184,21 +192,33 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         for (int64_t ic = 0; ic < M; ic += MC) {
           const int64_t mc = std::min(MC, M - ic);
           const int64_t m_panels = ceil_div(mc, mr);
-          for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a(trans_a, A, lda, ic + ir * mr,
-                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, alpha, mr,
-                   abuf + ir * mr * kc);
+          if (pack_a_block)
+            for (int64_t ir = 0; ir < m_panels; ++ir)
+              pack_a(trans_a, A, lda, ic + ir * mr,
+                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
+                     abuf + ir * mr * kc);
           // Tiles in jr-major order, so a thread's run mostly uses the B panels it packed.
           const auto [t0, t1] = share(n_panels * m_panels, t, threads);
           for (int64_t idx = t0; idx < t1; ++idx) {
             const int64_t jr = idx / m_panels, ir = idx % m_panels;
+            const int64_t i = ic + ir * mr, j = jc + jr * nr;
             const bool pb = packed(jr);
-            ker.tile(kc, abuf + ir * mr * kc,
-                     pb ? bbuf + jr * nr * kc : B + pc * ldb + jc + jr * nr, pb ? nr : ldb,
-                     C + (ic + ir * mr) * ldc + jc + jr * nr, ldc,
-                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)),
-                     static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)),
-                     pc == 0 ? beta : 1.0f);
+            TileArgs args;
+            args.kc = kc;
+            if (pack_a_block) {
+              args.a = abuf + ir * mr * kc, args.lda = mr, args.a_rows = false;
+            } else {
+              args.a = trans_a ? A + pc * lda + i : A + i * lda + pc;
+              args.lda = lda, args.a_rows = !trans_a;
+            }
+            args.b = pb ? bbuf + jr * nr * kc : B + pc * ldb + j;
+            args.ldb = pb ? nr : ldb;
+            args.c = C + i * ldc + j, args.ldc = ldc;
+            args.m = static_cast<int>(std::min<int64_t>(mr, M - i));
+            args.n = static_cast<int>(std::min<int64_t>(nr, N - j));
+            args.alpha = alpha;
+            args.beta = pc == 0 ? beta : 1.0f;  // later k blocks accumulate
+            ker.tile(args);
           }
         }
         barrier(threads);  // the next pc repacks B

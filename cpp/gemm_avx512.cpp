@@ -13,6 +13,7 @@ struct Avx512 {
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V bcast(float x) { return _mm512_set1_ps(x); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
   static V load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }

@@ -5,6 +5,9 @@
 //       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels
 //         for each (jr, ir) tile: micro-kernel on one B micro-panel (L1) and one A micro-panel
 //
+// Small layer shapes skip packing where it cannot pay: B (not transposed) is read in place when
+// C has few rows, A when C has few columns.
+//
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). The (jr, ir) tiles of a block are split between the threads in
 // contiguous runs, so every element of C is computed by one thread in the same order whatever
@@ -183,12 +186,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         const int64_t kc = std::min(KC, K - pc);
         // In-place B needs full-width panels; the ragged last one is always packed.
         auto packed = [&](int64_t jr) { return pack_all_b || (jr + 1) * nr > nc; };
+        const bool any_packed = pack_all_b || nc % nr != 0;
         const auto [b0, b1] = share(n_panels, t, threads);
         for (int64_t jr = b0; jr < b1; ++jr)
           if (packed(jr))
             pack_b(trans_b, B, ldb, pc, kc, jc + jr * nr,
                    static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), nr, bbuf + jr * nr * kc);
-        barrier(threads);
+        if (any_packed) barrier(threads);
         for (int64_t ic = 0; ic < M; ic += MC) {
           const int64_t mc = std::min(MC, M - ic);
           const int64_t m_panels = ceil_div(mc, mr);
@@ -203,25 +207,17 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
             const int64_t jr = idx / m_panels, ir = idx % m_panels;
             const int64_t i = ic + ir * mr, j = jc + jr * nr;
             const bool pb = packed(jr);
-            TileArgs args;
-            args.kc = kc;
-            if (pack_a_block) {
-              args.a = abuf + ir * mr * kc, args.lda = mr, args.a_rows = false;
-            } else {
-              args.a = trans_a ? A + pc * lda + i : A + i * lda + pc;
-              args.lda = lda, args.a_rows = !trans_a;
-            }
-            args.b = pb ? bbuf + jr * nr * kc : B + pc * ldb + j;
-            args.ldb = pb ? nr : ldb;
-            args.c = C + i * ldc + j, args.ldc = ldc;
-            args.m = static_cast<int>(std::min<int64_t>(mr, M - i));
-            args.n = static_cast<int>(std::min<int64_t>(nr, N - j));
-            args.alpha = alpha;
-            args.beta = pc == 0 ? beta : 1.0f;  // later k blocks accumulate
-            ker.tile(args);
+            const float* a = pack_a_block ? abuf + ir * mr * kc
+                             : trans_a    ? A + pc * lda + i
+                                          : A + i * lda + pc;
+            ker.tile(TileArgs{kc, a, pack_a_block ? mr : lda, !pack_a_block && !trans_a,
+                              pb ? bbuf + jr * nr * kc : B + pc * ldb + j, pb ? nr : ldb,
+                              C + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(mr, M - i)),
+                              static_cast<int>(std::min<int64_t>(nr, N - j)), alpha,
+                              pc == 0 ? beta : 1.0f});  // later k blocks accumulate
           }
         }
-        barrier(threads);  // the next pc repacks B
+        if (any_packed) barrier(threads);  // before the next pc repacks B
       }
     }
   };

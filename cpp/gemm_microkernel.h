@@ -20,7 +20,8 @@ struct MicroKernel {
   static constexpr int NR = NV * W;
 
   // M rows and NU vectors of C: the full tile is <MR, NV>; smaller ones serve the bottom and right
-  // edges at their own cost instead of computing a padded full tile.
+  // edges at their own cost instead of computing a padded full tile. ARows: A(i, k) at
+  // a[i * lda + k] (A in place), else at a[k * lda + i] (packed, or A^T in place).
   template <bool ARows, int M, int NU>
   static void tile(const TileArgs& t) {
     const float* a = t.a;

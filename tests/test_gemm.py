@@ -33,10 +33,11 @@ def check(a, b, trans_a, trans_b):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(max(k, 1)))
 
 
-# Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32) and the in-place-B limit (96
-# rows), plus layer shapes; (1568, 288, 64) crosses the k blocking (kc 256).
+# Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
+# rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
+# or three blocks, the later ones accumulating into C), plus layer shapes.
 SHAPES = [(1, 1, 1), (7, 33, 5), (33, 7, 257), (64, 257, 130), (97, 31, 33), (15, 300, 17),
-          (1568, 288, 64), (0, 3, 4), (3, 0, 4), (3, 4, 0)]
+          (20, 600, 70), (1568, 288, 64), (0, 3, 4), (3, 0, 4), (3, 4, 0)]
 
 
 @pytest.mark.parametrize("shape", SHAPES)

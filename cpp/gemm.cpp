@@ -201,10 +201,13 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
               pack_a(trans_a, A, lda, ic + ir * mr,
                      static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
                      abuf + ir * mr * kc);
-          // Tiles in jr-major order, so a thread's run mostly uses the B panels it packed.
+          // Packed A: tiles in jr-major order, so a thread's run mostly uses the B panels it
+          // packed. A in place (few B panels): ir-major, so each A micro-panel is read into L1
+          // once for all of them, and the threads write disjoint rows of C.
           const auto [t0, t1] = share(n_panels * m_panels, t, threads);
           for (int64_t idx = t0; idx < t1; ++idx) {
-            const int64_t jr = idx / m_panels, ir = idx % m_panels;
+            const int64_t jr = pack_a_block ? idx / m_panels : idx % n_panels;
+            const int64_t ir = pack_a_block ? idx % m_panels : idx / n_panels;
             const int64_t i = ic + ir * mr, j = jc + jr * nr;
             const bool pb = packed(jr);
             const float* a = pack_a_block ? abuf + ir * mr * kc

@@ -48,13 +48,16 @@ def test_matmul_matches_reference(rng, isa, shape, trans_a, trans_b):
 
 
 def test_matmul_crosses_every_block(rng):
-    # m > mc (336 on AVX-512), k > kc, n > nc (4096): every blocking loop runs more than once.
-    check(*operands(rng, 700, 600, 300, False, False), False, False)
+    # m > mc (336 on AVX-512), k > kc, n > nc (4096): every blocking loop runs more than once;
+    # the first B panel (200 x 700) is too big for the ir-major order, the second is not.
+    check(*operands(rng, 700, 600, 700, False, False), False, False)
     a, b = operands(rng, 20, 3, 4133, False, True)
     check(a, b, False, True)
 
 
-@pytest.mark.parametrize("shape", [(200, 300, 500), (40, 784, 128), (784, 40, 128)])
+# Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place.
+@pytest.mark.parametrize("shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128),
+                                   (784, 40, 128)])
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
 def test_matmul_same_with_one_and_two_threads(rng, isa, shape, trans_a, trans_b):
     a, b = operands(rng, *shape, trans_a, trans_b)

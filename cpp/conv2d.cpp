@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "conv2d_direct.h"
+#include "cpu_features.h"
 #include "gemm.h"
 #include "parallel.h"
 
@@ -187,14 +189,12 @@ void forward_lines(const Conv2dShape& s, const float* x, const float* w, const f
   }
 }
 
-// For the whole images of output lines [l0, l1): dx, and this group's dw and db (overwritten).
+// For the whole images of output lines [l0, l1): dx, and this group's dw (overwritten).
 void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const float* w,
-                    int64_t l0, int64_t l1, float* dx, float* dw, float* db) {
+                    int64_t l0, int64_t l1, float* dx, float* dw) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
   const int64_t image_floats = s.h.in * s.w.in * s.c;
   zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
-  zero_run(db, F);
-  for (int64_t r = l0 * Wo; r < l1 * Wo; ++r) add_run(db, dy + r * F, F);
   float* col = workspace(std::min(chunk, l1 - l0) * Wo * K);
   for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
     const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
@@ -205,6 +205,26 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
     col2im_add(s, col, c0, c1, dx);
   }
+}
+
+const DirectConv& direct_kernels() {
+  switch (active_isa()) {
+    case Isa::Avx512: return direct_conv_avx512();
+    case Isa::Avx2: return direct_conv_avx2();
+    default: return direct::kKernels;
+  }
+}
+
+// The direct kernels take over whenever there are few input channels (see conv2d_direct.h).
+bool use_direct(const Conv2dShape& s) { return s.c <= kDirectMaxChannels; }
+
+// a (rows x F) copied into rows of Fp floats, zeros after F (a null a gives zeros).
+std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
+  const int64_t Fp = padded_filters(F);
+  std::vector<float> out(static_cast<size_t>(rows * Fp), 0.0f);
+  if (a)
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(out.data() + r * Fp, a + r * F, sizeof(float) * F);
+  return out;
 }
 
 }  // namespace
@@ -223,6 +243,15 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     return;
   }
   const int64_t groups = std::min(kGroups, s.n);
+  if (use_direct(s)) {
+    const DirectConv& kernels = direct_kernels();
+    const std::vector<float> wp = pad_filters(w, K, F), bp = pad_filters(b, 1, F);
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      kernels.forward(s, x, wp.data(), bp.data(), gr.l0, gr.l1, y);
+    });
+    return;
+  }
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     forward_lines(s, x, w, b, gr.l0, gr.l1, y);
@@ -245,19 +274,39 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
     return;
   }
-  // Group 0 writes dw and db directly, the others into partials summed in group order after.
-  const int64_t part = K * F + F;
+  // Each group sums its dw (rows of ld floats) and db into a partial; the partials are added in
+  // group order after.
+  const bool direct = use_direct(s);
+  const int64_t ld = direct ? padded_filters(F) : F, part = K * ld + F;
   const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
-  std::vector<float> partials(static_cast<size_t>((groups - 1) * part));
+  std::vector<float> partials(static_cast<size_t>(groups * part));
+  // The direct kernels read dy with rows padded to whole vectors as well.
+  std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
+  const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
+  const std::vector<float> wp = direct ? pad_filters(w, K, F) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
-    float* p = g == 0 ? nullptr : partials.data() + (g - 1) * part;
-    backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, g == 0 ? dw : p, g == 0 ? db : p + K * F);
+    float* p = partials.data() + g * part;
+    float* db_part = p + K * ld;
+    for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r) {
+      add_run(db_part, dy + r * F, F);
+      if (!dy_padded.empty()) std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
+    }
+    if (direct) {
+      const DirectConv& kernels = direct_kernels();
+      kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                            gr.l1 / s.h.out * s.h.in, dx);
+      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
+    } else {
+      backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
+    }
   });
-  for (int64_t g = 1; g < groups; ++g) {
-    const float* p = partials.data() + (g - 1) * part;
-    add_run(dw, p, K * F);
-    add_run(db, p + K * F, F);
+  zero_run(dw, K * F);
+  zero_run(db, F);
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* p = partials.data() + g * part;
+    for (int64_t k = 0; k < K; ++k) add_run(dw + k * F, p + k * ld, F);
+    add_run(db, p + K * ld, F);
   }
 }
 

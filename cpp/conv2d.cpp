@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include "conv2d_direct.h"
+#include "cpu_features.h"
 #include "gemm.h"
 #include "parallel.h"
 
@@ -62,8 +64,7 @@ void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float*
   const int64_t row_run = KW * C, x_line = s.w.in * C;
   const int64_t full0 = outputs_of_tap(s.w, 0).k0;
   const int64_t full1 = std::max(full0, outputs_of_tap(s.w, KW - 1).k1);
-  parallel_for(l1 - l0, Wo * K, [&](int64_t b, int64_t e) {
-    for (int64_t l = l0 + b; l < l0 + e; ++l) {
+  for (int64_t l = l0; l < l1; ++l) {
       const int64_t n = l / s.h.out, oh = l % s.h.out;
       const Taps th = taps(s.h, oh);
       float* dst_line = col + (l - l0) * Wo * K;
@@ -87,8 +88,7 @@ void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float*
           copy_run(d + ow * K, src + (ow * s.w.stride - s.w.pad) * C, row_run);
         for (int64_t ow = full1; ow < Wo; ++ow) border(ow);
       }
-    }
-  });
+  }
 }
 
 // dx += col2im(dcol) for output lines [l0, l1): every dx line (n, ih) those lines touch gathers
@@ -104,9 +104,7 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
   const int64_t g1 = n1 * H + std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel);
   std::vector<Taps> ow_range(static_cast<size_t>(KW));
   for (int64_t kw = 0; kw < KW; ++kw) ow_range[kw] = outputs_of_tap(s.w, kw);
-  parallel_for(g1 - g0, (s.h.kernel + s.h.stride - 1) / s.h.stride * Wo * K,
-               [&](int64_t b, int64_t e) {
-    for (int64_t g = g0 + b; g < g0 + e; ++g) {
+  for (int64_t g = g0; g < g1; ++g) {
       const int64_t n = g / H, ih = g % H;
       float* dx_line = dx + g * line_floats;
       for (int64_t kh = 0; kh < s.h.kernel; ++kh) {
@@ -123,15 +121,7 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
             add_run(d, src, C);
         }
       }
-    }
-  });
-}
-
-// y rows = b, so the GEMM adds the product on top (beta = 1) instead of a second pass for bias.
-void fill_bias(float* y, int64_t rows, int64_t F, const float* b) {
-  parallel_for(rows, F, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) std::memcpy(y + r * F, b, sizeof(float) * F);
-  });
+  }
 }
 
 // db[f] = sum over rows of dy[r, f]: fixed blocks of rows summed in parallel, then the block sums
@@ -151,8 +141,90 @@ void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
   for (int64_t blk = 0; blk < blocks; ++blk) add_run(db, partial.data() + blk * F, F);
 }
 
+// Threads split the batch into a fixed number of groups of whole images, and each thread runs the
+// whole chunk loop of its groups with single-threaded GEMMs inside one parallel region. One region
+// per op instead of several per chunk (im2col, each GEMM's packing barriers, col2im) matters on
+// busy cores: every barrier can wait a whole scheduler slice for a descheduled partner thread.
+// The groups do not depend on the thread count, so neither do the results; whole images keep the
+// dx lines that col2im writes apart between groups.
+constexpr int64_t kGroups = 4;
+// Backward keeps one dw/db partial per group: fewer groups for layers whose weights are large.
+constexpr int64_t kPartialFloats = int64_t{1} << 21;
+
+struct Group {
+  int64_t l0, l1;  // output lines
+};
+
+Group group(const Conv2dShape& s, int64_t g, int64_t groups) {
+  return {s.n * g / groups * s.h.out, s.n * (g + 1) / groups * s.h.out};
+}
+
+// Runs body(group) for groups [0, groups): in parallel with one group per call, or, for a single
+// group, on the calling thread, where sgemm threads itself.
+template <class Body>
+void for_groups(const Conv2dShape& s, int64_t groups, Body&& body) {
+  const int64_t flops_per_group = 2 * s.n / groups * s.h.out * s.w.out * patch_size(s) * s.f;
+  parallel_for(groups, flops_per_group, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) body(g);
+  });
+}
+
 int64_t lines_per_chunk(const Conv2dShape& s) {
   return std::max<int64_t>(1, kWorkspaceFloats / std::max<int64_t>(1, s.w.out * patch_size(s)));
+}
+
+// y for output lines [l0, l1), chunk by chunk through the calling thread's workspace.
+void forward_lines(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                   int64_t l0, int64_t l1, float* y) {
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
+  float* col = workspace(std::min(chunk, l1 - l0) * Wo * K);
+  for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
+    const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
+    float* y_chunk = y + c0 * Wo * F;
+    im2col(s, x, c0, c1, col);
+    // y rows = b, so the GEMM adds the product on top (beta = 1) instead of a second pass.
+    if (b)
+      for (int64_t r = 0; r < rows; ++r) std::memcpy(y_chunk + r * F, b, sizeof(float) * F);
+    sgemm(false, false, rows, F, K, 1.0f, col, K, w, F, b ? 1.0f : 0.0f, y_chunk, F);
+  }
+}
+
+// For the whole images of output lines [l0, l1): dx, and this group's dw (overwritten).
+void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const float* w,
+                    int64_t l0, int64_t l1, float* dx, float* dw) {
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
+  const int64_t image_floats = s.h.in * s.w.in * s.c;
+  zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
+  float* col = workspace(std::min(chunk, l1 - l0) * Wo * K);
+  for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
+    const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
+    const float* dy_chunk = dy + c0 * Wo * F;
+    im2col(s, x, c0, c1, col);
+    sgemm(true, false, K, F, rows, 1.0f, col, K, dy_chunk, F, c0 == l0 ? 0.0f : 1.0f, dw, F);
+    // The columns are consumed; the same workspace now receives dy @ w^T.
+    sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
+    col2im_add(s, col, c0, c1, dx);
+  }
+}
+
+const DirectConv& direct_kernels() {
+  switch (active_isa()) {
+    case Isa::Avx512: return direct_conv_avx512();
+    case Isa::Avx2: return direct_conv_avx2();
+    default: return direct::kKernels;
+  }
+}
+
+// The direct kernels take over whenever there are few input channels (see conv2d_direct.h).
+bool use_direct(const Conv2dShape& s) { return s.c <= kDirectMaxChannels; }
+
+// a (rows x F) copied into rows of Fp floats, zeros after F (a null a gives zeros).
+std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
+  const int64_t Fp = padded_filters(F);
+  std::vector<float> out(static_cast<size_t>(rows * Fp), 0.0f);
+  if (a)
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(out.data() + r * Fp, a + r * F, sizeof(float) * F);
+  return out;
 }
 
 }  // namespace
@@ -160,51 +232,81 @@ int64_t lines_per_chunk(const Conv2dShape& s) {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                     float* y) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, lines = s.n * s.h.out;
-  const float beta = b ? 1.0f : 0.0f;
   if (lines * Wo * F == 0) return;
   if (im2col_is_identity(s)) {
-    if (b) fill_bias(y, lines * Wo, F, b);
-    sgemm(false, false, lines * Wo, F, K, 1.0f, x, K, w, F, beta, y, F);
+    const int64_t rows = lines * Wo;
+    if (b)
+      parallel_for(rows, F, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) std::memcpy(y + r * F, b, sizeof(float) * F);
+      });
+    sgemm(false, false, rows, F, K, 1.0f, x, K, w, F, b ? 1.0f : 0.0f, y, F);
     return;
   }
-  const int64_t chunk = lines_per_chunk(s);
-  float* col = workspace(std::min(chunk, lines) * Wo * K);
-  for (int64_t l0 = 0; l0 < lines; l0 += chunk) {
-    const int64_t l1 = std::min(lines, l0 + chunk), rows = (l1 - l0) * Wo;
-    float* y_chunk = y + l0 * Wo * F;
-    im2col(s, x, l0, l1, col);
-    if (b) fill_bias(y_chunk, rows, F, b);
-    sgemm(false, false, rows, F, K, 1.0f, col, K, w, F, beta, y_chunk, F);
+  const int64_t groups = std::min(kGroups, s.n);
+  if (use_direct(s)) {
+    const DirectConv& kernels = direct_kernels();
+    const std::vector<float> wp = pad_filters(w, K, F), bp = pad_filters(b, 1, F);
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      kernels.forward(s, x, wp.data(), bp.data(), gr.l0, gr.l1, y);
+    });
+    return;
   }
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    forward_lines(s, x, w, b, gr.l0, gr.l1, y);
+  });
 }
 
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, lines = s.n * s.h.out;
   const int64_t rows = lines * Wo;
-  column_sums(dy, rows, F, db);
   if (rows == 0 || F == 0) {  // no output: every gradient is zero
+    zero_run(db, F);
     zero_run(dw, K * F);
     zero_run(dx, s.n * s.h.in * s.w.in * s.c);
     return;
   }
   if (im2col_is_identity(s)) {
+    column_sums(dy, rows, F, db);
     sgemm(true, false, K, F, rows, 1.0f, x, K, dy, F, 0.0f, dw, F);
     sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
     return;
   }
-  const int64_t dx_floats = s.n * s.h.in * s.w.in * s.c;
-  parallel_for(dx_floats, 1, [&](int64_t i0, int64_t i1) { zero_run(dx + i0, i1 - i0); });
-  const int64_t chunk = lines_per_chunk(s);
-  float* col = workspace(std::min(chunk, lines) * Wo * K);
-  for (int64_t l0 = 0; l0 < lines; l0 += chunk) {
-    const int64_t l1 = std::min(lines, l0 + chunk), chunk_rows = (l1 - l0) * Wo;
-    const float* dy_chunk = dy + l0 * Wo * F;
-    im2col(s, x, l0, l1, col);
-    sgemm(true, false, K, F, chunk_rows, 1.0f, col, K, dy_chunk, F, l0 == 0 ? 0.0f : 1.0f, dw, F);
-    // The columns are consumed; the same workspace now receives dy @ w^T.
-    sgemm(false, true, chunk_rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
-    col2im_add(s, col, l0, l1, dx);
+  // Each group sums its dw (rows of ld floats) and db into a partial; the partials are added in
+  // group order after.
+  const bool direct = use_direct(s);
+  const int64_t ld = direct ? padded_filters(F) : F, part = K * ld + F;
+  const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
+  std::vector<float> partials(static_cast<size_t>(groups * part));
+  // The direct kernels read dy with rows padded to whole vectors as well.
+  std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
+  const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
+  const std::vector<float> wp = direct ? pad_filters(w, K, F) : std::vector<float>();
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    float* p = partials.data() + g * part;
+    float* db_part = p + K * ld;
+    for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r) {
+      add_run(db_part, dy + r * F, F);
+      if (!dy_padded.empty()) std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
+    }
+    if (direct) {
+      const DirectConv& kernels = direct_kernels();
+      kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                            gr.l1 / s.h.out * s.h.in, dx);
+      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
+    } else {
+      backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
+    }
+  });
+  zero_run(dw, K * F);
+  zero_run(db, F);
+  for (int64_t g = 0; g < groups; ++g) {
+    const float* p = partials.data() + g * part;
+    for (int64_t k = 0; k < K; ++k) add_run(dw + k * F, p + k * ld, F);
+    add_run(db, p + K * ld, F);
   }
 }
 

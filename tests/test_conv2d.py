@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gradcheck import check_gradient, random_projection
-from shendu import ops, reference
+from shendu import _cpu, ops, reference
 from threads import run_with_threads
 
 # (N, H, W, C, F, kernel (kh, kw), strides, padding): edge sizes, odd channels, both im2col-free
@@ -35,6 +35,32 @@ CASES = [
 CHUNKED = (2, 40, 40, 16, 3, (3, 3), (1, 1), "same")
 
 
+# Few input channels (C <= 4) take the direct kernels: filter counts around the 16-float vector
+# (1, 17, 65: a partial vector, 4 + 1 vector blocks), every stride/padding mix, and batches of
+# 5 and 9 images, which split into uneven groups of whole images.
+DIRECT = [
+    (5, 9, 11, 4, 17, (3, 3), (1, 1), "same"),
+    (5, 9, 11, 4, 17, (3, 3), (2, 2), "valid"),
+    (9, 8, 7, 1, 65, (3, 2), (2, 1), "same"),
+    (2, 6, 6, 2, 1, (2, 2), (1, 2), "valid"),
+    (1, 5, 33, 3, 16, (5, 3), (3, 2), "same"),
+]
+
+# The GEMM path with a batch split into uneven groups of whole images.
+GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
+
+ISAS = ["generic", "avx2", "avx512"]
+SUPPORTED = ISAS[: ISAS.index(_cpu.detected_isa()) + 1]
+
+
+@pytest.fixture(params=SUPPORTED)
+def isa(request):
+    old = _cpu.isa()
+    _cpu.set_isa(request.param)
+    yield request.param
+    _cpu.set_isa(old)
+
+
 def make(rng, case, dtype=np.float32):
     n, h, w, c, f, (kh, kw), strides, padding = case
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
@@ -52,7 +78,7 @@ def as64(*arrays):
     return [a.astype(np.float64) for a in arrays]
 
 
-@pytest.mark.parametrize("case", CASES + [CHUNKED])
+@pytest.mark.parametrize("case", CASES + DIRECT + [CHUNKED, GROUPED])
 def test_forward_matches_reference(rng, case):
     x, k, b, strides, padding = make(rng, case)
     got = ops.conv2d(x, k, b, strides, padding)
@@ -62,7 +88,7 @@ def test_forward_matches_reference(rng, case):
     np.testing.assert_allclose(ops.conv2d(x, k, None, strides, padding), want - b, **tolerance(k))
 
 
-@pytest.mark.parametrize("case", CASES + [CHUNKED])
+@pytest.mark.parametrize("case", CASES + DIRECT + [CHUNKED, GROUPED])
 def test_backward_matches_reference(rng, case):
     x, k, _, strides, padding = make(rng, case)
     y_shape = reference.conv2d(x, k, None, strides, padding).shape
@@ -84,7 +110,7 @@ def test_empty_batch_gives_zero_gradients(rng):
     assert dx.shape == x.shape and not dw.any() and not db.any()
 
 
-@pytest.mark.parametrize("case", [CASES[2], CASES[4], CHUNKED])
+@pytest.mark.parametrize("case", [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3])
 def test_one_and_two_threads_agree(rng, case):
     x, k, b, strides, padding = make(rng, case)
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
@@ -95,6 +121,22 @@ def test_one_and_two_threads_agree(rng, case):
 
     for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("case", DIRECT[:3] + [CASES[0]])
+def test_every_isa_matches_reference(rng, isa, case):
+    # The direct kernels are compiled once per instruction set; the GEMM path picks per-ISA
+    # micro-kernels: each variant against the reference, forward and backward.
+    x, k, b, strides, padding = make(rng, case)
+    np.testing.assert_allclose(ops.conv2d(x, k, b, strides, padding),
+                               reference.conv2d(*as64(x, k, b), strides, padding), **tolerance(k))
+    dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
+    got = ops.conv2d_backward(dy, x, k, strides, padding)
+    want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
+    cells = dy.shape[0] * dy.shape[1] * dy.shape[2]
+    for g, w, atol in zip(got, want, (2e-5 * np.sqrt(k.size), 2e-5 * np.sqrt(cells),
+                                      2e-5 * np.sqrt(cells))):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol)
 
 
 @pytest.mark.parametrize(

@@ -174,7 +174,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   thread_local std::vector<float> b_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
 
-  int threads = 2 * M * N * K < kParallelMinFlops ? 1 : num_threads();
+  // Inside another kernel's parallel region (e.g. conv2d's per-image groups) run on this thread.
+  int threads = 2 * M * N * K < kParallelMinFlops || omp_in_parallel() ? 1 : num_threads();
   threads = static_cast<int>(std::min<int64_t>(
       threads, ceil_div(std::min(M, MC), mr) * ceil_div(NC, nr)));  // at least a tile each
 

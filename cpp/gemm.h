@@ -1,7 +1,8 @@
 // Single-precision GEMM, row-major: C[M,N] = alpha * op(A) * op(B) + beta * C,
 // op(A) is A[M,K] (lda >= K) or, transposed, A stored as [K,M] (lda >= M); likewise B.
-// Every kernel family that needs a matrix product calls this; it threads itself, so call it
-// from the calling thread, not from inside parallel_for. beta == 0 never reads C (NaN-safe).
+// Every kernel family that needs a matrix product calls this. Called from the calling thread it
+// threads itself; called inside a parallel region it runs on that one thread. beta == 0 never
+// reads C (NaN-safe).
 #pragma once
 #include <cstdint>
 

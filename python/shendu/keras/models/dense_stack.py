@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 
 from ... import _config, _cpu
-from .. import losses, metrics as metrics_module, optimizers, regularizers
+from .. import losses, optimizers, regularizers
+from .. import metrics as metrics_module
 from ..layers.core import Dense, Dropout
 
 # The op the per-layer path calls for (loss class, from_logits), on logits when the model's

@@ -182,7 +182,7 @@ class Trainer:
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
         key = (self._compile_serial, self._graph_serial, _config.get_backend(),
-               self._metrics is not None, tuple(w.trainable for w in weights))
+               self._metrics is not None, tuple((w.trainable, id(w.value)) for w in weights))
         if key == self._prepared:
             return
         act = self.output_activation()

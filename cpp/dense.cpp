@@ -24,8 +24,9 @@ void dense_backward(const float* dy, const float* x, const float* w, const float
     activate_backward(act, dy, y, dz_store.data(), n, out);
     dz = dz_store.data();
   }
-  sgemm(false, true, n, in, out, 1.0f, dz, out, w, out, 0.0f, dx, in);   // dx = dz @ w^T
+  if (dx) sgemm(false, true, n, in, out, 1.0f, dz, out, w, out, 0.0f, dx, in);  // dz @ w^T
   sgemm(true, false, in, out, n, 1.0f, x, in, dz, out, 0.0f, dw, out);  // dw = x^T @ dz
+  if (!db) return;
   // db = column sums of dz; threads own disjoint columns, so the sums do not depend on them.
   parallel_for(out, n, [&](int64_t j0, int64_t j1) {
     std::fill(db + j0, db + j1, 0.0f);

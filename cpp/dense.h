@@ -10,7 +10,8 @@ namespace shendu {
 void dense_forward(const float* x, const float* w, const float* b, float* y, int64_t n,
                    int64_t in, int64_t out, Activation act);
 
-// From dy and the forward's x, w, y: dx (n, in), dw (in, out), db (out,).
+// From dy and the forward's x, w, y: dx (n, in), dw (in, out), db (out,). dx or db may be null
+// (a network's first layer needs no dx; a layer without bias no db): not computed.
 void dense_backward(const float* dy, const float* x, const float* w, const float* y, float* dx,
                     float* dw, float* db, int64_t n, int64_t in, int64_t out, Activation act);
 

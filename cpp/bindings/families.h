@@ -11,4 +11,5 @@ void bind_embedding(pybind11::module_& m);   // embedding
 void bind_dropout(pybind11::module_& m);     // dropout
 void bind_losses(pybind11::module_& m);      // fused losses
 void bind_optimizers(pybind11::module_& m);  // fused optimizer updates
+void bind_train_step(pybind11::module_& m);  // DenseStack: fused train step of Dense stacks
 }  // namespace shendu::bind

@@ -31,6 +31,15 @@ class Metric:
         self._total += float(values.sum(dtype=np.float64))
         self._count += values.size
 
+    def _add_total(self, total, count) -> None:
+        """Adds a sum over count values computed elsewhere (the fused train step's counts)."""
+        self._total += total
+        self._count += count
+
+    def _value(self) -> float:
+        """float(result()) without building a tensor: what fit's per-batch logs hold."""
+        return float(np.float32(self._total / self._count if self._count else 0.0))
+
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
             raise ValueError(f"{self.name}: sample_weight is not supported by shendu")

@@ -173,9 +173,12 @@ class Dropout(Layer):
     def forward(self, x, training=False):
         if not training or self.rate == 0:
             return x, None
-        seed = backend.next_seed() if self._rng is None else int(self._rng.integers(0, 2**32))
-        y, mask = ops.dropout(x, self.rate, seed)
+        y, mask = ops.dropout(x, self.rate, self._next_seed())
         return y, mask
+
+    def _next_seed(self) -> int:
+        """The mask seed of one training step (also drawn by the fused Dense-stack step)."""
+        return backend.next_seed() if self._rng is None else int(self._rng.integers(0, 2**32))
 
     def backward(self, mask, dy):
         return (dy if mask is None else dy * mask), []

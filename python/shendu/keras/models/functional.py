@@ -12,6 +12,7 @@ from .. import backend
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
+from . import trainer
 from .trainer import Trainer
 
 
@@ -43,6 +44,8 @@ class Model(Trainer, Layer):
             trainable=trainable, **kwargs)
         Trainer.__init__(self)
         self._steps = []
+        self._graph_serial = None
+        self._weights_memo = (None, [])
         if inputs is not None:
             self._build_graph(inputs, outputs)
 
@@ -99,12 +102,20 @@ class Model(Trainer, Layer):
         self._input_slots = [slots[id(t)] for t in self.inputs]
         self._output_slots = [slots[id(t)] for t in self.outputs]
         self._raw_steps = steps
+        self._graph_serial = next(trainer._serials)
         self._index_weights()
         self._logit_step = self._find_logit_step()
         self.built = True
 
+    def _weight_list(self) -> list:
+        """self.weights, listed once per graph build (layers have their weights by then)."""
+        if self._weights_memo[0] != self._graph_serial:
+            self._weights_memo = (self._graph_serial, self.weights)
+        return self._weights_memo[1]
+
     def _index_weights(self) -> None:
         index = {id(w): i for i, w in enumerate(self.weights)}
+        self._weight_count = len(index)
         self._steps = [_Step(node.layer, ins, outs, isinstance(node.inputs, (list, tuple)),
                              isinstance(node.outputs, (list, tuple)),
                              [index[id(w)] for w in node.layer.weights])
@@ -216,7 +227,7 @@ class Model(Trainer, Layer):
         for s, d in zip(self._output_slots, _flat(doutputs) if self._nested_outputs
                         else [doutputs]):
             grads[s] = d
-        wgrads = [None] * len(self.weights)
+        wgrads = [None] * self._weight_count
         for step, ctx in zip(reversed(self._steps), reversed(ctxs)):
             if step.multi_out:
                 dy = [grads[s] for s in step.outs]

@@ -2,18 +2,23 @@
 
 One training step is: forward (to the logits when the loss fuses the output activation), the
 loss op, backward through the graph, regularizer gradients, and one fused optimizer update per
-weight. Batches are views when not shuffling, one fancy-index copy per array when shuffling.
+weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
+in one native call instead (``dense_stack``). Batches are views when not shuffling, one
+fancy-index copy per array when shuffling; batch logs are built only when a callback reads them.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
+from ... import _config
 from .. import backend, losses as losses_module, metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..tensors import KerasTensor
+from . import dense_stack
 
 
 def _flat(x):
@@ -33,6 +38,10 @@ def _take(arrays, index):
     return [a[index] for a in arrays]
 
 
+_serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
+_UNPLANNED = object()  # the fused step is planned at the first training step that needs it
+
+
 class Trainer:
     def __init__(self):
         self.optimizer = None
@@ -44,6 +53,9 @@ class Trainer:
         self._metric_specs = []
         self._metrics = None  # resolved on the first batch (needs target and output shapes)
         self._loss_tracker = metrics_module.Mean(name="loss")
+        self._fused_step = None
+        self._compile_serial = None
+        self._prepared = None  # what _prepare last set itself up for
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -66,6 +78,7 @@ class Trainer:
         self._metric_specs = specs
         self._metrics = None
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        self._compile_serial = next(_serials)
         self.compiled = True
 
     def get_compile_config(self):
@@ -125,7 +138,7 @@ class Trainer:
         if len(xs) != len(self.inputs):
             raise ValueError(f"{name}: the model expects {len(self.inputs)} input array(s), got "
                              f"{len(xs)}")
-        keep_int = self._int_input
+        keep_int = None  # walking the graph for it costs; only integer data needs the answer
         out = []
         for a, t in zip(xs, self.inputs):
             want = t.shape[1:]
@@ -133,6 +146,8 @@ class Trainer:
                                              for w, g in zip(want, a.shape[1:])):
                 raise ValueError(f"{name}: input {t.name!r} of model {self.name!r} expects "
                                  f"shape {t.shape}, but received data of shape {a.shape}")
+            if a.dtype.kind in "iu" and keep_int is None:
+                keep_int = self._int_input
             out.append(a if keep_int and a.dtype.kind in "iu" else
                        a.astype(np.float32, copy=False))
         return out
@@ -163,13 +178,21 @@ class Trainer:
         if self._metrics is None and y_shape is not None:
             self._metrics = [metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
                              for m in self._metric_specs]
+        weights = self._weight_list()
+        # Per batch in train_on_batch: redo the rest only when something it reads changed
+        # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
+        key = (self._compile_serial, self._graph_serial, _config.get_backend(),
+               self._metrics is not None, tuple((w.trainable, id(w.value)) for w in weights))
+        if key == self._prepared:
+            return
         act = self.output_activation()
         self._fused = act if act is not None and act == self.loss.fuses else None
-        weights = self.weights
         self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
         self._train_vars = [weights[i] for i in self._train_idx]
         self._regularized = [(i, weights[i]) for i in self._train_idx
                              if weights[i].regularizer is not None]
+        self._fused_step = _UNPLANNED
+        self._prepared = key
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -186,6 +209,11 @@ class Trainer:
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y) -> None:
+        if self._fused_step is _UNPLANNED:
+            self._fused_step = dense_stack.plan(self)
+        if self._fused_step is not None and len(y):
+            self._fused_step(xs, y)
+            return
         loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
         _, grads = self.backward(ctxs, dout)
         for i, w in self._regularized:
@@ -198,7 +226,7 @@ class Trainer:
         self._update_metrics(loss, y, out)
 
     def _update_metrics(self, loss, y, out) -> None:
-        self._loss_tracker.update_state(loss, sample_weight=len(y))
+        self._loss_tracker._add_total(loss * len(y), len(y))
         for m in self._metrics:
             if self._fused:
                 m.update_from_logits(y, out, self._fused)
@@ -206,9 +234,9 @@ class Trainer:
                 m.update_state(y, out)
 
     def _logs(self) -> dict:
-        logs = {"loss": float(self._loss_tracker.result())}
+        logs = {"loss": self._loss_tracker._value()}
         for m in self._metrics:
-            logs[m.name] = float(m.result())
+            logs[m.name] = m._value()
         return logs
 
     def _callbacks(self, callbacks, verbose, epochs, steps, history):
@@ -263,23 +291,28 @@ class Trainer:
         cbs = self._callbacks(callbacks, verbose, epochs, steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
+        # Hooks that no callback overrides are skipped, and then so are the batch logs.
+        batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None
+        batch_end = cbs.on_train_batch_end if cbs.listens("on_train_batch_end") else None
+        single = len(xs) == 1
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = backend.random_generator().permutation(n) if shuffle else None
-            logs = {}
+            step = -1
             for step in range(steps):
-                cbs.on_train_batch_begin(step)
+                if batch_begin is not None:
+                    batch_begin(step)
                 index = slice(step * batch_size, (step + 1) * batch_size)
                 if order is not None:
                     index = order[index]
-                self._train_step(_take(xs, index), y[index])
-                logs = self._logs()
-                cbs.on_train_batch_end(step, logs)
+                self._train_step([xs[0][index]] if single else _take(xs, index), y[index])
+                if batch_end is not None:
+                    batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = dict(logs)
+            epoch_logs = self._logs() if step >= 0 else {}
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(val[0], val[1],
                                                  _batch_size(validation_batch_size or batch_size),

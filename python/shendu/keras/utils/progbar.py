@@ -50,7 +50,7 @@ class Progbar:
         if finalize is None:
             finalize = self.target is not None and current >= self.target
         for name, value in values or ():
-            value = float(np.mean(value))
+            value = value if type(value) is float else float(np.mean(value))
             if finalize or name in self.stateful_metrics:
                 self._values[name] = [value, 1]
             else:
@@ -74,13 +74,15 @@ class Progbar:
         self.update(self._seen_so_far + n, values)
 
     def _draw_live(self, current, now, time_per_unit, finalize):
+        if not finalize:  # throttled first: asking the stream whether it is a terminal costs
+            if self._last_update is not None and now - self._last_update < self.interval:
+                return
+            self._last_update = now
         stream = sys.stdout
         # Redrawing needs a terminal, or a notebook front end that honours "\r" as Keras assumes.
         dynamic = (hasattr(stream, "isatty") and stream.isatty()) or "ipykernel" in sys.modules
-        if not finalize:
-            throttled = self._last_update is not None and now - self._last_update < self.interval
-            if not dynamic or throttled:
-                return
+        if not finalize and not dynamic:
+            return
         self._last_update = now
         if self.target is not None and self.target > 0:
             done = int(self.width * min(current / self.target, 1.0))

@@ -366,6 +366,7 @@ class Trainer:
         y = _as_numpy(y, "y") if y is not None else None
         self._check_lengths(xs, y)
         self._prepare("train_on_batch", None if y is None else y.shape)
+        self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
         self._train_step(xs, self._targets(y))
         logs = self._logs()
         return logs if return_dict else _flatten_logs(logs)

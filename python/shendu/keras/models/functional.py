@@ -20,6 +20,26 @@ def _flat(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
+def _keras_layer_order(nodes, first_visit, input_ids, inputs):
+    """Keras's Functional.layers order (which is also get_weights' order): by depth, the
+    longest path from a layer to an output, deepest first; ties by first visit in the
+    depth-first walk from the outputs. Inputs that feed nothing sit at depth 0, first."""
+    node_depth, layer_depth = {}, {}
+    in_graph = {id(node) for node in nodes}
+    for node in reversed(nodes):  # outputs first, so every reader is settled before its inputs
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(node.layer, 0))
+        layer_depth[node.layer] = node_depth[id(node)] = depth
+        if any(id(t) in input_ids for t in node.output_tensors):
+            continue  # a model input: the graph stops here
+        for t in node.input_tensors:
+            if id(t.node) in in_graph:
+                node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    for t in inputs:
+        if t.node.layer not in layer_depth:
+            layer_depth[t.node.layer], first_visit[t.node.layer] = 0, -1
+    return sorted(layer_depth, key=lambda layer: (-layer_depth[layer], first_visit[layer]))
+
+
 class _Step:
     __slots__ = ("layer", "ins", "outs", "multi_in", "multi_out", "weight_idx")
 
@@ -60,13 +80,14 @@ class Model(Trainer, Layer):
         self._nested_outputs = isinstance(outputs, (list, tuple))
         self.inputs, self.outputs = _flat(inputs), _flat(outputs)
         input_ids = {id(t) for t in self.inputs}
-        nodes, seen = [], set()
+        nodes, seen, first_visit = [], set(), {}
 
         def visit(tensor):  # depth-first, so every node comes after the nodes it reads
             node = tensor.node
             if id(node) in seen:
                 return
             seen.add(id(node))
+            first_visit.setdefault(node.layer, len(first_visit))
             if id(tensor) not in input_ids:
                 if isinstance(node.layer, InputLayer):
                     raise ValueError(f"Graph disconnected: cannot obtain the value of tensor "
@@ -85,19 +106,13 @@ class Model(Trainer, Layer):
 
         for t in self.inputs:
             slot(t)
-        layers, steps = [], []
+        steps = []
         for node in nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
             if isinstance(node.layer, InputLayer):
                 continue
             steps.append((node, [slot(t) for t in node.input_tensors],
                           [slot(t) for t in node.output_tensors]))
-        # Inputs that feed nothing still appear as InputLayers, in input order, as in Keras.
-        for t in self.inputs:
-            if t.node.layer not in layers:
-                layers.insert(0, t.node.layer)
-        self._graph_layers = layers
+        self._graph_layers = _keras_layer_order(nodes, first_visit, input_ids, self.inputs)
         self._slot_count = len(slots)
         self._input_slots = [slots[id(t)] for t in self.inputs]
         self._output_slots = [slots[id(t)] for t in self.outputs]

@@ -63,6 +63,9 @@ class Sequential(Model):
         self._rebuild()
 
     def _rebuild(self) -> None:
+        # Keras builds a Sequential by creating an unnamed Functional, which takes the next
+        # "functional" name: a later keras.Model(...) is named functional_<n> accordingly.
+        backend.unique_name("functional")
         x = self._input_layer.output
         for layer in self._stack:
             x = layer(x)

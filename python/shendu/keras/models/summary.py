@@ -39,12 +39,17 @@ def _column_widths(positions, line_length):
 
 
 def _wrap(text, width):
-    """Splits a cell's text into lines of at most width characters, at spaces when possible."""
+    """Splits a cell's text into lines of at most width characters at spaces; a word longer
+    than the width is cut to width - 1 characters and "…" (rich's overflow="ellipsis")."""
     lines = []
     while len(text) > width:
         cut = text.rfind(" ", 0, width + 1)
         if cut <= 0:
-            cut = width
+            word, _, text = text.partition(" ")
+            lines.append(word if len(word) <= width else word[:width - 1] + "…")
+            if not text:
+                return lines
+            continue
         lines.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     lines.append(text)

@@ -237,7 +237,9 @@ class Trainer:
         logs = {"loss": self._loss_tracker._value()}
         for m in self._metrics:
             logs[m.name] = m._value()
-        return logs
+        # Keras 3 passes logs through tree.map_structure, which sorts dict keys: history,
+        # progress bars and return_dict all show them alphabetically (accuracy before loss).
+        return dict(sorted(logs.items()))
 
     def _callbacks(self, callbacks, verbose, epochs, steps, history):
         from .. import callbacks as callbacks_module
@@ -358,7 +360,7 @@ class Trainer:
             count = min(count, int(steps))
         cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
         logs = self._evaluate_arrays(xs, y, batch_size, cbs, steps)
-        return logs if return_dict else _flatten_logs(logs)
+        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _batch_size(batch_size)
@@ -399,9 +401,10 @@ class Trainer:
         y = _as_numpy(y, "y") if y is not None else None
         self._check_lengths(xs, y)
         self._prepare("train_on_batch", None if y is None else y.shape)
+        self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
         self._train_step(xs, self._targets(y))
         logs = self._logs()
-        return logs if return_dict else _flatten_logs(logs)
+        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs = self._inputs(x)
@@ -411,7 +414,7 @@ class Trainer:
         self.reset_metrics()
         self._test_step(xs, self._targets(y))
         logs = self._logs()
-        return logs if return_dict else _flatten_logs(logs)
+        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict_on_batch(self, x):
         return self._predict_batch(self._inputs(x))
@@ -451,6 +454,7 @@ def _verbose(verbose) -> int:
     return int(verbose)
 
 
-def _flatten_logs(logs: dict):
-    values = list(logs.values())
+def _flatten_logs(logs: dict, names: list):
+    """Keras's list return: the loss, then the metrics in compile order (not the logs' order)."""
+    values = [logs[name] for name in names]
     return values[0] if len(values) == 1 else values

@@ -2,18 +2,19 @@
 -> Dense(10, softmax) on integer sequences (N, 40)."""
 
 from _text_data import load
-
 from shendu import keras
 from shendu.keras import layers
 
 
 def build_model():
-    model = keras.Sequential([
-        layers.Embedding(10000, 64),
-        layers.GRU(64, return_sequences=True),
-        layers.GRU(32),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            layers.Embedding(10000, 64),
+            layers.GRU(64, return_sequences=True),
+            layers.GRU(32),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

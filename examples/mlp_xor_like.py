@@ -1,7 +1,6 @@
 """A 2-5-1 MLP on random points: Sequential().add(...), adam, binary cross-entropy."""
 
 import numpy as np
-
 from shendu import keras
 from shendu.keras.layers import Dense
 from shendu.keras.models import Sequential

@@ -1,18 +1,19 @@
 """keras.Input(shape=...) as the first element of a Sequential, one-hot targets, categorical CE."""
 
 from _mnist import load
-
 from shendu import keras
 from shendu.keras import layers
 
 
 def build_model():
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28)),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 

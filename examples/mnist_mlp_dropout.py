@@ -2,16 +2,17 @@
 
 import numpy as np
 from _mnist import load
-
 from shendu import keras
 
 
 def build_model():
-    model = keras.Sequential([
-        keras.layers.Dense(128, activation="relu", input_shape=(784,)),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.layers.Dense(128, activation="relu", input_shape=(784,)),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

@@ -1,18 +1,19 @@
 """MNIST MLP on 28x28 images: Flatten(input_shape=(28, 28)), Adam(), validation_split=0.1."""
 
 from _mnist import load
-
 from shendu import keras
 from shendu.keras.layers import Dense, Flatten
 from shendu.keras.optimizers import Adam
 
 
 def build_model():
-    model = keras.Sequential([
-        Flatten(input_shape=(28, 28)),
-        Dense(128, activation="relu"),
-        Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            Flatten(input_shape=(28, 28)),
+            Dense(128, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer=Adam(), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

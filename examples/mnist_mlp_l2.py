@@ -1,17 +1,19 @@
 """MNIST MLP with an L2 weight penalty (kernel_regularizer=l2(...)); the reported loss includes it."""
 
 from _mnist import load
-
 from shendu import keras
 from shendu.keras import layers, regularizers
 
 
 def build_model():
-    model = keras.Sequential([
-        layers.Dense(128, activation="relu", input_shape=(784,),
-                     kernel_regularizer=regularizers.l2(1e-4)),
-        layers.Dense(10, activation="softmax", kernel_regularizer=regularizers.l2(1e-4)),
-    ])
+    model = keras.Sequential(
+        [
+            layers.Dense(
+                128, activation="relu", input_shape=(784,), kernel_regularizer=regularizers.l2(1e-4)
+            ),
+            layers.Dense(10, activation="softmax", kernel_regularizer=regularizers.l2(1e-4)),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

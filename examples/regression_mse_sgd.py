@@ -1,17 +1,18 @@
 """Regression with loss='mse' and SGD(learning_rate, momentum): plain gradient descent, mae metric."""
 
 import numpy as np
-
 from shendu import keras
 from shendu.keras import layers
 from shendu.keras.optimizers import SGD
 
 
 def build_model():
-    model = keras.Sequential([
-        layers.Dense(16, activation="tanh", input_shape=(3,)),
-        layers.Dense(1),
-    ])
+    model = keras.Sequential(
+        [
+            layers.Dense(16, activation="tanh", input_shape=(3,)),
+            layers.Dense(1),
+        ]
+    )
     model.compile(optimizer=SGD(learning_rate=0.01, momentum=0.9), loss="mse", metrics=["mae"])
     return model
 

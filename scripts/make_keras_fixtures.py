@@ -32,8 +32,8 @@ from keras_fixture_cases import CASES, OPTIMIZERS, synthetic_weights  # noqa: E4
 
 keras = tf.keras
 OUT = os.path.join(ROOT, "tests", "data", "keras_fixtures")
-SMALL = 4096    # gradients up to this many entries are stored whole
-SAMPLED = 256   # entries kept of larger gradients
+SMALL = 4096  # gradients up to this many entries are stored whole
+SAMPLED = 256  # entries kept of larger gradients
 
 
 def case_seed(name):

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 import shendu
 from shendu import _cpu
 

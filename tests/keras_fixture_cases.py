@@ -45,21 +45,29 @@ def _dense(activation):
 
 
 def _conv(padding, strides, use_bias=True):
-    return lambda k: _seq(k, (7, 8, 3), k.layers.Conv2D(4, (3, 3), strides=strides, padding=padding,
-                                                        use_bias=use_bias, activation="relu"))
+    return lambda k: _seq(
+        k,
+        (7, 8, 3),
+        k.layers.Conv2D(
+            4, (3, 3), strides=strides, padding=padding, use_bias=use_bias, activation="relu"
+        ),
+    )
 
 
 def _pool(kind, padding, pool, strides):
-    return lambda k: _seq(k, (7, 8, 3), getattr(k.layers, kind)(pool, strides=strides,
-                                                                padding=padding))
+    return lambda k: _seq(
+        k, (7, 8, 3), getattr(k.layers, kind)(pool, strides=strides, padding=padding)
+    )
 
 
 def _rnn(kind, **kw):
     """A functional model so return_state's extra outputs come back as outputs."""
+
     def build(k):
         inp = k.Input(shape=(5, 3))
         out = getattr(k.layers, kind)(4, **kw)(inp)
         return k.Model(inp, out)
+
     return build
 
 
@@ -76,11 +84,13 @@ def _merge(k):
 def _example(name, input_shape=None):
     """An example program's build_model(), imported with its `shendu` imports pointed at k;
     built for input_shape when the program leaves that to the first fit."""
+
     def build(k):
         model = load_example(name, k).build_model()
         if input_shape is not None:
             model.build((None,) + input_shape)
         return model
+
     return build
 
 
@@ -93,8 +103,9 @@ def load_example(name, keras_module):
         source = f.read()
     if keras_module.__name__ != "shendu.keras":
         root = keras_module.__name__  # "keras" (Keras 3, what tf.keras is in TF 2.16+)
-        source = (source.replace("from shendu import keras", f"import {root} as keras")
-                  .replace("from shendu.keras", f"from {root}"))
+        source = source.replace("from shendu import keras", f"import {root} as keras").replace(
+            "from shendu.keras", f"from {root}"
+        )
     if EXAMPLES not in sys.path:
         sys.path.insert(0, EXAMPLES)
     module = types.ModuleType(f"example_{name}")
@@ -120,89 +131,145 @@ CASES = {}
 for _act in ("linear", "relu", "sigmoid", "tanh", "softmax"):
     CASES[f"dense_{_act}"] = dict(build=_dense(_act), x=_floats(3, 6))
 CASES["dense_no_bias_3d"] = dict(
-    build=lambda k: _seq(k, (2, 6), k.layers.Dense(5, use_bias=False)), x=_floats(3, 2, 6))
+    build=lambda k: _seq(k, (2, 6), k.layers.Dense(5, use_bias=False)), x=_floats(3, 2, 6)
+)
 for _pad in ("valid", "same"):
     for _s in (1, 2):
         CASES[f"conv2d_{_pad}_s{_s}"] = dict(build=_conv(_pad, _s), x=_floats(2, 7, 8, 3))
     for _kind in ("MaxPooling2D", "AveragePooling2D"):
-        CASES[f"{_kind.lower()}_{_pad}"] = dict(build=_pool(_kind, _pad, (2, 2), None),
-                                                x=_floats(2, 7, 8, 3))
-        CASES[f"{_kind.lower()}_{_pad}_3s2"] = dict(build=_pool(_kind, _pad, (3, 3), (2, 2)),
-                                                    x=_floats(2, 7, 8, 3))
-CASES["conv2d_same_s2_nobias"] = dict(build=_conv("same", 2, use_bias=False),
-                                      x=_floats(2, 7, 8, 3))
+        CASES[f"{_kind.lower()}_{_pad}"] = dict(
+            build=_pool(_kind, _pad, (2, 2), None), x=_floats(2, 7, 8, 3)
+        )
+        CASES[f"{_kind.lower()}_{_pad}_3s2"] = dict(
+            build=_pool(_kind, _pad, (3, 3), (2, 2)), x=_floats(2, 7, 8, 3)
+        )
+CASES["conv2d_same_s2_nobias"] = dict(build=_conv("same", 2, use_bias=False), x=_floats(2, 7, 8, 3))
 CASES["flatten_reshape"] = dict(
-    build=lambda k: _seq(k, (3, 4), k.layers.Flatten(), k.layers.Reshape((2, -1)),
-                         k.layers.Reshape((6, 2))),
-    x=_floats(2, 3, 4))
-CASES["embedding"] = dict(build=lambda k: _seq(k, (5,), k.layers.Embedding(11, 3)),
-                          x=_ints(11, (3, 5)))
+    build=lambda k: _seq(
+        k, (3, 4), k.layers.Flatten(), k.layers.Reshape((2, -1)), k.layers.Reshape((6, 2))
+    ),
+    x=_floats(2, 3, 4),
+)
+CASES["embedding"] = dict(
+    build=lambda k: _seq(k, (5,), k.layers.Embedding(11, 3)), x=_ints(11, (3, 5))
+)
 CASES["dropout_inference"] = dict(
-    build=lambda k: _seq(k, (6,), k.layers.Dropout(0.5), k.layers.Dense(3)), x=_floats(4, 6))
+    build=lambda k: _seq(k, (6,), k.layers.Dropout(0.5), k.layers.Dense(3)), x=_floats(4, 6)
+)
 for _kind in ("SimpleRNN", "LSTM", "GRU"):
-    for _tag, _kw in (("last", {}), ("seq", dict(return_sequences=True)),
-                      ("state", dict(return_state=True)),
-                      ("seq_state", dict(return_sequences=True, return_state=True)),
-                      ("backwards", dict(go_backwards=True)),
-                      ("backwards_seq", dict(go_backwards=True, return_sequences=True))):
+    for _tag, _kw in (
+        ("last", {}),
+        ("seq", dict(return_sequences=True)),
+        ("state", dict(return_state=True)),
+        ("seq_state", dict(return_sequences=True, return_state=True)),
+        ("backwards", dict(go_backwards=True)),
+        ("backwards_seq", dict(go_backwards=True, return_sequences=True)),
+    ):
         CASES[f"{_kind.lower()}_{_tag}"] = dict(build=_rnn(_kind, **_kw), x=_floats(2, 5, 3))
 CASES["concat_add"] = dict(build=_merge, x=lambda rng: [_floats(3, 4)(rng), _floats(3, 4)(rng)])
 
 # Cases that also carry a loss's gradient and the weights after one and two optimizer steps.
 _sparse10 = _ints(10, (4,))
 CASES["train_mlp"] = dict(
-    build=lambda k: _seq(k, (6,), k.layers.Dense(8, activation="relu"),
-                         k.layers.Dense(4, activation="softmax")),
-    x=_floats(5, 6), loss="sparse_categorical_crossentropy", y=_ints(4, (5,)),
-    optimizers=list(OPTIMIZERS))
+    build=lambda k: _seq(
+        k, (6,), k.layers.Dense(8, activation="relu"), k.layers.Dense(4, activation="softmax")
+    ),
+    x=_floats(5, 6),
+    loss="sparse_categorical_crossentropy",
+    y=_ints(4, (5,)),
+    optimizers=list(OPTIMIZERS),
+)
 CASES["train_mlp_l2_mse"] = dict(
-    build=lambda k: _seq(k, (6,), k.layers.Dense(8, activation="tanh",
-                                                 kernel_regularizer=k.regularizers.l2(0.01)),
-                         k.layers.Dense(2)),
-    x=_floats(5, 6), loss="mse", y=_floats(5, 2), optimizers=["sgd_momentum"])
+    build=lambda k: _seq(
+        k,
+        (6,),
+        k.layers.Dense(8, activation="tanh", kernel_regularizer=k.regularizers.l2(0.01)),
+        k.layers.Dense(2),
+    ),
+    x=_floats(5, 6),
+    loss="mse",
+    y=_floats(5, 2),
+    optimizers=["sgd_momentum"],
+)
 CASES["train_binary"] = dict(
-    build=lambda k: _seq(k, (3,), k.layers.Dense(4, activation="relu"),
-                         k.layers.Dense(1, activation="sigmoid")),
-    x=_floats(6, 3), loss="binary_crossentropy",
-    y=lambda rng: rng.integers(0, 2, (6, 1)).astype(np.float32), optimizers=["adam"])
+    build=lambda k: _seq(
+        k, (3,), k.layers.Dense(4, activation="relu"), k.layers.Dense(1, activation="sigmoid")
+    ),
+    x=_floats(6, 3),
+    loss="binary_crossentropy",
+    y=lambda rng: rng.integers(0, 2, (6, 1)).astype(np.float32),
+    optimizers=["adam"],
+)
 CASES["train_categorical"] = dict(
     build=lambda k: _seq(k, (3,), k.layers.Dense(3, activation="softmax")),
-    x=_floats(6, 3), loss="categorical_crossentropy",
-    y=lambda rng: np.eye(3, dtype=np.float32)[rng.integers(0, 3, 6)], optimizers=["rmsprop"])
+    x=_floats(6, 3),
+    loss="categorical_crossentropy",
+    y=lambda rng: np.eye(3, dtype=np.float32)[rng.integers(0, 3, 6)],
+    optimizers=["rmsprop"],
+)
 CASES["train_cnn"] = dict(
-    build=lambda k: _seq(k, (8, 8, 2), k.layers.Conv2D(3, (3, 3), strides=2, padding="same",
-                                                       activation="relu"),
-                         k.layers.MaxPooling2D((2, 2)), k.layers.Flatten(),
-                         k.layers.Dense(3, activation="softmax")),
-    x=_floats(3, 8, 8, 2), loss="sparse_categorical_crossentropy", y=_ints(3, (3,)),
-    optimizers=["adam"])
+    build=lambda k: _seq(
+        k,
+        (8, 8, 2),
+        k.layers.Conv2D(3, (3, 3), strides=2, padding="same", activation="relu"),
+        k.layers.MaxPooling2D((2, 2)),
+        k.layers.Flatten(),
+        k.layers.Dense(3, activation="softmax"),
+    ),
+    x=_floats(3, 8, 8, 2),
+    loss="sparse_categorical_crossentropy",
+    y=_ints(3, (3,)),
+    optimizers=["adam"],
+)
 for _kind in ("SimpleRNN", "LSTM", "GRU"):
     CASES[f"train_{_kind.lower()}"] = dict(
-        build=lambda k, kind=_kind: _seq(k, (6,), k.layers.Embedding(20, 3),
-                                         getattr(k.layers, kind)(4, return_sequences=True),
-                                         getattr(k.layers, kind)(3, go_backwards=True),
-                                         k.layers.Dense(2, activation="softmax")),
+        build=lambda k, kind=_kind: _seq(
+            k,
+            (6,),
+            k.layers.Embedding(20, 3),
+            getattr(k.layers, kind)(4, return_sequences=True),
+            getattr(k.layers, kind)(3, go_backwards=True),
+            k.layers.Dense(2, activation="softmax"),
+        ),
         # Distinct ids: TF hands Adam the Embedding gradient as IndexedSlices and squares each
         # occurrence of a repeated id separately (v += sum g_i^2, not (sum g_i)^2), a quirk of
         # its sparse path that Keras's dense math (and shendu) does not have.
         x=lambda rng: rng.permutation(20)[:18].reshape(3, 6).astype(np.int32),
-        loss="sparse_categorical_crossentropy", y=_ints(2, (3,)),
-        optimizers=["adam"])
+        loss="sparse_categorical_crossentropy",
+        y=_ints(2, (3,)),
+        optimizers=["adam"],
+    )
 
 # The example programs' own models.
 CASES["example_mlp_xor_like"] = dict(
-    build=_example("mlp_xor_like"), x=lambda rng: rng.uniform(size=(8, 2)).astype(np.float32),
-    loss="binary_crossentropy", y=lambda rng: np.round(rng.uniform(size=(8, 1))),
-    optimizers=["adam"])
+    build=_example("mlp_xor_like"),
+    x=lambda rng: rng.uniform(size=(8, 2)).astype(np.float32),
+    loss="binary_crossentropy",
+    y=lambda rng: np.round(rng.uniform(size=(8, 1))),
+    optimizers=["adam"],
+)
 CASES["example_mnist_mlp_dropout"] = dict(build=_example("mnist_mlp_dropout"), x=_mnist(784))
 CASES["example_mnist_mlp_flatten"] = dict(build=_example("mnist_mlp_flatten"), x=_mnist(28, 28))
-CASES["example_mnist_mlp_l2"] = dict(build=_example("mnist_mlp_l2"), x=_mnist(784),
-                                     loss="sparse_categorical_crossentropy", y=_sparse10)
+CASES["example_mnist_mlp_l2"] = dict(
+    build=_example("mnist_mlp_l2"),
+    x=_mnist(784),
+    loss="sparse_categorical_crossentropy",
+    y=_sparse10,
+)
 CASES["example_mnist_input_first"] = dict(build=_example("mnist_input_first"), x=_mnist(28, 28))
-CASES["example_mnist_cnn"] = dict(build=_example("mnist_cnn"), x=_mnist(28, 28, 1),
-                                  loss="sparse_categorical_crossentropy", y=_sparse10)
-CASES["example_regression_mse_sgd"] = dict(build=_example("regression_mse_sgd"), x=_floats(8, 3),
-                                           loss="mse", y=_floats(8, 1))
+CASES["example_mnist_cnn"] = dict(
+    build=_example("mnist_cnn"),
+    x=_mnist(28, 28, 1),
+    loss="sparse_categorical_crossentropy",
+    y=_sparse10,
+)
+CASES["example_regression_mse_sgd"] = dict(
+    build=_example("regression_mse_sgd"), x=_floats(8, 3), loss="mse", y=_floats(8, 1)
+)
 for _name in ("lstm_text", "gru_text", "simple_rnn_text"):
-    CASES[f"example_{_name}"] = dict(build=_example(_name, (40,)), x=_ints(10000, (3, 40)),
-                                     loss="sparse_categorical_crossentropy", y=_ints(10, (3,)))
+    CASES[f"example_{_name}"] = dict(
+        build=_example(_name, (40,)),
+        x=_ints(10000, (3, 40)),
+        loss="sparse_categorical_crossentropy",
+        y=_ints(10, (3,)),
+    )

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
 from threads import run_with_threads
@@ -116,8 +115,10 @@ def test_one_and_two_threads_agree(rng, case):
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
 
     def run():
-        return (ops.conv2d(x, k, b, strides, padding),
-                *ops.conv2d_backward(dy, x, k, strides, padding))
+        return (
+            ops.conv2d(x, k, b, strides, padding),
+            *ops.conv2d_backward(dy, x, k, strides, padding),
+        )
 
     for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
@@ -128,14 +129,18 @@ def test_every_isa_matches_reference(rng, isa, case):
     # The direct kernels are compiled once per instruction set; the GEMM path picks per-ISA
     # micro-kernels: each variant against the reference, forward and backward.
     x, k, b, strides, padding = make(rng, case)
-    np.testing.assert_allclose(ops.conv2d(x, k, b, strides, padding),
-                               reference.conv2d(*as64(x, k, b), strides, padding), **tolerance(k))
+    np.testing.assert_allclose(
+        ops.conv2d(x, k, b, strides, padding),
+        reference.conv2d(*as64(x, k, b), strides, padding),
+        **tolerance(k),
+    )
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
     got = ops.conv2d_backward(dy, x, k, strides, padding)
     want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
     cells = dy.shape[0] * dy.shape[1] * dy.shape[2]
-    for g, w, atol in zip(got, want, (2e-5 * np.sqrt(k.size), 2e-5 * np.sqrt(cells),
-                                      2e-5 * np.sqrt(cells))):
+    for g, w, atol in zip(
+        got, want, (2e-5 * np.sqrt(k.size), 2e-5 * np.sqrt(cells), 2e-5 * np.sqrt(cells))
+    ):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol)
 
 
@@ -195,8 +200,11 @@ W = np.zeros((3, 3, 3, 4), np.float32)
         ((X, W, None, 1.5), TypeError, "strides"),
         ((X, W, None, 1, "full"), ValueError, "padding: expected 'valid' or 'same'"),
         ((X, W, None, 1, None), TypeError, "padding"),
-        ((X, np.zeros((7, 3, 3, 4))), ValueError,
-         r"w: window \(7, 3\) is larger than x \(2, 6, 6, 3\)"),
+        (
+            (X, np.zeros((7, 3, 3, 4))),
+            ValueError,
+            r"w: window \(7, 3\) is larger than x \(2, 6, 6, 3\)",
+        ),
         ((X.astype(complex), W), TypeError, "x: expected real numbers"),
         ((np.full((1, 3, 3, 1), "a"), W), TypeError, "x: expected real numbers"),
         ((X, W.astype(object)), TypeError, "w: expected real numbers"),
@@ -210,8 +218,12 @@ def test_bad_input(args, err, match):
 
 def test_window_larger_than_input_is_fine_with_same_padding(rng):
     x, k, b, _, _ = make(rng, (1, 2, 2, 1, 1, (5, 5), 1, "same"))
-    np.testing.assert_allclose(ops.conv2d(x, k, b, 1, "same"),
-                               reference.conv2d(*as64(x, k, b), 1, "same"), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ops.conv2d(x, k, b, 1, "same"),
+        reference.conv2d(*as64(x, k, b), 1, "same"),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize(

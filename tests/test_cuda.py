@@ -8,7 +8,6 @@ from functools import partial
 
 import numpy as np
 import pytest
-
 import shendu
 from shendu import ops, reference
 
@@ -65,8 +64,9 @@ def test_info_names_the_gpu(cp):
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "shendu", "info"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "shendu", "info"], capture_output=True, text=True, check=True
+    ).stdout
     assert "CUDA module: built" in out
     assert f"GPU: {shendu._cuda.device_name()}" in out
 
@@ -85,8 +85,19 @@ def test_runs_on_the_current_stream(cp, rng):
 
 
 @pytest.mark.parametrize("kernel", ["naive", "smem", "blocktile", "warptile"])
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 33, 5), (64, 257, 130), (257, 129, 131),
-                                   (0, 3, 4), (3, 0, 4), (5, 7, 0), (33, 1, 257)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 1, 1),
+        (7, 33, 5),
+        (64, 257, 130),
+        (257, 129, 131),
+        (0, 3, 4),
+        (3, 0, 4),
+        (5, 7, 0),
+        (33, 1, 257),
+    ],
+)
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 def test_sgemm_ladder_matches_reference(cp, cuda, rng, kernel, shape, trans_a, trans_b):
@@ -132,12 +143,15 @@ def test_matmul_propagates_nan(cp):
     assert bool(cp.isnan(ops.matmul(a, cp.ones((2, 2), cp.float32))).all())
 
 
-@pytest.mark.parametrize("a, b, err, match", [
-    (np.ones((2, 3)), np.ones((4, 2)), ValueError, "inner dimensions"),
-    (np.ones(3), np.ones((3, 2)), ValueError, "a: expected a 2-D array"),
-    (np.ones((2, 3), complex), np.ones((3, 2)), TypeError, "a: expected real numbers"),
-    (np.ones((2, 3)), "host", TypeError, "b: expected a CuPy array"),
-])
+@pytest.mark.parametrize(
+    "a, b, err, match",
+    [
+        (np.ones((2, 3)), np.ones((4, 2)), ValueError, "inner dimensions"),
+        (np.ones(3), np.ones((3, 2)), ValueError, "a: expected a 2-D array"),
+        (np.ones((2, 3), complex), np.ones((3, 2)), TypeError, "a: expected real numbers"),
+        (np.ones((2, 3)), "host", TypeError, "b: expected a CuPy array"),
+    ],
+)
 def test_matmul_bad_input(cp, a, b, err, match):
     b = np.ones((3, 2)) if isinstance(b, str) else cp.asarray(b)
     with pytest.raises(err, match=match):
@@ -240,8 +254,9 @@ def test_conv2d_forward_and_backward(cp, rng, x_shape, kernel, strides, padding,
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal(kernel + (x_shape[3], 4)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32) if with_bias else None
-    y = ops.conv2d(cp.asarray(x), cp.asarray(w), None if b is None else cp.asarray(b), strides,
-                   padding)
+    y = ops.conv2d(
+        cp.asarray(x), cp.asarray(w), None if b is None else cp.asarray(b), strides, padding
+    )
     y_ref = reference.conv2d(f64(x), f64(w), None if b is None else f64(b), strides, padding)
     patch = kernel[0] * kernel[1] * x_shape[3]
     assert_gpu_close(y, y_ref, rtol=1e-4, atol=1e-4 * np.sqrt(patch))
@@ -315,8 +330,9 @@ def test_pool_bad_input(cp):
     with pytest.raises(ValueError, match="valid"):
         ops.avg_pool2d(x, 5)
     with pytest.raises(ValueError, match=r"argmax: value 16 out of range \[0, 16\)"):
-        ops.max_pool2d_backward(cp.ones((1, 2, 2, 2), cp.float32),
-                                cp.full((1, 2, 2, 2), 16), (1, 4, 4, 2))
+        ops.max_pool2d_backward(
+            cp.ones((1, 2, 2, 2), cp.float32), cp.full((1, 2, 2, 2), 16), (1, 4, 4, 2)
+        )
 
 
 # --- recurrent layers ----------------------------------------------------------------------------
@@ -351,10 +367,12 @@ def test_lstm_forward_and_backward(cp, rng, n, t, i, u, with_state):
     _assert_all_close(out, out_ref)
     dhs = rng.standard_normal((n, t, u)).astype(np.float32)
     dh_t, dc_t = (rng.standard_normal((n, u)).astype(np.float32) for _ in range(2))
-    grads = ops.lstm_backward(g(dhs), g(dh_t), g(dc_t), g(x), g(kernel), g(recurrent), cache,
-                              g(h0), g(c0))
-    want = reference.lstm_backward(d(dhs), d(dh_t), d(dc_t), d(x), d(kernel), d(recurrent),
-                                   cache_ref, d(h0), d(c0))
+    grads = ops.lstm_backward(
+        g(dhs), g(dh_t), g(dc_t), g(x), g(kernel), g(recurrent), cache, g(h0), g(c0)
+    )
+    want = reference.lstm_backward(
+        d(dhs), d(dh_t), d(dc_t), d(x), d(kernel), d(recurrent), cache_ref, d(h0), d(c0)
+    )
     _assert_all_close(grads, want)
 
 
@@ -372,8 +390,7 @@ def test_gru_forward_and_backward(cp, rng, n, t, i, u, with_bias):
     dhs = rng.standard_normal((n, t, u)).astype(np.float32)
     dh_t = rng.standard_normal((n, u)).astype(np.float32)
     grads = ops.gru_backward(g(dhs), g(dh_t), g(x), g(kernel), g(recurrent), cache, g(h0))
-    want = reference.gru_backward(d(dhs), d(dh_t), d(x), d(kernel), d(recurrent), cache_ref,
-                                  d(h0))
+    want = reference.gru_backward(d(dhs), d(dh_t), d(x), d(kernel), d(recurrent), cache_ref, d(h0))
     _assert_all_close(grads, want)
 
 
@@ -382,15 +399,18 @@ def test_simple_rnn_forward_and_backward(cp, rng, n, t, i, u):
     x = rng.standard_normal((n, t, i)).astype(np.float32)
     kernel, recurrent = _rnn_weights(rng, i, u, 1)
     bias = rng.standard_normal(u).astype(np.float32)
-    *out, cache = ops.simple_rnn(cp.asarray(x), cp.asarray(kernel), cp.asarray(recurrent),
-                                 cp.asarray(bias))
+    *out, cache = ops.simple_rnn(
+        cp.asarray(x), cp.asarray(kernel), cp.asarray(recurrent), cp.asarray(bias)
+    )
     *out_ref, cache_ref = reference.simple_rnn(f64(x), f64(kernel), f64(recurrent), f64(bias))
     _assert_all_close(out, out_ref)
     dhs = rng.standard_normal((n, t, u)).astype(np.float32)
-    grads = ops.simple_rnn_backward(cp.asarray(dhs), None, cp.asarray(x), cp.asarray(kernel),
-                                    cp.asarray(recurrent), cache)
-    want = reference.simple_rnn_backward(f64(dhs), None, f64(x), f64(kernel), f64(recurrent),
-                                         cache_ref)
+    grads = ops.simple_rnn_backward(
+        cp.asarray(dhs), None, cp.asarray(x), cp.asarray(kernel), cp.asarray(recurrent), cache
+    )
+    want = reference.simple_rnn_backward(
+        f64(dhs), None, f64(x), f64(kernel), f64(recurrent), cache_ref
+    )
     _assert_all_close(grads, want)
 
 
@@ -405,8 +425,9 @@ def test_rnn_bad_input(cp):
         ops.lstm(x, kernel, recurrent, None, cp.ones((3, 2), cp.float32))
     *_, cache = ops.lstm(x, kernel, recurrent, None)
     with pytest.raises(TypeError, match="cache"):
-        ops.lstm_backward(cp.ones((2, 3, 2), cp.float32), None, None, x, kernel, recurrent,
-                          cache[:2])
+        ops.lstm_backward(
+            cp.ones((2, 3, 2), cp.float32), None, None, x, kernel, recurrent, cache[:2]
+        )
 
 
 # --- losses ---------------------------------------------------------------------------------------
@@ -463,8 +484,15 @@ def test_mean_squared_error(cp, rng, shape):
     assert_loss_close(got, reference.mean_squared_error(f64(pred), f64(targets)))
 
 
-@pytest.mark.parametrize("name", ["softmax_cross_entropy", "binary_cross_entropy",
-                                  "sigmoid_binary_cross_entropy", "mean_squared_error"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "softmax_cross_entropy",
+        "binary_cross_entropy",
+        "sigmoid_binary_cross_entropy",
+        "mean_squared_error",
+    ],
+)
 def test_loss_of_an_empty_batch(cp, name):
     empty = cp.zeros((0, 3), cp.float32)
     loss, grad = getattr(ops, name)(empty, empty)
@@ -549,15 +577,17 @@ def test_optimizer_state_must_be_float32_contiguous(cp):
     with pytest.raises(ValueError, match="grad: expected the shape of param"):
         ops.sgd_update(cp.ones(5, cp.float32), grad)
     with pytest.raises(ValueError, match="step"):
-        ops.adam_update(cp.ones(4, cp.float32), grad, cp.zeros(4, cp.float32),
-                        cp.zeros(4, cp.float32), 0)
+        ops.adam_update(
+            cp.ones(4, cp.float32), grad, cp.zeros(4, cp.float32), cp.zeros(4, cp.float32), 0
+        )
 
 
 # --- embedding, dropout ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ids_shape, vocab, dim", [((1,), 1, 1), ((7,), 5, 33), ((4, 33), 7, 257),
-                                                   ((0, 3), 4, 2)])
+@pytest.mark.parametrize(
+    "ids_shape, vocab, dim", [((1,), 1, 1), ((7,), 5, 33), ((4, 33), 7, 257), ((0, 3), 4, 2)]
+)
 def test_embedding_forward_and_backward(cp, rng, ids_shape, vocab, dim):
     ids = rng.integers(0, vocab, ids_shape)  # repeated ids: the backward must accumulate
     table = rng.standard_normal((vocab, dim)).astype(np.float32)

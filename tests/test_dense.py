@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
 
@@ -37,8 +36,9 @@ def test_activation_matches_reference(rng, isa, name, shape):
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_elementwise_activation_of_a_scalar(name):
     x = np.float32(0.75)
-    np.testing.assert_allclose(getattr(ops, name)(x), getattr(reference, name)(np.float64(x)),
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+        getattr(ops, name)(x), getattr(reference, name)(np.float64(x)), rtol=RTOL
+    )
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE + ["softmax"])
@@ -70,8 +70,9 @@ def test_tanh_is_accurate_near_zero(isa):
 
 def test_softmax_of_huge_logits(isa):
     x = np.array([[1e30, 1e30, -1e30], [3e38, 0.0, 1.0], [-1e4, -1e4 - 1, -1e4 - 2]], np.float32)
-    np.testing.assert_allclose(ops.softmax(x), reference.softmax(x.astype(np.float64)),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        ops.softmax(x), reference.softmax(x.astype(np.float64)), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE + ["softmax"])
@@ -100,8 +101,9 @@ def test_activation_gradient(name):
 @pytest.mark.parametrize("name", ELEMENTWISE + ["softmax"])
 def test_activation_accepts_views_and_ints(name):
     x = np.arange(24, dtype=np.int64).reshape(4, 6)[:, ::2] - 5
-    np.testing.assert_allclose(getattr(ops, name)(x), getattr(reference, name)(x.astype(np.float64)),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        getattr(ops, name)(x), getattr(reference, name)(x.astype(np.float64)), rtol=RTOL, atol=ATOL
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,12 +112,21 @@ def test_activation_accepts_views_and_ints(name):
         (lambda: ops.relu(np.ones(2, complex)), TypeError, "x: expected real numbers"),
         (lambda: ops.sigmoid(None), TypeError, "x: expected an array"),
         (lambda: ops.softmax(np.float32(1)), ValueError, r"x: expected an array of at least 1"),
-        (lambda: ops.tanh_backward(np.ones((2, 3)), np.ones((3, 2))), ValueError,
-         r"y: expected the shape of dy \(2, 3\), got shape \(3, 2\)"),
-        (lambda: ops.softmax_backward(np.ones(3), np.array(["a"] * 3)), TypeError,
-         "y: expected real numbers"),
-        (lambda: ops.relu_backward(np.ones(3, object), np.ones(3)), TypeError,
-         "dy: expected real numbers"),
+        (
+            lambda: ops.tanh_backward(np.ones((2, 3)), np.ones((3, 2))),
+            ValueError,
+            r"y: expected the shape of dy \(2, 3\), got shape \(3, 2\)",
+        ),
+        (
+            lambda: ops.softmax_backward(np.ones(3), np.array(["a"] * 3)),
+            TypeError,
+            "y: expected real numbers",
+        ),
+        (
+            lambda: ops.relu_backward(np.ones(3, object), np.ones(3)),
+            TypeError,
+            "dy: expected real numbers",
+        ),
     ],
 )
 def test_activation_bad_input(call, err, match):
@@ -182,8 +193,7 @@ def test_dense_gradient(activation):
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal(5)
     r = random_projection((4, 5))
-    dx, dw, db = reference.dense_backward(r, x, w, reference.dense(x, w, b, activation),
-                                          activation)
+    dx, dw, db = reference.dense_backward(r, x, w, reference.dense(x, w, b, activation), activation)
 
     def loss():
         return np.sum(reference.dense(x, w, b, activation) * r)
@@ -208,24 +218,45 @@ def test_dense_propagates_nan(rng):
 @pytest.mark.parametrize(
     "call, err, match",
     [
-        (lambda x, w, b: ops.dense(x, w, b, "gelu"), ValueError,
-         "activation: expected 'linear', 'relu', 'sigmoid', 'tanh' or 'softmax', got 'gelu'"),
+        (
+            lambda x, w, b: ops.dense(x, w, b, "gelu"),
+            ValueError,
+            "activation: expected 'linear', 'relu', 'sigmoid', 'tanh' or 'softmax', got 'gelu'",
+        ),
         (lambda x, w, b: ops.dense(x, w, b, 3), TypeError, "activation: expected"),
         (lambda x, w, b: ops.dense(x[0], w, b), ValueError, r"x: expected a 2-D array"),
-        (lambda x, w, b: ops.dense(x, w.T, b), ValueError,
-         r"w: expected \(4, out\) to match x \(3, 4\), got shape \(5, 4\)"),
-        (lambda x, w, b: ops.dense(x, w, b[:2]), ValueError,
-         r"b: expected \(5,\) to match w \(4, 5\), got shape \(2,\)"),
+        (
+            lambda x, w, b: ops.dense(x, w.T, b),
+            ValueError,
+            r"w: expected \(4, out\) to match x \(3, 4\), got shape \(5, 4\)",
+        ),
+        (
+            lambda x, w, b: ops.dense(x, w, b[:2]),
+            ValueError,
+            r"b: expected \(5,\) to match w \(4, 5\), got shape \(2,\)",
+        ),
         (lambda x, w, b: ops.dense(x, w, np.ones((1, 5))), ValueError, "b: expected a 1-D array"),
         (lambda x, w, b: ops.dense(x, w.astype(complex), b), TypeError, "w: expected real"),
-        (lambda x, w, b: ops.dense_backward(np.ones((3, 4)), x, w, np.ones((3, 5))), ValueError,
-         r"dy: expected \(3, 5\)"),
-        (lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w, np.ones((3, 4))), ValueError,
-         r"y: expected \(3, 5\)"),
-        (lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w[:2], np.ones((3, 5))),
-         ValueError, r"w: expected \(4, out\)"),
-        (lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w, np.ones((3, 5)), "swish"),
-         ValueError, "activation: expected"),
+        (
+            lambda x, w, b: ops.dense_backward(np.ones((3, 4)), x, w, np.ones((3, 5))),
+            ValueError,
+            r"dy: expected \(3, 5\)",
+        ),
+        (
+            lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w, np.ones((3, 4))),
+            ValueError,
+            r"y: expected \(3, 5\)",
+        ),
+        (
+            lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w[:2], np.ones((3, 5))),
+            ValueError,
+            r"w: expected \(4, out\)",
+        ),
+        (
+            lambda x, w, b: ops.dense_backward(np.ones((3, 5)), x, w, np.ones((3, 5)), "swish"),
+            ValueError,
+            "activation: expected",
+        ),
     ],
 )
 def test_dense_bad_input(rng, call, err, match):

@@ -4,11 +4,8 @@ import math
 
 import numpy as np
 import pytest
-
-import shendu
 from shendu import ops, reference
 from threads import run_with_threads
-
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (7, 33), (4, 257), (2, 0, 3), ()])

@@ -2,12 +2,9 @@
 
 import numpy as np
 import pytest
-
-import shendu
 from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
 from threads import run_with_threads
-
 
 
 @pytest.mark.parametrize("ids_shape", [(1,), (7,), (3, 33), (2, 0), (0,), (4, 3, 2)])
@@ -24,8 +21,9 @@ def test_forward_and_backward_match_reference(rng, ids_shape, vocab, dim):
     dtable = ops.embedding_backward(dy, ids, vocab)
     assert dtable.shape == (vocab, dim) and dtable.dtype == np.float32
     # Both add a row's gradients in order of position in float32, so they agree to rounding.
-    np.testing.assert_allclose(dtable, reference.embedding_backward(dy, ids, vocab), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        dtable, reference.embedding_backward(dy, ids, vocab), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_backward_accumulates_repeated_ids():
@@ -43,8 +41,11 @@ def test_reference_backward_matches_finite_differences(rng):
     ids = np.array([[0, 3, 3], [1, 3, 0]])
     table = rng.standard_normal((5, 3))
     r = random_projection(ids.shape + (3,), seed=1)
-    check_gradient(lambda: np.sum(reference.embedding(ids, table) * r), table,
-                   reference.embedding_backward(r, ids, 5))
+    check_gradient(
+        lambda: np.sum(reference.embedding(ids, table) * r),
+        table,
+        reference.embedding_backward(r, ids, 5),
+    )
 
 
 def test_identical_with_one_and_two_threads(rng):
@@ -54,8 +55,12 @@ def test_identical_with_one_and_two_threads(rng):
     dy = rng.standard_normal((400, 50, 64)).astype(np.float32)
     for f in (lambda: ops.embedding(ids, table), lambda: ops.embedding_backward(dy, ids, 1000)):
         np.testing.assert_array_equal(run_with_threads(1, f), run_with_threads(2, f))
-    np.testing.assert_allclose(run_with_threads(2, lambda: ops.embedding_backward(dy, ids, 1000)),
-                               reference.embedding_backward(dy, ids, 1000), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        run_with_threads(2, lambda: ops.embedding_backward(dy, ids, 1000)),
+        reference.embedding_backward(dy, ids, 1000),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_accepts_views_float_ids_and_propagates_nan(rng):

@@ -5,14 +5,14 @@ import sys
 
 import numpy as np
 import pytest
-
 import shendu
 from shendu import _cpu, ops
 
 
 def test_info_reports_isa_and_threads():
-    out = subprocess.run([sys.executable, "-m", "shendu", "info"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "shendu", "info"], capture_output=True, text=True, check=True
+    ).stdout
     assert f"kernel ISA: {_cpu.isa()}" in out
     assert f"threads: {shendu.get_num_threads()}" in out
     assert "CUDA module:" in out
@@ -37,8 +37,9 @@ def test_env_sets_threads():
     import os
 
     env = dict(os.environ, SHENDU_NUM_THREADS="3")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "3"
 
 

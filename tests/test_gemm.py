@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from shendu import ops, reference
 
 
@@ -24,8 +23,19 @@ def check(a, b, trans_a, trans_b):
 # Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
 # rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
 # or three blocks, the later ones accumulating into C), plus layer shapes.
-SHAPES = [(1, 1, 1), (7, 33, 5), (33, 7, 257), (64, 257, 130), (97, 31, 33), (15, 300, 17),
-          (20, 600, 70), (1568, 288, 64), (0, 3, 4), (3, 0, 4), (3, 4, 0)]
+SHAPES = [
+    (1, 1, 1),
+    (7, 33, 5),
+    (33, 7, 257),
+    (64, 257, 130),
+    (97, 31, 33),
+    (15, 300, 17),
+    (20, 600, 70),
+    (1568, 288, 64),
+    (0, 3, 4),
+    (3, 0, 4),
+    (3, 4, 0),
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -44,8 +54,9 @@ def test_matmul_crosses_every_block(rng):
 
 
 # Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place.
-@pytest.mark.parametrize("shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128),
-                                   (784, 40, 128)])
+@pytest.mark.parametrize(
+    "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128)]
+)
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
 def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, trans_a, trans_b):
     a, b = operands(rng, *shape, trans_a, trans_b)
@@ -65,8 +76,9 @@ def test_matmul_accepts_views_and_ints(rng):
 def test_matmul_zero_inner_dimension_gives_zeros():
     # The output starts as uninitialized memory: a product over k = 0 must still write zeros.
     for _ in range(3):
-        np.testing.assert_array_equal(ops.matmul(np.ones((40, 0)), np.ones((0, 50))),
-                                      np.zeros((40, 50)))
+        np.testing.assert_array_equal(
+            ops.matmul(np.ones((40, 0)), np.ones((0, 50))), np.zeros((40, 50))
+        )
 
 
 @pytest.mark.parametrize("trans_b", [False, True])

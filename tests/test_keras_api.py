@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-
 import shendu
 from shendu import keras
 from shendu.keras import layers
@@ -19,12 +18,25 @@ def _fresh_names():
 
 
 def test_submodules_are_attributes_and_modules():
-    for name in ("layers", "models", "optimizers", "losses", "metrics", "callbacks", "datasets",
-                 "utils", "initializers", "regularizers", "activations", "backend"):
+    for name in (
+        "layers",
+        "models",
+        "optimizers",
+        "losses",
+        "metrics",
+        "callbacks",
+        "datasets",
+        "utils",
+        "initializers",
+        "regularizers",
+        "activations",
+        "backend",
+    ):
         module = importlib.import_module(f"shendu.keras.{name}")
         assert getattr(shendu.keras, name) is module
-    from shendu.keras.layers import Dense  # noqa: F401
     from shendu.keras.datasets import mnist  # noqa: F401
+    from shendu.keras.layers import Dense  # noqa: F401
+
     assert shendu.version.VERSION == shendu.__version__
     assert callable(shendu.nn.softmax)
 
@@ -36,8 +48,13 @@ def test_import_shendu_does_not_import_keras():
 
 
 def test_layer_names_count_up_like_keras():
-    names = [layers.Dense(1).name, layers.Dense(1).name, layers.MaxPooling2D().name,
-             layers.SimpleRNN(2).name, layers.Dense(1, name="out").name]
+    names = [
+        layers.Dense(1).name,
+        layers.Dense(1).name,
+        layers.MaxPooling2D().name,
+        layers.SimpleRNN(2).name,
+        layers.Dense(1, name="out").name,
+    ]
     assert names == ["dense", "dense_1", "max_pooling2d", "simple_rnn", "out"]
 
 
@@ -100,8 +117,13 @@ Model: "sequential"
 
 
 def _mlp():
-    return keras.Sequential([layers.Dense(128, activation="relu", input_shape=(784,)),
-                             layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            layers.Dense(128, activation="relu", input_shape=(784,)),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def test_summary_matches_keras_3_table(monkeypatch):
@@ -142,8 +164,7 @@ def test_input_shape_and_symbolic_shapes():
     assert x.shape == (None, 14, 14, 8)
     x = layers.MaxPooling2D()(layers.Conv2D(4, 3)(x))
     assert x.shape == (None, 6, 6, 4)
-    seq, h, c = layers.LSTM(5, return_sequences=True, return_state=True)(
-        layers.Reshape((36, 4))(x))
+    seq, h, c = layers.LSTM(5, return_sequences=True, return_state=True)(layers.Reshape((36, 4))(x))
     assert (seq.shape, h.shape, c.shape) == ((None, 36, 5), (None, 5), (None, 5))
 
 
@@ -170,28 +191,38 @@ def test_config_roundtrip_rebuilds_same_functions():
     x = layers.Dense(4, activation="tanh", kernel_regularizer=keras.regularizers.l2(0.01))(inp)
     out = layers.Dense(3, activation="softmax")(layers.Concatenate()([x, inp]))
     model = keras.Model(inp, out)
-    seq = keras.Sequential([layers.Dense(5, input_shape=(6,), activation="sigmoid"),
-                            layers.Dropout(0.3), layers.Dense(2)])
+    seq = keras.Sequential(
+        [
+            layers.Dense(5, input_shape=(6,), activation="sigmoid"),
+            layers.Dropout(0.3),
+            layers.Dense(2),
+        ]
+    )
     x_data = np.random.default_rng(2).standard_normal((4, 6)).astype(np.float32)
     for original, kind in ((model, "Functional"), (seq, "Sequential")):
-        clone = keras.models.model_from_config({"class_name": kind,
-                                                "config": original.get_config()})
+        clone = keras.models.model_from_config(
+            {"class_name": kind, "config": original.get_config()}
+        )
         assert type(clone).__name__ == kind and clone.built
         clone.set_weights(original.get_weights())
-        np.testing.assert_array_equal(clone.predict(x_data, verbose=0),
-                                      original.predict(x_data, verbose=0))
+        np.testing.assert_array_equal(
+            clone.predict(x_data, verbose=0), original.predict(x_data, verbose=0)
+        )
 
 
-@pytest.mark.parametrize("bad, match", [
-    (lambda: layers.Dense(0), "units"),
-    (lambda: layers.Dense(3, activation="swishy"), "swishy.*relu"),
-    (lambda: layers.Dropout(1.0), "rate"),
-    (lambda: layers.Conv2D(4, 3, padding="full"), "padding"),
-    (lambda: layers.MaxPooling2D(pool_size=0), "pool_size"),
-    (lambda: layers.Embedding(10, 4, mask_zero=True), "mask_zero"),
-    (lambda: layers.LSTM(4, activation="relu"), "activation"),
-    (lambda: layers.Dense(3, foo=1), "foo"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (lambda: layers.Dense(0), "units"),
+        (lambda: layers.Dense(3, activation="swishy"), "swishy.*relu"),
+        (lambda: layers.Dropout(1.0), "rate"),
+        (lambda: layers.Conv2D(4, 3, padding="full"), "padding"),
+        (lambda: layers.MaxPooling2D(pool_size=0), "pool_size"),
+        (lambda: layers.Embedding(10, 4, mask_zero=True), "mask_zero"),
+        (lambda: layers.LSTM(4, activation="relu"), "activation"),
+        (lambda: layers.Dense(3, foo=1), "foo"),
+    ],
+)
 def test_bad_layer_arguments(bad, match):
     with pytest.raises(ValueError, match=match):
         bad()

@@ -6,7 +6,6 @@ import re
 
 import numpy as np
 import pytest
-
 from shendu import keras
 
 L = keras.layers
@@ -21,23 +20,38 @@ def _wide_fresh(monkeypatch):
 
 
 def _mlp():
-    return keras.Sequential([keras.Input(shape=(20,)), L.Dense(64, activation="relu"),
-                             L.Dropout(0.5), L.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(20,)),
+            L.Dense(64, activation="relu"),
+            L.Dropout(0.5),
+            L.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def _cnn():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)), L.Conv2D(32, (3, 3), activation="relu"),
-        L.MaxPooling2D((2, 2)), L.Conv2D(64, (3, 3), activation="relu"), L.MaxPooling2D((2, 2)),
-        L.Conv2D(64, (3, 3), activation="relu"), L.Flatten(), L.Dense(64, activation="relu"),
-        L.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            L.Conv2D(32, (3, 3), activation="relu"),
+            L.MaxPooling2D((2, 2)),
+            L.Conv2D(64, (3, 3), activation="relu"),
+            L.MaxPooling2D((2, 2)),
+            L.Conv2D(64, (3, 3), activation="relu"),
+            L.Flatten(),
+            L.Dense(64, activation="relu"),
+            L.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def _functional():
     a, b = keras.Input(shape=(8,), name="a"), keras.Input(shape=(8,), name="b")
     h1, h2 = L.Dense(16, activation="relu")(a), L.Dense(16)(b)
     out = L.Dense(3, activation="softmax")(
-        L.Concatenate()([L.Concatenate()([h1, h2]), L.Add()([h1, h2])]))
+        L.Concatenate()([L.Concatenate()([h1, h2]), L.Add()([h1, h2])])
+    )
     return keras.Model(inputs=[a, b], outputs=out)
 
 
@@ -114,8 +128,10 @@ Model: "functional"
 """
 
 
-@pytest.mark.parametrize("build,expected", [(_mlp, TF_SUMMARY_MLP), (_cnn, TF_SUMMARY_CNN),
-                                            (_functional, TF_SUMMARY_FUNCTIONAL)])
+@pytest.mark.parametrize(
+    "build,expected",
+    [(_mlp, TF_SUMMARY_MLP), (_cnn, TF_SUMMARY_CNN), (_functional, TF_SUMMARY_FUNCTIONAL)],
+)
 def test_summary_text_matches_tf(build, expected):
     lines = []
     build().summary(print_fn=lines.append)
@@ -127,21 +143,60 @@ def test_functional_layer_and_weight_order_and_name_counters_match_tf():
     # layers (and so get_weights) run inputs first, then by depth.
     m, f = _mlp(), _functional()
     assert (m.name, f.name) == ("sequential", "functional_1")
-    assert [layer.name for layer in f.layers] == ["a", "b", "dense_2", "dense_3",
-                                                   "concatenate_1", "add", "concatenate",
-                                                   "dense_4"]
+    assert [layer.name for layer in f.layers] == [
+        "a",
+        "b",
+        "dense_2",
+        "dense_3",
+        "concatenate_1",
+        "add",
+        "concatenate",
+        "dense_4",
+    ]
     assert [w.shape for w in f.weights] == [(8, 16), (16,), (8, 16), (16,), (48, 3), (3,)]
 
 
 def test_default_layer_names_match_tf():
-    names = [L.Dense(3).name, L.Dense(3).name, L.Conv2D(2, 3).name, L.MaxPooling2D().name,
-             L.LSTM(2).name, L.SimpleRNN(2).name, L.GRU(2).name, L.Embedding(3, 2).name,
-             L.Flatten().name, L.Dropout(0.1).name, L.Reshape((2,)).name, L.Concatenate().name,
-             L.Add().name, L.Activation("relu").name, L.AveragePooling2D(2).name,
-             L.Softmax().name, keras.Sequential().name, keras.Sequential().name]
-    assert names == ["dense", "dense_1", "conv2d", "max_pooling2d", "lstm", "simple_rnn", "gru",
-                     "embedding", "flatten", "dropout", "reshape", "concatenate", "add",
-                     "activation", "average_pooling2d", "softmax", "sequential", "sequential_1"]
+    names = [
+        L.Dense(3).name,
+        L.Dense(3).name,
+        L.Conv2D(2, 3).name,
+        L.MaxPooling2D().name,
+        L.LSTM(2).name,
+        L.SimpleRNN(2).name,
+        L.GRU(2).name,
+        L.Embedding(3, 2).name,
+        L.Flatten().name,
+        L.Dropout(0.1).name,
+        L.Reshape((2,)).name,
+        L.Concatenate().name,
+        L.Add().name,
+        L.Activation("relu").name,
+        L.AveragePooling2D(2).name,
+        L.Softmax().name,
+        keras.Sequential().name,
+        keras.Sequential().name,
+    ]
+    assert names == [
+        "dense",
+        "dense_1",
+        "conv2d",
+        "max_pooling2d",
+        "lstm",
+        "simple_rnn",
+        "gru",
+        "embedding",
+        "flatten",
+        "dropout",
+        "reshape",
+        "concatenate",
+        "add",
+        "activation",
+        "average_pooling2d",
+        "softmax",
+        "sequential",
+        "sequential_1",
+    ]
 
 
 def test_input_shape_and_dtype_match_tf():
@@ -165,14 +220,23 @@ def test_logs_are_sorted_but_list_returns_keep_compile_order(capsys):
     model, x, y = _fitted(["mse", "accuracy"], loss="mse", units=1)
     y = y.astype(np.float32)[:, None] / 10
     history = model.fit(x, y, epochs=2, batch_size=32, verbose=2, validation_split=0.2)
-    assert list(history.history) == ["accuracy", "loss", "mse", "val_accuracy", "val_loss",
-                                     "val_mse"]
+    assert list(history.history) == [
+        "accuracy",
+        "loss",
+        "mse",
+        "val_accuracy",
+        "val_loss",
+        "val_mse",
+    ]
     assert history.params == {"verbose": 2, "epochs": 2, "steps": 3}
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "Epoch 1/2"
-    assert re.fullmatch(r"3/3 - \d+s - \d+[mu]?s/step - accuracy: [0-9.e+-]+ - loss: [0-9.e+-]+ - "
-                        r"mse: [0-9.e+-]+ - val_accuracy: [0-9.e+-]+ - val_loss: [0-9.e+-]+ - "
-                        r"val_mse: [0-9.e+-]+", lines[1]), lines[1]
+    assert re.fullmatch(
+        r"3/3 - \d+s - \d+[mu]?s/step - accuracy: [0-9.e+-]+ - loss: [0-9.e+-]+ - "
+        r"mse: [0-9.e+-]+ - val_accuracy: [0-9.e+-]+ - val_loss: [0-9.e+-]+ - "
+        r"val_mse: [0-9.e+-]+",
+        lines[1],
+    ), lines[1]
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     assert list(logs) == ["accuracy", "loss", "mse"]
     values = model.evaluate(x, y, verbose=0)

@@ -7,9 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from gradcheck import numerical_gradient
-
 import shendu
+from gradcheck import numerical_gradient
 from shendu import keras, ops
 from shendu.keras import layers
 
@@ -30,17 +29,33 @@ def _tiny_models():
     inp = keras.Input((5,))
     branch = layers.Dense(3, activation="tanh")(inp)
     mixed = layers.Concatenate()([branch, layers.Dense(2, activation="sigmoid")(inp)])
-    functional = keras.Model(inp, layers.Dense(4, activation="softmax")(
-        layers.Add()([mixed, layers.Dense(5, activation="relu")(inp)])))
+    functional = keras.Model(
+        inp,
+        layers.Dense(4, activation="softmax")(
+            layers.Add()([mixed, layers.Dense(5, activation="relu")(inp)])
+        ),
+    )
     yield "functional", functional, rng.standard_normal((3, 5)), rng.integers(0, 4, 3)
-    cnn = keras.Sequential([
-        layers.Conv2D(2, 3, padding="same", activation="relu", input_shape=(6, 6, 1)),
-        layers.MaxPooling2D(), layers.Conv2D(2, 2, strides=2, activation="tanh"),
-        layers.AveragePooling2D((1, 1)), layers.Flatten(), layers.Dense(3, activation="softmax")])
+    cnn = keras.Sequential(
+        [
+            layers.Conv2D(2, 3, padding="same", activation="relu", input_shape=(6, 6, 1)),
+            layers.MaxPooling2D(),
+            layers.Conv2D(2, 2, strides=2, activation="tanh"),
+            layers.AveragePooling2D((1, 1)),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     yield "cnn", cnn, rng.standard_normal((2, 6, 6, 1)), rng.integers(0, 3, 2)
     for cell in (layers.LSTM, layers.GRU, layers.SimpleRNN):
-        rnn = keras.Sequential([layers.Embedding(7, 3), cell(3, return_sequences=True),
-                                cell(2, go_backwards=True), layers.Dense(3, activation="softmax")])
+        rnn = keras.Sequential(
+            [
+                layers.Embedding(7, 3),
+                cell(3, return_sequences=True),
+                cell(2, go_backwards=True),
+                layers.Dense(3, activation="softmax"),
+            ]
+        )
         rnn.build((None, 4))
         yield cell.__name__, rnn, rng.integers(0, 7, (2, 4)), rng.integers(0, 3, 2)
 
@@ -51,7 +66,8 @@ def test_model_gradient_matches_finite_differences(case):
     shendu.set_backend("reference")
     for w in model.weights:  # the twins keep float64, so the whole model runs in float64
         w.value = w.value.astype(np.float64) + 0.1 * np.random.default_rng(3).standard_normal(
-            w.shape)
+            w.shape
+        )
 
     def loss():
         logits, _ = model.forward(x, training=False, logits=True)
@@ -61,8 +77,9 @@ def test_model_gradient_matches_finite_differences(case):
     _, dlogits = ops.sparse_softmax_cross_entropy(logits, labels)
     _, grads = model.backward(ctxs, dlogits)
     for w, g in zip(model.weights, grads):
-        np.testing.assert_allclose(g, numerical_gradient(loss, w.value), rtol=1e-5, atol=1e-7,
-                                   err_msg=w.path)
+        np.testing.assert_allclose(
+            g, numerical_gradient(loss, w.value), rtol=1e-5, atol=1e-7, err_msg=w.path
+        )
 
 
 # --- the example programs: a few steps native vs reference -----------------------------------
@@ -91,9 +108,18 @@ def _example_data(name, rng, n=16):
     return module.data(n, 0)
 
 
-EXAMPLE_NAMES = ["gru_text", "lstm_text", "mlp_xor_like", "mnist_cnn", "mnist_input_first",
-            "mnist_mlp_dropout", "mnist_mlp_flatten", "mnist_mlp_l2", "regression_mse_sgd",
-            "simple_rnn_text"]
+EXAMPLE_NAMES = [
+    "gru_text",
+    "lstm_text",
+    "mlp_xor_like",
+    "mnist_cnn",
+    "mnist_input_first",
+    "mnist_mlp_dropout",
+    "mnist_mlp_flatten",
+    "mnist_mlp_l2",
+    "regression_mse_sgd",
+    "simple_rnn_text",
+]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
@@ -118,8 +144,9 @@ def test_example_model_native_matches_reference(name):
 
 
 def _mlp(loss="sparse_categorical_crossentropy", metrics=("accuracy",), out=3, act="softmax"):
-    model = keras.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)),
-                              layers.Dense(out, activation=act)])
+    model = keras.Sequential(
+        [layers.Dense(8, activation="relu", input_shape=(4,)), layers.Dense(out, activation=act)]
+    )
     model.compile(optimizer="adam", loss=loss, metrics=list(metrics))
     return model
 
@@ -133,8 +160,9 @@ def test_history_keys_and_evaluate_return_shapes():
     x, y = _data()
     model = _mlp()
     history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
-    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"] or \
-        set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert list(history.history) == ["accuracy", "loss", "val_accuracy", "val_loss"] or set(
+        history.history
+    ) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 3 for v in history.history.values()) and history.epoch == [0, 1, 2]
     loss, accuracy = model.evaluate(x, y, verbose=0)
     assert isinstance(loss, float) and 0 <= accuracy <= 1
@@ -146,8 +174,7 @@ def test_history_keys_and_evaluate_return_shapes():
 def test_validation_split_takes_the_last_fraction_before_shuffling():
     x, y = _data(50)
     model = _mlp()
-    history = model.fit(x, y, epochs=1, batch_size=8, validation_split=0.2, shuffle=True,
-                        verbose=0)
+    history = model.fit(x, y, epochs=1, batch_size=8, validation_split=0.2, shuffle=True, verbose=0)
     # The validation loss is computed at the end of the epoch with the final weights.
     want = model.evaluate(x[40:], y[40:], verbose=0)
     np.testing.assert_allclose(history.history["val_loss"][0], want[0], rtol=1e-6)
@@ -159,17 +186,18 @@ def test_epoch_loss_is_the_sample_weighted_mean_of_batches():
     model = _mlp()
     model.optimizer.learning_rate = 0.0  # weights stay put, so batches can be recomputed
     history = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
-    parts = [model.evaluate(x[i:i + 4], y[i:i + 4], verbose=0)[0] for i in (0, 4, 8)]
+    parts = [model.evaluate(x[i : i + 4], y[i : i + 4], verbose=0)[0] for i in (0, 4, 8)]
     want = (4 * parts[0] + 4 * parts[1] + 2 * parts[2]) / 10
     np.testing.assert_allclose(history.history["loss"][0], want, rtol=1e-5)
 
 
 def test_accuracy_resolves_like_keras():
     x, y = _data()
-    cases = [(_mlp(), y, "SparseCategoricalAccuracy"),
-             (_mlp(loss="categorical_crossentropy"), np.eye(3)[y], "CategoricalAccuracy"),
-             (_mlp(loss="binary_crossentropy", out=1, act="sigmoid"), y[:, None] % 2,
-              "BinaryAccuracy")]
+    cases = [
+        (_mlp(), y, "SparseCategoricalAccuracy"),
+        (_mlp(loss="categorical_crossentropy"), np.eye(3)[y], "CategoricalAccuracy"),
+        (_mlp(loss="binary_crossentropy", out=1, act="sigmoid"), y[:, None] % 2, "BinaryAccuracy"),
+    ]
     for model, targets, kind in cases:
         logs = model.evaluate(x, targets, verbose=0, return_dict=True)
         assert type(model._metrics[0]).__name__ == kind and "accuracy" in logs
@@ -207,16 +235,24 @@ def test_dropout_only_in_training():
 def test_regularization_penalty_is_in_the_reported_loss():
     x, y = _data()
     plain = _mlp()
-    reg = keras.Sequential([
-        layers.Dense(8, activation="relu", input_shape=(4,),
-                     kernel_regularizer=keras.regularizers.l2(0.05)),
-        layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.l1(0.02))])
+    reg = keras.Sequential(
+        [
+            layers.Dense(
+                8,
+                activation="relu",
+                input_shape=(4,),
+                kernel_regularizer=keras.regularizers.l2(0.05),
+            ),
+            layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.l1(0.02)),
+        ]
+    )
     reg.compile("adam", "sparse_categorical_crossentropy")
     reg.set_weights(plain.get_weights())
     k1, _, k2, _ = plain.get_weights()
     penalty = 0.05 * np.sum(k1.astype(np.float64) ** 2) + 0.02 * np.abs(k2).sum()
-    np.testing.assert_allclose(reg.evaluate(x, y, verbose=0) - plain.evaluate(x, y, verbose=0)[0],
-                               penalty, rtol=1e-4)
+    np.testing.assert_allclose(
+        reg.evaluate(x, y, verbose=0) - plain.evaluate(x, y, verbose=0)[0], penalty, rtol=1e-4
+    )
 
 
 def test_bad_data_is_refused_with_clear_errors():

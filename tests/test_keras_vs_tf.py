@@ -13,7 +13,6 @@ import os
 
 import numpy as np
 import pytest
-
 from keras_fixture_cases import CASES, OPTIMIZERS, synthetic_weights
 from shendu import keras
 
@@ -75,8 +74,9 @@ def test_loss_and_gradients_match_tf(name):
             np.testing.assert_allclose(grad, d[f"grad{i}"], **GRAD_TOL, err_msg=f"grad {i}")
         else:  # a large weight: TF's gradient was kept as a seeded sample of entries and a norm
             index = np.random.default_rng(int(d["seed"]) + i).choice(grad.size, 256, replace=False)
-            np.testing.assert_allclose(grad.ravel()[index], d[f"grad{i}_sample"], **GRAD_TOL,
-                                       err_msg=f"grad {i}")
+            np.testing.assert_allclose(
+                grad.ravel()[index], d[f"grad{i}_sample"], **GRAD_TOL, err_msg=f"grad {i}"
+            )
             np.testing.assert_allclose(np.linalg.norm(grad), d[f"grad{i}_norm"], rtol=1e-4)
 
 
@@ -92,11 +92,13 @@ def test_optimizer_steps_match_tf(name, opt):
         loss = model.train_on_batch(_inputs(d), d["y"])
         np.testing.assert_allclose(loss, d[f"{opt}_loss{step}"], **OUT_TOL)
         for i, w in enumerate(model.get_weights()):
-            np.testing.assert_allclose(w, d[f"{opt}_step{step}_w{i}"], **STEP_TOL,
-                                       err_msg=f"step {step}, weight {i}")
+            np.testing.assert_allclose(
+                w, d[f"{opt}_step{step}_w{i}"], **STEP_TOL, err_msg=f"step {step}, weight {i}"
+            )
 
 
 # --- initializers, against their Keras definitions ------------------------------------------
+
 
 def _built(layer, input_shape):
     layer.build(input_shape)
@@ -107,15 +109,18 @@ def _assert_uniform(w, limit):
     """Uniform(-limit, limit): inside the bounds, reaching near them, variance limit^2 / 3."""
     assert np.abs(w).max() <= limit
     assert np.abs(w).max() > 0.98 * limit
-    np.testing.assert_allclose(w.var(), limit ** 2 / 3, rtol=0.05)
+    np.testing.assert_allclose(w.var(), limit**2 / 3, rtol=0.05)
     assert abs(w.mean()) < 0.05 * limit
 
 
-@pytest.mark.parametrize("layer,input_shape,fans", [
-    (lambda: keras.layers.Dense(300), (None, 200), (200, 300)),
-    (lambda: keras.layers.Conv2D(32, (3, 3)), (None, 9, 9, 16), (144, 288)),
-    (lambda: keras.layers.LSTM(40), (None, 5, 30), (30, 160)),
-])
+@pytest.mark.parametrize(
+    "layer,input_shape,fans",
+    [
+        (lambda: keras.layers.Dense(300), (None, 200), (200, 300)),
+        (lambda: keras.layers.Conv2D(32, (3, 3)), (None, 9, 9, 16), (144, 288)),
+        (lambda: keras.layers.LSTM(40), (None, 5, 30), (30, 160)),
+    ],
+)
 def test_glorot_uniform_kernel_limits(layer, input_shape, fans):
     keras.utils.set_random_seed(1)
     w = _built(layer(), input_shape)["kernel"]
@@ -136,7 +141,7 @@ def test_lstm_unit_forget_bias_and_gru_bias_shape():
     units = 7
     b = _built(keras.layers.LSTM(units), (None, 3, 2))["bias"]
     want = np.zeros(4 * units)
-    want[units:2 * units] = 1.0  # gate order i, f, c, o: only the forget gate starts at one
+    want[units : 2 * units] = 1.0  # gate order i, f, c, o: only the forget gate starts at one
     np.testing.assert_array_equal(b, want)
     b = _built(keras.layers.LSTM(units, unit_forget_bias=False), (None, 3, 2))["bias"]
     np.testing.assert_array_equal(b, np.zeros(4 * units))

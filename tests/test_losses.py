@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 import shendu
 from gradcheck import check_gradient
 from shendu import ops, reference
@@ -10,7 +9,6 @@ from threads import run_with_threads
 
 SOFTMAX_LOSSES = ["sparse_softmax_cross_entropy", "softmax_cross_entropy"]
 ELEMENTWISE_LOSSES = ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error"]
-
 
 
 def _inputs(name, shape, rng):
@@ -101,10 +99,16 @@ def test_softmax_cross_entropy_unnormalized_targets(rng):
     # Gradient (softmax * sum(t) - t) / N: targets that do not sum to 1 (e.g. weighted rows).
     logits = rng.standard_normal((5, 4))
     t = rng.random((5, 4)) * 3
-    check_gradient(lambda: reference.softmax_cross_entropy(logits, t)[0], logits,
-                   reference.softmax_cross_entropy(logits, t)[1])
-    _check_against_reference("softmax_cross_entropy", logits.astype(np.float32).astype(float),
-                             t.astype(np.float32).astype(float))
+    check_gradient(
+        lambda: reference.softmax_cross_entropy(logits, t)[0],
+        logits,
+        reference.softmax_cross_entropy(logits, t)[1],
+    )
+    _check_against_reference(
+        "softmax_cross_entropy",
+        logits.astype(np.float32).astype(float),
+        t.astype(np.float32).astype(float),
+    )
 
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES + ELEMENTWISE_LOSSES)
@@ -131,8 +135,11 @@ def test_views_and_integer_input(rng):
     labels = np.array([0, 4, 2, 2, 1, 3], np.int32)
     logits32 = logits.astype(np.float32).astype(float)
     _check_against_reference("sparse_softmax_cross_entropy", logits32, labels)
-    np.testing.assert_allclose(ops.sparse_softmax_cross_entropy(logits, labels)[0],
-                               reference.sparse_softmax_cross_entropy(logits, labels)[0], rtol=1e-5)
+    np.testing.assert_allclose(
+        ops.sparse_softmax_cross_entropy(logits, labels)[0],
+        reference.sparse_softmax_cross_entropy(logits, labels)[0],
+        rtol=1e-5,
+    )
     loss, grad = ops.mean_squared_error(np.arange(4), np.zeros(4, np.int8))
     np.testing.assert_allclose(loss, 14 / 4)
     np.testing.assert_allclose(grad, np.arange(4) / 2)
@@ -141,36 +148,111 @@ def test_views_and_integer_input(rng):
 @pytest.mark.parametrize(
     "name, a, t, err, match",
     [
-        ("sparse_softmax_cross_entropy", np.ones((2, 3)), np.array([0, 3]), ValueError,
-         r"labels: value 3 out of range \[0, 3\)"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 3)), np.array([-1, 0]), ValueError,
-         r"labels: value -1 out of range"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 3)), np.array([0, 1, 2]), ValueError,
-         r"labels: expected \(N,\) matching logits \(2, 3\), got shape \(3,\)"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 3)), np.zeros((2, 1), int), ValueError,
-         "labels: expected"),
-        ("sparse_softmax_cross_entropy", np.ones(3), np.array([0]), ValueError,
-         "logits: expected a 2-D array"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 0)), np.zeros(2, int), ValueError,
-         "logits: expected .* C >= 1"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 3), complex), np.array([0, 1]), TypeError,
-         "logits: expected real numbers"),
-        ("sparse_softmax_cross_entropy", np.ones((2, 3)), np.array(["a", "b"]), TypeError,
-         "labels: expected real numbers"),
-        ("softmax_cross_entropy", np.ones((2, 3)), np.ones((2, 4)), ValueError,
-         r"onehot: expected the shape of logits \(2, 3\), got shape \(2, 4\)"),
-        ("softmax_cross_entropy", np.ones((2, 3, 1)), np.ones((2, 3, 1)), ValueError,
-         "logits: expected a 2-D array"),
-        ("binary_cross_entropy", np.ones((2, 3)), np.ones((3, 2)), ValueError,
-         r"targets: expected the shape of probs \(2, 3\), got shape \(3, 2\)"),
-        ("binary_cross_entropy", np.ones(2), np.array(["a", "b"]), TypeError,
-         "targets: expected real numbers"),
-        ("sigmoid_binary_cross_entropy", np.ones(2, complex), np.ones(2), TypeError,
-         "logits: expected real numbers"),
-        ("sigmoid_binary_cross_entropy", np.ones(2), np.ones(3), ValueError,
-         "targets: expected the shape of logits"),
-        ("mean_squared_error", np.ones(2), np.ones((2, 1)), ValueError,
-         "targets: expected the shape of pred"),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.array([0, 3]),
+            ValueError,
+            r"labels: value 3 out of range \[0, 3\)",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.array([-1, 0]),
+            ValueError,
+            r"labels: value -1 out of range",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.array([0, 1, 2]),
+            ValueError,
+            r"labels: expected \(N,\) matching logits \(2, 3\), got shape \(3,\)",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.zeros((2, 1), int),
+            ValueError,
+            "labels: expected",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones(3),
+            np.array([0]),
+            ValueError,
+            "logits: expected a 2-D array",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 0)),
+            np.zeros(2, int),
+            ValueError,
+            "logits: expected .* C >= 1",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3), complex),
+            np.array([0, 1]),
+            TypeError,
+            "logits: expected real numbers",
+        ),
+        (
+            "sparse_softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.array(["a", "b"]),
+            TypeError,
+            "labels: expected real numbers",
+        ),
+        (
+            "softmax_cross_entropy",
+            np.ones((2, 3)),
+            np.ones((2, 4)),
+            ValueError,
+            r"onehot: expected the shape of logits \(2, 3\), got shape \(2, 4\)",
+        ),
+        (
+            "softmax_cross_entropy",
+            np.ones((2, 3, 1)),
+            np.ones((2, 3, 1)),
+            ValueError,
+            "logits: expected a 2-D array",
+        ),
+        (
+            "binary_cross_entropy",
+            np.ones((2, 3)),
+            np.ones((3, 2)),
+            ValueError,
+            r"targets: expected the shape of probs \(2, 3\), got shape \(3, 2\)",
+        ),
+        (
+            "binary_cross_entropy",
+            np.ones(2),
+            np.array(["a", "b"]),
+            TypeError,
+            "targets: expected real numbers",
+        ),
+        (
+            "sigmoid_binary_cross_entropy",
+            np.ones(2, complex),
+            np.ones(2),
+            TypeError,
+            "logits: expected real numbers",
+        ),
+        (
+            "sigmoid_binary_cross_entropy",
+            np.ones(2),
+            np.ones(3),
+            ValueError,
+            "targets: expected the shape of logits",
+        ),
+        (
+            "mean_squared_error",
+            np.ones(2),
+            np.ones((2, 1)),
+            ValueError,
+            "targets: expected the shape of pred",
+        ),
         ("mean_squared_error", None, np.ones(2), TypeError, "pred: expected an array"),
     ],
 )

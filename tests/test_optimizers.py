@@ -4,8 +4,6 @@ import math
 
 import numpy as np
 import pytest
-
-import shendu
 from shendu import ops, reference
 from threads import run_with_threads
 
@@ -14,7 +12,6 @@ SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs 
 # The native kernels and the float32 twin use the same float32 operations in Keras's order, so
 # they agree to rounding (observed: exactly); 1e-6 relative over several steps.
 RTOL = 1e-6
-
 
 
 def _run_steps(module, update, state, grads):
@@ -113,8 +110,9 @@ def test_adam_bias_correction_uses_step():
     # Zero gradient at step 3 from m = 1, v = 1: m = b1, v = b2, and
     # p -= lr sqrt(1 - b2^3) / (1 - b1^3) * b1 / (sqrt(b2) + eps).
     p, m, v = np.zeros(1, np.float32), np.ones(1, np.float32), np.ones(1, np.float32)
-    ops.adam_update(p, np.zeros(1), m, v, 3, learning_rate=0.1, beta_1=0.5, beta_2=0.75,
-                    epsilon=0.0)
+    ops.adam_update(
+        p, np.zeros(1), m, v, 3, learning_rate=0.1, beta_1=0.5, beta_2=0.75, epsilon=0.0
+    )
     want = -0.1 * math.sqrt(1 - 0.75**3) / (1 - 0.5**3) * 0.5 / math.sqrt(0.75)
     np.testing.assert_allclose(p, [want], rtol=1e-6)
 
@@ -148,10 +146,17 @@ F32 = np.float32
 
 def _bad(update_name, **overrides):
     args = {
-        "sgd_update": dict(param=np.ones(3, F32), grad=np.ones(3), velocity=np.zeros(3, F32),
-                           learning_rate=0.1, momentum=0.9, nesterov=False),
-        "adam_update": dict(param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32),
-                            v=np.zeros(3, F32), step=1),
+        "sgd_update": dict(
+            param=np.ones(3, F32),
+            grad=np.ones(3),
+            velocity=np.zeros(3, F32),
+            learning_rate=0.1,
+            momentum=0.9,
+            nesterov=False,
+        ),
+        "adam_update": dict(
+            param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32), v=np.zeros(3, F32), step=1
+        ),
         "rmsprop_update": dict(param=np.ones(3, F32), grad=np.ones(3), avg_sq=np.zeros(3, F32)),
     }[update_name]
     args.update(overrides)
@@ -163,17 +168,29 @@ def _bad(update_name, **overrides):
     [
         (_bad("sgd_update", param=np.ones(3)), TypeError, "param: expected float32"),
         (_bad("sgd_update", param=[1.0, 2.0, 3.0]), TypeError, "param: expected a float32 NumPy"),
-        (_bad("sgd_update", velocity=np.zeros(6, F32)[::2]), ValueError,
-         "velocity: expected a C-contiguous"),
-        (_bad("sgd_update", grad=np.ones(4)), ValueError,
-         r"grad: expected the shape of param \(3,\), got shape \(4,\)"),
-        (_bad("sgd_update", velocity=np.zeros((3, 1), F32)), ValueError,
-         r"velocity: expected the shape of param \(3,\)"),
+        (
+            _bad("sgd_update", velocity=np.zeros(6, F32)[::2]),
+            ValueError,
+            "velocity: expected a C-contiguous",
+        ),
+        (
+            _bad("sgd_update", grad=np.ones(4)),
+            ValueError,
+            r"grad: expected the shape of param \(3,\), got shape \(4,\)",
+        ),
+        (
+            _bad("sgd_update", velocity=np.zeros((3, 1), F32)),
+            ValueError,
+            r"velocity: expected the shape of param \(3,\)",
+        ),
         (_bad("sgd_update", velocity=None), ValueError, "velocity: None is only allowed"),
         (_bad("sgd_update", momentum=1.5), ValueError, r"momentum: expected a number in \[0, 1\]"),
         (_bad("sgd_update", momentum=-0.1), ValueError, "momentum: expected"),
-        (_bad("sgd_update", learning_rate=float("nan")), ValueError,
-         "learning_rate: expected a finite"),
+        (
+            _bad("sgd_update", learning_rate=float("nan")),
+            ValueError,
+            "learning_rate: expected a finite",
+        ),
         (_bad("sgd_update", learning_rate="0.1"), TypeError, "learning_rate: expected a number"),
         (_bad("sgd_update", grad=np.ones(3, complex)), TypeError, "grad: expected real numbers"),
         (_bad("sgd_update", grad=np.array(["a", "b", "c"])), TypeError, "grad: expected real"),
@@ -183,8 +200,11 @@ def _bad(update_name, **overrides):
         (_bad("adam_update", step=1.0), TypeError, "step: expected an int"),
         (_bad("adam_update", beta_1=1.0), ValueError, r"beta_1: expected a number in \[0, 1\)"),
         (_bad("adam_update", beta_2=-1.0), ValueError, "beta_2: expected"),
-        (_bad("rmsprop_update", avg_sq=np.zeros(3, np.float16)), TypeError,
-         "avg_sq: expected float32"),
+        (
+            _bad("rmsprop_update", avg_sq=np.zeros(3, np.float16)),
+            TypeError,
+            "avg_sq: expected float32",
+        ),
         (_bad("rmsprop_update", rho=2.0), ValueError, r"rho: expected a number in \[0, 1\]"),
         (_bad("rmsprop_update", param=np.ones(3, complex)), TypeError, "param: expected float32"),
     ],

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
 from threads import run_with_threads
@@ -44,8 +43,9 @@ def test_max_pool_matches_reference(rng, shape, pool, strides, padding):
     np.testing.assert_array_equal(argmax, argmax_ref)
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dx_ref = reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape)
-    np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, shape), dx_ref,
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.max_pool2d_backward(dy, argmax, shape), dx_ref, rtol=1e-6, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("shape, pool, strides, padding", CASES)
@@ -56,10 +56,12 @@ def test_avg_pool_matches_reference(rng, shape, pool, strides, padding):
     assert y.dtype == np.float32 and y.shape == y_ref.shape
     np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-6)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    np.testing.assert_allclose(ops.avg_pool2d_backward(dy, shape, pool, strides, padding),
-                               reference.avg_pool2d_backward(dy.astype(np.float64), shape, pool,
-                                                             strides, padding),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ops.avg_pool2d_backward(dy, shape, pool, strides, padding),
+        reference.avg_pool2d_backward(dy.astype(np.float64), shape, pool, strides, padding),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_same_padding_counts_only_real_cells():
@@ -86,8 +88,9 @@ def test_argmax_ties_nan_and_inf():
     assert argmax[0, 0, 1, 1] == 3 and argmax[0, 0, 0, 2] == 0 and y[0, 0, 0, 2] == -np.inf
 
 
-@pytest.mark.parametrize("shape, pool, strides, padding",
-                         [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same")])
+@pytest.mark.parametrize(
+    "shape, pool, strides, padding", [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same")]
+)
 def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
     x = rng.standard_normal(shape).astype(np.float32)
 
@@ -95,24 +98,40 @@ def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
         y, argmax = ops.max_pool2d(x, pool, strides, padding)
         avg = ops.avg_pool2d(x, pool, strides, padding)
         dy = np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
-        return (y, argmax, avg, ops.max_pool2d_backward(dy, argmax, shape),
-                ops.avg_pool2d_backward(dy, shape, pool, strides, padding))
+        return (
+            y,
+            argmax,
+            avg,
+            ops.max_pool2d_backward(dy, argmax, shape),
+            ops.avg_pool2d_backward(dy, shape, pool, strides, padding),
+        )
 
     for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
         np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("shape, pool, strides, padding",
-                         [((2, 4, 5, 2), 2, 1, "same"), ((1, 5, 5, 1), 3, 2, "same"),
-                          ((1, 4, 5, 2), (2, 3), (1, 2), "valid")])
+@pytest.mark.parametrize(
+    "shape, pool, strides, padding",
+    [
+        ((2, 4, 5, 2), 2, 1, "same"),
+        ((1, 5, 5, 1), 3, 2, "same"),
+        ((1, 4, 5, 2), (2, 3), (1, 2), "valid"),
+    ],
+)
 def test_reference_backward_matches_finite_differences(shape, pool, strides, padding):
     x = inputs(np.random.default_rng(3), shape, np.float64)
     y, argmax = reference.max_pool2d(x, pool, strides, padding)
     proj = random_projection(y.shape)
-    check_gradient(lambda: float((reference.max_pool2d(x, pool, strides, padding)[0] * proj).sum()),
-                   x, reference.max_pool2d_backward(proj, argmax, shape))
-    check_gradient(lambda: float((reference.avg_pool2d(x, pool, strides, padding) * proj).sum()),
-                   x, reference.avg_pool2d_backward(proj, shape, pool, strides, padding))
+    check_gradient(
+        lambda: float((reference.max_pool2d(x, pool, strides, padding)[0] * proj).sum()),
+        x,
+        reference.max_pool2d_backward(proj, argmax, shape),
+    )
+    check_gradient(
+        lambda: float((reference.avg_pool2d(x, pool, strides, padding) * proj).sum()),
+        x,
+        reference.avg_pool2d_backward(proj, shape, pool, strides, padding),
+    )
 
 
 def test_accepts_views_ints_and_float64(rng):
@@ -121,9 +140,11 @@ def test_accepts_views_ints_and_float64(rng):
     y_ref, argmax_ref = reference.max_pool2d(x.astype(np.float64), 2)
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(argmax, argmax_ref)
-    np.testing.assert_allclose(ops.avg_pool2d(x.astype(np.float64), [2, 2], padding="SAME"),
-                               reference.avg_pool2d(x.astype(np.float64), 2, padding="same"),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        ops.avg_pool2d(x.astype(np.float64), [2, 2], padding="SAME"),
+        reference.avg_pool2d(x.astype(np.float64), 2, padding="same"),
+        rtol=1e-6,
+    )
 
 
 X = np.zeros((2, 6, 6, 3), np.float32)
@@ -211,9 +232,11 @@ def test_every_isa_variant_matches_reference(rng, isa):
             np.testing.assert_array_equal(y, y_ref)
             np.testing.assert_array_equal(argmax, argmax_ref)
             dy = rng.standard_normal(y.shape).astype(np.float32)
-            np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, x.shape),
-                                       reference.max_pool2d_backward(dy.astype(np.float64),
-                                                                     argmax_ref, x.shape),
-                                       rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(
+                ops.max_pool2d_backward(dy, argmax, x.shape),
+                reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, x.shape),
+                rtol=1e-6,
+                atol=1e-6,
+            )
     finally:
         _cpu.set_isa(old)

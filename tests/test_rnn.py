@@ -3,11 +3,9 @@ gradient checks of the twins, thread determinism, argument checks and NaN propag
 
 import numpy as np
 import pytest
-
 import shendu
-from shendu import _cpu, ops, reference
-
 from gradcheck import check_gradient, random_projection
+from shendu import _cpu, ops, reference
 
 GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 CELLS = list(GATES)
@@ -24,7 +22,9 @@ def make_args(rng, cell, n, t, i, u, bias=True, state=True, dtype=np.float32):
         "x": rng.standard_normal((n, t, i)),
         "kernel": rng.standard_normal((i, g * u)) / np.sqrt(i),
         "recurrent_kernel": rng.standard_normal((u, g * u)) / np.sqrt(u),
-        "bias": rng.standard_normal((2, 3 * u) if cell == "gru" else (g * u,)) * 0.5 if bias else None,
+        "bias": rng.standard_normal((2, 3 * u) if cell == "gru" else (g * u,)) * 0.5
+        if bias
+        else None,
         "h0": rng.standard_normal((n, u)) * 0.5 if state else None,
     }
     if cell == "lstm":
@@ -36,7 +36,9 @@ def forward(module, cell, a):
     """(outputs, cache): outputs are (hs, h_T) plus c_T for LSTM."""
     fn = getattr(module, cell)
     if cell == "lstm":
-        hs, h, c, cache = fn(a["x"], a["kernel"], a["recurrent_kernel"], a["bias"], a["h0"], a["c0"])
+        hs, h, c, cache = fn(
+            a["x"], a["kernel"], a["recurrent_kernel"], a["bias"], a["h0"], a["c0"]
+        )
         return (hs, h, c), cache
     hs, h, cache = fn(a["x"], a["kernel"], a["recurrent_kernel"], a["bias"], a["h0"])
     return (hs, h), cache
@@ -61,8 +63,17 @@ def upstream(rng, cell, n, t, u, final=True, dtype=np.float32):
 
 
 # N in {1, 3, 0}, T in {1, 7} (and 0), I and U in {1, 5, 33}.
-SHAPES = [(1, 1, 1, 1), (3, 7, 5, 5), (3, 7, 33, 5), (1, 7, 5, 33), (3, 1, 33, 33), (3, 7, 1, 1),
-          (1, 7, 33, 33), (0, 7, 5, 5), (3, 0, 5, 5)]
+SHAPES = [
+    (1, 1, 1, 1),
+    (3, 7, 5, 5),
+    (3, 7, 33, 5),
+    (1, 7, 5, 33),
+    (3, 1, 33, 33),
+    (3, 7, 1, 1),
+    (1, 7, 33, 33),
+    (0, 7, 5, 5),
+    (3, 0, 5, 5),
+]
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -79,8 +90,13 @@ def test_forward_and_backward_match_reference(rng, cell, shape, optional):
 
     grads = upstream(rng, cell, n, t, u, final=optional)
     got = backward(ops, cell, grads, a, cache)
-    want = backward(reference, cell, [None if g is None else g.astype(np.float64) for g in grads],
-                    as64(a), ref_cache)
+    want = backward(
+        reference,
+        cell,
+        [None if g is None else g.astype(np.float64) for g in grads],
+        as64(a),
+        ref_cache,
+    )
     assert len(got) == len(want) == (6 if cell == "lstm" else 5)
     for g, w in zip(got, want):
         assert g.dtype == np.float32 and g.shape == w.shape
@@ -140,7 +156,9 @@ def test_reference_backward_matches_finite_differences(cell):
     projections = [random_projection(o.shape, seed=k) for k, o in enumerate(outs)]
 
     def loss():
-        return sum(float(np.sum(o * r)) for o, r in zip(forward(reference, cell, a)[0], projections))
+        return sum(
+            float(np.sum(o * r)) for o, r in zip(forward(reference, cell, a)[0], projections)
+        )
 
     _, cache = forward(reference, cell, a)
     grads = backward(reference, cell, projections, a, cache)
@@ -208,13 +226,26 @@ def bad_forward_cases():
             (cell, {"kernel": np.ones((5, g * u + 1))}, ValueError, r"kernel: expected \(5, "),
             (cell, {"kernel": np.ones(5)}, ValueError, "kernel: expected a 2-D array"),
             (cell, {"recurrent_kernel": np.ones((u, g * u + 1))}, ValueError, "recurrent_kernel"),
-            (cell, {"recurrent_kernel": np.ones((0, 0)), "kernel": np.ones((5, 0))}, ValueError,
-             "recurrent_kernel"),
-            (cell, {"recurrent_kernel": np.ones((u, g * u), object)}, TypeError, "recurrent_kernel"),
+            (
+                cell,
+                {"recurrent_kernel": np.ones((0, 0)), "kernel": np.ones((5, 0))},
+                ValueError,
+                "recurrent_kernel",
+            ),
+            (
+                cell,
+                {"recurrent_kernel": np.ones((u, g * u), object)},
+                TypeError,
+                "recurrent_kernel",
+            ),
             (cell, {"h0": np.ones((2, u))}, ValueError, r"h0: expected \(3, 4\)"),
             (cell, {"h0": np.ones((3, u, 1))}, ValueError, "h0: expected a 2-D array"),
-            (cell, {"bias": np.ones(g * u + 1) if cell != "gru" else np.ones((2, 3 * u + 1))},
-             ValueError, "bias: expected"),
+            (
+                cell,
+                {"bias": np.ones(g * u + 1) if cell != "gru" else np.ones((2, 3 * u + 1))},
+                ValueError,
+                "bias: expected",
+            ),
         ]
     cases += [
         ("gru", {"bias": np.ones(3 * u)}, ValueError, "bias: expected a 2-D array"),
@@ -236,23 +267,40 @@ def bad_cache_cases():
     cases = []
     for cell in CELLS:
         g = GATES[cell]
-        good = ((np.zeros((n, t, g * u), np.float32), np.zeros((n, t, u), np.float32))
-                if cell != "simple_rnn" else ()) + (np.zeros((n, t, u), np.float32),)
+        good = (
+            (np.zeros((n, t, g * u), np.float32), np.zeros((n, t, u), np.float32))
+            if cell != "simple_rnn"
+            else ()
+        ) + (np.zeros((n, t, u), np.float32),)
         cases += [
             (cell, "reference", TypeError, "cache: expected the tuple"),
             (cell, None, TypeError, "cache: expected the tuple"),
             (cell, good + good[-1:], TypeError, "cache: expected the tuple"),
             (cell, list(good), TypeError, "cache: expected the tuple"),
-            (cell, good[:-1] + (np.zeros((n, t - 1, u), np.float32),), ValueError,
-             rf"cache\[{len(good) - 1}\]: expected \(3, 7, 4\)"),
-            (cell, good[:-1] + (np.zeros((n * t * u,), np.float32),), ValueError,
-             rf"cache\[{len(good) - 1}\]: expected a 3-D array"),
+            (
+                cell,
+                good[:-1] + (np.zeros((n, t - 1, u), np.float32),),
+                ValueError,
+                rf"cache\[{len(good) - 1}\]: expected \(3, 7, 4\)",
+            ),
+            (
+                cell,
+                good[:-1] + (np.zeros((n * t * u,), np.float32),),
+                ValueError,
+                rf"cache\[{len(good) - 1}\]: expected a 3-D array",
+            ),
             (cell, good[:-1] + (np.zeros((n, t, u), complex),), TypeError, "expected real numbers"),
             (cell, good[:-1] + ("hs",), TypeError, "is not an array"),
         ]
         if cell != "simple_rnn":
-            cases.append((cell, (np.zeros((n, t, g * u + 1), np.float32),) + good[1:], ValueError,
-                          r"cache\[0\]: expected \(3, 7, " + str(g * u) + r"\)"))
+            cases.append(
+                (
+                    cell,
+                    (np.zeros((n, t, g * u + 1), np.float32),) + good[1:],
+                    ValueError,
+                    r"cache\[0\]: expected \(3, 7, " + str(g * u) + r"\)",
+                )
+            )
     return cases
 
 

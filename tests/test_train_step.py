@@ -20,14 +20,30 @@ OPTIMIZERS = {
 }
 # (loss, output activation, metrics, targets(rng, n, units))
 LOSSES = {
-    "bce_sigmoid": ("binary_crossentropy", "sigmoid", ["accuracy", "mae"],
-                    lambda r, n, u: r.integers(0, 2, (n, u)).astype(float)),
-    "bce_logits": (keras.losses.BinaryCrossentropy(from_logits=True), "linear",
-                   ["binary_accuracy"], lambda r, n, u: r.integers(0, 2, (n, u)).astype(float)),
-    "sparse_softmax": ("sparse_categorical_crossentropy", "softmax", ["accuracy"],
-                       lambda r, n, u: r.integers(0, u, n)),
-    "cce_softmax": ("categorical_crossentropy", "softmax", ["accuracy", "mse"],
-                    lambda r, n, u: np.eye(u)[r.integers(0, u, n)]),
+    "bce_sigmoid": (
+        "binary_crossentropy",
+        "sigmoid",
+        ["accuracy", "mae"],
+        lambda r, n, u: r.integers(0, 2, (n, u)).astype(float),
+    ),
+    "bce_logits": (
+        keras.losses.BinaryCrossentropy(from_logits=True),
+        "linear",
+        ["binary_accuracy"],
+        lambda r, n, u: r.integers(0, 2, (n, u)).astype(float),
+    ),
+    "sparse_softmax": (
+        "sparse_categorical_crossentropy",
+        "softmax",
+        ["accuracy"],
+        lambda r, n, u: r.integers(0, u, n),
+    ),
+    "cce_softmax": (
+        "categorical_crossentropy",
+        "softmax",
+        ["accuracy", "mse"],
+        lambda r, n, u: np.eye(u)[r.integers(0, u, n)],
+    ),
     "mse_linear": ("mse", "linear", ["mae"], lambda r, n, u: r.standard_normal((n, u))),
     "mse_tanh": ("mse", "tanh", [], lambda r, n, u: r.uniform(-1, 1, (n, u))),
 }
@@ -41,16 +57,18 @@ def _fresh_state():
 
 def _model(loss, out_act, metrics, optimizer, units=3, inputs=5, dropout=0.3, regularize=True):
     reg = keras.regularizers.l1_l2(0.01, 0.02) if regularize else None
-    model = keras.Sequential([
-        layers.Dense(7, activation="relu", input_shape=(inputs,), kernel_regularizer=reg),
-        layers.Dropout(dropout),
-        layers.Dense(6, activation="tanh", bias_regularizer=reg),
-        layers.Dense(5, activation="sigmoid", use_bias=False),
-        layers.Dropout(dropout / 2, seed=3),
-        layers.Dense(4, activation="softmax"),
-        layers.Dense(4),  # linear
-        layers.Dense(units, activation=out_act),
-    ])
+    model = keras.Sequential(
+        [
+            layers.Dense(7, activation="relu", input_shape=(inputs,), kernel_regularizer=reg),
+            layers.Dropout(dropout),
+            layers.Dense(6, activation="tanh", bias_regularizer=reg),
+            layers.Dense(5, activation="sigmoid", use_bias=False),
+            layers.Dropout(dropout / 2, seed=3),
+            layers.Dense(4, activation="softmax"),
+            layers.Dense(4),  # linear
+            layers.Dense(units, activation=out_act),
+        ]
+    )
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
     return model
 
@@ -72,8 +90,11 @@ def _fit(model, x, y, **kw):
 
 
 def _assert_same(fused, plain, hist_f, hist_p, exact):
-    close = (np.testing.assert_array_equal if exact else
-             lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6))
+    close = (
+        np.testing.assert_array_equal
+        if exact
+        else lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    )
     for wf, wp in zip(fused.weights, plain.weights):
         close(wf.value, wp.value)
     assert hist_f.keys() == hist_p.keys()
@@ -101,8 +122,16 @@ def test_fit_matches_per_layer_path(loss, opt, backend, monkeypatch):
 
 @pytest.mark.parametrize("n, inputs, units", [(1, 1, 1), (7, 33, 5), (33, 7, 2)])
 def test_train_on_batch_matches_per_layer_path(n, inputs, units, monkeypatch):
-    make = lambda: _model("sparse_categorical_crossentropy", "softmax", ["accuracy"],
-                          optimizers.Adam(0.01), units=units, inputs=inputs)
+    def make():
+        return _model(
+            "sparse_categorical_crossentropy",
+            "softmax",
+            ["accuracy"],
+            optimizers.Adam(0.01),
+            units=units,
+            inputs=inputs,
+        )
+
     fused, plain = _twin(make)
     rng = np.random.default_rng(2)
     batches = [(rng.standard_normal((n, inputs)), rng.integers(0, units, n)) for _ in range(3)]
@@ -138,16 +167,37 @@ def test_weights_stay_the_layers_arrays():
 
 
 def _unsupported():
-    yield "conv", keras.Sequential([layers.Conv2D(2, 3, input_shape=(5, 5, 1)),
-                                    layers.Flatten(), layers.Dense(2, activation="softmax")])
+    yield (
+        "conv",
+        keras.Sequential(
+            [
+                layers.Conv2D(2, 3, input_shape=(5, 5, 1)),
+                layers.Flatten(),
+                layers.Dense(2, activation="softmax"),
+            ]
+        ),
+    )
     inp = keras.Input((4,))
     yield "functional", keras.Model(inp, layers.Dense(2, activation="softmax")(inp))
-    yield "input_dropout", keras.Sequential([layers.Dropout(0.2, input_shape=(4,)),
-                                             layers.Dense(2, activation="softmax")])
-    yield "rank3", keras.Sequential([layers.Dense(3, input_shape=(2, 4)), layers.Flatten(),
-                                     layers.Dense(2, activation="softmax")])
-    frozen = keras.Sequential([layers.Dense(3, input_shape=(4,), trainable=False),
-                               layers.Dense(2, activation="softmax")])
+    yield (
+        "input_dropout",
+        keras.Sequential(
+            [layers.Dropout(0.2, input_shape=(4,)), layers.Dense(2, activation="softmax")]
+        ),
+    )
+    yield (
+        "rank3",
+        keras.Sequential(
+            [
+                layers.Dense(3, input_shape=(2, 4)),
+                layers.Flatten(),
+                layers.Dense(2, activation="softmax"),
+            ]
+        ),
+    )
+    frozen = keras.Sequential(
+        [layers.Dense(3, input_shape=(4,), trainable=False), layers.Dense(2, activation="softmax")]
+    )
     yield "frozen", frozen
 
 
@@ -162,11 +212,17 @@ def test_unsupported_models_fall_back(case):
     assert np.isfinite(model.history.history["loss"]).all()
 
 
-@pytest.mark.parametrize("loss, act", [("categorical_crossentropy", "linear"),  # probabilities
-                                       ("sparse_categorical_crossentropy", "relu")])
+@pytest.mark.parametrize(
+    "loss, act",
+    [
+        ("categorical_crossentropy", "linear"),  # probabilities
+        ("sparse_categorical_crossentropy", "relu"),
+    ],
+)
 def test_losses_on_probabilities_fall_back(loss, act):
-    model = keras.Sequential([layers.Dense(3, activation="sigmoid", input_shape=(2,)),
-                              layers.Dense(3, activation=act)])
+    model = keras.Sequential(
+        [layers.Dense(3, activation="sigmoid", input_shape=(2,)), layers.Dense(3, activation=act)]
+    )
     model.compile("sgd", loss)
     y = np.eye(3)[[0, 1]] if loss.startswith("cat") else np.array([0, 2])
     model.train_on_batch(np.ones((2, 2)), y)
@@ -190,11 +246,17 @@ def test_same_result_with_1_and_2_threads():
 
     def train(threads):
         keras.backend.set_random_seed(0)
-        model = keras.Sequential([layers.Dense(128, activation="relu", input_shape=(300,)),
-                                  layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+        model = keras.Sequential(
+            [
+                layers.Dense(128, activation="relu", input_shape=(300,)),
+                layers.Dropout(0.5),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-        hist = run_with_threads(threads, lambda: model.fit(x, y, batch_size=64, epochs=2,
-                                                           verbose=0).history)
+        hist = run_with_threads(
+            threads, lambda: model.fit(x, y, batch_size=64, epochs=2, verbose=0).history
+        )
         assert model._fused_step is not None
         return model.get_weights(), hist
 
@@ -232,28 +294,62 @@ def test_bad_input_gives_the_per_layer_errors(case, monkeypatch):
 
 
 def _layer(kernel, bias=None, **kw):
-    return {"kernel": kernel, "kernel_slots": kw.get("slots", []), "kernel_penalty": None,
-            "bias": bias, "bias_slots": [], "bias_penalty": None,
-            "activation": kw.get("activation", "relu"), "dropout": kw.get("dropout", 0.0)}
+    return {
+        "kernel": kernel,
+        "kernel_slots": kw.get("slots", []),
+        "kernel_penalty": None,
+        "bias": bias,
+        "bias_slots": [],
+        "bias_penalty": None,
+        "activation": kw.get("activation", "relu"),
+        "dropout": kw.get("dropout", 0.0),
+    }
 
 
-@pytest.mark.parametrize("layers_, loss, opt, message", [
-    ([], "mean_squared_error", {"name": "sgd"}, "layers"),
-    ([_layer(np.ones((2, 3), np.float32)), _layer(np.ones((4, 1), np.float32))],
-     "mean_squared_error", {"name": "sgd"}, "kernel: expected 3 rows"),
-    ([_layer(np.ones((2, 3)))], "mean_squared_error", {"name": "sgd"}, "kernel"),
-    ([_layer(np.ones((2, 3), np.float32))], "mean_squared_error", {"name": "adam"},
-     "kernel slots: expected 2"),
-    ([_layer(np.ones((2, 3), np.float32), activation="gelu")], "mean_squared_error",
-     {"name": "sgd"}, "activation"),
-    ([_layer(np.ones((2, 3), np.float32), dropout=1.0)], "mean_squared_error", {"name": "sgd"},
-     "dropout"),
-    ([_layer(np.ones((2, 3), np.float32))], "hinge", {"name": "sgd"}, "loss"),
-    ([_layer(np.ones((2, 3), np.float32))], "mean_squared_error", {"name": "adamw"},
-     "optimizer name"),
-    ([_layer(np.ones((2, 3), np.float32))], "mean_squared_error",
-     {"name": "sgd", "momentum": 1.5}, "momentum"),
-])
+@pytest.mark.parametrize(
+    "layers_, loss, opt, message",
+    [
+        ([], "mean_squared_error", {"name": "sgd"}, "layers"),
+        (
+            [_layer(np.ones((2, 3), np.float32)), _layer(np.ones((4, 1), np.float32))],
+            "mean_squared_error",
+            {"name": "sgd"},
+            "kernel: expected 3 rows",
+        ),
+        ([_layer(np.ones((2, 3)))], "mean_squared_error", {"name": "sgd"}, "kernel"),
+        (
+            [_layer(np.ones((2, 3), np.float32))],
+            "mean_squared_error",
+            {"name": "adam"},
+            "kernel slots: expected 2",
+        ),
+        (
+            [_layer(np.ones((2, 3), np.float32), activation="gelu")],
+            "mean_squared_error",
+            {"name": "sgd"},
+            "activation",
+        ),
+        (
+            [_layer(np.ones((2, 3), np.float32), dropout=1.0)],
+            "mean_squared_error",
+            {"name": "sgd"},
+            "dropout",
+        ),
+        ([_layer(np.ones((2, 3), np.float32))], "hinge", {"name": "sgd"}, "loss"),
+        (
+            [_layer(np.ones((2, 3), np.float32))],
+            "mean_squared_error",
+            {"name": "adamw"},
+            "optimizer name",
+        ),
+        (
+            [_layer(np.ones((2, 3), np.float32))],
+            "mean_squared_error",
+            {"name": "sgd", "momentum": 1.5},
+            "momentum",
+        ),
+    ],
+)
 def test_dense_stack_rejects_bad_construction(layers_, loss, opt, message):
     with pytest.raises((ValueError, TypeError), match=message):
         _cpu.DenseStack(layers_, loss, opt, [])
@@ -261,8 +357,12 @@ def test_dense_stack_rejects_bad_construction(layers_, loss, opt, message):
 
 def test_dense_stack_step_checks_its_arguments():
     w = np.ones((2, 3), np.float32)
-    stack = _cpu.DenseStack([_layer(w, dropout=0.0), _layer(np.ones((3, 2), np.float32))],
-                            "sparse_softmax_cross_entropy", {"name": "sgd"}, [])
+    stack = _cpu.DenseStack(
+        [_layer(w, dropout=0.0), _layer(np.ones((3, 2), np.float32))],
+        "sparse_softmax_cross_entropy",
+        {"name": "sgd"},
+        [],
+    )
     with pytest.raises(ValueError, match=r"x: expected \(n, 2\)"):
         stack.step(np.ones((4, 3)), np.zeros(4), 0.1, 1)
     with pytest.raises(ValueError, match="y: value 2 out of range"):

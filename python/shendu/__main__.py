@@ -38,8 +38,11 @@ def demo(argv: list[str]) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m shendu demo")
     parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--plot", default="shendu_demo_training.png",
-                        help="where to write the training-curve PNG (needs matplotlib)")
+    parser.add_argument(
+        "--plot",
+        default="shendu_demo_training.png",
+        help="where to write the training-curve PNG (needs matplotlib)",
+    )
     args = parser.parse_args(argv)
 
     from shendu import keras
@@ -50,16 +53,18 @@ def demo(argv: list[str]) -> None:
     x_train = (x_train / 255.0).reshape(-1, 28, 28, 1)
     x_test = (x_test / 255.0).reshape(-1, 28, 28, 1)
     print(f"MNIST sample: {len(x_train)} training and {len(x_test)} test digits")
-    model = keras.Sequential([
-        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.summary()
     start = time.perf_counter()
@@ -67,8 +72,10 @@ def demo(argv: list[str]) -> None:
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f}")
-    print(f"training time: {seconds:.1f} s ({shendu.get_num_threads()} threads, "
-          f"{shendu.get_backend()} backend)")
+    print(
+        f"training time: {seconds:.1f} s ({shendu.get_num_threads()} threads, "
+        f"{shendu.get_backend()} backend)"
+    )
     _plot(history.history, args.plot)
 
 

@@ -59,7 +59,9 @@ def _initial_threads() -> int:
         try:
             n = int(env)
         except ValueError:
-            raise ValueError(f"SHENDU_NUM_THREADS: expected a positive integer, got {env!r}") from None
+            raise ValueError(
+                f"SHENDU_NUM_THREADS: expected a positive integer, got {env!r}"
+            ) from None
         if n < 1:
             raise ValueError(f"SHENDU_NUM_THREADS: expected a positive integer, got {env!r}")
         return n

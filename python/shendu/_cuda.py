@@ -57,20 +57,24 @@ def _on_device(x, name: str, what: str):
     if x is None:
         raise TypeError(f"{name}: expected an array, got None")
     if not isinstance(x, cp.ndarray):
-        raise TypeError(f"{name}: expected {what} CuPy array (the op runs on the GPU), got "
-                        f"{type(x).__module__}.{type(x).__qualname__}")
+        raise TypeError(
+            f"{name}: expected {what} CuPy array (the op runs on the GPU), got "
+            f"{type(x).__module__}.{type(x).__qualname__}"
+        )
     current = cp.cuda.Device().id
     if x.device.id != current:
-        raise ValueError(f"{name}: array is on GPU {x.device.id}, but the current device is GPU "
-                         f"{current}")
+        raise ValueError(
+            f"{name}: array is on GPU {x.device.id}, but the current device is GPU {current}"
+        )
     return x
 
 
 def _numeric(x, name: str):
     x = _on_device(x, name, "a")
     if x.dtype.kind not in "fiub":
-        raise TypeError(f"{name}: expected real numbers (float or integer data), got dtype "
-                        f"{x.dtype}")
+        raise TypeError(
+            f"{name}: expected real numbers (float or integer data), got dtype {x.dtype}"
+        )
     return x
 
 
@@ -158,8 +162,9 @@ def _same_shape(x, name: str, ref, ref_name: str):
 def _activation(activation, allowed) -> str:
     if not isinstance(activation, str) or activation not in allowed:
         err = ValueError if isinstance(activation, str) else TypeError
-        raise err(f"activation: expected one of {', '.join(map(repr, allowed))}, got "
-                  f"{activation!r}")
+        raise err(
+            f"activation: expected one of {', '.join(map(repr, allowed))}, got {activation!r}"
+        )
     return activation
 
 
@@ -170,12 +175,38 @@ def _ptr(x) -> int:
 # --- matrix products, dense layers, activations ------------------------------------------------
 
 
-def _gemm(a, b, trans_a: bool, trans_b: bool, m: int, n: int, k: int, bias=None,
-          activation: str = "linear", kernel: str = "warptile", out=None):
+def _gemm(
+    a,
+    b,
+    trans_a: bool,
+    trans_b: bool,
+    m: int,
+    n: int,
+    k: int,
+    bias=None,
+    activation: str = "linear",
+    kernel: str = "warptile",
+    out=None,
+):
     """act(op(a) @ op(b) + bias) into out or a new (m, n) array; all C-contiguous float32."""
     c = _cp().empty((m, n), dtype=_cp().float32) if out is None else out
-    _k.sgemm(SGEMM_KERNELS.index(kernel), trans_a, trans_b, m, n, k, _ptr(a), a.shape[1],
-             _ptr(b), b.shape[1], _ptr(c), n, _ptr(bias), _ACTIVATIONS[activation], _stream())
+    _k.sgemm(
+        SGEMM_KERNELS.index(kernel),
+        trans_a,
+        trans_b,
+        m,
+        n,
+        k,
+        _ptr(a),
+        a.shape[1],
+        _ptr(b),
+        b.shape[1],
+        _ptr(c),
+        n,
+        _ptr(bias),
+        _ACTIVATIONS[activation],
+        _stream(),
+    )
     return c
 
 
@@ -189,8 +220,10 @@ def matmul_with(kernel: str, a, b, trans_a=False, trans_b=False):
     m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
     kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
     if k != kb:
-        raise ValueError(f"matmul: inner dimensions differ: a {a.shape} (trans_a={trans_a}) and "
-                         f"b {b.shape} (trans_b={trans_b})")
+        raise ValueError(
+            f"matmul: inner dimensions differ: a {a.shape} (trans_a={trans_a}) and "
+            f"b {b.shape} (trans_b={trans_b})"
+        )
     return _gemm(a, b, trans_a, trans_b, m, n, k, kernel=kernel)
 
 
@@ -208,8 +241,7 @@ def _softmax_rows(x, y):
 
 def _softmax_backward_rows(dy, y, dx):
     cols = y.shape[-1]
-    _k.softmax_backward(_ptr(dy), _ptr(y), _ptr(dx), y.size // cols if cols else 0, cols,
-                        _stream())
+    _k.softmax_backward(_ptr(dy), _ptr(y), _ptr(dx), y.size // cols if cols else 0, cols, _stream())
 
 
 def dense(x, w, b=None, activation="linear"):
@@ -244,8 +276,9 @@ def dense_backward(dy, x, w, y, activation="linear"):
         if activation == "softmax":
             _softmax_backward_rows(dy, y, dz)
         else:
-            _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dz), dz.size,
-                                   _stream())
+            _k.activation_backward(
+                _ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dz), dz.size, _stream()
+            )
     dx = _gemm(dz, w, False, True, n, x.shape[1], units)
     dw = _gemm(x, dz, True, False, x.shape[1], units, n)
     db = _cp().empty(units, dtype=_cp().float32)
@@ -265,8 +298,9 @@ def _activation_backward(dy, y, activation: str):
     y = _float32(y, "y")
     _same_shape(y, "y", dy, "dy")
     dx = _cp().empty_like(dy)
-    _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dx), dx.size,
-                           _stream())
+    _k.activation_backward(
+        _ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dx), dx.size, _stream()
+    )
     return dx
 
 
@@ -357,8 +391,10 @@ def _window(x_shape, window, strides, padding: str, name: str):
     (kh, kw), (sh, sw) = window, strides
     if padding == "valid":
         if h < kh or w < kw:
-            raise ValueError(f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
-                             f"padding, got shape {tuple(x_shape)}")
+            raise ValueError(
+                f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
+                f"padding, got shape {tuple(x_shape)}"
+            )
         ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
     else:
         ho, wo = -(-h // sh), -(-w // sw)
@@ -378,8 +414,12 @@ def _conv_args(x, w, strides, padding):
     x = _float32(x, "x", 4)
     w = _float32(w, "w", 4)
     kh, kw, c, _ = w.shape
-    _require_shape(c == x.shape[3] and kh >= 1 and kw >= 1, "w", w,
-                   f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}")
+    _require_shape(
+        c == x.shape[3] and kh >= 1 and kw >= 1,
+        "w",
+        w,
+        f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}",
+    )
     g = _window(x.shape, (kh, kw), _pair(strides, "strides"), _padding(padding), "x")
     return x, w, g
 
@@ -433,8 +473,9 @@ def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
 def max_pool2d_backward(dy, argmax, x_shape):
     n, h, w, c = x_shape = _shape4(x_shape, "x_shape")
     dy = _float32(dy, "dy", 4)
-    _require_shape(dy.shape[0] == n and dy.shape[3] == c, "dy", dy,
-                   f"({n}, Ho, Wo, {c}) for x_shape {x_shape}")
+    _require_shape(
+        dy.shape[0] == n and dy.shape[3] == c, "dy", dy, f"({n}, Ho, Wo, {c}) for x_shape {x_shape}"
+    )
     argmax = _indices(argmax, "argmax", h * w)
     _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
     # Only the sizes matter here: each dy goes where argmax says.
@@ -483,11 +524,19 @@ def _rnn_args(x, kernel, recurrent_kernel, gates: int):
     kernel = _float32(kernel, "kernel", 2)
     recurrent_kernel = _float32(recurrent_kernel, "recurrent_kernel", 2)
     units = recurrent_kernel.shape[0]
-    _require_shape(recurrent_kernel.shape[1] == gates * units, "recurrent_kernel",
-                   recurrent_kernel, f"(units, {gates} * units)")
-    _require_shape(kernel.shape == (x.shape[2], gates * units), "kernel", kernel,
-                   f"{(x.shape[2], gates * units)} for x {x.shape} and recurrent_kernel "
-                   f"{recurrent_kernel.shape}")
+    _require_shape(
+        recurrent_kernel.shape[1] == gates * units,
+        "recurrent_kernel",
+        recurrent_kernel,
+        f"(units, {gates} * units)",
+    )
+    _require_shape(
+        kernel.shape == (x.shape[2], gates * units),
+        "kernel",
+        kernel,
+        f"{(x.shape[2], gates * units)} for x {x.shape} and recurrent_kernel "
+        f"{recurrent_kernel.shape}",
+    )
     return x, kernel, recurrent_kernel, units
 
 
@@ -563,26 +612,44 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
     hu = cp.empty((n, 4 * units), dtype=cp.float32)
     for step in range(t):
         _gemm(hs[step], recurrent_kernel, False, False, n, 4 * units, units, out=hu)
-        _k.lstm_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(cs[step]), _ptr(gates[step]),
-                             _ptr(cs[step + 1]), _ptr(hs[step + 1]), n, units, s)
+        _k.lstm_step_forward(
+            _ptr(xw[step]),
+            _ptr(hu),
+            _ptr(cs[step]),
+            _ptr(gates[step]),
+            _ptr(cs[step + 1]),
+            _ptr(hs[step + 1]),
+            n,
+            units,
+            s,
+        )
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), cs[t].copy(), (hs, cs, gates)
 
 
 def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
-        dhs, dh_T, x, kernel, recurrent_kernel, 4)
+        dhs, dh_T, x, kernel, recurrent_kernel, 4
+    )
     n, t, _ = x.shape
     dc = _state(dc_T, "dc_T", n, units).copy()  # updated in place, step by step
     dh_rec = dh_rec.copy()
-    hs, cs, gates = _cache(cache, "lstm", [(t + 1, n, units), (t + 1, n, units),
-                                           (t, n, 4 * units)])
+    hs, cs, gates = _cache(cache, "lstm", [(t + 1, n, units), (t + 1, n, units), (t, n, 4 * units)])
     cp, s = _cp(), _stream()
     dz = cp.empty((t, n, 4 * units), dtype=cp.float32)
     for step in reversed(range(t)):
-        _k.lstm_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(gates[step]),
-                              _ptr(cs[step + 1]), _ptr(cs[step]), _ptr(dc), _ptr(dz[step]), n,
-                              units, s)
+        _k.lstm_step_backward(
+            _ptr(dhs_tm[step]),
+            _ptr(dh_rec),
+            _ptr(gates[step]),
+            _ptr(cs[step + 1]),
+            _ptr(cs[step]),
+            _ptr(dc),
+            _ptr(dz[step]),
+            n,
+            units,
+            s,
+        )
         _gemm(dz[step], recurrent_kernel, False, True, n, units, 4 * units, out=dh_rec)
     dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
     return dx, dkernel, drec, _bias_grad(dz, 4 * units), dh_rec, dc
@@ -604,15 +671,24 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None):
     rec_bias = None if bias is None else bias[1]
     for step in range(t):
         _gemm(hs[step], recurrent_kernel, False, False, n, 3 * units, units, rec_bias, out=hu)
-        _k.gru_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step]), _ptr(gates[step]),
-                            _ptr(hs[step + 1]), n, units, s)
+        _k.gru_step_forward(
+            _ptr(xw[step]),
+            _ptr(hu),
+            _ptr(hs[step]),
+            _ptr(gates[step]),
+            _ptr(hs[step + 1]),
+            n,
+            units,
+            s,
+        )
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), (hs, gates)
 
 
 def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
-        dhs, dh_T, x, kernel, recurrent_kernel, 3)
+        dhs, dh_T, x, kernel, recurrent_kernel, 3
+    )
     n, t, _ = x.shape
     dh_direct = dh_direct.copy()  # dh * z of the step after, updated in place
     hs, gates = _cache(cache, "gru", [(t + 1, n, units), (t, n, 4 * units)])
@@ -621,11 +697,20 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     dxw = cp.empty((t, n, 3 * units), dtype=cp.float32)
     dhu = cp.empty((t, n, 3 * units), dtype=cp.float32)
     for step in reversed(range(t)):
-        _k.gru_step_backward(_ptr(dhs_tm[step]), _ptr(dh_direct), _ptr(dh_rec), _ptr(gates[step]),
-                             _ptr(hs[step]), _ptr(dxw[step]), _ptr(dhu[step]), n, units, s)
+        _k.gru_step_backward(
+            _ptr(dhs_tm[step]),
+            _ptr(dh_direct),
+            _ptr(dh_rec),
+            _ptr(gates[step]),
+            _ptr(hs[step]),
+            _ptr(dxw[step]),
+            _ptr(dhu[step]),
+            n,
+            units,
+            s,
+        )
         _gemm(dhu[step], recurrent_kernel, False, True, n, units, 3 * units, out=dh_rec)
-    dx, dkernel, drec = _sequence_grads(dxw, _time_major(x), kernel, hs[:t], dhu,
-                                        recurrent_kernel)
+    dx, dkernel, drec = _sequence_grads(dxw, _time_major(x), kernel, hs[:t], dhu, recurrent_kernel)
     dbias = cp.stack([_bias_grad(dxw, 3 * units), _bias_grad(dhu, 3 * units)])
     return dx, dkernel, drec, dbias, dh_direct + dh_rec
 
@@ -650,15 +735,17 @@ def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
 
 def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
-        dhs, dh_T, x, kernel, recurrent_kernel, 1)
+        dhs, dh_T, x, kernel, recurrent_kernel, 1
+    )
     n, t, _ = x.shape
     dh_rec = dh_rec.copy()
     (hs,) = _cache(cache, "simple_rnn", [(t + 1, n, units)])
     cp, s = _cp(), _stream()
     dz = cp.empty((t, n, units), dtype=cp.float32)
     for step in reversed(range(t)):
-        _k.rnn_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]),
-                             n, units, s)
+        _k.rnn_step_backward(
+            _ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]), n, units, s
+        )
         _gemm(dz[step], recurrent_kernel, False, True, n, units, units, out=dh_rec)
     dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
     return dx, dkernel, drec, _bias_grad(dz, units), dh_rec
@@ -680,8 +767,12 @@ def embedding_backward(dy, ids, vocab_size):
     vocab_size = _int(vocab_size, "vocab_size", 0)
     dy = _float32(dy, "dy")
     ids = _indices(ids, "ids", vocab_size)
-    _require_shape(dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape, "dy", dy,
-                   f"ids.shape + (dim,) for ids {ids.shape}")
+    _require_shape(
+        dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape,
+        "dy",
+        dy,
+        f"ids.shape + (dim,) for ids {ids.shape}",
+    )
     dim = dy.shape[-1]
     dtable = _cp().zeros((vocab_size, dim), dtype=_cp().float32)
     _k.embedding_scatter_add(_ptr(dy), _ptr(ids), ids.size, dim, _ptr(dtable), _stream())
@@ -718,8 +809,9 @@ def sparse_softmax_cross_entropy(logits, labels):
     _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)
-    _k.sparse_softmax_cross_entropy(_ptr(logits), _ptr(labels), n, classes, _ptr(grad),
-                                    _ptr(terms), _stream())
+    _k.sparse_softmax_cross_entropy(
+        _ptr(logits), _ptr(labels), n, classes, _ptr(grad), _ptr(terms), _stream()
+    )
     return _mean(terms, n), grad
 
 
@@ -730,8 +822,9 @@ def softmax_cross_entropy(logits, onehot):
     n, classes = logits.shape
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)
-    _k.softmax_cross_entropy(_ptr(logits), _ptr(onehot), n, classes, _ptr(grad), _ptr(terms),
-                             _stream())
+    _k.softmax_cross_entropy(
+        _ptr(logits), _ptr(onehot), n, classes, _ptr(grad), _ptr(terms), _stream()
+    )
     return _mean(terms, n), grad
 
 
@@ -787,16 +880,19 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
     momentum = _in_unit_interval(momentum, "momentum", closed=True)
     if velocity is None:
         if momentum != 0.0:
-            raise ValueError(f"velocity: None is only allowed with momentum 0, got momentum "
-                             f"{momentum!r}")
+            raise ValueError(
+                f"velocity: None is only allowed with momentum 0, got momentum {momentum!r}"
+            )
     else:
         velocity = _state_for(param, velocity, "velocity")
-    _k.sgd_update(_ptr(param), _ptr(grad), _ptr(velocity), param.size, lr, momentum,
-                  bool(nesterov), _stream())
+    _k.sgd_update(
+        _ptr(param), _ptr(grad), _ptr(velocity), param.size, lr, momentum, bool(nesterov), _stream()
+    )
 
 
-def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                epsilon=1e-7):
+def adam_update(
+    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+):
     param = _inplace(param, "param")
     grad = _grad_for(param, grad)
     m = _state_for(param, m, "m")
@@ -807,8 +903,18 @@ def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2
     beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)
     epsilon = _finite_float(epsilon, "epsilon")
     lr_t = lr * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
-    _k.adam_update(_ptr(param), _ptr(grad), _ptr(m), _ptr(v), param.size, lr_t, beta_1, beta_2,
-                   epsilon, _stream())
+    _k.adam_update(
+        _ptr(param),
+        _ptr(grad),
+        _ptr(m),
+        _ptr(v),
+        param.size,
+        lr_t,
+        beta_1,
+        beta_2,
+        epsilon,
+        _stream(),
+    )
 
 
 def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
@@ -818,5 +924,6 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
     lr = _finite_float(learning_rate, "learning_rate")
     rho = _in_unit_interval(rho, "rho", closed=True)
     epsilon = _finite_float(epsilon, "epsilon")
-    _k.rmsprop_update(_ptr(param), _ptr(grad), _ptr(avg_sq), param.size, lr, rho, epsilon,
-                      _stream())
+    _k.rmsprop_update(
+        _ptr(param), _ptr(grad), _ptr(avg_sq), param.size, lr, rho, epsilon, _stream()
+    )

@@ -253,13 +253,15 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
     return _backend(param).sgd_update(param, grad, velocity, learning_rate, momentum, nesterov)
 
 
-def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                epsilon=1e-7):
+def adam_update(
+    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+):
     """Keras Adam: step counts from 1; lr_t = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step);
     m += (grad - m) * (1 - beta_1); v += (grad**2 - v) * (1 - beta_2);
     param -= lr_t * m / (sqrt(v) + epsilon). In place."""
-    return _backend(param).adam_update(param, grad, m, v, step, learning_rate, beta_1, beta_2,
-                                       epsilon)
+    return _backend(param).adam_update(
+        param, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon
+    )
 
 
 def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):

@@ -255,20 +255,35 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
 
 
 def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
-    dhs, x, kernel, recurrent_kernel = _float(dhs), _float(x), _float(kernel), _float(recurrent_kernel)
+    dhs, x, kernel, recurrent_kernel = (
+        _float(dhs),
+        _float(x),
+        _float(kernel),
+        _float(recurrent_kernel),
+    )
     n, units = dhs.shape[0], dhs.shape[2]
     dh = np.zeros((n, units), dhs.dtype) if dh_T is None else _float(dh_T)
     dc = np.zeros_like(dh) if dc_T is None else _float(dc_T)
     dx = np.zeros(x.shape, dhs.dtype)
-    dkernel, drecurrent = np.zeros(kernel.shape, dhs.dtype), np.zeros(recurrent_kernel.shape, dhs.dtype)
+    dkernel, drecurrent = (
+        np.zeros(kernel.shape, dhs.dtype),
+        np.zeros(recurrent_kernel.shape, dhs.dtype),
+    )
     dbias = np.zeros(4 * units, dhs.dtype)
     for t in reversed(range(x.shape[1])):
         h_prev, c_prev, i, f, g, o = cache[t]
         tc = np.tanh(f * c_prev + i * g)
         dh = dh + dhs[:, t]
         dc = dc + dh * o * (1 - tc**2)
-        dz = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2),
-                             dh * tc * o * (1 - o)], axis=1)
+        dz = np.concatenate(
+            [
+                dc * g * i * (1 - i),
+                dc * c_prev * f * (1 - f),
+                dc * i * (1 - g**2),
+                dh * tc * o * (1 - o),
+            ],
+            axis=1,
+        )
         dkernel += x[:, t].T @ dz
         drecurrent += h_prev.T @ dz
         dbias += dz.sum(axis=0)
@@ -296,11 +311,19 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None):
 
 
 def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
-    dhs, x, kernel, recurrent_kernel = _float(dhs), _float(x), _float(kernel), _float(recurrent_kernel)
+    dhs, x, kernel, recurrent_kernel = (
+        _float(dhs),
+        _float(x),
+        _float(kernel),
+        _float(recurrent_kernel),
+    )
     n, units = dhs.shape[0], dhs.shape[2]
     dh = np.zeros((n, units), dhs.dtype) if dh_T is None else _float(dh_T)
     dx = np.zeros(x.shape, dhs.dtype)
-    dkernel, drecurrent = np.zeros(kernel.shape, dhs.dtype), np.zeros(recurrent_kernel.shape, dhs.dtype)
+    dkernel, drecurrent = (
+        np.zeros(kernel.shape, dhs.dtype),
+        np.zeros(recurrent_kernel.shape, dhs.dtype),
+    )
     dbias = np.zeros((2, 3 * units), dhs.dtype)
     for t in reversed(range(x.shape[1])):
         h_prev, z, r, hh, rh = cache[t]
@@ -332,11 +355,19 @@ def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
 
 
 def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
-    dhs, x, kernel, recurrent_kernel = _float(dhs), _float(x), _float(kernel), _float(recurrent_kernel)
+    dhs, x, kernel, recurrent_kernel = (
+        _float(dhs),
+        _float(x),
+        _float(kernel),
+        _float(recurrent_kernel),
+    )
     h_prevs, hs = cache
     dh = np.zeros((dhs.shape[0], dhs.shape[2]), dhs.dtype) if dh_T is None else _float(dh_T)
     dx = np.zeros(x.shape, dhs.dtype)
-    dkernel, drecurrent = np.zeros(kernel.shape, dhs.dtype), np.zeros(recurrent_kernel.shape, dhs.dtype)
+    dkernel, drecurrent = (
+        np.zeros(kernel.shape, dhs.dtype),
+        np.zeros(recurrent_kernel.shape, dhs.dtype),
+    )
     dbias = np.zeros(dhs.shape[2], dhs.dtype)
     for t in reversed(range(x.shape[1])):
         dz = (dh + dhs[:, t]) * (1 - hs[:, t] ** 2)
@@ -346,7 +377,6 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
         dx[:, t] = dz @ kernel.T
         dh = dz @ recurrent_kernel.T
     return dx, dkernel, drecurrent, dbias, dh
-
 
 
 # --- embedding, dropout --------------------------------------------------------------------------
@@ -454,8 +484,9 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
     return None
 
 
-def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                epsilon=1e-7):
+def adam_update(
+    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+):
     grad = np.asarray(grad, dtype=param.dtype)
     alpha = learning_rate * math.sqrt(1 - beta_2**step) / (1 - beta_1**step)
     m += (grad - m) * (1 - beta_1)

@@ -5,8 +5,22 @@ Keras programs run after swapping their imports (``from shendu import keras``,
 """
 
 from .. import __version__
-from . import (activations, backend, callbacks, datasets, initializers, layers, losses, metrics,
-               models, optimizers, preprocessing, regularizers, saving, utils)
+from . import (
+    activations,
+    backend,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    preprocessing,
+    regularizers,
+    saving,
+    utils,
+)
 from .layers import Input, Layer
 from .models import Model, Sequential
 
@@ -15,6 +29,25 @@ def version() -> str:
     return __version__
 
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses",
-           "metrics", "models", "optimizers", "preprocessing", "regularizers", "saving", "utils",
-           "Input", "Layer", "Model", "Sequential", "version", "__version__"]
+__all__ = [
+    "activations",
+    "backend",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "preprocessing",
+    "regularizers",
+    "saving",
+    "utils",
+    "Input",
+    "Layer",
+    "Model",
+    "Sequential",
+    "version",
+    "__version__",
+]

@@ -12,8 +12,12 @@ from .tensors import eager
 ACCEPTED = ("linear", "relu", "sigmoid", "tanh", "softmax")
 
 _FORWARD = {"relu": ops.relu, "sigmoid": ops.sigmoid, "tanh": ops.tanh, "softmax": ops.softmax}
-_BACKWARD = {"relu": ops.relu_backward, "sigmoid": ops.sigmoid_backward,
-             "tanh": ops.tanh_backward, "softmax": ops.softmax_backward}
+_BACKWARD = {
+    "relu": ops.relu_backward,
+    "sigmoid": ops.sigmoid_backward,
+    "tanh": ops.tanh_backward,
+    "softmax": ops.softmax_backward,
+}
 
 
 def get(identifier) -> str:
@@ -23,8 +27,10 @@ def get(identifier) -> str:
     name = getattr(identifier, "__name__", identifier) if callable(identifier) else identifier
     if isinstance(name, str) and name in ACCEPTED:
         return name
-    raise ValueError(f"Unknown activation: {identifier!r}. Accepted activations: "
-                     f"{', '.join(repr(a) for a in ACCEPTED)} (or None).")
+    raise ValueError(
+        f"Unknown activation: {identifier!r}. Accepted activations: "
+        f"{', '.join(repr(a) for a in ACCEPTED)} (or None)."
+    )
 
 
 def serialize(name: str) -> str:

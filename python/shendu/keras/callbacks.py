@@ -118,8 +118,9 @@ class CallbackList(Callback):
     def listens(self, hook) -> bool:
         """Whether any callback overrides ``hook`` (fit skips the others and their logs)."""
         base = getattr(Callback, hook)  # LambdaCallback sets hooks as instance attributes
-        return any(getattr(getattr(cb, hook), "__func__", None) is not base
-                   for cb in self.callbacks)
+        return any(
+            getattr(getattr(cb, hook), "__func__", None) is not base for cb in self.callbacks
+        )
 
     def _dispatch(self, hook, *args):
         logs = _pythonify(args[-1])

@@ -99,8 +99,9 @@ class VarianceScaling(Initializer):
         if mode not in self._MODES:
             raise ValueError(f"mode: expected one of {self._MODES}, got {mode!r}")
         if distribution not in self._DISTRIBUTIONS:
-            raise ValueError(f"distribution: expected one of {self._DISTRIBUTIONS}, "
-                             f"got {distribution!r}")
+            raise ValueError(
+                f"distribution: expected one of {self._DISTRIBUTIONS}, got {distribution!r}"
+            )
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def __call__(self, shape, dtype=None):
@@ -118,8 +119,12 @@ class VarianceScaling(Initializer):
         return out.astype(np.float32)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
 
 
 def _variance_scaling(name, scale, mode, distribution):
@@ -162,11 +167,21 @@ class Orthogonal(Initializer):
 
 
 _ALIASES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
-    "random_normal": RandomNormal, "uniform": RandomUniform, "normal": RandomNormal,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal, "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal, "orthogonal": Orthogonal, "variance_scaling": VarianceScaling,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "uniform": RandomUniform,
+    "normal": RandomNormal,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
+    "variance_scaling": VarianceScaling,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
 
@@ -182,8 +197,9 @@ def get(identifier) -> Initializer:
             return cls()
     if callable(identifier):
         return _Callable(identifier)
-    raise ValueError(f"Unknown initializer: {identifier!r}. Accepted: "
-                     f"{', '.join(repr(a) for a in _ALIASES)}.")
+    raise ValueError(
+        f"Unknown initializer: {identifier!r}. Accepted: {', '.join(repr(a) for a in _ALIASES)}."
+    )
 
 
 class _Callable(Initializer):
@@ -197,18 +213,28 @@ class _Callable(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
-    return {"module": "keras.initializers", "class_name": type(initializer).__name__,
-            "config": initializer.get_config()}
+    return {
+        "module": "keras.initializers",
+        "class_name": type(initializer).__name__,
+        "config": initializer.get_config(),
+    }
 
 
 def deserialize(config: dict) -> Initializer:
     cls = _CLASSES.get(config.get("class_name"))
     if cls is None:
-        raise ValueError(f"Unknown initializer class: {config.get('class_name')!r}. Accepted: "
-                         f"{', '.join(sorted(_CLASSES))}.")
+        raise ValueError(
+            f"Unknown initializer class: {config.get('class_name')!r}. Accepted: "
+            f"{', '.join(sorted(_CLASSES))}."
+        )
     return cls.from_config(config.get("config", {}))
 
 
 zeros, ones, constant = Zeros, Ones, Constant
-glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+glorot_uniform, glorot_normal, he_uniform, he_normal = (
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+)
 orthogonal, random_uniform, random_normal = Orthogonal, RandomUniform, RandomNormal

@@ -25,8 +25,9 @@ def _like(y_true, y_pred, name):
     y_true = _float(y_true)
     if y_true.shape != y_pred.shape:
         if y_true.size != y_pred.size:
-            raise ValueError(f"{name}: y_true shape {y_true.shape} does not match y_pred shape "
-                             f"{y_pred.shape}")
+            raise ValueError(
+                f"{name}: y_true shape {y_true.shape} does not match y_pred shape {y_pred.shape}"
+            )
         y_true = y_true.reshape(y_pred.shape)
     return y_true
 
@@ -39,8 +40,10 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size"):
         if reduction not in ("sum_over_batch_size", "auto"):
-            raise ValueError(f"{type(self).__name__}: only reduction='sum_over_batch_size' is "
-                             f"supported, got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: only reduction='sum_over_batch_size' is "
+                f"supported, got {reduction!r}"
+            )
         if name is not None:
             self.name = name
 
@@ -55,10 +58,13 @@ class Loss:
         y = _float(y)
         if output_shape is not None and y.shape[1:] != tuple(output_shape[1:]):
             if y.ndim >= 1 and np.prod(y.shape[1:], dtype=np.int64) == np.prod(
-                    [d for d in output_shape[1:] if d is not None], dtype=np.int64):
+                [d for d in output_shape[1:] if d is not None], dtype=np.int64
+            ):
                 return y.reshape((y.shape[0],) + tuple(output_shape[1:]))
-            raise ValueError(f"{self.name}: targets of shape {y.shape} do not match the model's "
-                             f"output shape {tuple(output_shape)}")
+            raise ValueError(
+                f"{self.name}: targets of shape {y.shape} do not match the model's "
+                f"output shape {tuple(output_shape)}"
+            )
         return y
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -85,8 +91,14 @@ class MeanSquaredError(Loss):
 class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, name=None,
-                 reduction="sum_over_batch_size", axis=-1):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        name=None,
+        reduction="sum_over_batch_size",
+        axis=-1,
+    ):
         super().__init__(name, reduction)
         if label_smoothing:
             raise ValueError("BinaryCrossentropy: label_smoothing is not supported by shendu")
@@ -122,12 +134,20 @@ def _flat_classes(x):
 class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
-                 reduction="sum_over_batch_size"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        name=None,
+        reduction="sum_over_batch_size",
+    ):
         super().__init__(name, reduction)
         if label_smoothing or axis != -1:
-            raise ValueError("CategoricalCrossentropy: label_smoothing and axis != -1 are not "
-                             "supported by shendu")
+            raise ValueError(
+                "CategoricalCrossentropy: label_smoothing and axis != -1 are not "
+                "supported by shendu"
+            )
         self.from_logits = bool(from_logits)
         self.fuses = None if self.from_logits else "softmax"
 
@@ -142,15 +162,17 @@ class CategoricalCrossentropy(Loss):
         y_true = _like(y_true, y_pred, self.name)
         if self.from_logits:
             return self._on_logits(y_pred, y_true)
-        return _from_probabilities(lambda l, t: self._on_logits(l, t), y_true, y_pred)
+        return _from_probabilities(self._on_logits, y_true, y_pred)
 
     def prepare_targets(self, y, output_shape):
         y = _float(y)
         if output_shape is not None and y.shape[1:] != tuple(output_shape[1:]):
-            raise ValueError(f"{self.name}: targets of shape {y.shape} do not match the model's "
-                             f"output shape {tuple(output_shape)}; categorical_crossentropy "
-                             "expects one-hot targets (use sparse_categorical_crossentropy for "
-                             "integer labels, or keras.utils.to_categorical)")
+            raise ValueError(
+                f"{self.name}: targets of shape {y.shape} do not match the model's "
+                f"output shape {tuple(output_shape)}; categorical_crossentropy "
+                "expects one-hot targets (use sparse_categorical_crossentropy for "
+                "integer labels, or keras.utils.to_categorical)"
+            )
         return y
 
     def get_config(self):
@@ -160,8 +182,9 @@ class CategoricalCrossentropy(Loss):
 class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
 
-    def __init__(self, from_logits=False, ignore_class=None, name=None,
-                 reduction="sum_over_batch_size"):
+    def __init__(
+        self, from_logits=False, ignore_class=None, name=None, reduction="sum_over_batch_size"
+    ):
         super().__init__(name, reduction)
         if ignore_class is not None:
             raise ValueError("SparseCategoricalCrossentropy: ignore_class is not supported")
@@ -195,20 +218,27 @@ class SparseCategoricalCrossentropy(Loss):
         if output_shape is not None:
             want = tuple(output_shape[1:-1])
             if y.shape[1:] not in (want, want + (1,)):
-                raise ValueError(f"{self.name}: labels of shape {y.shape} do not match the "
-                                 f"model's output shape {tuple(output_shape)}; expected integer "
-                                 f"labels of shape {(y.shape[0],) + want}")
+                raise ValueError(
+                    f"{self.name}: labels of shape {y.shape} do not match the "
+                    f"model's output shape {tuple(output_shape)}; expected integer "
+                    f"labels of shape {(y.shape[0],) + want}"
+                )
             classes = output_shape[-1]
             if y.size and y.dtype.kind == "f" and not np.array_equal(y, np.floor(y)):
-                raise ValueError(f"{self.name}: labels must be integers, got values like "
-                                 f"{y.reshape(-1)[np.flatnonzero(y != np.floor(y))[0]]!r}")
+                raise ValueError(
+                    f"{self.name}: labels must be integers, got values like "
+                    f"{y.reshape(-1)[np.flatnonzero(y != np.floor(y))[0]]!r}"
+                )
             if y.size and (y.min() < 0 or y.max() >= classes):
                 bad = (y.min() if y.min() < 0 else y.max()).item()
-                raise ValueError(f"{self.name}: received a label value of {bad!r}, which is "
-                                 f"outside the valid range of [0, {classes}) for the model's "
-                                 f"{classes} output classes")
-        return y.astype(np.int64).reshape(y.shape[:1] + tuple(output_shape[1:-1])
-                                         if output_shape is not None else y.shape)
+                raise ValueError(
+                    f"{self.name}: received a label value of {bad!r}, which is "
+                    f"outside the valid range of [0, {classes}) for the model's "
+                    f"{classes} output classes"
+                )
+        return y.astype(np.int64).reshape(
+            y.shape[:1] + tuple(output_shape[1:-1]) if output_shape is not None else y.shape
+        )
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
@@ -233,16 +263,28 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
 mse = MSE = mean_squared_error
 
 _ALIASES = {
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError, "MSE": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
 }
-_CLASSES = {c.__name__: c for c in (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
-                                    SparseCategoricalCrossentropy)}
-_FUNCTIONS = {mean_squared_error: MeanSquaredError, binary_crossentropy: BinaryCrossentropy,
-              categorical_crossentropy: CategoricalCrossentropy,
-              sparse_categorical_crossentropy: SparseCategoricalCrossentropy}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        MeanSquaredError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+    )
+}
+_FUNCTIONS = {
+    mean_squared_error: MeanSquaredError,
+    binary_crossentropy: BinaryCrossentropy,
+    categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+}
 
 
 def get(identifier) -> Loss:
@@ -254,13 +296,19 @@ def get(identifier) -> Loss:
         return {**_ALIASES, **_CLASSES}[identifier]()
     if identifier in _FUNCTIONS:
         return _FUNCTIONS[identifier]()
-    raise ValueError(f"Unknown loss: {identifier!r}. Accepted losses: "
-                     f"{', '.join(repr(a) for a in _ALIASES)}, or a keras.losses.Loss instance.")
+    raise ValueError(
+        f"Unknown loss: {identifier!r}. Accepted losses: "
+        f"{', '.join(repr(a) for a in _ALIASES)}, or a keras.losses.Loss instance."
+    )
 
 
 def serialize(loss: Loss) -> dict:
-    return {"module": "keras.losses", "class_name": type(loss).__name__,
-            "config": loss.get_config(), "registered_name": None}
+    return {
+        "module": "keras.losses",
+        "class_name": type(loss).__name__,
+        "config": loss.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config):
@@ -268,6 +316,7 @@ def deserialize(config):
         return get(config)
     cls = _CLASSES.get(config.get("class_name"))
     if cls is None:
-        raise ValueError(f"Unknown loss class: {config.get('class_name')!r}. Accepted: "
-                         f"{', '.join(_CLASSES)}")
+        raise ValueError(
+            f"Unknown loss class: {config.get('class_name')!r}. Accepted: {', '.join(_CLASSES)}"
+        )
     return cls.from_config(config.get("config", {}))

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from . import activations, losses as losses_module
+from . import activations
+from . import losses as losses_module
 from .tensors import eager
 
 
@@ -85,7 +86,7 @@ class Accuracy(Metric):
     name = "accuracy"
 
     def _values(self, y_true, y_pred):
-        return (y_true.reshape(y_pred.shape) == y_pred)
+        return y_true.reshape(y_pred.shape) == y_pred
 
 
 class BinaryAccuracy(Metric):
@@ -147,14 +148,26 @@ class MeanSquaredError(Metric):
 
 
 _ALIASES = {
-    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
-    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
-    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
 }
-_CLASSES = {c.__name__: c for c in (Accuracy, BinaryAccuracy, CategoricalAccuracy,
-                                    SparseCategoricalAccuracy, MeanAbsoluteError,
-                                    MeanSquaredError, Mean)}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        Accuracy,
+        BinaryAccuracy,
+        CategoricalAccuracy,
+        SparseCategoricalAccuracy,
+        MeanAbsoluteError,
+        MeanSquaredError,
+        Mean,
+    )
+}
 ACCEPTED = ("accuracy", "acc") + tuple(_ALIASES)
 
 
@@ -168,7 +181,8 @@ def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
             raise ValueError("'accuracy' needs the target and output shapes to be resolved")
         binary = y_pred_shape[-1] == 1
         sparse = len(y_true_shape) < len(y_pred_shape) or (
-            y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+            y_true_shape[-1] == 1 and y_pred_shape[-1] > 1
+        )
         if isinstance(loss, losses_module.BinaryCrossentropy) or binary:
             return BinaryAccuracy(name=identifier)
         if isinstance(loss, losses_module.SparseCategoricalCrossentropy) or sparse:
@@ -178,9 +192,11 @@ def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
         return _ALIASES[identifier](name=identifier)
     if isinstance(identifier, str) and identifier in _CLASSES:
         return _CLASSES[identifier]()
-    raise ValueError(f"Unknown metric: {identifier!r}. Accepted metrics: "
-                     f"{', '.join(repr(a) for a in ACCEPTED)}, or a keras.metrics.Metric "
-                     "instance.")
+    raise ValueError(
+        f"Unknown metric: {identifier!r}. Accepted metrics: "
+        f"{', '.join(repr(a) for a in ACCEPTED)}, or a keras.metrics.Metric "
+        "instance."
+    )
 
 
 def check(identifier) -> None:
@@ -191,8 +207,12 @@ def check(identifier) -> None:
 
 
 def serialize(metric: Metric) -> dict:
-    return {"module": "keras.metrics", "class_name": type(metric).__name__,
-            "config": metric.get_config(), "registered_name": None}
+    return {
+        "module": "keras.metrics",
+        "class_name": type(metric).__name__,
+        "config": metric.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config):
@@ -205,15 +225,18 @@ def deserialize(config):
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    return eager(BinaryAccuracy(threshold=threshold)._values(_array(y_true), _array(y_pred))
-                 .astype(np.float32))
+    return eager(
+        BinaryAccuracy(threshold=threshold)
+        ._values(_array(y_true), _array(y_pred))
+        .astype(np.float32)
+    )
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
-    return eager(SparseCategoricalAccuracy()._values(_array(y_true), _array(y_pred))
-                 .astype(np.float32))
+    return eager(
+        SparseCategoricalAccuracy()._values(_array(y_true), _array(y_pred)).astype(np.float32)
+    )
 
 
 def categorical_accuracy(y_true, y_pred):
-    return eager(CategoricalAccuracy()._values(_array(y_true), _array(y_pred))
-                 .astype(np.float32))
+    return eager(CategoricalAccuracy()._values(_array(y_true), _array(y_pred)).astype(np.float32))

@@ -22,16 +22,29 @@ class Optimizer:
 
     _slot_names: tuple = ()
 
-    def __init__(self, learning_rate=0.001, name=None, weight_decay=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None, use_ema=False, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        name=None,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        **kwargs,
+    ):
         kwargs.pop("ema_momentum", None)
         kwargs.pop("ema_overwrite_frequency", None)
         kwargs.pop("loss_scale_factor", None)
         kwargs.pop("gradient_accumulation_steps", None)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized by {type(self).__name__}: {kwargs}")
-        for arg, value in (("weight_decay", weight_decay), ("clipnorm", clipnorm),
-                           ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
+        for arg, value in (
+            ("weight_decay", weight_decay),
+            ("clipnorm", clipnorm),
+            ("clipvalue", clipvalue),
+            ("global_clipnorm", global_clipnorm),
+        ):
             if value is not None:
                 raise ValueError(f"{type(self).__name__}: `{arg}` is not supported by shendu")
         if use_ema:
@@ -85,14 +98,24 @@ class Optimizer:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        return {"name": self.name, "learning_rate": self.learning_rate, "weight_decay": None,
-                "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False}
+        return {
+            "name": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": None,
+            "clipnorm": None,
+            "global_clipnorm": None,
+            "clipvalue": None,
+            "use_ema": False,
+        }
 
     @classmethod
     def from_config(cls, config):
-        config = {k: v for k, v in config.items()
-                  if k not in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue",
-                               "use_ema") or v not in (None, False)}
+        config = {
+            k: v
+            for k, v in config.items()
+            if k not in ("weight_decay", "clipnorm", "global_clipnorm", "clipvalue", "use_ema")
+            or v not in (None, False)
+        }
         return cls(**config)
 
 
@@ -101,16 +124,23 @@ class SGD(Optimizer):
         super().__init__(learning_rate, name, **kwargs)
         self.momentum = _positive("momentum", momentum)
         if self.momentum >= 1:
-            raise ValueError(f"`momentum` must be a float between [0, 1). Received: "
-                             f"momentum={momentum!r}")
+            raise ValueError(
+                f"`momentum` must be a float between [0, 1). Received: momentum={momentum!r}"
+            )
         self.nesterov = bool(nesterov)
 
     def _active_slots(self):
         return ("momentum",) if self.momentum else ()
 
     def _update(self, param, grad, slots):
-        ops.sgd_update(param, grad, slots[0] if slots else None, self.learning_rate,
-                       self.momentum, self.nesterov)
+        ops.sgd_update(
+            param,
+            grad,
+            slots[0] if slots else None,
+            self.learning_rate,
+            self.momentum,
+            self.nesterov,
+        )
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -119,8 +149,16 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     _slot_names = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(learning_rate, name, **kwargs)
         if amsgrad:
             raise ValueError("Adam: amsgrad=True is not supported by shendu")
@@ -131,19 +169,41 @@ class Adam(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, param, grad, slots):
-        ops.adam_update(param, grad, slots[0], slots[1], self.iterations, self.learning_rate,
-                        self.beta_1, self.beta_2, self.epsilon)
+        ops.adam_update(
+            param,
+            grad,
+            slots[0],
+            slots[1],
+            self.iterations,
+            self.learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": False}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": False,
+        }
 
 
 class RMSprop(Optimizer):
     _slot_names = ("velocity",)
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        name=None,
+        **kwargs,
+    ):
         super().__init__(learning_rate, name, **kwargs)
         if momentum or centered:
             raise ValueError("RMSprop: momentum and centered=True are not supported by shendu")
@@ -156,8 +216,13 @@ class RMSprop(Optimizer):
         ops.rmsprop_update(param, grad, slots[0], self.learning_rate, self.rho, self.epsilon)
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": 0.0,
-                "epsilon": self.epsilon, "centered": False}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": 0.0,
+            "epsilon": self.epsilon,
+            "centered": False,
+        }
 
 
 _ALIASES = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
@@ -173,20 +238,29 @@ def get(identifier) -> Optimizer:
         cls = _ALIASES.get(identifier.lower()) or _CLASSES.get(identifier)
         if cls is not None:
             return cls()
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. Accepted "
-                     f"optimizers: {', '.join(repr(a) for a in _ALIASES)}, or a "
-                     "keras.optimizers.Optimizer instance.")
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r}. Accepted "
+        f"optimizers: {', '.join(repr(a) for a in _ALIASES)}, or a "
+        "keras.optimizers.Optimizer instance."
+    )
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return {
+        "module": "keras.optimizers",
+        "class_name": type(optimizer).__name__,
+        "config": optimizer.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config):
     cls = _CLASSES.get(config.get("class_name")) or _ALIASES.get(
-        str(config.get("class_name")).lower())
+        str(config.get("class_name")).lower()
+    )
     if cls is None:
-        raise ValueError(f"Unknown optimizer class: {config.get('class_name')!r}. Accepted: "
-                         f"{', '.join(_CLASSES)}")
+        raise ValueError(
+            f"Unknown optimizer class: {config.get('class_name')!r}. Accepted: "
+            f"{', '.join(_CLASSES)}"
+        )
     return cls.from_config(config.get("config", {}))

@@ -92,20 +92,27 @@ def get(identifier):
         return deserialize(identifier)
     if isinstance(identifier, str) and identifier in {**_ALIASES, **_CLASSES}:
         return {**_ALIASES, **_CLASSES}[identifier]()
-    raise ValueError(f"Unknown regularizer: {identifier!r}. Accepted: 'l1', 'l2', 'l1_l2', "
-                     "a Regularizer instance, or None.")
+    raise ValueError(
+        f"Unknown regularizer: {identifier!r}. Accepted: 'l1', 'l2', 'l1_l2', "
+        "a Regularizer instance, or None."
+    )
 
 
 def serialize(reg):
     if reg is None:
         return None
-    return {"module": "keras.regularizers", "class_name": type(reg).__name__,
-            "config": reg.get_config()}
+    return {
+        "module": "keras.regularizers",
+        "class_name": type(reg).__name__,
+        "config": reg.get_config(),
+    }
 
 
 def deserialize(config):
     cls = _CLASSES.get(config.get("class_name"))
     if cls is None:
-        raise ValueError(f"Unknown regularizer class: {config.get('class_name')!r}. Accepted: "
-                         f"{', '.join(_CLASSES)}.")
+        raise ValueError(
+            f"Unknown regularizer class: {config.get('class_name')!r}. Accepted: "
+            f"{', '.join(_CLASSES)}."
+        )
     return cls.from_config(config.get("config", {}))

@@ -14,8 +14,10 @@ from .layer import Layer, _shape_tuple
 
 def _positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"Received an invalid value for `{name}`, expected a positive integer. "
-                         f"Received: {name}={value!r}")
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive integer. "
+            f"Received: {name}={value!r}"
+        )
     return int(value)
 
 
@@ -26,8 +28,17 @@ def _refuse(layer, **unsupported):
 
 
 class InputLayer(Layer):
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 name=None, input_tensor=None, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        sparse=None,
+        batch_shape=None,
+        name=None,
+        input_tensor=None,
+        **kwargs,
+    ):
         if "input_shape" in kwargs:  # the TF-Keras spelling
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs:
@@ -53,26 +64,52 @@ class InputLayer(Layer):
         return doutputs, []
 
     def get_config(self):
-        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype,
-                "sparse": False, "name": self.name}
+        return {
+            "batch_shape": list(self.batch_shape),
+            "dtype": self.input_dtype,
+            "sparse": False,
+            "name": self.name,
+        }
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
-          tensor=None):
+def Input(
+    shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None
+):
     """keras.Input: a symbolic tensor to build a functional model (or start a Sequential) from."""
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
-                       batch_shape=batch_shape, name=name, input_tensor=tensor)
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        batch_shape=batch_shape,
+        name=name,
+        input_tensor=tensor,
+    )
     return layer.output
 
 
 class Dense(Layer):
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        _refuse("Dense", activity_regularizer=activity_regularizer,
-                kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        _refuse(
+            "Dense",
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         self.units = _positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -84,18 +121,25 @@ class Dense(Layer):
     def build(self, input_shape):
         in_dim = input_shape[-1]
         if in_dim is None:
-            raise ValueError(f"{self.name}: the last dimension of the input must be known, got "
-                             f"input shape {input_shape}")
-        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+            raise ValueError(
+                f"{self.name}: the last dimension of the input must be known, got "
+                f"input shape {input_shape}"
+            )
+        self.kernel = self.add_weight(
+            "kernel", (in_dim, self.units), self.kernel_initializer, self.kernel_regularizer
+        )
+        self.bias = (
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     def _run(self, x, activation):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = ops.dense(x2, self.kernel.value, None if self.bias is None else self.bias.value,
-                      activation)
+        y = ops.dense(
+            x2, self.kernel.value, None if self.bias is None else self.bias.value, activation
+        )
         return y.reshape(lead + (self.units,)), (x2, y, activation, x.shape)
 
     def forward(self, x, training=False):
@@ -116,12 +160,16 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": self.activation,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+        }
 
 
 class Activation(Layer):
@@ -164,8 +212,10 @@ class Dropout(Layer):
         super().__init__(**kwargs)
         _refuse("Dropout", noise_shape=noise_shape)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
-                             f"between 0 and 1 (1 excluded). Received: rate={rate!r}")
+            raise ValueError(
+                f"Invalid value received for argument `rate`. Expected a float value "
+                f"between 0 and 1 (1 excluded). Received: rate={rate!r}"
+            )
         self.rate = float(rate)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
@@ -184,16 +234,16 @@ class Dropout(Layer):
         return (dy if mask is None else dy * mask), []
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
-                "noise_shape": None}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": None}
 
 
 class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
-            raise ValueError(f"Flatten: only data_format='channels_last' is supported, got "
-                             f"{data_format!r}")
+            raise ValueError(
+                f"Flatten: only data_format='channels_last' is supported, got {data_format!r}"
+            )
 
     def forward(self, x, training=False):
         return x.reshape(x.shape[0], -1), x.shape
@@ -214,8 +264,10 @@ class Reshape(Layer):
         super().__init__(**kwargs)
         target_shape = tuple(int(d) for d in target_shape)
         if sum(d == -1 for d in target_shape) > 1 or any(d < -1 or d == 0 for d in target_shape):
-            raise ValueError(f"Reshape: target_shape must hold positive sizes and at most one -1, "
-                             f"got {target_shape}")
+            raise ValueError(
+                f"Reshape: target_shape must hold positive sizes and at most one -1, "
+                f"got {target_shape}"
+            )
         self.target_shape = target_shape
 
     def _resolve(self, input_shape):
@@ -225,12 +277,16 @@ class Reshape(Layer):
             if size is None:
                 return tuple(None if d == -1 else d for d in self.target_shape)
             if size % known:
-                raise ValueError(f"{self.name}: cannot reshape input of shape {input_shape} to "
-                                 f"{self.target_shape}")
+                raise ValueError(
+                    f"{self.name}: cannot reshape input of shape {input_shape} to "
+                    f"{self.target_shape}"
+                )
             return tuple(size // known if d == -1 else d for d in self.target_shape)
         if size is not None and size != known:
-            raise ValueError(f"{self.name}: total size of the input {input_shape} differs from "
-                             f"target_shape {self.target_shape}")
+            raise ValueError(
+                f"{self.name}: total size of the input {input_shape} differs from "
+                f"target_shape {self.target_shape}"
+            )
         return self.target_shape
 
     def forward(self, x, training=False):

@@ -13,28 +13,43 @@ from .layer import Layer
 class Embedding(Layer):
     _int_input = True
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 input_length=None, **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        input_length=None,
+        **kwargs,
+    ):
         if input_length is not None and "input_shape" not in kwargs:  # TF-Keras's spelling
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         _refuse("Embedding", embeddings_constraint=embeddings_constraint)
         if mask_zero:
-            raise ValueError("Embedding: mask_zero=True is not supported by shendu (no layer here "
-                             "consumes masks); pad with zeros and leave mask_zero=False.")
+            raise ValueError(
+                "Embedding: mask_zero=True is not supported by shendu (no layer here "
+                "consumes masks); pad with zeros and leave mask_zero=False."
+            )
         self.input_dim = _positive_int("input_dim", input_dim)
         self.output_dim = _positive_int("output_dim", output_dim)
         # Keras's "uniform" for embeddings is RandomUniform(-0.05, 0.05).
-        self.embeddings_initializer = (initializers.RandomUniform()
-                                       if embeddings_initializer == "uniform"
-                                       else initializers.get(embeddings_initializer))
+        self.embeddings_initializer = (
+            initializers.RandomUniform()
+            if embeddings_initializer == "uniform"
+            else initializers.get(embeddings_initializer)
+        )
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer,
-                                          self.embeddings_regularizer)
+        self.embeddings = self.add_weight(
+            "embeddings",
+            (self.input_dim, self.output_dim),
+            self.embeddings_initializer,
+            self.embeddings_regularizer,
+        )
 
     def forward(self, ids, training=False):
         if ids.dtype.kind not in "iu":
@@ -49,8 +64,11 @@ class Embedding(Layer):
         return tuple(input_shape) + (self.output_dim,)
 
     def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim,
-                "output_dim": self.output_dim,
-                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-                "mask_zero": False}
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": False,
+        }

@@ -47,8 +47,10 @@ class Variable:
     def assign(self, value) -> None:
         value = np.asarray(value)
         if value.shape != self.value.shape:
-            raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
-                             f"{value.shape} to a variable of shape {self.value.shape}")
+            raise ValueError(
+                f"Variable {self.path!r}: cannot assign a value of shape "
+                f"{value.shape} to a variable of shape {self.value.shape}"
+            )
         np.copyto(self.value, value, casting="unsafe")
 
     def __repr__(self) -> str:
@@ -79,11 +81,21 @@ class Layer:
     # Layers that take integer ids (Embedding) keep integer input arrays as they are.
     _int_input = False
 
-    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, batch_size=None, input_dim=None, **kwargs):
+    def __init__(
+        self,
+        name=None,
+        trainable=True,
+        dtype=None,
+        input_shape=None,
+        batch_input_shape=None,
+        batch_size=None,
+        input_dim=None,
+        **kwargs,
+    ):
         if kwargs:
-            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
-                             f"{kwargs}")
+            raise ValueError(
+                f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
+            )
         if dtype not in (None, "float32") and not (isinstance(dtype, dict)):
             raise ValueError(f"dtype: only 'float32' is supported, got {dtype!r}")
         if name is not None and not isinstance(name, str):
@@ -106,12 +118,18 @@ class Layer:
 
     # --- weights ----------------------------------------------------------------------------
 
-    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
-                   trainable=True) -> Variable:
+    def add_weight(
+        self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True
+    ) -> Variable:
         shape = tuple(int(d) for d in shape)
         value = initializers.get(initializer)(shape)
-        var = Variable(value, name, f"{self.name}/{name}", trainable and self._trainable,
-                       regularizers.get(regularizer))
+        var = Variable(
+            value,
+            name,
+            f"{self.name}/{name}",
+            trainable and self._trainable,
+            regularizers.get(regularizer),
+        )
         self._weights.append(var)
         return var
 
@@ -153,22 +171,28 @@ class Layer:
         own = self.weights
         weights = list(weights)
         if len(weights) != len(own):
-            raise ValueError(f"Layer {self.name!r} expected {len(own)} weights "
-                             f"({', '.join(str(w.shape) for w in own) or 'none'}), but received "
-                             f"{len(weights)} input weights.")
+            raise ValueError(
+                f"Layer {self.name!r} expected {len(own)} weights "
+                f"({', '.join(str(w.shape) for w in own) or 'none'}), but received "
+                f"{len(weights)} input weights."
+            )
         for var, value in zip(own, weights):
             value = np.asarray(value)
             if value.shape != var.shape:
-                raise ValueError(f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
-                                 f"which is not compatible with the provided weight shape "
-                                 f"{value.shape}.")
+                raise ValueError(
+                    f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
+                    f"which is not compatible with the provided weight shape "
+                    f"{value.shape}."
+                )
         for var, value in zip(own, weights):
             var.assign(value)
 
     def count_params(self) -> int:
         if not self.built:
-            raise ValueError(f"You tried to call count_params on layer {self.name!r}, but the "
-                             "layer isn't built. Build it first, e.g. by calling it on data.")
+            raise ValueError(
+                f"You tried to call count_params on layer {self.name!r}, but the "
+                "layer isn't built. Build it first, e.g. by calling it on data."
+            )
         return int(sum(math.prod(w.shape) for w in self.weights))
 
     # --- building and calling -----------------------------------------------------------------
@@ -219,8 +243,9 @@ class Layer:
 
     def _call_symbolic(self, inputs):
         if not all(isinstance(t, KerasTensor) for t in _flatten(inputs)):
-            raise ValueError(f"{self.name}: mixing KerasTensors and arrays in one call is not "
-                             "supported")
+            raise ValueError(
+                f"{self.name}: mixing KerasTensors and arrays in one call is not supported"
+            )
         input_shape = _map_shapes(lambda t: t.shape, inputs)
         self._maybe_build(input_shape)
         out_shape = self.compute_output_shape(input_shape)
@@ -234,15 +259,17 @@ class Layer:
     @property
     def output(self):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no "
-                                 "defined output.")
+            raise AttributeError(
+                f"Layer {self.name!r} has never been called and thus has no defined output."
+            )
         return self._inbound_nodes[0].outputs
 
     @property
     def input(self):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no "
-                                 "defined input.")
+            raise AttributeError(
+                f"Layer {self.name!r} has never been called and thus has no defined input."
+            )
         return self._inbound_nodes[0].inputs
 
     @property

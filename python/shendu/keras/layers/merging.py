@@ -9,8 +9,10 @@ from .layer import Layer
 
 def _check_list(layer, inputs, minimum=2):
     if not isinstance(inputs, (list, tuple)) or len(inputs) < minimum:
-        raise ValueError(f"A merge layer ({layer.name!r}) should be called on a list of at least "
-                         f"{minimum} inputs. Received: {inputs!r}")
+        raise ValueError(
+            f"A merge layer ({layer.name!r}) should be called on a list of at least "
+            f"{minimum} inputs. Received: {inputs!r}"
+        )
 
 
 class Concatenate(Layer):
@@ -22,16 +24,19 @@ class Concatenate(Layer):
         _check_list(self, input_shape, 1)
         ranks = {len(s) for s in input_shape}
         if len(ranks) != 1:
-            raise ValueError(f"{self.name}: inputs must all have the same rank, got shapes "
-                             f"{input_shape}")
+            raise ValueError(
+                f"{self.name}: inputs must all have the same rank, got shapes {input_shape}"
+            )
         axis = self.axis % len(input_shape[0])
         out = list(input_shape[0])
         for shape in input_shape[1:]:
             for i, (a, b) in enumerate(zip(out, shape)):
                 if i != axis and a is not None and b is not None and a != b:
-                    raise ValueError(f"{self.name}: a Concatenate layer requires inputs with "
-                                     f"matching shapes except for the concatenation axis "
-                                     f"{self.axis}. Received: input_shape={input_shape}")
+                    raise ValueError(
+                        f"{self.name}: a Concatenate layer requires inputs with "
+                        f"matching shapes except for the concatenation axis "
+                        f"{self.axis}. Received: input_shape={input_shape}"
+                    )
         sizes = [s[axis] for s in input_shape]
         out[axis] = None if None in sizes else sum(sizes)
         return tuple(out)
@@ -51,10 +56,10 @@ class _Elementwise(Layer):
         _check_list(self, input_shape)
         first = tuple(input_shape[0])
         for shape in input_shape[1:]:
-            if len(shape) != len(first) or any(a is not None and b is not None and a != b
-                                               for a, b in zip(first, shape)):
-                raise ValueError(f"{self.name}: inputs must have the same shape, got "
-                                 f"{input_shape}")
+            if len(shape) != len(first) or any(
+                a is not None and b is not None and a != b for a, b in zip(first, shape)
+            ):
+                raise ValueError(f"{self.name}: inputs must have the same shape, got {input_shape}")
         return first
 
 
@@ -72,8 +77,9 @@ class Add(_Elementwise):
 class Subtract(_Elementwise):
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
-            raise ValueError(f"A Subtract layer should be called on exactly 2 inputs, got "
-                             f"{len(input_shape)}")
+            raise ValueError(
+                f"A Subtract layer should be called on exactly 2 inputs, got {len(input_shape)}"
+            )
         return super().compute_output_shape(input_shape)
 
     def forward(self, inputs, training=False):

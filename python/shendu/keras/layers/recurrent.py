@@ -22,23 +22,49 @@ class _RNN(Layer):
     _gates = 1
     _state_count = 1  # LSTM returns two states (h, c)
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         kind = type(self).__name__
-        _refuse(kind, activity_regularizer=activity_regularizer,
-                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-                bias_constraint=bias_constraint)
+        _refuse(
+            kind,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+        )
         if activations.get(activation) != "tanh" or (
-                self._gates > 1 and activations.get(recurrent_activation) != "sigmoid"):
-            raise ValueError(f"{kind}: the fused kernels implement activation='tanh' and "
-                             f"recurrent_activation='sigmoid' only, got activation={activation!r}, "
-                             f"recurrent_activation={recurrent_activation!r}")
+            self._gates > 1 and activations.get(recurrent_activation) != "sigmoid"
+        ):
+            raise ValueError(
+                f"{kind}: the fused kernels implement activation='tanh' and "
+                f"recurrent_activation='sigmoid' only, got activation={activation!r}, "
+                f"recurrent_activation={recurrent_activation!r}"
+            )
         if stateful:
             raise ValueError(f"{kind}: stateful=True is not supported by shendu")
         self.units = _positive_int("units", units)
@@ -60,17 +86,26 @@ class _RNN(Layer):
 
     def build(self, input_shape):
         if len(input_shape) != 3:
-            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
-                             f"expected ndim=3 (batch, timesteps, features), found "
-                             f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+            raise ValueError(
+                f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                f"expected ndim=3 (batch, timesteps, features), found "
+                f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}"
+            )
         width = self._gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
-                                      self.kernel_regularizer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer,
-                                                self.recurrent_regularizer)
-        self.bias = (self.add_weight("bias", self._bias_shape(), self._bias_init,
-                                     self.bias_regularizer) if self.use_bias else None)
+        self.kernel = self.add_weight(
+            "kernel", (input_shape[-1], width), self.kernel_initializer, self.kernel_regularizer
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel",
+            (self.units, width),
+            self.recurrent_initializer,
+            self.recurrent_regularizer,
+        )
+        self.bias = (
+            self.add_weight("bias", self._bias_shape(), self._bias_init, self.bias_regularizer)
+            if self.use_bias
+            else None
+        )
 
     def _bias_shape(self):
         return (self._gates * self.units,)
@@ -84,8 +119,9 @@ class _RNN(Layer):
 
     def forward(self, x, training=False):
         if x.ndim != 3:
-            raise ValueError(f"{self.name}: expected input of shape (batch, timesteps, features), "
-                             f"got {x.shape}")
+            raise ValueError(
+                f"{self.name}: expected input of shape (batch, timesteps, features), got {x.shape}"
+            )
         if self.go_backwards:
             x = x[:, ::-1]
         mask = None
@@ -110,8 +146,9 @@ class _RNN(Layer):
         hs, step_caches = [], []
         for t in range(steps):
             init = [states[0] * rmask] + states[1:]
-            h_t, states, cache = self._run(x[:, t:t + 1], self.kernel.value,
-                                           self.recurrent_kernel.value, bias, init)
+            h_t, states, cache = self._run(
+                x[:, t : t + 1], self.kernel.value, self.recurrent_kernel.value, bias, init
+            )
             hs.append(h_t)
             step_caches.append((cache, init))
         return np.concatenate(hs, axis=1), states, (rmask, step_caches)
@@ -122,11 +159,11 @@ class _RNN(Layer):
         dk = dr = db = None
         for t in reversed(range(x.shape[1])):
             cache, init = step_caches[t]
-            dx_t, dk_t, dr_t, db_t, dinit = self._grad(dhs[:, t:t + 1], dstates, x[:, t:t + 1],
-                                                       cache, init)
-            dx[:, t:t + 1] = dx_t
-            dk, dr, db = ((dk_t, dr_t, db_t) if dk is None
-                          else (dk + dk_t, dr + dr_t, db + db_t))
+            dx_t, dk_t, dr_t, db_t, dinit = self._grad(
+                dhs[:, t : t + 1], dstates, x[:, t : t + 1], cache, init
+            )
+            dx[:, t : t + 1] = dx_t
+            dk, dr, db = (dk_t, dr_t, db_t) if dk is None else (dk + dk_t, dr + dr_t, db + db_t)
             dstates = [dinit[0] * rmask] + dinit[1:]
         return dx, dk, dr, db
 
@@ -160,18 +197,26 @@ class _RNN(Layer):
         return out
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": "tanh",
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-                "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": "tanh",
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": False,
+            "unroll": self.unroll,
+            "seed": self.seed,
+        }
 
 
 class SimpleRNN(_RNN):
@@ -183,8 +228,9 @@ class SimpleRNN(_RNN):
         return hs, [h], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None,)):
-        dx, dk, dr, db, dh0 = ops.simple_rnn_backward(dhs, dstates[0], x, self.kernel.value,
-                                                      self.recurrent_kernel.value, cache, init[0])
+        dx, dk, dr, db, dh0 = ops.simple_rnn_backward(
+            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0]
+        )
         return dx, dk, dr, db, [dh0]
 
 
@@ -199,7 +245,7 @@ class LSTM(_RNN):
     def _bias_init(self, shape):
         bias = self.bias_initializer(shape)
         if self.unit_forget_bias:  # Keras: the forget gate's bias starts at one
-            bias[self.units:2 * self.units] = 1.0
+            bias[self.units : 2 * self.units] = 1.0
         return bias
 
     def _run(self, x, kernel, recurrent_kernel, bias, init=(None, None)):
@@ -207,15 +253,25 @@ class LSTM(_RNN):
         return hs, [h, c], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None, None)):
-        dx, dk, dr, db, dh0, dc0 = ops.lstm_backward(dhs, dstates[0], dstates[1], x,
-                                                     self.kernel.value,
-                                                     self.recurrent_kernel.value, cache, init[0],
-                                                     init[1])
+        dx, dk, dr, db, dh0, dc0 = ops.lstm_backward(
+            dhs,
+            dstates[0],
+            dstates[1],
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            cache,
+            init[0],
+            init[1],
+        )
         return dx, dk, dr, db, [dh0, dc0]
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": "sigmoid",
-                "unit_forget_bias": self.unit_forget_bias}
+        return {
+            **super().get_config(),
+            "recurrent_activation": "sigmoid",
+            "unit_forget_bias": self.unit_forget_bias,
+        }
 
 
 class GRU(_RNN):
@@ -234,8 +290,9 @@ class GRU(_RNN):
         return hs, [h], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None,)):
-        dx, dk, dr, db, dh0 = ops.gru_backward(dhs, dstates[0], x, self.kernel.value,
-                                               self.recurrent_kernel.value, cache, init[0])
+        dx, dk, dr, db, dh0 = ops.gru_backward(
+            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0]
+        )
         return dx, dk, dr, db, [dh0]
 
     def get_config(self):

@@ -11,8 +11,9 @@ def model_from_config(config, custom_objects=None):
     from ..layers import deserialize
 
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError("model_from_config: expected a dict with 'class_name' and 'config', got "
-                         f"{config!r}")
+        raise ValueError(
+            f"model_from_config: expected a dict with 'class_name' and 'config', got {config!r}"
+        )
     return deserialize(config, custom_objects)
 
 

@@ -20,9 +20,11 @@ from ..layers.core import Dense, Dropout
 
 # The op the per-layer path calls for (loss class, from_logits), on logits when the model's
 # output activation is fused into the loss, on the activated output otherwise.
-_ON_LOGITS = {losses.BinaryCrossentropy: "sigmoid_binary_cross_entropy",
-              losses.CategoricalCrossentropy: "softmax_cross_entropy",
-              losses.SparseCategoricalCrossentropy: "sparse_softmax_cross_entropy"}
+_ON_LOGITS = {
+    losses.BinaryCrossentropy: "sigmoid_binary_cross_entropy",
+    losses.CategoricalCrossentropy: "softmax_cross_entropy",
+    losses.SparseCategoricalCrossentropy: "sparse_softmax_cross_entropy",
+}
 _OPTIMIZERS = {optimizers.SGD: "sgd", optimizers.Adam: "adam", optimizers.RMSprop: "rmsprop"}
 
 
@@ -132,19 +134,28 @@ def _build(model, pairs):
         for k, (dense, dropout) in enumerate(pairs):
             last = k == len(pairs) - 1
             bias = dense.bias
-            layers.append({
-                "kernel": dense.kernel.value, "kernel_slots": opt._slots_for(dense.kernel),
-                "kernel_penalty": _penalty(dense.kernel),
-                "bias": None if bias is None else bias.value,
-                "bias_slots": [] if bias is None else opt._slots_for(bias),
-                "bias_penalty": None if bias is None else _penalty(bias),
-                "activation": "linear" if last and fused else dense.activation,
-                "dropout": 0.0 if dropout is None else dropout.rate})
+            layers.append(
+                {
+                    "kernel": dense.kernel.value,
+                    "kernel_slots": opt._slots_for(dense.kernel),
+                    "kernel_penalty": _penalty(dense.kernel),
+                    "bias": None if bias is None else bias.value,
+                    "bias_slots": [] if bias is None else opt._slots_for(bias),
+                    "bias_penalty": None if bias is None else _penalty(bias),
+                    "activation": "linear" if last and fused else dense.activation,
+                    "dropout": 0.0 if dropout is None else dropout.rate,
+                }
+            )
     except LookupError:  # a regularizer other than L1L2
         return None
-    config = {"name": _OPTIMIZERS[type(opt)], **{k: v for k, v in opt.get_config().items()
-                                                 if k in ("momentum", "nesterov", "beta_1",
-                                                          "beta_2", "rho", "epsilon")}}
+    config = {
+        "name": _OPTIMIZERS[type(opt)],
+        **{
+            k: v
+            for k, v in opt.get_config().items()
+            if k in ("momentum", "nesterov", "beta_1", "beta_2", "rho", "epsilon")
+        },
+    }
     sparse = loss_op == "sparse_softmax_cross_entropy"
     units = pairs[-1][0].units
     native_metrics, counted, other = [], [], []
@@ -158,4 +169,3 @@ def _build(model, pairs):
     native = _cpu.DenseStack(layers, loss_op, config, native_metrics)
     dropouts = [d for _, d in pairs if d is not None and d.rate > 0]
     return FusedStep(model, native, dropouts, counted, other)
-

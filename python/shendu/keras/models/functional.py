@@ -6,8 +6,6 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .. import backend
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
@@ -56,12 +54,17 @@ class Model(Trainer, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if type(self) is Functional and (inputs is None or outputs is None):
-            raise ValueError("keras.Model needs inputs= and outputs= (subclassed models with a "
-                             "custom call() are not supported by shendu; use the functional "
-                             "API or Sequential)")
-        Layer.__init__(self, name=name or backend.unique_name(
-            backend.snake_case(type(self).__name__)),
-            trainable=trainable, **kwargs)
+            raise ValueError(
+                "keras.Model needs inputs= and outputs= (subclassed models with a "
+                "custom call() are not supported by shendu; use the functional "
+                "API or Sequential)"
+            )
+        Layer.__init__(
+            self,
+            name=name or backend.unique_name(backend.snake_case(type(self).__name__)),
+            trainable=trainable,
+            **kwargs,
+        )
         Trainer.__init__(self)
         self._steps = []
         self._graph_serial = None
@@ -74,8 +77,10 @@ class Model(Trainer, Layer):
     def _build_graph(self, inputs, outputs) -> None:
         for t in _flat(inputs) + _flat(outputs):
             if not isinstance(t, KerasTensor):
-                raise ValueError(f"Model inputs and outputs must be KerasTensors (from "
-                                 f"keras.Input and layer calls), got {t!r}")
+                raise ValueError(
+                    f"Model inputs and outputs must be KerasTensors (from "
+                    f"keras.Input and layer calls), got {t!r}"
+                )
         self._nested_inputs = isinstance(inputs, (list, tuple))
         self._nested_outputs = isinstance(outputs, (list, tuple))
         self.inputs, self.outputs = _flat(inputs), _flat(outputs)
@@ -90,9 +95,11 @@ class Model(Trainer, Layer):
             first_visit.setdefault(node.layer, len(first_visit))
             if id(tensor) not in input_ids:
                 if isinstance(node.layer, InputLayer):
-                    raise ValueError(f"Graph disconnected: cannot obtain the value of tensor "
-                                     f"{tensor.name!r}; it comes from an Input that is not in the "
-                                     f"model's inputs")
+                    raise ValueError(
+                        f"Graph disconnected: cannot obtain the value of tensor "
+                        f"{tensor.name!r}; it comes from an Input that is not in the "
+                        f"model's inputs"
+                    )
                 for t in node.input_tensors:
                     visit(t)
             nodes.append(node)
@@ -110,8 +117,13 @@ class Model(Trainer, Layer):
         for node in nodes:
             if isinstance(node.layer, InputLayer):
                 continue
-            steps.append((node, [slot(t) for t in node.input_tensors],
-                          [slot(t) for t in node.output_tensors]))
+            steps.append(
+                (
+                    node,
+                    [slot(t) for t in node.input_tensors],
+                    [slot(t) for t in node.output_tensors],
+                )
+            )
         self._graph_layers = _keras_layer_order(nodes, first_visit, input_ids, self.inputs)
         self._slot_count = len(slots)
         self._input_slots = [slots[id(t)] for t in self.inputs]
@@ -131,10 +143,17 @@ class Model(Trainer, Layer):
     def _index_weights(self) -> None:
         index = {id(w): i for i, w in enumerate(self.weights)}
         self._weight_count = len(index)
-        self._steps = [_Step(node.layer, ins, outs, isinstance(node.inputs, (list, tuple)),
-                             isinstance(node.outputs, (list, tuple)),
-                             [index[id(w)] for w in node.layer.weights])
-                       for node, ins, outs in self._raw_steps]
+        self._steps = [
+            _Step(
+                node.layer,
+                ins,
+                outs,
+                isinstance(node.inputs, (list, tuple)),
+                isinstance(node.outputs, (list, tuple)),
+                [index[id(w)] for w in node.layer.weights],
+            )
+            for node, ins, outs in self._raw_steps
+        ]
 
     def _find_logit_step(self):
         """The step whose activation a fused loss may skip: it makes the single output, which
@@ -161,8 +180,9 @@ class Model(Trainer, Layer):
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
-                         f"{[layer.name for layer in self.layers]}")
+        raise ValueError(
+            f"No such layer: {name!r}. Existing layers are: {[layer.name for layer in self.layers]}"
+        )
 
     @property
     def weights(self) -> list:
@@ -191,12 +211,14 @@ class Model(Trainer, Layer):
         weights = list(weights)
         own = self.weights
         if len(weights) != len(own):
-            raise ValueError(f"Model {self.name!r} expected {len(own)} weights, but received "
-                             f"{len(weights)} input weights.")
+            raise ValueError(
+                f"Model {self.name!r} expected {len(own)} weights, but received "
+                f"{len(weights)} input weights."
+            )
         start = 0
         for layer in self.layers:
             count = len(layer.weights)
-            layer.set_weights(weights[start:start + count])
+            layer.set_weights(weights[start : start + count])
             start += count
 
     def count_params(self) -> int:
@@ -208,8 +230,10 @@ class Model(Trainer, Layer):
         vals = [None] * self._slot_count
         inputs = _flat(inputs)
         if len(inputs) != len(self._input_slots):
-            raise ValueError(f"Model {self.name!r} expects {len(self._input_slots)} input(s), "
-                             f"but it received {len(inputs)} input tensors.")
+            raise ValueError(
+                f"Model {self.name!r} expects {len(self._input_slots)} input(s), "
+                f"but it received {len(inputs)} input tensors."
+            )
         for s, x in zip(self._input_slots, inputs):
             vals[s] = x
         ctxs = []
@@ -239,8 +263,9 @@ class Model(Trainer, Layer):
 
     def backward(self, ctxs, doutputs):
         grads = [None] * self._slot_count
-        for s, d in zip(self._output_slots, _flat(doutputs) if self._nested_outputs
-                        else [doutputs]):
+        for s, d in zip(
+            self._output_slots, _flat(doutputs) if self._nested_outputs else [doutputs]
+        ):
             grads[s] = d
         wgrads = [None] * self._weight_count
         for step, ctx in zip(reversed(self._steps), reversed(ctxs)):
@@ -271,8 +296,7 @@ class Model(Trainer, Layer):
             for s in step.ins:
                 if s in first and step.layer._int_input:
                     first[s] = True
-        return any(first.values()) or any(t.dtype.startswith(("int", "uint"))
-                                          for t in self.inputs)
+        return any(first.values()) or any(t.dtype.startswith(("int", "uint")) for t in self.inputs)
 
     def compute_output_shape(self, input_shape):
         shapes = [tuple(t.shape) for t in self.outputs]
@@ -287,8 +311,15 @@ class Model(Trainer, Layer):
     def output_shape(self):
         return self.compute_output_shape(None)
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None):
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
         from .summary import print_summary
 
         print_summary(self, line_length, positions, print_fn)
@@ -317,9 +348,13 @@ class Model(Trainer, Layer):
 
         ins = [history(t) for t in self.inputs]
         outs = [history(t) for t in self.outputs]
-        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
-                "input_layers": ins if self._nested_inputs else ins[0],
-                "output_layers": outs if self._nested_outputs else outs[0]}
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "layers": layer_configs,
+            "input_layers": ins if self._nested_inputs else ins[0],
+            "output_layers": outs if self._nested_outputs else outs[0],
+        }
 
     def _known_tensor_ids(self) -> set:
         ids = set()
@@ -354,8 +389,12 @@ class Model(Trainer, Layer):
                 return [lookup(h) for h in spec]
             return lookup(spec)
 
-        return Functional(many(config["input_layers"]), many(config["output_layers"]),
-                          name=config.get("name"), trainable=config.get("trainable", True))
+        return Functional(
+            many(config["input_layers"]),
+            many(config["output_layers"]),
+            name=config.get("name"),
+            trainable=config.get("trainable", True),
+        )
 
 
 class Functional(Model):
@@ -366,10 +405,14 @@ def _tensor_config(inputs):
     if isinstance(inputs, (list, tuple)):
         return [_tensor_config(t) for t in inputs]
     node = inputs.node
-    return {"class_name": "__keras_tensor__",
-            "config": {"shape": list(inputs.shape), "dtype": inputs.dtype,
-                       "keras_history": [node.layer.name, node.layer._inbound_nodes.index(node),
-                                         inputs.index]}}
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {
+            "shape": list(inputs.shape),
+            "dtype": inputs.dtype,
+            "keras_history": [node.layer.name, node.layer._inbound_nodes.index(node), inputs.index],
+        },
+    }
 
 
 def _resolve(arg, tensors):

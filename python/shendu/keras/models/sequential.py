@@ -11,8 +11,9 @@ from .functional import Model
 
 class Sequential(Model):
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
-        super().__init__(name=name or backend.unique_name("sequential"), trainable=trainable,
-                         **kwargs)
+        super().__init__(
+            name=name or backend.unique_name("sequential"), trainable=trainable, **kwargs
+        )
         self._stack: list[Layer] = []
         self._input_layer = None
         self.built = False
@@ -30,8 +31,10 @@ class Sequential(Model):
             self._input_layer = layer
             return
         if not isinstance(layer, Layer):
-            raise ValueError(f"Only instances of keras.layers.Layer can be added to a Sequential "
-                             f"model. Received: {layer!r} (of type {type(layer).__name__})")
+            raise ValueError(
+                f"Only instances of keras.layers.Layer can be added to a Sequential "
+                f"model. Received: {layer!r} (of type {type(layer).__name__})"
+            )
         if any(layer is other for other in self._stack):
             raise ValueError(f"Layer {layer.name!r} is already in this Sequential model")
         if not self._stack and self._input_layer is None and layer._batch_input_shape:
@@ -55,8 +58,9 @@ class Sequential(Model):
             if input_shape is None:
                 raise ValueError("Sequential.build: you must provide an input_shape")
             if isinstance(input_shape, list):
-                raise ValueError("Sequential models take a single input, got input shapes "
-                                 f"{input_shape}")
+                raise ValueError(
+                    f"Sequential models take a single input, got input shapes {input_shape}"
+                )
             self._input_layer = InputLayer(batch_shape=tuple(input_shape))
         if not self._stack:
             raise ValueError(f"Sequential model {self.name!r} has no layers")
@@ -70,9 +74,11 @@ class Sequential(Model):
         for layer in self._stack:
             x = layer(x)
             if isinstance(x, list):
-                raise ValueError(f"All layers in a Sequential model should have a single output "
-                                 f"tensor; layer {layer.name!r} has {len(x)}. Use the "
-                                 "functional API for multi-output layers.")
+                raise ValueError(
+                    f"All layers in a Sequential model should have a single output "
+                    f"tensor; layer {layer.name!r} has {len(x)}. Use the "
+                    "functional API for multi-output layers."
+                )
         self._build_graph(self._input_layer.output, x)
 
     @property
@@ -103,8 +109,12 @@ class Sequential(Model):
         layers = [serialize(layer) for layer in self._stack]
         if self._input_layer is not None:
             layers.insert(0, serialize(self._input_layer))
-        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32",
-                  "layers": layers}
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": "float32",
+            "layers": layers,
+        }
         if self._input_layer is not None:
             config["build_input_shape"] = list(self._input_layer.batch_shape)
         return config

@@ -46,7 +46,7 @@ def _wrap(text, width):
         cut = text.rfind(" ", 0, width + 1)
         if cut <= 0:
             word, _, text = text.partition(" ")
-            lines.append(word if len(word) <= width else word[:width - 1] + "…")
+            lines.append(word if len(word) <= width else word[: width - 1] + "…")
             if not text:
                 return lines
             continue
@@ -84,8 +84,12 @@ def _is_sequential_like(model):
     if isinstance(model, Sequential):
         return True
     reads = [s for step in model._steps for s in step.ins]
-    return (all(len(step.ins) == 1 for step in model._steps) and len(reads) == len(set(reads))
-            and len(model._input_slots) == 1 and len(model._output_slots) == 1)
+    return (
+        all(len(step.ins) == 1 for step in model._steps)
+        and len(reads) == len(set(reads))
+        and len(model._input_slots) == 1
+        and len(model._output_slots) == 1
+    )
 
 
 def _connections(layer, model):
@@ -148,8 +152,11 @@ def summary_text(model, line_length=None, positions=None) -> str:
     trainable = sum(w.value.size for w in weights if w.trainable)
     frozen = sum(w.value.size for w in weights if not w.trainable)
     optimizer = getattr(model, "optimizer", None)
-    opt_slots = (sum(s.size for slots in optimizer._slots.values() for s in slots)
-                 if optimizer is not None and optimizer.built else None)
+    opt_slots = (
+        sum(s.size for slots in optimizer._slots.values() for s in slots)
+        if optimizer is not None and optimizer.built
+        else None
+    )
     # Keras counts the optimizer's step (int64) and learning rate (float32) as two parameters.
     opt_count = 0 if opt_slots is None else opt_slots + 2
     opt_bytes = 0 if opt_slots is None else 4 * opt_slots + 12

@@ -15,7 +15,9 @@ import math
 import numpy as np
 
 from ... import _config
-from .. import backend, losses as losses_module, metrics as metrics_module
+from .. import backend
+from .. import losses as losses_module
+from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..tensors import KerasTensor
 from . import dense_stack
@@ -59,15 +61,26 @@ class Trainer:
 
     # --- compile ------------------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
         if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError("compile: loss_weights and weighted_metrics are not supported by "
-                             "shendu")
+            raise ValueError(
+                "compile: loss_weights and weighted_metrics are not supported by shendu"
+            )
         if isinstance(loss, (list, tuple, dict)):
-            raise ValueError("compile: one loss for a single-output model is supported, got "
-                             f"{loss!r}")
+            raise ValueError(
+                f"compile: one loss for a single-output model is supported, got {loss!r}"
+            )
         if isinstance(metrics, dict):
             raise ValueError("compile: pass metrics as a list, got a dict")
         self.optimizer = optimizers_module.get(optimizer)
@@ -91,21 +104,32 @@ class Trainer:
             return module.serialize(value)
 
         cfg = self._compile_config
-        return {"optimizer": plain(self.optimizer if not isinstance(cfg["optimizer"], str)
-                                   else cfg["optimizer"], optimizers_module),
-                "loss": plain(cfg["loss"] if isinstance(cfg["loss"], str) or cfg["loss"] is None
-                              else self.loss, losses_module),
-                "metrics": None if cfg["metrics"] is None else
-                [plain(m, metrics_module) for m in cfg["metrics"]],
-                "loss_weights": None, "weighted_metrics": None, "run_eagerly": False,
-                "steps_per_execution": 1, "jit_compile": False}
+        return {
+            "optimizer": plain(
+                self.optimizer if not isinstance(cfg["optimizer"], str) else cfg["optimizer"],
+                optimizers_module,
+            ),
+            "loss": plain(
+                cfg["loss"] if isinstance(cfg["loss"], str) or cfg["loss"] is None else self.loss,
+                losses_module,
+            ),
+            "metrics": None
+            if cfg["metrics"] is None
+            else [plain(m, metrics_module) for m in cfg["metrics"]],
+            "loss_weights": None,
+            "weighted_metrics": None,
+            "run_eagerly": False,
+            "steps_per_execution": 1,
+            "jit_compile": False,
+        }
 
     def compile_from_config(self, config):
         metrics = config.get("metrics")
-        self.compile(optimizer=config.get("optimizer", "rmsprop"),
-                     loss=config.get("loss"),
-                     metrics=None if metrics is None else
-                     [metrics_module.deserialize(m) for m in metrics])
+        self.compile(
+            optimizer=config.get("optimizer", "rmsprop"),
+            loss=config.get("loss"),
+            metrics=None if metrics is None else [metrics_module.deserialize(m) for m in metrics],
+        )
 
     @property
     def metrics_names(self) -> list:
@@ -124,8 +148,9 @@ class Trainer:
 
     def _ensure_built(self, xs) -> None:
         if not self.built:
-            self.build([(None,) + x.shape[1:] for x in xs] if len(xs) > 1
-                       else (None,) + xs[0].shape[1:])
+            self.build(
+                [(None,) + x.shape[1:] for x in xs] if len(xs) > 1 else (None,) + xs[0].shape[1:]
+            )
 
     def _inputs(self, x, name="x"):
         """The model's input arrays, converted once and checked against the input shapes."""
@@ -136,20 +161,23 @@ class Trainer:
         xs = [_as_numpy(a, name) for a in _flat(x)]
         self._ensure_built(xs)
         if len(xs) != len(self.inputs):
-            raise ValueError(f"{name}: the model expects {len(self.inputs)} input array(s), got "
-                             f"{len(xs)}")
+            raise ValueError(
+                f"{name}: the model expects {len(self.inputs)} input array(s), got {len(xs)}"
+            )
         keep_int = None  # walking the graph for it costs; only integer data needs the answer
         out = []
         for a, t in zip(xs, self.inputs):
             want = t.shape[1:]
-            if a.ndim != len(t.shape) or any(w is not None and w != g
-                                             for w, g in zip(want, a.shape[1:])):
-                raise ValueError(f"{name}: input {t.name!r} of model {self.name!r} expects "
-                                 f"shape {t.shape}, but received data of shape {a.shape}")
+            if a.ndim != len(t.shape) or any(
+                w is not None and w != g for w, g in zip(want, a.shape[1:])
+            ):
+                raise ValueError(
+                    f"{name}: input {t.name!r} of model {self.name!r} expects "
+                    f"shape {t.shape}, but received data of shape {a.shape}"
+                )
             if a.dtype.kind in "iu" and keep_int is None:
                 keep_int = self._int_input
-            out.append(a if keep_int and a.dtype.kind in "iu" else
-                       a.astype(np.float32, copy=False))
+            out.append(a if keep_int and a.dtype.kind in "iu" else a.astype(np.float32, copy=False))
         return out
 
     def _targets(self, y, name="y"):
@@ -162,10 +190,12 @@ class Trainer:
     def _check_lengths(xs, y):
         sizes = {len(a) for a in xs} | ({len(y)} if y is not None else set())
         if len(sizes) > 1:
-            raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the "
-                             f"same number of samples. 'x' sizes: "
-                             f"{', '.join(str(len(a)) for a in xs)}; 'y' sizes: "
-                             f"{len(y) if y is not None else '-'}")
+            raise ValueError(
+                "Data cardinality is ambiguous. Make sure all arrays contain the "
+                f"same number of samples. 'x' sizes: "
+                f"{', '.join(str(len(a)) for a in xs)}; 'y' sizes: "
+                f"{len(y) if y is not None else '-'}"
+            )
 
     def _prepare(self, what, y_shape=None) -> None:
         if not self.compiled:
@@ -173,24 +203,34 @@ class Trainer:
         if self.loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self.outputs) != 1:
-            raise ValueError("Training and evaluating are supported for single-output models "
-                             f"only; model {self.name!r} has {len(self.outputs)} outputs")
+            raise ValueError(
+                "Training and evaluating are supported for single-output models "
+                f"only; model {self.name!r} has {len(self.outputs)} outputs"
+            )
         if self._metrics is None and y_shape is not None:
-            self._metrics = [metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
-                             for m in self._metric_specs]
+            self._metrics = [
+                metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
+                for m in self._metric_specs
+            ]
         weights = self._weight_list()
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
-        key = (self._compile_serial, self._graph_serial, _config.get_backend(),
-               self._metrics is not None, tuple((w.trainable, id(w.value)) for w in weights))
+        key = (
+            self._compile_serial,
+            self._graph_serial,
+            _config.get_backend(),
+            self._metrics is not None,
+            tuple((w.trainable, id(w.value)) for w in weights),
+        )
         if key == self._prepared:
             return
         act = self.output_activation()
         self._fused = act if act is not None and act == self.loss.fuses else None
         self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
         self._train_vars = [weights[i] for i in self._train_idx]
-        self._regularized = [(i, weights[i]) for i in self._train_idx
-                             if weights[i].regularizer is not None]
+        self._regularized = [
+            (i, weights[i]) for i in self._train_idx if weights[i].regularizer is not None
+        ]
         self._fused_step = _UNPLANNED
         self._prepared = key
 
@@ -246,16 +286,37 @@ class Trainer:
 
         if isinstance(callbacks, callbacks_module.CallbackList):
             return callbacks
-        return callbacks_module.CallbackList(callbacks, add_history=history,
-                                             add_progbar=verbose != 0, model=self,
-                                             verbose=verbose, epochs=epochs, steps=steps)
+        return callbacks_module.CallbackList(
+            callbacks,
+            add_history=history,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+        )
 
     # --- fit / evaluate / predict --------------------------------------------------------
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
         if class_weight is not None or sample_weight is not None:
             raise ValueError("fit: class_weight and sample_weight are not supported by shendu")
         batch_size = _batch_size(batch_size)
@@ -270,12 +331,16 @@ class Trainer:
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val), got "
-                                 f"{type(validation_data).__name__}")
+                raise ValueError(
+                    "validation_data must be a tuple (x_val, y_val), got "
+                    f"{type(validation_data).__name__}"
+                )
             if len(validation_data) == 3 and validation_data[2] is not None:
                 raise ValueError("validation_data: sample weights are not supported by shendu")
-            val = (self._inputs(validation_data[0], "validation_data x"),
-                   _as_numpy(validation_data[1], "validation_data y"))
+            val = (
+                self._inputs(validation_data[0], "validation_data x"),
+                _as_numpy(validation_data[1], "validation_data y"),
+            )
             self._check_lengths(*val)
         elif validation_split:
             # Keras takes the LAST fraction of the arrays, before any shuffling.
@@ -316,9 +381,13 @@ class Trainer:
                     break
             epoch_logs = self._logs() if step >= 0 else {}
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(val[0], val[1],
-                                                 _batch_size(validation_batch_size or batch_size),
-                                                 cbs, validation_steps)
+                val_logs = self._evaluate_arrays(
+                    val[0],
+                    val[1],
+                    _batch_size(validation_batch_size or batch_size),
+                    cbs,
+                    validation_steps,
+                )
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
@@ -343,8 +412,17 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         if sample_weight is not None:
             raise ValueError("evaluate: sample_weight is not supported by shendu")
         batch_size = _batch_size(batch_size)
@@ -386,15 +464,14 @@ class Trainer:
         if outputs is None:  # empty input: shapes come from the graph
             outputs = [np.empty((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
         if steps is not None:
-            outputs = [o[:min(n, count * batch_size)] for o in outputs]
+            outputs = [o[: min(n, count * batch_size)] for o in outputs]
         return outputs if self._nested_outputs else outputs[0]
 
     def _predict_batch(self, xs):
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return out
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
         xs = self._inputs(x)
@@ -440,8 +517,11 @@ class Trainer:
 def _batch_size(batch_size) -> int:
     if batch_size is None:
         return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size <= 0:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size <= 0
+    ):
         raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
     return int(batch_size)
 

@@ -7,15 +7,8 @@ import pytest
 
 import shendu
 from shendu import ops, reference
+from threads import run_with_threads
 
-
-def _run_with_threads(n, f):
-    old = shendu.get_num_threads()
-    try:
-        shendu.set_num_threads(n)
-        return f()
-    finally:
-        shendu.set_num_threads(old)
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (7, 33), (4, 257), (2, 0, 3), ()])
@@ -67,8 +60,8 @@ def test_rate_zero_keeps_everything(rng):
 
 def test_identical_with_one_and_two_threads(rng):
     x = rng.standard_normal((300, 257)).astype(np.float32)
-    one = _run_with_threads(1, lambda: ops.dropout(x, 0.4, 99))
-    two = _run_with_threads(2, lambda: ops.dropout(x, 0.4, 99))
+    one = run_with_threads(1, lambda: ops.dropout(x, 0.4, 99))
+    two = run_with_threads(2, lambda: ops.dropout(x, 0.4, 99))
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
 

@@ -6,15 +6,8 @@ import pytest
 import shendu
 from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
+from threads import run_with_threads
 
-
-def _run_with_threads(n, f):
-    old = shendu.get_num_threads()
-    try:
-        shendu.set_num_threads(n)
-        return f()
-    finally:
-        shendu.set_num_threads(old)
 
 
 @pytest.mark.parametrize("ids_shape", [(1,), (7,), (3, 33), (2, 0), (0,), (4, 3, 2)])
@@ -60,8 +53,8 @@ def test_identical_with_one_and_two_threads(rng):
     table = rng.standard_normal((1000, 64)).astype(np.float32)
     dy = rng.standard_normal((400, 50, 64)).astype(np.float32)
     for f in (lambda: ops.embedding(ids, table), lambda: ops.embedding_backward(dy, ids, 1000)):
-        np.testing.assert_array_equal(_run_with_threads(1, f), _run_with_threads(2, f))
-    np.testing.assert_allclose(_run_with_threads(2, lambda: ops.embedding_backward(dy, ids, 1000)),
+        np.testing.assert_array_equal(run_with_threads(1, f), run_with_threads(2, f))
+    np.testing.assert_allclose(run_with_threads(2, lambda: ops.embedding_backward(dy, ids, 1000)),
                                reference.embedding_backward(dy, ids, 1000), rtol=1e-5, atol=1e-5)
 
 

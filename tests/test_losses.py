@@ -6,18 +6,11 @@ import pytest
 import shendu
 from gradcheck import check_gradient
 from shendu import ops, reference
+from threads import run_with_threads
 
 SOFTMAX_LOSSES = ["sparse_softmax_cross_entropy", "softmax_cross_entropy"]
 ELEMENTWISE_LOSSES = ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error"]
 
-
-def _run_with_threads(n, f):
-    old = shendu.get_num_threads()
-    try:
-        shendu.set_num_threads(n)
-        return f()
-    finally:
-        shendu.set_num_threads(old)
 
 
 def _inputs(name, shape, rng):
@@ -117,8 +110,8 @@ def test_softmax_cross_entropy_unnormalized_targets(rng):
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES + ELEMENTWISE_LOSSES)
 def test_identical_with_one_and_two_threads(rng, name):
     a, t = _inputs(name, (2000, 37), rng)
-    one = _run_with_threads(1, lambda: getattr(ops, name)(a, t))
-    two = _run_with_threads(2, lambda: getattr(ops, name)(a, t))
+    one = run_with_threads(1, lambda: getattr(ops, name)(a, t))
+    two = run_with_threads(2, lambda: getattr(ops, name)(a, t))
     assert one[0] == two[0]
     np.testing.assert_array_equal(one[1], two[1])
 

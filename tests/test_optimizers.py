@@ -7,6 +7,7 @@ import pytest
 
 import shendu
 from shendu import ops, reference
+from threads import run_with_threads
 
 SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs threaded
 
@@ -14,14 +15,6 @@ SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs 
 # they agree to rounding (observed: exactly); 1e-6 relative over several steps.
 RTOL = 1e-6
 
-
-def _run_with_threads(n, f):
-    old = shendu.get_num_threads()
-    try:
-        shendu.set_num_threads(n)
-        return f()
-    finally:
-        shendu.set_num_threads(old)
 
 
 def _run_steps(module, update, state, grads):
@@ -82,8 +75,8 @@ def test_identical_with_one_and_two_threads(rng, case):
     update, slots = CASES[case]
     state = _state(rng, (100_003,), slots)
     grads = [rng.standard_normal(100_003).astype(np.float32) for _ in range(2)]
-    one = _run_with_threads(1, lambda: _run_steps(ops, update, state, grads))
-    two = _run_with_threads(2, lambda: _run_steps(ops, update, state, grads))
+    one = run_with_threads(1, lambda: _run_steps(ops, update, state, grads))
+    two = run_with_threads(2, lambda: _run_steps(ops, update, state, grads))
     for key in state:
         np.testing.assert_array_equal(one[key], two[key])
 

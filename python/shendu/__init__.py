@@ -1,9 +1,21 @@
 """shendu (深度): deep learning with hand-written C++/CUDA kernels under a Keras-compatible API."""
 
+import importlib
+
 from . import ops, reference
 from ._config import get_backend, get_num_threads, set_backend, set_num_threads
+from ._version import __version__
 
-__version__ = "0.1.0"
+# Imported on first use, so `import shendu` stays fast: `shendu.keras`, `shendu.nn.softmax`,
+# `shendu.version.VERSION`, `shendu.random.set_seed` (TensorFlow's spellings).
+_LAZY = ("keras", "nn", "random", "version")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'shendu' has no attribute {name!r}")
+
 
 __all__ = [
     "ops",
@@ -13,4 +25,5 @@ __all__ = [
     "get_num_threads",
     "set_num_threads",
     "__version__",
+    *_LAZY,
 ]

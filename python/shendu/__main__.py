@@ -1,9 +1,11 @@
-"""python -m shendu info | bench"""
+"""python -m shendu info | demo [--epochs N] [--plot PATH]"""
 
 from __future__ import annotations
 
 import platform
 import sys
+
+import shendu
 
 
 def info() -> None:
@@ -28,12 +30,76 @@ def info() -> None:
             print(f"GPU: none visible ({exc})")
 
 
+def demo(argv: list[str]) -> None:
+    """Trains the Keras MNIST convnet on the MNIST sample shipped with shendu."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m shendu demo")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--plot", default="shendu_demo_training.png",
+                        help="where to write the training-curve PNG (needs matplotlib)")
+    args = parser.parse_args(argv)
+
+    from shendu import keras
+    from shendu.keras import layers
+
+    keras.utils.set_random_seed(0)
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_sample()
+    x_train = (x_train / 255.0).reshape(-1, 28, 28, 1)
+    x_test = (x_test / 255.0).reshape(-1, 28, 28, 1)
+    print(f"MNIST sample: {len(x_train)} training and {len(x_test)} test digits")
+    model = keras.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.summary()
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, epochs=args.epochs, validation_data=(x_test, y_test))
+    seconds = time.perf_counter() - start
+    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    print(f"test accuracy: {accuracy:.4f}")
+    print(f"training time: {seconds:.1f} s ({shendu.get_num_threads()} threads, "
+          f"{shendu.get_backend()} backend)")
+    _plot(history.history, args.plot)
+
+
+def _plot(history: dict, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no training-curve plot")
+        return
+    epochs = range(1, len(history["loss"]) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    for key, axis in (("loss", left), ("accuracy", right)):
+        axis.plot(epochs, history[key], "o-", label="train")
+        if f"val_{key}" in history:
+            axis.plot(epochs, history[f"val_{key}"], "o-", label="test")
+        axis.set_xlabel("epoch")
+        axis.set_title(key)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"training curves: {path}")
+
+
 def main(argv: list[str]) -> int:
-    commands = {"info": info}
-    if len(argv) != 1 or argv[0] not in commands:
+    commands = {"info": lambda rest: info(), "demo": demo}
+    if not argv or argv[0] not in commands or (argv[0] == "info" and len(argv) != 1):
         print(f"usage: python -m shendu {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
-    commands[argv[0]]()
+    commands[argv[0]](argv[1:])
     return 0
 
 

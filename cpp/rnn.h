@@ -1,0 +1,67 @@
+// Recurrent layers over whole sequences (N, T, I), Keras formulas and weight layouts.
+//
+// One driver serves every cell: a single GEMM projects the inputs of all time steps at once,
+// then each step does one recurrent GEMM and one fused, vectorizable gate kernel per batch row.
+// The backward walks the steps in reverse with a fused gate-backward kernel and one GEMM for
+// dh_prev per step, and computes every weight gradient as one big GEMM over all steps at the end.
+#pragma once
+#include <cstdint>
+
+namespace shendu {
+
+// LSTM gates i, f, c, o; GRU (reset_after=True) gates z, r, h; SimpleRNN h = tanh(...).
+enum class RnnCell { Lstm, Gru, Simple };
+
+constexpr int rnn_gate_count(RnnCell cell) {
+  return cell == RnnCell::Lstm ? 4 : cell == RnnCell::Gru ? 3 : 1;
+}
+
+// Besides the activated gates and hs, LSTM caches its cell states c_t and GRU its recurrent
+// candidate term h_{t-1} @ U_h + b_rec_h: one extra (N, T, U) array, "aux". SimpleRNN's only
+// gate activation is h itself, so it caches nothing but hs (its gate buffer IS hs).
+constexpr bool rnn_has_aux(RnnCell cell) { return cell != RnnCell::Simple; }
+
+struct RnnShape {
+  int64_t N, T, I, U;  // batch, steps, input features, units
+};
+
+// Pointers to C-contiguous float32 arrays; G = rnn_gate_count(cell). Nullable ones are marked.
+struct RnnForwardArgs {
+  const float* x;          // (N, T, I)
+  const float* kernel;     // (I, G*U)
+  const float* recurrent;  // (U, G*U)
+  const float* bias;       // (G*U,) or null; GRU: the input bias (row 0 of Keras's (2, 3U))
+  const float* bias_rec;   // GRU: the recurrent bias (row 1) or null; others: null
+  const float* h0;         // (N, U) or null (zeros)
+  const float* c0;         // LSTM: (N, U) or null (zeros); others: null
+  float* hs;               // out (N, T, U)
+  float* h_T;              // out (N, U)
+  float* c_T;              // out (N, U), LSTM only
+  float* gates;            // out (N, T, G*U) activated gates (cache); SimpleRNN: null (hs is used)
+  float* aux;              // out (N, T, U) (cache) when rnn_has_aux, else null
+};
+
+struct RnnBackwardArgs {
+  const float* dhs;        // (N, T, U)
+  const float* dh_T;       // (N, U) or null
+  const float* dc_T;       // LSTM: (N, U) or null
+  const float* x;          // the forward's inputs and cache
+  const float* kernel;
+  const float* recurrent;
+  const float* gates;      // SimpleRNN: null (hs is used)
+  const float* aux;
+  const float* hs;
+  const float* h0;         // or null
+  const float* c0;         // LSTM, or null
+  float* dx;               // out (N, T, I)
+  float* dkernel;          // out (I, G*U)
+  float* drecurrent;       // out (U, G*U)
+  float* dbias;            // out (G*U,); GRU: (2, G*U), input then recurrent bias
+  float* dh0;              // out (N, U)
+  float* dc0;              // out (N, U), LSTM only
+};
+
+void rnn_forward(RnnCell cell, const RnnShape& shape, const RnnForwardArgs& args);
+void rnn_backward(RnnCell cell, const RnnShape& shape, const RnnBackwardArgs& args);
+
+}  // namespace shendu

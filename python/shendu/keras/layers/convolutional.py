@@ -1,0 +1,170 @@
+"""Conv2D and 2-D pooling over NHWC images (channels_last, as Keras's default)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ops
+from .. import activations, initializers, regularizers
+from .core import _positive_int, _refuse
+from .layer import Layer
+
+_PADDINGS = ("valid", "same")
+
+
+def _pair(name, value):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        pair = tuple(int(v) for v in value)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or min(pair) <= 0:
+        raise ValueError(f"The `{name}` argument must be a tuple of 2 positive integers. "
+                         f"Received: {name}={value!r}")
+    return pair
+
+
+def _padding(value):
+    padding = value.lower() if isinstance(value, str) else value
+    if padding not in _PADDINGS:
+        raise ValueError(f"The `padding` argument must be one of {_PADDINGS}. "
+                         f"Received: padding={value!r}")
+    return padding
+
+
+def _data_format(value):
+    if value not in (None, "channels_last"):
+        raise ValueError(f"data_format: only 'channels_last' (NHWC) is supported, got {value!r}")
+
+
+def _out_size(size, window, stride, padding):
+    if size is None:
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    return max(0, (size - window) // stride + 1)
+
+
+def _check_image(layer, input_shape):
+    if len(input_shape) != 4:
+        raise ValueError(f"Input 0 of layer {layer.name!r} is incompatible with the layer: "
+                         f"expected ndim=4 (batch, height, width, channels), found "
+                         f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+
+
+class Conv2D(Layer):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        _data_format(data_format)
+        _refuse("Conv2D", activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        if _pair("dilation_rate", dilation_rate) != (1, 1) or groups != 1:
+            raise ValueError(f"Conv2D: dilation_rate != 1 and groups != 1 are not supported, got "
+                             f"dilation_rate={dilation_rate!r}, groups={groups!r}")
+        self.filters = _positive_int("filters", filters)
+        self.kernel_size = _pair("kernel_size", kernel_size)
+        self.strides = _pair("strides", strides)
+        self.padding = _padding(padding)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        _check_image(self, input_shape)
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.name}: the channel dimension of the input must be known, got "
+                             f"{input_shape}")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
+                                      self.kernel_initializer, self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     self.bias_regularizer) if self.use_bias else None)
+
+    def _run(self, x, activation):
+        z = ops.conv2d(x, self.kernel.value, None if self.bias is None else self.bias.value,
+                       self.strides, self.padding)
+        y = activations.forward(activation, z)
+        return y, (x, y, activation)
+
+    def forward(self, x, training=False):
+        return self._run(x, self.activation)
+
+    def forward_logits(self, x, training=False):
+        return self._run(x, "linear")
+
+    def output_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def backward(self, ctx, dy):
+        x, y, activation = ctx
+        dz = activations.backward(activation, dy, y)
+        dx, dw, db = ops.conv2d_backward(dz, x, self.kernel.value, self.strides, self.padding)
+        return dx, ([dw, db] if self.use_bias else [dw])
+
+    def compute_output_shape(self, input_shape):
+        _check_image(self, input_shape)
+        n, h, w, _ = input_shape
+        return (n, _out_size(h, self.kernel_size[0], self.strides[0], self.padding),
+                _out_size(w, self.kernel_size[1], self.strides[1], self.padding), self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": "channels_last",
+                "dilation_rate": [1, 1], "groups": 1, "activation": self.activation,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class _Pooling2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        _data_format(data_format)
+        self.pool_size = _pair("pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else _pair("strides", strides)
+        self.padding = _padding(padding)
+
+    def compute_output_shape(self, input_shape):
+        _check_image(self, input_shape)
+        n, h, w, c = input_shape
+        return (n, _out_size(h, self.pool_size[0], self.strides[0], self.padding),
+                _out_size(w, self.pool_size[1], self.strides[1], self.padding), c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "padding": self.padding,
+                "data_format": "channels_last"}
+
+
+class MaxPooling2D(_Pooling2D):
+    def forward(self, x, training=False):
+        y, argmax = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)
+        return y, (argmax, x.shape)
+
+    def backward(self, ctx, dy):
+        argmax, x_shape = ctx
+        return ops.max_pool2d_backward(dy, argmax, x_shape), []
+
+
+class AveragePooling2D(_Pooling2D):
+    def forward(self, x, training=False):
+        return ops.avg_pool2d(x, self.pool_size, self.strides, self.padding), x.shape
+
+    def backward(self, x_shape, dy):
+        return ops.avg_pool2d_backward(dy, x_shape, self.pool_size, self.strides,
+                                       self.padding), []
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D

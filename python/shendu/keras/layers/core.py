@@ -1,0 +1,243 @@
+"""Core layers: InputLayer / Input, Dense, Activation, Softmax, Dropout, Flatten, Reshape."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import ops
+from .. import activations, backend, initializers, regularizers
+from ..tensors import KerasTensor, Node
+from .layer import Layer, _shape_tuple
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"Received an invalid value for `{name}`, expected a positive integer. "
+                         f"Received: {name}={value!r}")
+    return int(value)
+
+
+def _refuse(layer, **unsupported):
+    for name, value in unsupported.items():
+        if value is not None:
+            raise ValueError(f"{layer}: `{name}` is not supported by shendu, got {value!r}")
+
+
+class InputLayer(Layer):
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
+                 name=None, input_tensor=None, **kwargs):
+        if "input_shape" in kwargs:  # the TF-Keras spelling
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        super().__init__(name=name or backend.unique_name("input_layer"), **kwargs)
+        _refuse("InputLayer", input_tensor=input_tensor)
+        if sparse:
+            raise ValueError("InputLayer: sparse inputs are not supported by shendu")
+        if batch_shape is not None:
+            self.batch_shape = _shape_tuple(batch_shape, "batch_shape")
+        elif shape is not None:
+            self.batch_shape = (batch_size,) + _shape_tuple(shape, "shape")
+        else:
+            raise ValueError("You must pass a `shape` argument to Input / InputLayer.")
+        self.input_dtype = "float32" if dtype is None else np.dtype(dtype).name
+        self.built = True
+        Node(self, [], KerasTensor(self.batch_shape, self.input_dtype, name=self.name))
+
+    def forward(self, inputs, training=False):
+        return inputs, None
+
+    def backward(self, ctx, doutputs):
+        return doutputs, []
+
+    def get_config(self):
+        return {"batch_shape": list(self.batch_shape), "dtype": self.input_dtype,
+                "sparse": False, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None):
+    """keras.Input: a symbolic tensor to build a functional model (or start a Sequential) from."""
+    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse,
+                       batch_shape=batch_shape, name=name, input_tensor=tensor)
+    return layer.output
+
+
+class Dense(Layer):
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        _refuse("Dense", activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
+        self.units = _positive_int("units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            raise ValueError(f"{self.name}: the last dimension of the input must be known, got "
+                             f"input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (in_dim, self.units), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     self.bias_regularizer) if self.use_bias else None)
+
+    def _run(self, x, activation):
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = ops.dense(x2, self.kernel.value, None if self.bias is None else self.bias.value,
+                      activation)
+        return y.reshape(lead + (self.units,)), (x2, y, activation, x.shape)
+
+    def forward(self, x, training=False):
+        return self._run(x, self.activation)
+
+    def forward_logits(self, x, training=False):
+        return self._run(x, "linear")
+
+    def output_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def backward(self, ctx, dy):
+        x2, y, activation, x_shape = ctx
+        dx, dw, db = ops.dense_backward(dy.reshape(y.shape), x2, self.kernel.value, y, activation)
+        return dx.reshape(x_shape), ([dw, db] if self.use_bias else [dw])
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def forward(self, x, training=False):
+        y = activations.forward(self.activation, x)
+        return y, y
+
+    def forward_logits(self, x, training=False):
+        return x, None
+
+    def output_activation(self):
+        return self.activation if self.activation in ("softmax", "sigmoid") else None
+
+    def backward(self, y, dy):
+        return (dy if y is None else activations.backward(self.activation, dy, y)), []
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class Softmax(Activation):
+    def __init__(self, axis=-1, **kwargs):
+        if axis != -1:
+            raise ValueError(f"Softmax: only axis=-1 is supported by shendu, got axis={axis!r}")
+        super().__init__("softmax", **kwargs)
+        self.axis = axis
+
+    def get_config(self):
+        config = super().get_config()
+        del config["activation"]
+        return {**config, "axis": self.axis}
+
+
+class Dropout(Layer):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _refuse("Dropout", noise_shape=noise_shape)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Invalid value received for argument `rate`. Expected a float value "
+                             f"between 0 and 1 (1 excluded). Received: rate={rate!r}")
+        self.rate = float(rate)
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def forward(self, x, training=False):
+        if not training or self.rate == 0:
+            return x, None
+        seed = backend.next_seed() if self._rng is None else int(self._rng.integers(0, 2**32))
+        y, mask = ops.dropout(x, self.rate, seed)
+        return y, mask
+
+    def backward(self, mask, dy):
+        return (dy if mask is None else dy * mask), []
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": None}
+
+
+class Flatten(Layer):
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"Flatten: only data_format='channels_last' is supported, got "
+                             f"{data_format!r}")
+
+    def forward(self, x, training=False):
+        return x.reshape(x.shape[0], -1), x.shape
+
+    def backward(self, x_shape, dy):
+        return dy.reshape(x_shape), []
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        return (input_shape[0], None if None in rest else math.prod(rest))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": "channels_last"}
+
+
+class Reshape(Layer):
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in target_shape) > 1 or any(d < -1 or d == 0 for d in target_shape):
+            raise ValueError(f"Reshape: target_shape must hold positive sizes and at most one -1, "
+                             f"got {target_shape}")
+        self.target_shape = target_shape
+
+    def _resolve(self, input_shape):
+        size = math.prod(input_shape[1:]) if None not in input_shape[1:] else None
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if -1 in self.target_shape:
+            if size is None:
+                return tuple(None if d == -1 else d for d in self.target_shape)
+            if size % known:
+                raise ValueError(f"{self.name}: cannot reshape input of shape {input_shape} to "
+                                 f"{self.target_shape}")
+            return tuple(size // known if d == -1 else d for d in self.target_shape)
+        if size is not None and size != known:
+            raise ValueError(f"{self.name}: total size of the input {input_shape} differs from "
+                             f"target_shape {self.target_shape}")
+        return self.target_shape
+
+    def forward(self, x, training=False):
+        return x.reshape((x.shape[0],) + self._resolve(x.shape)), x.shape
+
+    def backward(self, x_shape, dy):
+        return dy.reshape(x_shape), []
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._resolve(tuple(input_shape))
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}

@@ -1,0 +1,56 @@
+"""Embedding: integer ids -> rows of a trainable table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ops
+from .. import initializers, regularizers
+from .core import _positive_int, _refuse
+from .layer import Layer
+
+
+class Embedding(Layer):
+    _int_input = True
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 input_length=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs:  # TF-Keras's spelling
+            kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        _refuse("Embedding", embeddings_constraint=embeddings_constraint)
+        if mask_zero:
+            raise ValueError("Embedding: mask_zero=True is not supported by shendu (no layer here "
+                             "consumes masks); pad with zeros and leave mask_zero=False.")
+        self.input_dim = _positive_int("input_dim", input_dim)
+        self.output_dim = _positive_int("output_dim", output_dim)
+        # Keras's "uniform" for embeddings is RandomUniform(-0.05, 0.05).
+        self.embeddings_initializer = (initializers.RandomUniform()
+                                       if embeddings_initializer == "uniform"
+                                       else initializers.get(embeddings_initializer))
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer,
+                                          self.embeddings_regularizer)
+
+    def forward(self, ids, training=False):
+        if ids.dtype.kind not in "iu":
+            ids = ids.astype(np.int64)
+        return ops.embedding(ids, self.embeddings.value), ids
+
+    def backward(self, ids, dy):
+        # Integer ids have no gradient: None tells the model to stop here.
+        return None, [ops.embedding_backward(dy, ids, self.input_dim)]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "mask_zero": False}

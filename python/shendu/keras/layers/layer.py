@@ -1,0 +1,269 @@
+"""Layer: the base every Keras layer builds on, and Variable, the weights it owns.
+
+A layer's math lives in two methods, so a model can run its graph forward and backward with one
+Python call per layer:
+
+* ``forward(inputs, training) -> (outputs, ctx)``: ctx holds whatever ``backward`` needs;
+* ``backward(ctx, doutputs) -> (dinputs, grads)``: grads align with ``layer.weights``.
+
+``__call__`` is the Keras entry point: on KerasTensors it records a graph node (functional API),
+on arrays it runs ``forward`` in inference mode and returns a ``Tensor``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend, initializers, regularizers
+from ..tensors import KerasTensor, Node, eager
+
+
+class Variable:
+    """A float32 weight; optimizers update ``value`` in place, so its identity never changes."""
+
+    def __init__(self, value, name, path, trainable=True, regularizer=None):
+        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.name = name
+        self.path = path
+        self.trainable = trainable
+        self.regularizer = regularizer
+
+    @property
+    def shape(self) -> tuple:
+        return self.value.shape
+
+    @property
+    def dtype(self) -> str:
+        return "float32"
+
+    def numpy(self) -> np.ndarray:
+        return self.value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
+
+    def assign(self, value) -> None:
+        value = np.asarray(value)
+        if value.shape != self.value.shape:
+            raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
+                             f"{value.shape} to a variable of shape {self.value.shape}")
+        np.copyto(self.value, value, casting="unsafe")
+
+    def __repr__(self) -> str:
+        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+
+
+def _shape_tuple(shape, what):
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise ValueError(f"{what}: expected a tuple of ints, got {shape!r}") from None
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{what}: dimensions must be >= 0 or None, got {shape!r}")
+    return shape
+
+
+def _map_shapes(fn, inputs):
+    return [fn(v) for v in inputs] if isinstance(inputs, (list, tuple)) else fn(inputs)
+
+
+def _flatten(inputs):
+    return list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+
+
+class Layer:
+    # Layers that take integer ids (Embedding) keep integer input arrays as they are.
+    _int_input = False
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                             f"{kwargs}")
+        if dtype not in (None, "float32") and not (isinstance(dtype, dict)):
+            raise ValueError(f"dtype: only 'float32' is supported, got {dtype!r}")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name: expected a string, got {name!r}")
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.built = False
+        self._weights: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self._build_input_shape = None
+        # input_shape / input_dim on the first layer of a Sequential say what it receives.
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if batch_input_shape is not None:
+            self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape")
+        elif input_shape is not None:
+            self._batch_input_shape = (batch_size,) + _shape_tuple(input_shape, "input_shape")
+        else:
+            self._batch_input_shape = None
+
+    # --- weights ----------------------------------------------------------------------------
+
+    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
+                   trainable=True) -> Variable:
+        shape = tuple(int(d) for d in shape)
+        value = initializers.get(initializer)(shape)
+        var = Variable(value, name, f"{self.name}/{name}", trainable and self._trainable,
+                       regularizers.get(regularizer))
+        self._weights.append(var)
+        return var
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.trainable = self._trainable
+
+    @property
+    def weights(self) -> list:
+        return list(self._weights)
+
+    @property
+    def trainable_weights(self) -> list:
+        return [w for w in self.weights if w.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [w for w in self.weights if not w.trainable]
+
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def losses(self) -> list:
+        """The regularization penalties of this layer's weights, as floats."""
+        return [w.regularizer(w.value) for w in self.weights if w.regularizer is not None]
+
+    def get_weights(self) -> list:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        own = self.weights
+        weights = list(weights)
+        if len(weights) != len(own):
+            raise ValueError(f"Layer {self.name!r} expected {len(own)} weights "
+                             f"({', '.join(str(w.shape) for w in own) or 'none'}), but received "
+                             f"{len(weights)} input weights.")
+        for var, value in zip(own, weights):
+            value = np.asarray(value)
+            if value.shape != var.shape:
+                raise ValueError(f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
+                                 f"which is not compatible with the provided weight shape "
+                                 f"{value.shape}.")
+        for var, value in zip(own, weights):
+            var.assign(value)
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise ValueError(f"You tried to call count_params on layer {self.name!r}, but the "
+                             "layer isn't built. Build it first, e.g. by calling it on data.")
+        return int(sum(math.prod(w.shape) for w in self.weights))
+
+    # --- building and calling -----------------------------------------------------------------
+
+    def build(self, input_shape) -> None:
+        """Creates the weights for inputs of this shape (batch dimension None)."""
+
+    def _maybe_build(self, input_shape) -> None:
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
+            self._build_input_shape = input_shape
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def forward(self, inputs, training=False):
+        raise NotImplementedError
+
+    def backward(self, ctx, doutputs):
+        raise NotImplementedError
+
+    def output_activation(self):
+        """The softmax/sigmoid this layer ends with, if a cross-entropy loss may take its logits."""
+        return None
+
+    def forward_logits(self, inputs, training=False):
+        """forward without the final activation named by output_activation()."""
+        raise NotImplementedError
+
+    def __call__(self, inputs, training=None, **kwargs):
+        if kwargs:
+            raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
+        if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+            return self._call_symbolic(inputs)
+        inputs = _map_shapes(self._as_array, inputs)
+        self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], inputs))
+        outputs, _ = self.forward(inputs, training=bool(training))
+        return eager(outputs)
+
+    def _as_array(self, x):
+        x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"{self.name}: expected a numeric array, got dtype {x.dtype}")
+        if self._int_input and x.dtype.kind in "iu":
+            return x
+        return x.astype(np.float32, copy=False)
+
+    def _call_symbolic(self, inputs):
+        if not all(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+            raise ValueError(f"{self.name}: mixing KerasTensors and arrays in one call is not "
+                             "supported")
+        input_shape = _map_shapes(lambda t: t.shape, inputs)
+        self._maybe_build(input_shape)
+        out_shape = self.compute_output_shape(input_shape)
+        if isinstance(out_shape, list):
+            outputs = [KerasTensor(s) for s in out_shape]
+        else:
+            outputs = KerasTensor(out_shape)
+        Node(self, inputs, outputs)
+        return outputs
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no "
+                                 "defined output.")
+        return self._inbound_nodes[0].outputs
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no "
+                                 "defined input.")
+        return self._inbound_nodes[0].inputs
+
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            return _map_shapes(lambda t: t.shape, self._inbound_nodes[0].outputs)
+        if self.built:
+            return self.compute_output_shape(self._build_input_shape)
+        raise AttributeError(f"Layer {self.name!r} has no defined output shape yet.")
+
+    # --- configuration --------------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

@@ -1,0 +1,242 @@
+"""SimpleRNN, LSTM and GRU over whole sequences (N, T, features), one op call each way."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ops
+from .. import activations, backend, initializers, regularizers
+from .core import _positive_int, _refuse
+from .layer import Layer
+
+
+def _rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a float in [0, 1), got {name}={value!r}")
+    return float(value)
+
+
+class _RNN(Layer):
+    """What the three recurrent layers share; subclasses say how many gates and which op."""
+
+    _gates = 1
+    _state_count = 1  # LSTM returns two states (h, c)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        _refuse(kind, activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                bias_constraint=bias_constraint)
+        if activations.get(activation) != "tanh" or (
+                self._gates > 1 and activations.get(recurrent_activation) != "sigmoid"):
+            raise ValueError(f"{kind}: the fused kernels implement activation='tanh' and "
+                             f"recurrent_activation='sigmoid' only, got activation={activation!r}, "
+                             f"recurrent_activation={recurrent_activation!r}")
+        if stateful:
+            raise ValueError(f"{kind}: stateful=True is not supported by shendu")
+        self.units = _positive_int("units", units)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.dropout = _rate("dropout", dropout)
+        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.unroll = bool(unroll)  # no effect: the kernels loop over time either way
+        self.seed = seed
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                             f"expected ndim=3 (batch, timesteps, features), found "
+                             f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}")
+        width = self._gates * self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
+                                      self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
+                                                self.recurrent_initializer,
+                                                self.recurrent_regularizer)
+        self.bias = (self.add_weight("bias", self._bias_shape(), self._bias_init,
+                                     self.bias_regularizer) if self.use_bias else None)
+
+    def _bias_shape(self):
+        return (self._gates * self.units,)
+
+    def _bias_init(self, shape):
+        return self.bias_initializer(shape)
+
+    def _mask(self, shape, rate):
+        seed = backend.next_seed() if self._rng is None else int(self._rng.integers(0, 2**32))
+        return ops.dropout(np.ones(shape, np.float32), rate, seed)[1]
+
+    def forward(self, x, training=False):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name}: expected input of shape (batch, timesteps, features), "
+                             f"got {x.shape}")
+        if self.go_backwards:
+            x = x[:, ::-1]
+        mask = None
+        if training and self.dropout > 0:  # one mask per sequence, the same at every step
+            mask = self._mask((x.shape[0], 1, x.shape[2]), self.dropout)
+            x = x * mask
+        bias = None if self.bias is None else self.bias.value
+        stepwise = training and self.recurrent_dropout > 0
+        if stepwise:
+            hs, states, cache = self._run_masked(x, bias)
+        else:
+            hs, states, cache = self._run(x, self.kernel.value, self.recurrent_kernel.value, bias)
+        out = hs if self.return_sequences else states[0]
+        return ([out] + states if self.return_state else out), (x, cache, mask, stepwise)
+
+    def _run_masked(self, x, bias):
+        """Recurrent dropout: as Keras, h_{t-1} is multiplied by one mask per sequence before
+        step t, so the op runs one step at a time with the masked state as its initial state."""
+        n, steps = x.shape[:2]
+        rmask = self._mask((n, self.units), self.recurrent_dropout)
+        states = [np.zeros((n, self.units), np.float32) for _ in range(self._state_count)]
+        hs, step_caches = [], []
+        for t in range(steps):
+            init = [states[0] * rmask] + states[1:]
+            h_t, states, cache = self._run(x[:, t:t + 1], self.kernel.value,
+                                           self.recurrent_kernel.value, bias, init)
+            hs.append(h_t)
+            step_caches.append((cache, init))
+        return np.concatenate(hs, axis=1), states, (rmask, step_caches)
+
+    def _grad_masked(self, dhs, dstates, x, masked_cache):
+        rmask, step_caches = masked_cache
+        dx = np.empty_like(x)
+        dk = dr = db = None
+        for t in reversed(range(x.shape[1])):
+            cache, init = step_caches[t]
+            dx_t, dk_t, dr_t, db_t, dinit = self._grad(dhs[:, t:t + 1], dstates, x[:, t:t + 1],
+                                                       cache, init)
+            dx[:, t:t + 1] = dx_t
+            dk, dr, db = ((dk_t, dr_t, db_t) if dk is None
+                          else (dk + dk_t, dr + dr_t, db + db_t))
+            dstates = [dinit[0] * rmask] + dinit[1:]
+        return dx, dk, dr, db
+
+    def backward(self, ctx, dout):
+        x, cache, mask, stepwise = ctx
+        if self.return_state:
+            dout, dstates = dout[0], list(dout[1:])
+        else:
+            dstates = [None] * self._state_count
+        if self.return_sequences:
+            dhs = dout if dout is not None else np.zeros(x.shape[:2] + (self.units,), np.float32)
+        else:
+            dhs = np.zeros(x.shape[:2] + (self.units,), np.float32)
+            if dout is not None:
+                dstates[0] = dout if dstates[0] is None else dstates[0] + dout
+        if stepwise:
+            dx, dk, dr, db = self._grad_masked(dhs, dstates, x, cache)
+        else:
+            dx, dk, dr, db, _ = self._grad(dhs, dstates, x, cache)
+        if mask is not None:
+            dx = dx * mask
+        if self.go_backwards:
+            dx = dx[:, ::-1]
+        return dx, ([dk, dr, db] if self.use_bias else [dk, dr])
+
+    def compute_output_shape(self, input_shape):
+        n, t = input_shape[0], input_shape[1]
+        out = (n, t, self.units) if self.return_sequences else (n, self.units)
+        if self.return_state:
+            return [out] + [(n, self.units)] * self._state_count
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": "tanh",
+                "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
+                "seed": self.seed}
+
+
+class SimpleRNN(_RNN):
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,)):
+        hs, h, cache = ops.simple_rnn(x, kernel, recurrent_kernel, bias, init[0])
+        return hs, [h], cache
+
+    def _grad(self, dhs, dstates, x, cache, init=(None,)):
+        dx, dk, dr, db, dh0 = ops.simple_rnn_backward(dhs, dstates[0], x, self.kernel.value,
+                                                      self.recurrent_kernel.value, cache, init[0])
+        return dx, dk, dr, db, [dh0]
+
+
+class LSTM(_RNN):
+    _gates = 4
+    _state_count = 2
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_init(self, shape):
+        bias = self.bias_initializer(shape)
+        if self.unit_forget_bias:  # Keras: the forget gate's bias starts at one
+            bias[self.units:2 * self.units] = 1.0
+        return bias
+
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None, None)):
+        hs, h, c, cache = ops.lstm(x, kernel, recurrent_kernel, bias, init[0], init[1])
+        return hs, [h, c], cache
+
+    def _grad(self, dhs, dstates, x, cache, init=(None, None)):
+        dx, dk, dr, db, dh0, dc0 = ops.lstm_backward(dhs, dstates[0], dstates[1], x,
+                                                     self.kernel.value,
+                                                     self.recurrent_kernel.value, cache, init[0],
+                                                     init[1])
+        return dx, dk, dr, db, [dh0, dc0]
+
+    def get_config(self):
+        return {**super().get_config(), "recurrent_activation": "sigmoid",
+                "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_RNN):
+    _gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        if not reset_after:
+            raise ValueError("GRU: only reset_after=True (the Keras 2+ default) is supported")
+        super().__init__(units, **kwargs)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units)  # row 0: input bias, row 1: recurrent bias
+
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,)):
+        hs, h, cache = ops.gru(x, kernel, recurrent_kernel, bias, init[0])
+        return hs, [h], cache
+
+    def _grad(self, dhs, dstates, x, cache, init=(None,)):
+        dx, dk, dr, db, dh0 = ops.gru_backward(dhs, dstates[0], x, self.kernel.value,
+                                               self.recurrent_kernel.value, cache, init[0])
+        return dx, dk, dr, db, [dh0]
+
+    def get_config(self):
+        return {**super().get_config(), "recurrent_activation": "sigmoid", "reset_after": True}

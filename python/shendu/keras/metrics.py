@@ -1,0 +1,210 @@
+"""keras.metrics: running means over an epoch (accuracies, mae, mse); the counting is NumPy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import activations, losses as losses_module
+from .tensors import eager
+
+
+def _array(y):
+    return np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+
+
+class Metric:
+    name = "metric"
+
+    def __init__(self, name=None, dtype=None):
+        if name is not None:
+            self.name = name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self._total = 0.0
+        self._count = 0.0
+
+    def _add(self, values) -> None:
+        values = np.asarray(values)
+        self._total += float(values.sum(dtype=np.float64))
+        self._count += values.size
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError(f"{self.name}: sample_weight is not supported by shendu")
+        self._add(self._values(_array(y_true), _array(y_pred)))
+
+    def update_from_logits(self, y_true, logits, activation) -> None:
+        """update_state for a model whose output activation was left to the fused loss."""
+        self.update_state(y_true, activations.forward(activation, logits))
+
+    def _values(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def result(self):
+        return eager(np.float32(self._total / self._count if self._count else 0.0))
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": "float32"}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Mean(Metric):
+    name = "mean"
+
+    def update_state(self, values, sample_weight=None):
+        values = np.asarray(_array(values), np.float64)
+        if sample_weight is None:
+            self._add(values)
+        else:  # a weighted scalar: fit's loss tracker weighs each batch by its size
+            weight = float(sample_weight)
+            self._total += float(values.sum()) * weight
+            self._count += values.size * weight
+
+
+def _labels_like(y_true, y_pred):
+    """Sparse labels as a flat int vector matching y_pred's leading dimensions."""
+    return y_true.reshape(y_pred.shape[:-1]).astype(np.int64, copy=False)
+
+
+class Accuracy(Metric):
+    name = "accuracy"
+
+    def _values(self, y_true, y_pred):
+        return (y_true.reshape(y_pred.shape) == y_pred)
+
+
+class BinaryAccuracy(Metric):
+    name = "binary_accuracy"
+
+    def __init__(self, name=None, dtype=None, threshold=0.5):
+        if not 0 < threshold < 1:
+            raise ValueError(f"BinaryAccuracy: threshold must be in (0, 1), got {threshold!r}")
+        self.threshold = float(threshold)
+        super().__init__(name, dtype)
+
+    def _values(self, y_true, y_pred):
+        return (y_pred > self.threshold) == (y_true.reshape(y_pred.shape) > 0.5)
+
+    def update_from_logits(self, y_true, logits, activation):
+        if activation != "sigmoid":
+            return super().update_from_logits(y_true, logits, activation)
+        # sigmoid(z) > t  <=>  z > log(t / (1 - t)): no need to apply the sigmoid.
+        cut = math.log(self.threshold / (1 - self.threshold))
+        y_true, logits = _array(y_true), _array(logits)
+        self._add((logits > cut) == (y_true.reshape(logits.shape) > 0.5))
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold}
+
+
+class CategoricalAccuracy(Metric):
+    name = "categorical_accuracy"
+
+    def _values(self, y_true, y_pred):
+        return y_true.argmax(-1) == y_pred.argmax(-1)
+
+    def update_from_logits(self, y_true, logits, activation):
+        self.update_state(y_true, logits)  # softmax keeps the argmax
+
+
+class SparseCategoricalAccuracy(Metric):
+    name = "sparse_categorical_accuracy"
+
+    def _values(self, y_true, y_pred):
+        return _labels_like(y_true, y_pred) == y_pred.argmax(-1)
+
+    def update_from_logits(self, y_true, logits, activation):
+        self.update_state(y_true, logits)
+
+
+class MeanAbsoluteError(Metric):
+    name = "mean_absolute_error"
+
+    def _values(self, y_true, y_pred):
+        return np.abs(y_pred - y_true.reshape(y_pred.shape))
+
+
+class MeanSquaredError(Metric):
+    name = "mean_squared_error"
+
+    def _values(self, y_true, y_pred):
+        return np.square(y_pred - y_true.reshape(y_pred.shape))
+
+
+_ALIASES = {
+    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+}
+_CLASSES = {c.__name__: c for c in (Accuracy, BinaryAccuracy, CategoricalAccuracy,
+                                    SparseCategoricalAccuracy, MeanAbsoluteError,
+                                    MeanSquaredError, Mean)}
+ACCEPTED = ("accuracy", "acc") + tuple(_ALIASES)
+
+
+def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None) -> Metric:
+    """A metric object; 'accuracy' / 'acc' resolve like Keras from the target and output shapes
+    (binary when the output has one unit, sparse when the targets lack the class axis)."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str) and identifier in ("accuracy", "acc"):
+        if y_pred_shape is None or y_true_shape is None:
+            raise ValueError("'accuracy' needs the target and output shapes to be resolved")
+        binary = y_pred_shape[-1] == 1
+        sparse = len(y_true_shape) < len(y_pred_shape) or (
+            y_true_shape[-1] == 1 and y_pred_shape[-1] > 1)
+        if isinstance(loss, losses_module.BinaryCrossentropy) or binary:
+            return BinaryAccuracy(name=identifier)
+        if isinstance(loss, losses_module.SparseCategoricalCrossentropy) or sparse:
+            return SparseCategoricalAccuracy(name=identifier)
+        return CategoricalAccuracy(name=identifier)
+    if isinstance(identifier, str) and identifier in _ALIASES:
+        return _ALIASES[identifier](name=identifier)
+    if isinstance(identifier, str) and identifier in _CLASSES:
+        return _CLASSES[identifier]()
+    raise ValueError(f"Unknown metric: {identifier!r}. Accepted metrics: "
+                     f"{', '.join(repr(a) for a in ACCEPTED)}, or a keras.metrics.Metric "
+                     "instance.")
+
+
+def check(identifier) -> None:
+    """Fails early (at compile) on a metric name that get() would refuse."""
+    if isinstance(identifier, Metric) or identifier in ACCEPTED or identifier in _CLASSES:
+        return
+    get(identifier)
+
+
+def serialize(metric: Metric) -> dict:
+    return {"module": "keras.metrics", "class_name": type(metric).__name__,
+            "config": metric.get_config(), "registered_name": None}
+
+
+def deserialize(config):
+    if isinstance(config, str):
+        return config
+    cls = _CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"Unknown metric class: {config.get('class_name')!r}")
+    return cls.from_config(config.get("config", {}))
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    return eager(BinaryAccuracy(threshold=threshold)._values(_array(y_true), _array(y_pred))
+                 .astype(np.float32))
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    return eager(SparseCategoricalAccuracy()._values(_array(y_true), _array(y_pred))
+                 .astype(np.float32))
+
+
+def categorical_accuracy(y_true, y_pred):
+    return eager(CategoricalAccuracy()._values(_array(y_true), _array(y_pred))
+                 .astype(np.float32))

@@ -1,0 +1,32 @@
+"""keras.models: Model (functional), Sequential, and building or loading them from configs/files."""
+
+from __future__ import annotations
+
+from .functional import Functional, Model
+from .sequential import Sequential
+
+
+def model_from_config(config, custom_objects=None):
+    """Rebuilds a model from {"class_name": "Sequential" | "Functional", "config": ...}."""
+    from ..layers import deserialize
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("model_from_config: expected a dict with 'class_name' and 'config', got "
+                         f"{config!r}")
+    return deserialize(config, custom_objects)
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    from .. import saving
+
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+def clone_model(model):
+    """A new model with the same architecture and freshly initialized weights."""
+    from ..layers import serialize
+
+    return model_from_config(serialize(model))
+
+
+__all__ = ["Functional", "Model", "Sequential", "model_from_config", "load_model", "clone_model"]

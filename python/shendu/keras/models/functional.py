@@ -1,0 +1,354 @@
+"""Model: a graph of layer calls (functional API), run forward and backward node by node.
+
+The graph is flattened once into a list of steps over integer "slots" (one per tensor), so a
+forward or backward pass costs one Python call per layer and a few list lookups.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..layers.core import InputLayer
+from ..layers.layer import Layer
+from ..tensors import KerasTensor
+from .trainer import Trainer
+
+
+def _flat(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class _Step:
+    __slots__ = ("layer", "ins", "outs", "multi_in", "multi_out", "weight_idx")
+
+    def __init__(self, layer, ins, outs, multi_in, multi_out, weight_idx):
+        self.layer, self.ins, self.outs = layer, ins, outs
+        self.multi_in, self.multi_out, self.weight_idx = multi_in, multi_out, weight_idx
+
+
+class Model(Trainer, Layer):
+    """keras.Model(inputs=..., outputs=..., name=...) (which makes a Functional, as in Keras)."""
+
+    def __new__(cls, *args, **kwargs):
+        return super().__new__(Functional if cls is Model else cls)
+
+    def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if type(self) is Functional and (inputs is None or outputs is None):
+            raise ValueError("keras.Model needs inputs= and outputs= (subclassed models with a "
+                             "custom call() are not supported by shendu; use the functional "
+                             "API or Sequential)")
+        Layer.__init__(self, name=name or backend.unique_name(
+            backend.snake_case(type(self).__name__)),
+            trainable=trainable, **kwargs)
+        Trainer.__init__(self)
+        self._steps = []
+        if inputs is not None:
+            self._build_graph(inputs, outputs)
+
+    # --- graph ----------------------------------------------------------------------------------
+
+    def _build_graph(self, inputs, outputs) -> None:
+        for t in _flat(inputs) + _flat(outputs):
+            if not isinstance(t, KerasTensor):
+                raise ValueError(f"Model inputs and outputs must be KerasTensors (from "
+                                 f"keras.Input and layer calls), got {t!r}")
+        self._nested_inputs = isinstance(inputs, (list, tuple))
+        self._nested_outputs = isinstance(outputs, (list, tuple))
+        self.inputs, self.outputs = _flat(inputs), _flat(outputs)
+        input_ids = {id(t) for t in self.inputs}
+        nodes, seen = [], set()
+
+        def visit(tensor):  # depth-first, so every node comes after the nodes it reads
+            node = tensor.node
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            if id(tensor) not in input_ids:
+                if isinstance(node.layer, InputLayer):
+                    raise ValueError(f"Graph disconnected: cannot obtain the value of tensor "
+                                     f"{tensor.name!r}; it comes from an Input that is not in the "
+                                     f"model's inputs")
+                for t in node.input_tensors:
+                    visit(t)
+            nodes.append(node)
+
+        for t in self.outputs:
+            visit(t)
+        slots = {}
+
+        def slot(t):
+            return slots.setdefault(id(t), len(slots))
+
+        for t in self.inputs:
+            slot(t)
+        layers, steps = [], []
+        for node in nodes:
+            if node.layer not in layers:
+                layers.append(node.layer)
+            if isinstance(node.layer, InputLayer):
+                continue
+            steps.append((node, [slot(t) for t in node.input_tensors],
+                          [slot(t) for t in node.output_tensors]))
+        # Inputs that feed nothing still appear as InputLayers, in input order, as in Keras.
+        for t in self.inputs:
+            if t.node.layer not in layers:
+                layers.insert(0, t.node.layer)
+        self._graph_layers = layers
+        self._slot_count = len(slots)
+        self._input_slots = [slots[id(t)] for t in self.inputs]
+        self._output_slots = [slots[id(t)] for t in self.outputs]
+        self._raw_steps = steps
+        self._index_weights()
+        self._logit_step = self._find_logit_step()
+        self.built = True
+
+    def _index_weights(self) -> None:
+        index = {id(w): i for i, w in enumerate(self.weights)}
+        self._steps = [_Step(node.layer, ins, outs, isinstance(node.inputs, (list, tuple)),
+                             isinstance(node.outputs, (list, tuple)),
+                             [index[id(w)] for w in node.layer.weights])
+                       for node, ins, outs in self._raw_steps]
+
+    def _find_logit_step(self):
+        """The step whose activation a fused loss may skip: it makes the single output, which
+        nothing else reads."""
+        if len(self._output_slots) != 1 or not self._steps:
+            return None
+        out, found = self._output_slots[0], None
+        for k, step in enumerate(self._steps):
+            if out in step.ins:
+                return None
+            if step.outs == [out] and not step.multi_out:
+                found = k
+        if found is None or not self._steps[found].layer.output_activation():
+            return None
+        return found
+
+    @property
+    def layers(self) -> list:
+        return list(self._graph_layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    @property
+    def weights(self) -> list:
+        seen, out = set(), []
+        for layer in self.layers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
+
+    def get_weights(self) -> list:
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        weights = list(weights)
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Model {self.name!r} expected {len(own)} weights, but received "
+                             f"{len(weights)} input weights.")
+        start = 0
+        for layer in self.layers:
+            count = len(layer.weights)
+            layer.set_weights(weights[start:start + count])
+            start += count
+
+    def count_params(self) -> int:
+        return int(sum(w.value.size for w in self.weights))
+
+    # --- running the graph ------------------------------------------------------------------
+
+    def forward(self, inputs, training=False, logits=False):
+        vals = [None] * self._slot_count
+        inputs = _flat(inputs)
+        if len(inputs) != len(self._input_slots):
+            raise ValueError(f"Model {self.name!r} expects {len(self._input_slots)} input(s), "
+                             f"but it received {len(inputs)} input tensors.")
+        for s, x in zip(self._input_slots, inputs):
+            vals[s] = x
+        ctxs = []
+        logit_step = self._logit_step if logits else None
+        for k, step in enumerate(self._steps):
+            x = [vals[i] for i in step.ins] if step.multi_in else vals[step.ins[0]]
+            if k == logit_step:
+                y, ctx = step.layer.forward_logits(x, training)
+            else:
+                y, ctx = step.layer.forward(x, training)
+            if step.multi_out:
+                for s, v in zip(step.outs, y):
+                    vals[s] = v
+            else:
+                vals[step.outs[0]] = y
+            ctxs.append(ctx)
+        outs = [vals[s] for s in self._output_slots]
+        return (outs if self._nested_outputs else outs[0]), ctxs
+
+    def forward_logits(self, inputs, training=False):
+        return self.forward(inputs, training, logits=True)
+
+    def output_activation(self):
+        if self._logit_step is None:
+            return None
+        return self._steps[self._logit_step].layer.output_activation()
+
+    def backward(self, ctxs, doutputs):
+        grads = [None] * self._slot_count
+        for s, d in zip(self._output_slots, _flat(doutputs) if self._nested_outputs
+                        else [doutputs]):
+            grads[s] = d
+        wgrads = [None] * len(self.weights)
+        for step, ctx in zip(reversed(self._steps), reversed(ctxs)):
+            if step.multi_out:
+                dy = [grads[s] for s in step.outs]
+                if all(d is None for d in dy):
+                    continue
+            else:
+                dy = grads[step.outs[0]]
+                if dy is None:
+                    continue
+            dx, dw = step.layer.backward(ctx, dy)
+            for i, g in zip(step.weight_idx, dw):
+                wgrads[i] = g if wgrads[i] is None else wgrads[i] + g
+            for s, d in zip(step.ins, dx if step.multi_in else [dx]):
+                if d is not None:
+                    grads[s] = d if grads[s] is None else grads[s] + d
+        dins = [grads[s] for s in self._input_slots]
+        return (dins if self._nested_inputs else dins[0]), wgrads
+
+    @property
+    def _int_input(self) -> bool:
+        """Integer input arrays stay integers when the model's input feeds an Embedding."""
+        if not self.built:
+            return False
+        first = {s: False for s in self._input_slots}
+        for step in self._steps:
+            for s in step.ins:
+                if s in first and step.layer._int_input:
+                    first[s] = True
+        return any(first.values()) or any(t.dtype.startswith(("int", "uint"))
+                                          for t in self.inputs)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes if self._nested_outputs else shapes[0]
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes if self._nested_inputs else shapes[0]
+
+    @property
+    def output_shape(self):
+        return self.compute_output_shape(None)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        from .summary import print_summary
+
+        print_summary(self, line_length, positions, print_fn)
+
+    # --- configuration --------------------------------------------------------------------
+
+    def get_config(self) -> dict:
+        from ..layers import serialize
+
+        names = {}
+        layer_configs = []
+        for layer in self.layers:
+            inbound = []
+            for node in layer._inbound_nodes:
+                if not all(id(t) in self._known_tensor_ids() for t in node.input_tensors):
+                    continue
+                inbound.append({"args": [_tensor_config(node.inputs)], "kwargs": {}})
+            entry = serialize(layer)
+            entry["name"] = layer.name
+            entry["inbound_nodes"] = inbound
+            layer_configs.append(entry)
+            names[id(layer)] = layer.name
+
+        def history(t):
+            return [t.node.layer.name, t.node.layer._inbound_nodes.index(t.node), t.index]
+
+        ins = [history(t) for t in self.inputs]
+        outs = [history(t) for t in self.outputs]
+        return {"name": self.name, "trainable": self.trainable, "layers": layer_configs,
+                "input_layers": ins if self._nested_inputs else ins[0],
+                "output_layers": outs if self._nested_outputs else outs[0]}
+
+    def _known_tensor_ids(self) -> set:
+        ids = set()
+        for step in self._raw_steps:
+            ids.update(id(t) for t in step[0].input_tensors)
+        return ids
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..layers import deserialize
+
+        created = {}
+        for entry in config["layers"]:
+            created[entry["name"]] = deserialize(entry, custom_objects)
+        tensors = {}  # (layer name, node index) -> outputs
+        pending = list(config["layers"])
+        for entry in pending:  # layers appear after the layers they read from
+            layer = created[entry["name"]]
+            if isinstance(layer, InputLayer):
+                tensors[(layer.name, 0)] = layer.output
+                continue
+            for k, node in enumerate(entry["inbound_nodes"]):
+                args = _resolve(node["args"][0], tensors)
+                tensors[(layer.name, k)] = layer(args)
+
+        def lookup(h):
+            out = tensors[(h[0], h[1])]
+            return out[h[2]] if isinstance(out, list) else out
+
+        def many(spec):
+            if spec and isinstance(spec[0], list):
+                return [lookup(h) for h in spec]
+            return lookup(spec)
+
+        return Functional(many(config["input_layers"]), many(config["output_layers"]),
+                          name=config.get("name"), trainable=config.get("trainable", True))
+
+
+class Functional(Model):
+    """The class of models built with keras.Model(inputs, outputs)."""
+
+
+def _tensor_config(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_tensor_config(t) for t in inputs]
+    node = inputs.node
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": list(inputs.shape), "dtype": inputs.dtype,
+                       "keras_history": [node.layer.name, node.layer._inbound_nodes.index(node),
+                                         inputs.index]}}
+
+
+def _resolve(arg, tensors):
+    if isinstance(arg, list):
+        return [_resolve(a, tensors) for a in arg]
+    name, node_index, index = arg["config"]["keras_history"]
+    out = tensors[(name, node_index)]
+    return out[index] if isinstance(out, list) else out

@@ -1,0 +1,423 @@
+"""compile / fit / evaluate / predict: Keras 3's training loop over a model's forward/backward.
+
+One training step is: forward (to the logits when the loss fuses the output activation), the
+loss op, backward through the graph, regularizer gradients, and one fused optimizer update per
+weight. Batches are views when not shuffling, one fancy-index copy per array when shuffling.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend, losses as losses_module, metrics as metrics_module
+from .. import optimizers as optimizers_module
+from ..tensors import KerasTensor
+
+
+def _flat(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _as_numpy(x, name):
+    if isinstance(x, KerasTensor):
+        raise ValueError(f"{name}: expected data, got a symbolic KerasTensor")
+    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected a numeric array, got dtype {x.dtype}")
+    return x
+
+
+def _take(arrays, index):
+    return [a[index] for a in arrays]
+
+
+class Trainer:
+    def __init__(self):
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._compile_config = None
+        self._metric_specs = []
+        self._metrics = None  # resolved on the first batch (needs target and output shapes)
+        self._loss_tracker = metrics_module.Mean(name="loss")
+
+    # --- compile ------------------------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        if loss_weights is not None or weighted_metrics is not None:
+            raise ValueError("compile: loss_weights and weighted_metrics are not supported by "
+                             "shendu")
+        if isinstance(loss, (list, tuple, dict)):
+            raise ValueError("compile: one loss for a single-output model is supported, got "
+                             f"{loss!r}")
+        if isinstance(metrics, dict):
+            raise ValueError("compile: pass metrics as a list, got a dict")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = None if loss is None else losses_module.get(loss)
+        specs = list(metrics or [])
+        for m in specs:
+            metrics_module.check(m)
+        self._metric_specs = specs
+        self._metrics = None
+        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        self.compiled = True
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return None
+
+        def plain(value, module):
+            if value is None or isinstance(value, str):
+                return value
+            return module.serialize(value)
+
+        cfg = self._compile_config
+        return {"optimizer": plain(self.optimizer if not isinstance(cfg["optimizer"], str)
+                                   else cfg["optimizer"], optimizers_module),
+                "loss": plain(cfg["loss"] if isinstance(cfg["loss"], str) or cfg["loss"] is None
+                              else self.loss, losses_module),
+                "metrics": None if cfg["metrics"] is None else
+                [plain(m, metrics_module) for m in cfg["metrics"]],
+                "loss_weights": None, "weighted_metrics": None, "run_eagerly": False,
+                "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        metrics = config.get("metrics")
+        self.compile(optimizer=config.get("optimizer", "rmsprop"),
+                     loss=config.get("loss"),
+                     metrics=None if metrics is None else
+                     [metrics_module.deserialize(m) for m in metrics])
+
+    @property
+    def metrics_names(self) -> list:
+        return ["loss"] + [m.name for m in (self._metrics or [])]
+
+    @property
+    def metrics(self) -> list:
+        return [self._loss_tracker] + list(self._metrics or [])
+
+    def reset_metrics(self) -> None:
+        self._loss_tracker.reset_state()
+        for m in self._metrics or []:
+            m.reset_state()
+
+    # --- data -------------------------------------------------------------------------------
+
+    def _ensure_built(self, xs) -> None:
+        if not self.built:
+            self.build([(None,) + x.shape[1:] for x in xs] if len(xs) > 1
+                       else (None,) + xs[0].shape[1:])
+
+    def _inputs(self, x, name="x"):
+        """The model's input arrays, converted once and checked against the input shapes."""
+        if x is None:
+            raise ValueError(f"{name}: expected input data, got None")
+        if isinstance(x, dict):
+            raise ValueError(f"{name}: dict inputs are not supported; pass an array or a list")
+        xs = [_as_numpy(a, name) for a in _flat(x)]
+        self._ensure_built(xs)
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"{name}: the model expects {len(self.inputs)} input array(s), got "
+                             f"{len(xs)}")
+        keep_int = self._int_input
+        out = []
+        for a, t in zip(xs, self.inputs):
+            want = t.shape[1:]
+            if a.ndim != len(t.shape) or any(w is not None and w != g
+                                             for w, g in zip(want, a.shape[1:])):
+                raise ValueError(f"{name}: input {t.name!r} of model {self.name!r} expects "
+                                 f"shape {t.shape}, but received data of shape {a.shape}")
+            out.append(a if keep_int and a.dtype.kind in "iu" else
+                       a.astype(np.float32, copy=False))
+        return out
+
+    def _targets(self, y, name="y"):
+        if y is None:
+            raise ValueError(f"{name}: expected target data, got None")
+        y = _as_numpy(y, name)
+        return self.loss.prepare_targets(y, self.outputs[0].shape)
+
+    @staticmethod
+    def _check_lengths(xs, y):
+        sizes = {len(a) for a in xs} | ({len(y)} if y is not None else set())
+        if len(sizes) > 1:
+            raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the "
+                             f"same number of samples. 'x' sizes: "
+                             f"{', '.join(str(len(a)) for a in xs)}; 'y' sizes: "
+                             f"{len(y) if y is not None else '-'}")
+
+    def _prepare(self, what, y_shape=None) -> None:
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before using the model ({what}).")
+        if self.loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        if len(self.outputs) != 1:
+            raise ValueError("Training and evaluating are supported for single-output models "
+                             f"only; model {self.name!r} has {len(self.outputs)} outputs")
+        if self._metrics is None and y_shape is not None:
+            self._metrics = [metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
+                             for m in self._metric_specs]
+        act = self.output_activation()
+        self._fused = act if act is not None and act == self.loss.fuses else None
+        weights = self.weights
+        self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
+        self._train_vars = [weights[i] for i in self._train_idx]
+        self._regularized = [(i, weights[i]) for i in self._train_idx
+                             if weights[i].regularizer is not None]
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _loss_and_grad(self, xs, y, training):
+        x = xs if len(xs) > 1 else xs[0]
+        if self._fused:
+            out, ctxs = self.forward(x, training, logits=True)
+            loss, dout = self.loss.compute_from_logits(y, out)
+        else:
+            out, ctxs = self.forward(x, training)
+            loss, dout = self.loss.compute(y, out)
+        for _, w in self._regularized:
+            loss += w.regularizer(w.value)
+        return loss, out, ctxs, dout
+
+    def _train_step(self, xs, y) -> None:
+        loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
+        _, grads = self.backward(ctxs, dout)
+        for i, w in self._regularized:
+            grads[i] = grads[i] + w.regularizer.gradient(w.value)
+        self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
+        self._update_metrics(loss, y, out)
+
+    def _test_step(self, xs, y) -> None:
+        loss, out, _, _ = self._loss_and_grad(xs, y, False)
+        self._update_metrics(loss, y, out)
+
+    def _update_metrics(self, loss, y, out) -> None:
+        self._loss_tracker.update_state(loss, sample_weight=len(y))
+        for m in self._metrics:
+            if self._fused:
+                m.update_from_logits(y, out, self._fused)
+            else:
+                m.update_state(y, out)
+
+    def _logs(self) -> dict:
+        logs = {"loss": float(self._loss_tracker.result())}
+        for m in self._metrics:
+            logs[m.name] = float(m.result())
+        return logs
+
+    def _callbacks(self, callbacks, verbose, epochs, steps, history):
+        from .. import callbacks as callbacks_module
+
+        if isinstance(callbacks, callbacks_module.CallbackList):
+            return callbacks
+        return callbacks_module.CallbackList(callbacks, add_history=history,
+                                             add_progbar=verbose != 0, model=self,
+                                             verbose=verbose, epochs=epochs, steps=steps)
+
+    # --- fit / evaluate / predict --------------------------------------------------------
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        if class_weight is not None or sample_weight is not None:
+            raise ValueError("fit: class_weight and sample_weight are not supported by shendu")
+        batch_size = _batch_size(batch_size)
+        verbose = _verbose(verbose)
+        xs = self._inputs(x)
+        if y is None:
+            raise ValueError("fit: expected targets y, got None")
+        y = _as_numpy(y, "y")
+        self._check_lengths(xs, y)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val), got "
+                                 f"{type(validation_data).__name__}")
+            if len(validation_data) == 3 and validation_data[2] is not None:
+                raise ValueError("validation_data: sample weights are not supported by shendu")
+            val = (self._inputs(validation_data[0], "validation_data x"),
+                   _as_numpy(validation_data[1], "validation_data y"))
+            self._check_lengths(*val)
+        elif validation_split:
+            # Keras takes the LAST fraction of the arrays, before any shuffling.
+            split = int(math.floor(len(y) * (1.0 - validation_split)))
+            val = ([a[split:] for a in xs], y[split:])
+            xs, y = [a[:split] for a in xs], y[:split]
+        self._prepare("fit", y.shape)
+        y = self._targets(y)
+        if val is not None:
+            val = (val[0], self._targets(val[1], "validation y"))
+        n = len(y)
+        steps = max(1, math.ceil(n / batch_size)) if n else 0
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        cbs = self._callbacks(callbacks, verbose, epochs, steps, history=True)
+        self.stop_training = False
+        cbs.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            order = backend.random_generator().permutation(n) if shuffle else None
+            logs = {}
+            for step in range(steps):
+                cbs.on_train_batch_begin(step)
+                index = slice(step * batch_size, (step + 1) * batch_size)
+                if order is not None:
+                    index = order[index]
+                self._train_step(_take(xs, index), y[index])
+                logs = self._logs()
+                cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            epoch_logs = dict(logs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_arrays(val[0], val[1],
+                                                 _batch_size(validation_batch_size or batch_size),
+                                                 cbs, validation_steps)
+                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        return self.history
+
+    def _evaluate_arrays(self, xs, y, batch_size, cbs, steps=None) -> dict:
+        self.reset_metrics()
+        n = len(y)
+        count = math.ceil(n / batch_size)
+        if steps is not None:
+            count = min(count, int(steps))
+        cbs.on_test_begin()
+        logs = self._logs()
+        for step in range(count):
+            cbs.on_test_batch_begin(step)
+            index = slice(step * batch_size, (step + 1) * batch_size)
+            self._test_step(_take(xs, index), y[index])
+            logs = self._logs()
+            cbs.on_test_batch_end(step, logs)
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        if sample_weight is not None:
+            raise ValueError("evaluate: sample_weight is not supported by shendu")
+        batch_size = _batch_size(batch_size)
+        xs = self._inputs(x)
+        if y is None:
+            raise ValueError("evaluate: expected targets y, got None")
+        y = _as_numpy(y, "y")
+        self._check_lengths(xs, y)
+        self._prepare("evaluate", y.shape)
+        y = self._targets(y)
+        count = math.ceil(len(y) / batch_size)
+        if steps is not None:
+            count = min(count, int(steps))
+        cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
+        logs = self._evaluate_arrays(xs, y, batch_size, cbs, steps)
+        return logs if return_dict else _flatten_logs(logs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        batch_size = _batch_size(batch_size)
+        xs = self._inputs(x)
+        self._check_lengths(xs, None)
+        n = len(xs[0])
+        count = math.ceil(n / batch_size)
+        if steps is not None:
+            count = min(count, int(steps))
+        cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
+        cbs.on_predict_begin()
+        outputs = None
+        for step in range(count):
+            cbs.on_predict_batch_begin(step)
+            index = slice(step * batch_size, (step + 1) * batch_size)
+            out = _flat(self._predict_batch(_take(xs, index)))
+            if outputs is None:
+                outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
+            for buf, o in zip(outputs, out):
+                buf[index] = o
+            cbs.on_predict_batch_end(step, {"outputs": out if len(out) > 1 else out[0]})
+        cbs.on_predict_end()
+        if outputs is None:  # empty input: shapes come from the graph
+            outputs = [np.empty((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
+        if steps is not None:
+            outputs = [o[:min(n, count * batch_size)] for o in outputs]
+        return outputs if self._nested_outputs else outputs[0]
+
+    def _predict_batch(self, xs):
+        out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
+        return out
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        if sample_weight is not None or class_weight is not None:
+            raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
+        xs = self._inputs(x)
+        y = _as_numpy(y, "y") if y is not None else None
+        self._check_lengths(xs, y)
+        self._prepare("train_on_batch", None if y is None else y.shape)
+        self._train_step(xs, self._targets(y))
+        logs = self._logs()
+        return logs if return_dict else _flatten_logs(logs)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        xs = self._inputs(x)
+        y = _as_numpy(y, "y") if y is not None else None
+        self._check_lengths(xs, y)
+        self._prepare("test_on_batch", None if y is None else y.shape)
+        self.reset_metrics()
+        self._test_step(xs, self._targets(y))
+        logs = self._logs()
+        return logs if return_dict else _flatten_logs(logs)
+
+    def predict_on_batch(self, x):
+        return self._predict_batch(self._inputs(x))
+
+    # --- saving (delegated to keras.saving) ---------------------------------------------
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        from .. import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        from .. import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        from .. import saving
+
+        saving.load_weights(self, filepath, **kwargs)
+
+
+def _batch_size(batch_size) -> int:
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size <= 0:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _verbose(verbose) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 'auto', 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _flatten_logs(logs: dict):
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

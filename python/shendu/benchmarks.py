@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated subset of " + ",".join(PROGRAMS))
     parser.add_argument("--repeats", type=int, help="timed samples per kernel (default 15, "
                         "quick 7)")
+    parser.add_argument("--stat", choices=("median", "min"), default="median",
+                        help="kernel statistic reported (min: the least disturbed sample, for "
+                             "a busy machine; both are in the JSON)")
     parser.add_argument("--out", default=None,
                         help="result folder (default: bench/results when run from the "
                              "repository, else ./bench-results)")
@@ -274,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": stamp.isoformat(timespec="seconds"),
         "machine": machine_info(args.threads, args.ghz, args.fma_units),
         "config": {"threads": args.threads, "quick": args.quick, "tiny": args.tiny,
-                   "repeats": repeats, "suite": args.suite},
+                   "repeats": repeats, "suite": args.suite, "stat": args.stat},
         "load_average_before": _loadavg(),
         "versions": {},
         "notes": [],
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[bench] kernels: {LABELS[fw]} ...", file=sys.stderr, flush=True)
                 per_fw[fw] = _run_worker(args, fw, "kernels", tmp, notes,
                                          {"repeats": repeats, "tiny": args.tiny,
-                                          "quick": args.quick})
+                                          "stat": args.stat})
             result["kernels"] = _merge_kernels(work, per_fw, result["machine"])
             _collect(per_fw, result)
         if args.suite in ("all", "programs"):
@@ -375,7 +378,7 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
     code = ("import runpy, sys; sys.argv[1:1] = ['--worker']; "
             f"runpy.run_path({os.path.abspath(__file__)!r}, run_name='__main__')")
     proc = subprocess.run([args.python, "-c", code, cfg_path, out_path], env=env, cwd=tmp,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not os.path.exists(out_path):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         notes.append(f"{LABELS[fw]} {suite} worker failed (exit {proc.returncode}): "
@@ -386,7 +389,7 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
 
 
 def _collect(per_fw, result):
-    for fw, res in per_fw.items():
+    for res in per_fw.values():
         result["versions"].update(res.get("versions", {}))
         result["notes"].extend(n for n in res.get("notes", []) if n not in result["notes"])
 
@@ -402,11 +405,11 @@ def _merge_kernels(work, per_fw, machine) -> list[dict]:
                 row["times"][fw] = entry
         own = row["times"].get("shendu")
         if own and "flop" in w:
-            row["gflops"] = {fw: w["flop"] / e["median_s"] / 1e9 for fw, e in row["times"].items()}
+            row["gflops"] = {fw: w["flop"] / e["time_s"] / 1e9 for fw, e in row["times"].items()}
             if peak:
                 row["shendu_peak_fraction"] = row["gflops"]["shendu"] / peak
         if own:
-            row["speedup"] = {fw: e["median_s"] / own["median_s"]
+            row["speedup"] = {fw: e["time_s"] / own["time_s"]
                               for fw, e in row["times"].items() if fw != "shendu"}
         row["met"] = _target_met(row)
         rows.append(row)
@@ -419,7 +422,7 @@ def _target_met(row):
     if own is None:
         return None
     if "max_us" in target:
-        return own["median_s"] * 1e6 <= target["max_us"]
+        return own["time_s"] * 1e6 <= target["max_us"]
     ratio = row.get("speedup", {}).get(target["vs"])
     return None if ratio is None else ratio >= target["speedup"]
 
@@ -482,12 +485,13 @@ def markdown(result) -> str:
     if peak:
         lines.append(f"FMA peak fp32: {peak:.0f} GFLOP/s = {m['peak_formula']} (clock from "
                      f"{m['ghz_source']}; {m['fma_units_source']}).")
+    stat = "Medians" if result["config"]["stat"] == "median" else "Minima"
     lines.append("Speed-up = other framework's time / shendu's time (>1: shendu is faster). "
-                 "Medians after warm-up.")
+                 f"Kernel times: {stat} of {result['config']['repeats']} samples after warm-up.")
     lines.append("")
     if result["kernels"]:
-        lines += ["| kernel | shendu | NumPy | PyTorch | vs NumPy | vs PyTorch | shendu GFLOP/s "
-                  "| target | met |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [("| kernel | shendu | NumPy | PyTorch | vs NumPy | vs PyTorch "
+                   "| shendu GFLOP/s | target | met |"), "|---|---|---|---|---|---|---|---|---|"]
         for r in result["kernels"]:
             t = r["times"]
             sp = r.get("speedup", {})
@@ -499,12 +503,12 @@ def markdown(result) -> str:
             tgt_s = (f"≤{tgt['max_us']:.0f} µs" if "max_us" in tgt
                      else f"≥{tgt['speedup']}x {LABELS[tgt['vs']]}")
             torch_t = t.get("torch")
-            torch_s = _fmt_time(torch_t["median_s"]) if torch_t else "–"
+            torch_s = _fmt_time(torch_t["time_s"]) if torch_t else "–"
             if torch_t and torch_t.get("variant"):
                 torch_s += f" ({torch_t['variant']})"
             lines.append(
-                f"| {r['id']} | {_fmt_time(t['shendu']['median_s']) if 'shendu' in t else '–'} "
-                f"| {_fmt_time(t['numpy']['median_s']) if 'numpy' in t else '–'} | {torch_s} "
+                f"| {r['id']} | {_fmt_time(t['shendu']['time_s']) if 'shendu' in t else '–'} "
+                f"| {_fmt_time(t['numpy']['time_s']) if 'numpy' in t else '–'} | {torch_s} "
                 f"| {_fmt_ratio(sp.get('numpy'))} | {_fmt_ratio(sp.get('torch'))} | {gf_s} "
                 f"| {tgt_s} | {_fmt_met(r['met'])} |")
         gemm = [r for r in result["kernels"] if r["family"] == "gemm" and "gflops" in r]
@@ -516,9 +520,9 @@ def markdown(result) -> str:
     if result["programs"]:
         lines.append(f"Example programs (fit wall time; data: {result.get('data', '?')}):")
         lines.append("")
-        lines += ["| program | epochs | shendu fit | TF-Keras fit | PyTorch fit | vs TF-Keras "
-                  "| vs PyTorch | vs best | acc shendu | acc TF-Keras | acc PyTorch | target "
-                  "| met |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [("| program | epochs | shendu fit | TF-Keras fit | PyTorch fit | vs TF-Keras "
+                   "| vs PyTorch | vs best | acc shendu | acc TF-Keras | acc PyTorch | target "
+                   "| met |"), "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in result["programs"]:
             res = r["results"]
             sp = r.get("speedup", {})
@@ -526,7 +530,7 @@ def markdown(result) -> str:
             def cell(fw, key, fmt, res=res):
                 return fmt(res[fw][key]) if fw in res else "–"
 
-            acc = lambda a: f"{100 * a:.1f}%"  # noqa: E731
+            acc = lambda a: f"{100 * a:.1f}%"
             lines.append(
                 f"| {r['program']} | {r['epochs']} | {cell('shendu', 'fit_s', _fmt_time)} "
                 f"| {cell('tensorflow', 'fit_s', _fmt_time)} | {cell('torch', 'fit_s', _fmt_time)} "
@@ -599,8 +603,8 @@ def _worker(cfg_path, out_path) -> None:
             if make is None:
                 continue
             try:
-                entry = _time_kernel(make(mod, w), cfg["repeats"], min_sample)
-            except Exception as exc:  # a kernel still being written must not stop the others
+                entry = _time_kernel(make(mod, w), cfg["repeats"], min_sample, cfg["stat"])
+            except Exception as exc:  # noqa: BLE001 (a kernel being written must not stop the rest)
                 entry = f"{LABELS[fw]} {w['id']} failed ({type(exc).__name__}: {exc}): skipped"
             if isinstance(entry, str):  # a reason to skip
                 if entry not in out["notes"]:
@@ -614,7 +618,7 @@ def _worker(cfg_path, out_path) -> None:
         for name, epochs in cfg["epochs"].items():
             try:
                 made = PROGRAM_IMPLS[fw](mod, name, data, epochs)
-            except Exception as exc:  # e.g. a layer whose kernel has not landed yet
+            except Exception as exc:  # noqa: BLE001 (e.g. a layer whose kernel has not landed)
                 made = f"{LABELS[fw]} {name} failed ({type(exc).__name__}: {exc}): skipped"
             if isinstance(made, str):
                 out["notes"].append(made)
@@ -624,25 +628,28 @@ def _worker(cfg_path, out_path) -> None:
         json.dump(out, f)
 
 
-def _time_kernel(made, repeats, min_sample):
+def _time_kernel(made, repeats, min_sample, stat):
     """made: a closure, (None, {variant: closure}) or a reason to skip (str)."""
     if isinstance(made, str):
         return made
     if not isinstance(made, tuple):
-        return _summary(time_call(made, repeats, min_sample))
-    best, medians = None, {}
+        return _summary(time_call(made, repeats, min_sample), stat)
+    best, times = None, {}
     for name, fn in made[1].items():  # several ways to call the framework: the fastest stands
-        s = _summary(time_call(fn, repeats, min_sample))
+        s = _summary(time_call(fn, repeats, min_sample), stat)
         s["variant"] = name
-        medians[name] = s["median_s"]
-        if best is None or s["median_s"] < best["median_s"]:
+        times[name] = s["time_s"]
+        if best is None or s["time_s"] < best["time_s"]:
             best = s
-    best["all_variants"] = medians
+    best["all_variants"] = times
     return best
 
 
-def _summary(samples):
-    return {"median_s": statistics.median(samples), "min_s": min(samples), "samples": samples}
+def _summary(samples, stat):
+    """stat: "median" (the default) or "min" (the least disturbed sample, on a busy machine)."""
+    median, least = statistics.median(samples), min(samples)
+    return {"time_s": median if stat == "median" else least, "median_s": median, "min_s": least,
+            "samples": samples}
 
 
 def _setup_framework(fw, threads, out):
@@ -655,13 +662,11 @@ def _setup_framework(fw, threads, out):
     if fw == "numpy":
         import numpy as np
 
-        blas = "?"
         try:
-            cfg = np.show_config(mode="dicts")
-            info = cfg["Build Dependencies"]["blas"]
+            info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
             blas = f"{info.get('name')} {info.get('version')}"
-        except Exception:  # older NumPy: no dict mode; the name is only informative
-            pass
+        except (TypeError, KeyError):  # NumPy < 1.26 has no dict mode; the name is informative
+            blas = "BLAS unknown"
         out["versions"]["numpy"] = f"{np.__version__} ({blas})"
         return np
     if fw == "torch":
@@ -848,7 +853,7 @@ def _shendu_mlp_step(shendu, w):
     keras = getattr(shendu, "keras", None)
     if keras is None or not hasattr(keras, "Sequential"):
         try:
-            import shendu.keras as keras
+            from shendu import keras
         except ImportError:
             keras = None
     if keras is None or not hasattr(keras, "Sequential"):
@@ -1023,18 +1028,18 @@ def _torch_program(torch, name, d, epochs):
 
     nn, F = torch.nn, torch.nn.functional
     torch.manual_seed(0)
-    f32 = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))  # noqa: E731
-    i64 = lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64))  # noqa: E731
+    f32 = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    i64 = lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64))
     batch, val = 32, None
     if name == "mlp_xor_like":
         model = _torch_xor_model(torch)
         x, y = f32(d["xor_x_train"]), f32(d["xor_y_train"])
         xt, yt = f32(d["xor_x_test"]), f32(d["xor_y_test"])
         loss_fn = F.binary_cross_entropy_with_logits
-        correct = lambda out, y: ((out > 0).float() == y).sum().item()  # noqa: E731
+        correct = lambda out, y: ((out > 0).float() == y).sum().item()
     else:
         loss_fn = F.cross_entropy
-        correct = lambda out, y: (out.argmax(1) == y).sum().item()  # noqa: E731
+        correct = lambda out, y: (out.argmax(1) == y).sum().item()
         if name == "lstm_text":
             x, y = i64(d["text_x_train"]), i64(d["text_y_train"])
             xt, yt = i64(d["text_x_test"]), i64(d["text_y_test"])
@@ -1081,7 +1086,7 @@ def _torch_program(torch, name, d, epochs):
     for _ in range(epochs):
         model.train()
         order = torch.randperm(len(x))
-        seen = hits = loss_sum = 0.0
+        hits = loss_sum = 0.0
         for start in range(0, len(x), batch):
             idx = order[start:start + batch]
             xb, yb = x[idx], y[idx]
@@ -1093,7 +1098,6 @@ def _torch_program(torch, name, d, epochs):
             # Keras keeps running loss and accuracy during fit; so does the port.
             loss_sum += loss.item() * len(idx)
             hits += correct(out.detach(), yb)
-            seen += len(idx)
         if val is not None:
             model.eval()
             with torch.no_grad():

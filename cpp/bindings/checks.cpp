@@ -91,7 +91,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
     // Keras casts float ids to int; a fractional or non-finite one is a bug upstream.
     py::array_t<double, py::array::c_style | py::array::forcecast> d(arr);
     const double* p = d.data();
-    for (py::ssize_t i = 0; i < d.size(); ++i)
+    for (py::ssize_t i = 0, n = d.size(); i < n; ++i)  // size() recomputes the product
       if (!std::isfinite(p[i]) || p[i] != std::floor(p[i]))
         throw py::value_error(std::string(name) + ": expected whole numbers, got " +
                               std::to_string(p[i]));
@@ -101,7 +101,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
   if (!converted) throw py::error_already_set();
   IndexArray ids = py::reinterpret_borrow<IndexArray>(converted);
   const int64_t* p = ids.data();
-  for (py::ssize_t i = 0; i < ids.size(); ++i)
+  for (py::ssize_t i = 0, n = ids.size(); i < n; ++i)  // size() recomputes the product
     if (p[i] < 0 || p[i] >= limit)
       throw py::value_error(std::string(name) + ": value " + std::to_string(p[i]) +
                             " out of range [0, " + std::to_string(limit) + ")");

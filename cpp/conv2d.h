@@ -1,0 +1,22 @@
+// 2-D convolution (cross-correlation) in Keras layouts: x (N, H, W, C), w (KH, KW, C, F),
+// y (N, Ho, Wo, F). Lowered to sgemm through im2col, chunked so the workspace stays bounded.
+#pragma once
+#include <cstdint>
+
+#include "window2d.h"
+
+namespace shendu {
+
+struct Conv2dShape {
+  int64_t n, c, f;
+  Axis h, w;  // h.kernel = KH, w.kernel = KW
+};
+
+// y = conv(x, w) + b; b may be null.
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y);
+
+// dx = col2im(dy @ w^T), dw = im2col(x)^T @ dy, db = dy summed over N, Ho, Wo.
+void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* w,
+                     float* dx, float* dw, float* db);
+
+}  // namespace shendu

@@ -1,0 +1,186 @@
+"""conv2d and conv2d_backward: native kernels against the NumPy twins, gradients, bad input."""
+
+import numpy as np
+import pytest
+
+from gradcheck import check_gradient, random_projection
+from shendu import ops, reference
+from threads import run_with_threads
+
+# (N, H, W, C, F, kernel (kh, kw), strides, padding): edge sizes, odd channels, both im2col-free
+# paths (1x1 stride 1, kernel covering the whole input) and windows hanging over every border.
+CASES = [
+    (2, 7, 7, 3, 4, (3, 3), (1, 1), "valid"),
+    (2, 7, 7, 3, 4, (3, 3), (1, 1), "same"),
+    (1, 33, 7, 5, 3, (3, 3), (2, 2), "same"),
+    (1, 33, 7, 5, 3, (3, 3), (2, 2), "valid"),
+    (3, 7, 33, 1, 5, (2, 3), (2, 1), "same"),
+    (3, 7, 33, 1, 5, (2, 3), (2, 1), "valid"),
+    (2, 7, 7, 5, 1, (5, 5), (1, 1), "same"),
+    (2, 7, 7, 5, 1, (5, 5), (2, 2), "valid"),
+    (2, 1, 1, 3, 4, (3, 3), (1, 1), "same"),
+    (1, 1, 7, 1, 2, (1, 3), (1, 2), "valid"),
+    (2, 7, 7, 5, 3, (1, 1), (1, 1), "valid"),
+    (2, 7, 7, 5, 3, (1, 1), (1, 1), "same"),
+    (2, 7, 7, 5, 3, (1, 1), (2, 2), "valid"),
+    (2, 5, 7, 3, 4, (5, 7), (1, 1), "valid"),
+    (1, 2, 2, 1, 1, (3, 3), (3, 3), "same"),
+    (1, 3, 257, 2, 3, (1, 3), (1, 2), "same"),
+    (1, 4, 4, 3, 257, (3, 3), (1, 1), "valid"),
+    (0, 7, 7, 3, 4, (3, 3), (1, 1), "same"),
+]
+
+# Big enough that the im2col workspace (256K floats, whole output lines of 40 * 144 floats) splits
+# it into chunks, the first ending mid-image.
+CHUNKED = (2, 40, 40, 16, 3, (3, 3), (1, 1), "same")
+
+
+def make(rng, case, dtype=np.float32):
+    n, h, w, c, f, (kh, kw), strides, padding = case
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    k = rng.standard_normal((kh, kw, c, f)).astype(dtype)
+    b = rng.standard_normal(f).astype(dtype)
+    return x, k, b, strides, padding
+
+
+def tolerance(kernel):
+    # float32 sums of kh * kw * C products of unit normals against a float64 reference.
+    return dict(rtol=1e-4, atol=2e-5 * np.sqrt(kernel.shape[0] * kernel.shape[1] * kernel.shape[2]))
+
+
+def as64(*arrays):
+    return [a.astype(np.float64) for a in arrays]
+
+
+@pytest.mark.parametrize("case", CASES + [CHUNKED])
+def test_forward_matches_reference(rng, case):
+    x, k, b, strides, padding = make(rng, case)
+    got = ops.conv2d(x, k, b, strides, padding)
+    want = reference.conv2d(*as64(x, k, b), strides, padding)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    np.testing.assert_allclose(got, want, **tolerance(k))
+    np.testing.assert_allclose(ops.conv2d(x, k, None, strides, padding), want - b, **tolerance(k))
+
+
+@pytest.mark.parametrize("case", CASES + [CHUNKED])
+def test_backward_matches_reference(rng, case):
+    x, k, _, strides, padding = make(rng, case)
+    y_shape = reference.conv2d(x, k, None, strides, padding).shape
+    dy = rng.standard_normal(y_shape).astype(np.float32)
+    got = ops.conv2d_backward(dy, x, k, strides, padding)
+    want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
+    for g, w, name in zip(got, want, ("dx", "dw", "db")):
+        assert g.dtype == np.float32 and g.shape == w.shape, name
+        # dw and db sum over every output cell: scale the absolute tolerance with their count.
+        cells = max(dy.shape[0] * dy.shape[1] * dy.shape[2], 1)
+        atol = 2e-5 * np.sqrt(k.shape[3] * k.shape[0] * k.shape[1] if name == "dx" else cells)
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol, err_msg=name)
+
+
+def test_empty_batch_gives_zero_gradients(rng):
+    x, k, b, strides, padding = make(rng, (0, 5, 5, 2, 3, (3, 3), (1, 1), "valid"))
+    assert ops.conv2d(x, k, b).shape == (0, 3, 3, 3)
+    dx, dw, db = ops.conv2d_backward(np.zeros((0, 3, 3, 3), np.float32), x, k)
+    assert dx.shape == x.shape and not dw.any() and not db.any()
+
+
+@pytest.mark.parametrize("case", [CASES[2], CASES[4], CHUNKED])
+def test_one_and_two_threads_agree(rng, case):
+    x, k, b, strides, padding = make(rng, case)
+    dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
+
+    def run():
+        return (ops.conv2d(x, k, b, strides, padding),
+                *ops.conv2d_backward(dy, x, k, strides, padding))
+
+    for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
+        np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (2, 4, 5, 2, 3, (3, 2), (2, 1), "same"),
+        (1, 5, 4, 3, 2, (2, 3), (2, 2), "valid"),
+        (1, 3, 3, 1, 2, (1, 1), (1, 1), "valid"),
+    ],
+)
+def test_reference_backward_matches_finite_differences(case):
+    x, k, b, strides, padding = make(np.random.default_rng(7), case, np.float64)
+    proj = random_projection(reference.conv2d(x, k, b, strides, padding).shape)
+
+    def loss():
+        return float((reference.conv2d(x, k, b, strides, padding) * proj).sum())
+
+    dx, dw, db = reference.conv2d_backward(proj, x, k, strides, padding)
+    check_gradient(loss, x, dx)
+    check_gradient(loss, k, dw)
+    check_gradient(loss, b, db)
+
+
+def test_accepts_views_ints_and_float64(rng):
+    x = rng.standard_normal((2, 9, 14, 3))[:, ::2, ::2, :]  # float64, non-contiguous
+    k = rng.integers(-2, 3, (3, 3, 3, 4))  # integer data
+    want = reference.conv2d(x, k.astype(np.float64), None, 1, "same")
+    got = ops.conv2d(x, k, padding="SAME", strides=1)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_nan_and_inf_propagate():
+    x = np.ones((1, 5, 5, 1), np.float32)
+    x[0, 0, 0, 0] = np.nan
+    x[0, 4, 4, 0] = np.inf
+    y = ops.conv2d(x, np.ones((3, 3, 1, 1), np.float32))
+    assert np.isnan(y[0, 0, 0, 0]) and np.isposinf(y[0, 2, 2, 0])
+    assert np.isfinite(y[0, 1, 0, 0])
+
+
+X = np.zeros((2, 6, 6, 3), np.float32)
+W = np.zeros((3, 3, 3, 4), np.float32)
+
+
+@pytest.mark.parametrize(
+    "args, err, match",
+    [
+        ((X[0], W), ValueError, r"x: expected a 4-D array, got shape \(6, 6, 3\)"),
+        ((X, W[0]), ValueError, r"w: expected a 4-D array"),
+        ((X, np.zeros((3, 3, 2, 4))), ValueError, r"w: expected 3 input channels .*\(2, 6, 6, 3\)"),
+        ((X, W, np.zeros(3)), ValueError, r"b: expected shape \(4,\)"),
+        ((X, W, np.zeros((1, 4))), ValueError, r"b: expected a 1-D array"),
+        ((X, W, None, 0), ValueError, "strides: expected positive"),
+        ((X, W, None, (1, -2)), ValueError, "strides: expected positive"),
+        ((X, W, None, (1, 2, 3)), TypeError, "strides"),
+        ((X, W, None, 1.5), TypeError, "strides"),
+        ((X, W, None, 1, "full"), ValueError, "padding: expected 'valid' or 'same'"),
+        ((X, W, None, 1, None), TypeError, "padding"),
+        ((X, np.zeros((7, 3, 3, 4))), ValueError,
+         r"w: window \(7, 3\) is larger than x \(2, 6, 6, 3\)"),
+        ((X.astype(complex), W), TypeError, "x: expected real numbers"),
+        ((np.full((1, 3, 3, 1), "a"), W), TypeError, "x: expected real numbers"),
+        ((X, W.astype(object)), TypeError, "w: expected real numbers"),
+        ((None, W), TypeError, "x: expected an array"),
+    ],
+)
+def test_bad_input(args, err, match):
+    with pytest.raises(err, match=match):
+        ops.conv2d(*args)
+
+
+def test_window_larger_than_input_is_fine_with_same_padding(rng):
+    x, k, b, _, _ = make(rng, (1, 2, 2, 1, 1, (5, 5), 1, "same"))
+    np.testing.assert_allclose(ops.conv2d(x, k, b, 1, "same"),
+                               reference.conv2d(*as64(x, k, b), 1, "same"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "dy, match",
+    [
+        (np.zeros((2, 6, 6, 4)), r"dy: expected shape \(2, 4, 4, 4\) .* got shape \(2, 6, 6, 4\)"),
+        (np.zeros((2, 4, 4, 3)), r"dy: expected shape \(2, 4, 4, 4\)"),
+        (np.zeros((1, 4, 4, 4)), r"dy: expected shape \(2, 4, 4, 4\)"),
+        (np.zeros((4, 4, 4)), r"dy: expected a 4-D array"),
+    ],
+)
+def test_backward_bad_input(dy, match):
+    with pytest.raises(ValueError, match=match):
+        ops.conv2d_backward(dy, X, W)

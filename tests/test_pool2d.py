@@ -1,0 +1,219 @@
+"""max_pool2d / avg_pool2d and their backward ops: native kernels against the NumPy twins."""
+
+import numpy as np
+import pytest
+
+from gradcheck import check_gradient, random_projection
+from shendu import _cpu, ops, reference
+from threads import run_with_threads
+
+# (x shape, pool_size, strides, padding): edge sizes, odd channels, overlapping windows
+# (stride < pool), gaps (stride > pool), windows hanging over the bottom/right border.
+CASES = [
+    ((2, 7, 7, 3), 2, None, "valid"),
+    ((2, 7, 7, 3), 2, None, "same"),
+    ((1, 33, 7, 5), 3, 2, "same"),
+    ((1, 33, 7, 5), 3, 2, "valid"),
+    ((3, 7, 33, 1), (2, 3), (2, 1), "same"),
+    ((3, 7, 33, 1), (2, 3), (2, 1), "valid"),
+    ((2, 7, 7, 5), 5, 1, "same"),
+    ((2, 1, 1, 3), 3, None, "same"),
+    ((1, 1, 7, 1), (1, 3), (1, 2), "valid"),
+    ((2, 7, 7, 3), 1, 1, "valid"),
+    ((2, 8, 9, 2), 2, 3, "same"),
+    ((2, 8, 9, 2), (3, 2), 1, "valid"),
+    ((1, 3, 257, 2), 3, (1, 2), "same"),
+    ((1, 4, 4, 257), 2, 1, "valid"),
+    ((0, 7, 7, 3), 2, None, "same"),
+]
+
+
+def inputs(rng, shape, dtype=np.float32):
+    # Distinct values: a tie would make the argmax (and the finite differences) ambiguous.
+    values = rng.permutation(np.prod(shape)).reshape(shape) / max(np.prod(shape), 1) - 0.5
+    return values.astype(dtype)
+
+
+@pytest.mark.parametrize("shape, pool, strides, padding", CASES)
+def test_max_pool_matches_reference(rng, shape, pool, strides, padding):
+    x = inputs(rng, shape)
+    y, argmax = ops.max_pool2d(x, pool, strides, padding)
+    y_ref, argmax_ref = reference.max_pool2d(x, pool, strides, padding)
+    assert y.dtype == np.float32 and argmax.dtype == np.int64 and y.shape == y_ref.shape
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx_ref = reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape)
+    np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, shape), dx_ref,
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape, pool, strides, padding", CASES)
+def test_avg_pool_matches_reference(rng, shape, pool, strides, padding):
+    x = rng.standard_normal(shape).astype(np.float32)
+    y = ops.avg_pool2d(x, pool, strides, padding)
+    y_ref = reference.avg_pool2d(x.astype(np.float64), pool, strides, padding)
+    assert y.dtype == np.float32 and y.shape == y_ref.shape
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-6)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_allclose(ops.avg_pool2d_backward(dy, shape, pool, strides, padding),
+                               reference.avg_pool2d_backward(dy.astype(np.float64), shape, pool,
+                                                             strides, padding),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_same_padding_counts_only_real_cells():
+    x = np.full((1, 3, 3, 1), -2.0, np.float32)
+    y, argmax = ops.max_pool2d(x, 2, 2, "same")  # windows at the border are mostly padding
+    assert (y == -2.0).all()
+    np.testing.assert_array_equal(argmax[0, :, :, 0], [[0, 2], [6, 8]])
+    np.testing.assert_array_equal(ops.avg_pool2d(x, 2, 2, "same"), x[:, :2, :2])
+
+
+def test_argmax_ties_nan_and_inf():
+    x = np.zeros((1, 2, 4, 3), np.float32)
+    x[0, :, 0:2, 0] = 1.0  # a tie over the whole first window: the first cell wins
+    x[0, 1, 0, 1] = np.nan  # a NaN wins over larger numbers...
+    x[0, 0, 1, 1] = 5.0
+    x[0, 1, 3, 1] = np.nan  # ...and the first of two NaNs wins
+    x[0, 0, 3, 1] = np.nan
+    x[0, :, 0:2, 2] = -np.inf  # all -inf: still a real cell, the first
+    y, argmax = ops.max_pool2d(x, 2)
+    y_ref, argmax_ref = reference.max_pool2d(x, 2)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert argmax[0, 0, 0, 0] == 0 and argmax[0, 0, 0, 1] == 4 and np.isnan(y[0, 0, 0, 1])
+    assert argmax[0, 0, 1, 1] == 3 and argmax[0, 0, 0, 2] == 0 and y[0, 0, 0, 2] == -np.inf
+
+
+@pytest.mark.parametrize("shape, pool, strides, padding",
+                         [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same")])
+def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
+    x = rng.standard_normal(shape).astype(np.float32)
+
+    def run():
+        y, argmax = ops.max_pool2d(x, pool, strides, padding)
+        avg = ops.avg_pool2d(x, pool, strides, padding)
+        dy = np.cos(np.arange(y.size, dtype=np.float32)).reshape(y.shape)
+        return (y, argmax, avg, ops.max_pool2d_backward(dy, argmax, shape),
+                ops.avg_pool2d_backward(dy, shape, pool, strides, padding))
+
+    for one, two in zip(run_with_threads(1, run), run_with_threads(2, run)):
+        np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("shape, pool, strides, padding",
+                         [((2, 4, 5, 2), 2, 1, "same"), ((1, 5, 5, 1), 3, 2, "same"),
+                          ((1, 4, 5, 2), (2, 3), (1, 2), "valid")])
+def test_reference_backward_matches_finite_differences(shape, pool, strides, padding):
+    x = inputs(np.random.default_rng(3), shape, np.float64)
+    y, argmax = reference.max_pool2d(x, pool, strides, padding)
+    proj = random_projection(y.shape)
+    check_gradient(lambda: float((reference.max_pool2d(x, pool, strides, padding)[0] * proj).sum()),
+                   x, reference.max_pool2d_backward(proj, argmax, shape))
+    check_gradient(lambda: float((reference.avg_pool2d(x, pool, strides, padding) * proj).sum()),
+                   x, reference.avg_pool2d_backward(proj, shape, pool, strides, padding))
+
+
+def test_accepts_views_ints_and_float64(rng):
+    x = rng.integers(-9, 9, (2, 10, 12, 3))[:, ::2, ::2, :]  # int64, non-contiguous
+    y, argmax = ops.max_pool2d(x, 2)
+    y_ref, argmax_ref = reference.max_pool2d(x.astype(np.float64), 2)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    np.testing.assert_allclose(ops.avg_pool2d(x.astype(np.float64), [2, 2], padding="SAME"),
+                               reference.avg_pool2d(x.astype(np.float64), 2, padding="same"),
+                               rtol=1e-6)
+
+
+X = np.zeros((2, 6, 6, 3), np.float32)
+
+
+@pytest.mark.parametrize("op", [ops.max_pool2d, ops.avg_pool2d])
+@pytest.mark.parametrize(
+    "args, err, match",
+    [
+        ((X[0],), ValueError, r"x: expected a 4-D array, got shape \(6, 6, 3\)"),
+        ((X, 0), ValueError, "pool_size: expected positive"),
+        ((X, (2, -1)), ValueError, "pool_size: expected positive"),
+        ((X, 2, 0), ValueError, "strides: expected positive"),
+        ((X, 2, (1, 1, 1)), TypeError, "strides"),
+        ((X, "2"), TypeError, "pool_size"),
+        ((X, 2, None, "causal"), ValueError, "padding: expected 'valid' or 'same'"),
+        ((X, (7, 2)), ValueError, r"pool_size: window \(7, 2\) is larger than x \(2, 6, 6, 3\)"),
+        ((X.astype(complex),), TypeError, "x: expected real numbers"),
+        ((np.full((1, 3, 3, 1), "a"),), TypeError, "x: expected real numbers"),
+        ((X.astype(object),), TypeError, "x: expected real numbers"),
+    ],
+)
+def test_bad_input(op, args, err, match):
+    with pytest.raises(err, match=match):
+        op(*args)
+
+
+DY = np.zeros((2, 3, 3, 3), np.float32)
+ARGMAX = np.zeros((2, 3, 3, 3), np.int64)
+
+
+@pytest.mark.parametrize(
+    "dy, argmax, x_shape, err, match",
+    [
+        (DY, ARGMAX + 36, (2, 6, 6, 3), ValueError, r"argmax: value 36 out of range \[0, 36\)"),
+        (DY, ARGMAX - 1, (2, 6, 6, 3), ValueError, "argmax: value -1 out of range"),
+        (DY, ARGMAX[:, :2], (2, 6, 6, 3), ValueError, r"argmax: expected shape \(2, 3, 3, 3\)"),
+        (DY, ARGMAX + 0.5, (2, 6, 6, 3), ValueError, "argmax: expected whole numbers"),
+        (DY, ARGMAX.astype(complex), (2, 6, 6, 3), TypeError, "argmax: expected real numbers"),
+        (DY, ARGMAX, (2, 6, 6), TypeError, "x_shape: expected a 4-tuple"),
+        (DY, ARGMAX, (2, 6, 6, 3.0), TypeError, "x_shape: expected an int, got 3.0"),
+        (DY, ARGMAX, "2663", TypeError, "x_shape: expected a 4-tuple"),
+        (DY, ARGMAX, (2, -6, 6, 3), ValueError, "x_shape: expected an int >= 0, got -6"),
+        (DY, ARGMAX, (3, 6, 6, 3), ValueError, r"x_shape: \(3, 6, 6, 3\) cannot be pooled to dy"),
+        (DY, ARGMAX, (2, 6, 6, 4), ValueError, r"x_shape: \(2, 6, 6, 4\) cannot be pooled to dy"),
+        (DY, ARGMAX, (2, 2, 6, 3), ValueError, r"x_shape: \(2, 2, 6, 3\) cannot be pooled to dy"),
+        (DY[0], ARGMAX, (2, 6, 6, 3), ValueError, "dy: expected a 4-D array"),
+    ],
+)
+def test_max_pool_backward_bad_input(dy, argmax, x_shape, err, match):
+    with pytest.raises(err, match=match):
+        ops.max_pool2d_backward(dy, argmax, x_shape)
+
+
+@pytest.mark.parametrize(
+    "dy, x_shape, err, match",
+    [
+        (DY, (2, 8, 9, 3), ValueError, r"dy: expected shape \(2, 4, 4, 3\)"),
+        (DY, (2, 6, 6, 2), ValueError, r"dy: expected shape \(2, 3, 3, 2\)"),
+        (DY, (2, 6, 6), TypeError, "x_shape: expected a 4-tuple"),
+        (DY, (2, 6, 6, None), TypeError, "x_shape: expected an int, got None"),
+        (DY, (2, 1, 6, 3), ValueError, r"pool_size: window \(2, 2\) is larger than x_shape"),
+    ],
+)
+def test_avg_pool_backward_bad_input(dy, x_shape, err, match):
+    with pytest.raises(err, match=match):
+        ops.avg_pool2d_backward(dy, x_shape, 2, None, "valid")
+
+
+ISAS = ("generic", "avx2", "avx512")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_isa_variant_matches_reference(rng, isa):
+    if ISAS.index(isa) > ISAS.index(_cpu.detected_isa()):
+        pytest.skip(f"this CPU cannot run {isa}")
+    x = inputs(rng, (2, 9, 8, 37))  # 37 channels: full vectors and a remainder for every width
+    x[0, 1, 1, :5] = np.nan
+    old = _cpu.isa()
+    try:
+        _cpu.set_isa(isa)
+        for pool, strides, padding in [(2, None, "valid"), (3, 2, "same"), ((2, 3), 1, "same")]:
+            y, argmax = ops.max_pool2d(x, pool, strides, padding)
+            y_ref, argmax_ref = reference.max_pool2d(x, pool, strides, padding)
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_array_equal(argmax, argmax_ref)
+            dy = rng.standard_normal(y.shape).astype(np.float32)
+            np.testing.assert_allclose(ops.max_pool2d_backward(dy, argmax, x.shape),
+                                       reference.max_pool2d_backward(dy.astype(np.float64),
+                                                                     argmax_ref, x.shape),
+                                       rtol=1e-6, atol=1e-6)
+    finally:
+        _cpu.set_isa(old)

@@ -297,13 +297,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.suite in ("all", "kernels"):
             work = kernel_workloads(args.tiny)
             per_fw = {}
-            for fw in present:
-                if fw == "tensorflow":
-                    continue  # the kernel targets name NumPy and PyTorch; TF runs the programs
-                print(f"[bench] kernels: {LABELS[fw]} ...", file=sys.stderr, flush=True)
-                per_fw[fw] = _run_worker(args, fw, "kernels", tmp, notes,
-                                         {"repeats": repeats, "tiny": args.tiny,
-                                          "stat": args.stat})
+            # One family at a time, every framework in turn: the frameworks compared on a
+            # workload are timed minutes apart at most, under much the same background load.
+            families = list(dict.fromkeys(w["family"] for w in work))
+            for family in families:
+                ids = [w["id"] for w in work if w["family"] == family]
+                for fw in present:
+                    if fw == "tensorflow":
+                        continue  # the kernel targets name NumPy and PyTorch; TF runs programs
+                    if (fw, family) not in KERNEL_IMPLS:
+                        continue
+                    print(f"[bench] {family}: {LABELS[fw]} ...", file=sys.stderr, flush=True)
+                    res = _run_worker(args, fw, "kernels", tmp, notes,
+                                      {"repeats": repeats, "tiny": args.tiny,
+                                       "stat": args.stat, "only": ids})
+                    into = per_fw.setdefault(fw, {"versions": {}, "notes": [], "kernels": {}})
+                    into["versions"].update(res.get("versions", {}))
+                    into["notes"] += res.get("notes", [])
+                    into["kernels"].update(res.get("kernels", {}))
             result["kernels"] = _merge_kernels(work, per_fw, result["machine"])
             _collect(per_fw, result)
         if args.suite in ("all", "programs"):
@@ -368,8 +379,9 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     config = dict(config, framework=fw, suite=suite, threads=args.threads)
-    cfg_path = os.path.join(tmp, f"{fw}-{suite}.in.json")
-    out_path = os.path.join(tmp, f"{fw}-{suite}.out.json")
+    run_dir = tempfile.mkdtemp(prefix=f"{fw}-{suite}-", dir=tmp)
+    cfg_path = os.path.join(run_dir, "in.json")
+    out_path = os.path.join(run_dir, "out.json")
     with open(cfg_path, "w") as f:
         json.dump(config, f)
     # run_path executes this file without importing the shendu package (whose kernels would
@@ -377,7 +389,7 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
     # folder on sys.path (shendu/keras would shadow the real keras that TensorFlow imports).
     code = ("import runpy, sys; sys.argv[1:1] = ['--worker']; "
             f"runpy.run_path({os.path.abspath(__file__)!r}, run_name='__main__')")
-    proc = subprocess.run([args.python, "-c", code, cfg_path, out_path], env=env, cwd=tmp,
+    proc = subprocess.run([args.python, "-c", code, cfg_path, out_path], env=env, cwd=run_dir,
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not os.path.exists(out_path):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -599,6 +611,8 @@ def _worker(cfg_path, out_path) -> None:
     if cfg["suite"] == "kernels":
         min_sample = 0.002 if cfg["tiny"] else 0.02
         for w in kernel_workloads(cfg["tiny"]):
+            if w["id"] not in cfg["only"]:
+                continue
             make = KERNEL_IMPLS.get((fw, w["family"]))
             if make is None:
                 continue

@@ -1,4 +1,8 @@
+#include <string>
+
+#include "activations.h"
 #include "checks.h"
+#include "dense.h"
 #include "families.h"
 #include "gemm.h"
 
@@ -26,11 +30,120 @@ FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b
   return c;
 }
 
+constexpr const char* kActivationNames = "'linear', 'relu', 'sigmoid', 'tanh' or 'softmax'";
+
+// Keras's names; None means linear, as in keras.layers.Dense(activation=None).
+Activation as_activation(py::handle obj) {
+  if (obj.is_none()) return Activation::Linear;
+  if (!py::isinstance<py::str>(obj))
+    throw py::type_error(std::string("activation: expected ") + kActivationNames + ", got " +
+                         std::string(py::repr(obj)));
+  const std::string name = obj.cast<std::string>();
+  if (name == "linear") return Activation::Linear;
+  if (name == "relu") return Activation::Relu;
+  if (name == "sigmoid") return Activation::Sigmoid;
+  if (name == "tanh") return Activation::Tanh;
+  if (name == "softmax") return Activation::Softmax;
+  throw py::value_error(std::string("activation: expected ") + kActivationNames + ", got '" +
+                        name + "'");
+}
+
+// rows x cols view of a contiguous array, cols = the last axis (1 for a scalar).
+std::pair<int64_t, int64_t> rows_cols(const FloatArray& a) {
+  const int64_t cols = a.ndim() ? a.shape(a.ndim() - 1) : 1;
+  return {cols ? a.size() / cols : 0, cols};
+}
+
+FloatArray activation_forward(py::handle x_obj, Activation act) {
+  FloatArray x = as_float32(x_obj, "x");
+  require_shape(act != Activation::Softmax || x.ndim() >= 1, "x", x,
+                "an array of at least 1 dimension (softmax runs over the last axis)");
+  FloatArray y = new_float32(shape_of(x));
+  const auto [rows, cols] = rows_cols(x);
+  {
+    py::gil_scoped_release release;
+    activate(act, x.data(), nullptr, y.mutable_data(), rows, cols);
+  }
+  return y;
+}
+
+FloatArray activation_backward(py::handle dy_obj, py::handle y_obj, Activation act) {
+  FloatArray dy = as_float32(dy_obj, "dy");
+  FloatArray y = as_float32(y_obj, "y");
+  require_shape(act != Activation::Softmax || dy.ndim() >= 1, "dy", dy,
+                "an array of at least 1 dimension (softmax runs over the last axis)");
+  require_shape(shape_of(y) == shape_of(dy), "y", y, "the shape of dy " + shape_str(dy));
+  FloatArray dx = new_float32(shape_of(dy));
+  const auto [rows, cols] = rows_cols(dy);
+  {
+    py::gil_scoped_release release;
+    activate_backward(act, dy.data(), y.data(), dx.mutable_data(), rows, cols);
+  }
+  return dx;
+}
+
+FloatArray dense(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::handle act_obj) {
+  const Activation act = as_activation(act_obj);
+  FloatArray x = as_float32(x_obj, "x", 2);
+  FloatArray w = as_float32(w_obj, "w", 2);
+  std::optional<FloatArray> b = as_float32_or_none(b_obj, "b", 1);
+  const int64_t n = x.shape(0), in = x.shape(1), out = w.shape(1);
+  require_shape(w.shape(0) == in, "w", w,
+                "(" + std::to_string(in) + ", out) to match x " + shape_str(x));
+  if (b) require_shape(b->shape(0) == out, "b", *b, "(" + std::to_string(out) + ",) to match w " +
+                                                         shape_str(w));
+  FloatArray y = new_float32({n, out});
+  {
+    py::gil_scoped_release release;
+    dense_forward(x.data(), w.data(), b ? b->data() : nullptr, y.mutable_data(), n, in, out, act);
+  }
+  return y;
+}
+
+py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, py::handle y_obj,
+                         py::handle act_obj) {
+  const Activation act = as_activation(act_obj);
+  FloatArray dy = as_float32(dy_obj, "dy", 2);
+  FloatArray x = as_float32(x_obj, "x", 2);
+  FloatArray w = as_float32(w_obj, "w", 2);
+  FloatArray y = as_float32(y_obj, "y", 2);
+  const int64_t n = x.shape(0), in = x.shape(1), out = w.shape(1);
+  require_shape(w.shape(0) == in, "w", w,
+                "(" + std::to_string(in) + ", out) to match x " + shape_str(x));
+  const std::string nout = "(" + std::to_string(n) + ", " + std::to_string(out) + ")";
+  require_shape(shape_of(dy) == Shape{n, out}, "dy", dy, nout + " from x " + shape_str(x) +
+                                                              " and w " + shape_str(w));
+  require_shape(shape_of(y) == Shape{n, out}, "y", y, nout + ", the shape of dy");
+  FloatArray dx = new_float32({n, in});
+  FloatArray dw = new_float32({in, out});
+  FloatArray db = new_float32({out});
+  {
+    py::gil_scoped_release release;
+    shendu::dense_backward(dy.data(), x.data(), w.data(), y.data(), dx.mutable_data(),
+                           dw.mutable_data(), db.mutable_data(), n, in, out, act);
+  }
+  return py::make_tuple(dx, dw, db);
+}
+
 }  // namespace
 
 void bind_dense(py::module_& m) {
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("trans_a") = false,
         py::arg("trans_b") = false);
+  m.def("dense", &dense, py::arg("x"), py::arg("w"), py::arg("b") = py::none(),
+        py::arg("activation") = "linear");
+  m.def("dense_backward", &dense_backward, py::arg("dy"), py::arg("x"), py::arg("w"),
+        py::arg("y"), py::arg("activation") = "linear");
+  const std::pair<const char*, Activation> activations[] = {{"relu", Activation::Relu},
+                                                            {"sigmoid", Activation::Sigmoid},
+                                                            {"tanh", Activation::Tanh},
+                                                            {"softmax", Activation::Softmax}};
+  for (const auto& [name, act] : activations) {
+    m.def(name, [act = act](py::handle x) { return activation_forward(x, act); }, py::arg("x"));
+    m.def((std::string(name) + "_backward").c_str(),
+          [act = act](py::handle dy, py::handle y) { return activation_backward(dy, y, act); },
+          py::arg("dy"), py::arg("y"));
+  }
 }
 
 }  // namespace shendu::bind

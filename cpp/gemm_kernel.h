@@ -1,0 +1,42 @@
+// The contract between the GEMM framework (gemm.cpp: blocking, packing, threading, written once)
+// and the per-ISA micro-kernels (gemm_microkernel.h, instantiated by gemm.cpp, gemm_avx2.cpp and
+// gemm_avx512.cpp with their vector types). BLIS's split, with row-major roles:
+//
+//   C[m, n] (m <= mr, n <= nr) = alpha * A_panel * B_panel + beta * C  (beta == 0: C unread)
+//
+// A_panel, m x kc: element (i, k) at a[k * lda + i] (a packed panel, lda == mr, or op(A) = A^T in
+// place) or, when a_rows, at a[i * lda + k] (op(A) = A in place). Reading A in place saves the
+// packing when few B panels would share it.
+// B_panel, kc x n: element (k, j) at b[k * ldb + j]: a packed panel (ldb == nr, zero-padded to nr)
+// or, for a full-width tile, B in place (ldb = B's row stride), which saves packing for small M.
+#pragma once
+#include <cstdint>
+
+namespace shendu::gemm {
+
+struct TileArgs {
+  int64_t kc;
+  const float* a;
+  int64_t lda;
+  bool a_rows;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  int m, n;
+  float alpha, beta;
+};
+
+using TileFn = void (*)(const TileArgs& t);
+
+struct Kernel {
+  int mr, nr;          // register tile
+  int64_t mc, kc, nc;  // cache blocking: A block mc x kc (L2), B micro-panel kc x nr (L1)
+  TileFn tile;
+};
+
+const Kernel& kernel_generic();
+const Kernel& kernel_avx2();    // defined in gemm_avx2.cpp (needs AVX2 + FMA)
+const Kernel& kernel_avx512();  // defined in gemm_avx512.cpp (needs AVX-512F)
+
+}  // namespace shendu::gemm

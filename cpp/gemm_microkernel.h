@@ -1,0 +1,94 @@
+// The one register-blocked GEMM micro-kernel, written against a small vector interface S so each
+// ISA file instantiates it with its own registers (BLIS: the framework never changes per ISA,
+// only this). S provides: V, W (floats per V), zero, load, store, bcast, mul, fmadd (a * b + c), and
+// load_n / store_n touching only the first n < W floats (for the right edge of C).
+//
+// Include this only from the translation unit of one ISA, and instantiate it with that ISA's S:
+// the template arguments keep every ISA's code under distinct symbols.
+#pragma once
+#include <cstdint>
+#include <utility>
+
+#include "gemm_kernel.h"
+
+namespace shendu::gemm {
+
+template <class S, int MR, int NV>
+struct MicroKernel {
+  using V = typename S::V;
+  static constexpr int W = S::W;
+  static constexpr int NR = NV * W;
+
+  // M rows and NU vectors of C: the full tile is <MR, NV>; smaller ones serve the bottom and right
+  // edges at their own cost instead of computing a padded full tile. ARows: A(i, k) at
+  // a[i * lda + k] (A in place), else at a[k * lda + i] (packed, or A^T in place).
+  template <bool ARows, int M, int NU>
+  static void tile(const TileArgs& t) {
+    const float* a = t.a;
+    const float* b = t.b;
+    float* c = t.c;
+    const int64_t lda = t.lda, ldb = t.ldb, ldc = t.ldc;
+    // Start fetching C now: its rows are ldc apart, which the hardware prefetcher does not guess.
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      __builtin_prefetch(c + i * ldc, 1);
+      __builtin_prefetch(c + i * ldc + NU * W - 1, 1);
+    }
+    V acc[M][NU];
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+      for (int j = 0; j < NU; ++j) acc[i][j] = S::zero();
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < t.kc; ++k) {
+      V bv[NU];
+#pragma GCC unroll 8
+      for (int j = 0; j < NU; ++j) bv[j] = S::load(b + j * W);
+#pragma GCC unroll 32
+      for (int i = 0; i < M; ++i) {
+        const V ai = S::bcast(ARows ? a[i * lda] : a[i]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NU; ++j) acc[i][j] = S::fmadd(ai, bv[j], acc[i][j]);
+      }
+      a += ARows ? 1 : lda;
+      b += ldb;
+    }
+    const V valpha = S::bcast(t.alpha), vbeta = S::bcast(t.beta);
+    const bool read_c = t.beta != 0.0f;
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i) {
+      float* ci = c + i * ldc;
+#pragma GCC unroll 8
+      for (int j = 0; j < NU; ++j) {
+        const int rest = t.n - j * W;  // >= 1: NU vectors cover n
+        V r = S::mul(valpha, acc[i][j]);
+        if (rest >= W) {
+          if (read_c) r = S::fmadd(vbeta, S::load(ci + j * W), r);
+          S::store(ci + j * W, r);
+        } else {
+          if (read_c) r = S::fmadd(vbeta, S::load_n(ci + j * W, rest), r);
+          S::store_n(ci + j * W, r, rest);
+        }
+      }
+    }
+  }
+
+  struct Table {
+    TileFn f[2 * MR * NV];
+  };
+  template <int... I>
+  static constexpr Table make_table(std::integer_sequence<int, I...>) {
+    return Table{{&tile<(I >= MR * NV), I % (MR * NV) / NV + 1, I % NV + 1>...}};
+  }
+  static constexpr Table kTable = make_table(std::make_integer_sequence<int, 2 * MR * NV>{});
+
+  static void dispatch(const TileArgs& t) {
+    kTable.f[(t.a_rows ? MR * NV : 0) + (t.m - 1) * NV + (t.n + W - 1) / W - 1](t);
+  }
+
+  static constexpr Kernel make(int64_t mc, int64_t kc, int64_t nc) {
+    return Kernel{MR, NR, mc, kc, nc, &dispatch};
+  }
+};
+
+}  // namespace shendu::gemm

@@ -1,0 +1,110 @@
+"""Matrix products: the packed SGEMM against its NumPy twin, on every ISA variant and thread count."""
+
+import numpy as np
+import pytest
+
+import shendu
+from shendu import _cpu, ops, reference
+
+ISAS = ["generic", "avx2", "avx512"]
+SUPPORTED = ISAS[: ISAS.index(_cpu.detected_isa()) + 1]
+
+
+@pytest.fixture(params=SUPPORTED)
+def isa(request):
+    old = _cpu.isa()
+    _cpu.set_isa(request.param)
+    yield request.param
+    _cpu.set_isa(old)
+
+
+def operands(rng, m, k, n, trans_a, trans_b):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    return a, b
+
+
+def check(a, b, trans_a, trans_b):
+    got = ops.matmul(a, b, trans_a, trans_b)
+    want = reference.matmul(a.astype(np.float64), b.astype(np.float64), trans_a, trans_b)
+    k = a.shape[0] if trans_a else a.shape[1]
+    assert got.shape == want.shape and got.dtype == np.float32
+    # float32 accumulation of k products: error grows like sqrt(k).
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(max(k, 1)))
+
+
+# Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
+# rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
+# or three blocks, the later ones accumulating into C), plus layer shapes.
+SHAPES = [(1, 1, 1), (7, 33, 5), (33, 7, 257), (64, 257, 130), (97, 31, 33), (15, 300, 17),
+          (20, 600, 70), (1568, 288, 64), (0, 3, 4), (3, 0, 4), (3, 4, 0)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_matmul_matches_reference(rng, isa, shape, trans_a, trans_b):
+    check(*operands(rng, *shape, trans_a, trans_b), trans_a, trans_b)
+
+
+def test_matmul_crosses_every_block(rng):
+    # m > mc (336 on AVX-512), k > kc, n > nc (4096): every blocking loop runs more than once.
+    check(*operands(rng, 700, 600, 300, False, False), False, False)
+    a, b = operands(rng, 20, 3, 4133, False, True)
+    check(a, b, False, True)
+
+
+@pytest.mark.parametrize("shape", [(200, 300, 500), (40, 784, 128), (784, 40, 128)])
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
+def test_matmul_same_with_one_and_two_threads(rng, isa, shape, trans_a, trans_b):
+    a, b = operands(rng, *shape, trans_a, trans_b)
+    old = shendu.get_num_threads()
+    try:
+        shendu.set_num_threads(1)
+        one = ops.matmul(a, b, trans_a, trans_b)
+        shendu.set_num_threads(2)
+        two = ops.matmul(a, b, trans_a, trans_b)
+    finally:
+        shendu.set_num_threads(old)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_matmul_accepts_views_and_ints(rng):
+    a = rng.standard_normal((8, 10)).astype(np.float32)[:, ::2]  # non-contiguous
+    b = np.arange(10, dtype=np.int64).reshape(5, 2)
+    np.testing.assert_allclose(ops.matmul(a, b), a @ b.astype(np.float32), rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_zero_inner_dimension_gives_zeros():
+    # The output starts as uninitialized memory: a product over k = 0 must still write zeros.
+    for _ in range(3):
+        np.testing.assert_array_equal(ops.matmul(np.ones((40, 0)), np.ones((0, 50))),
+                                      np.zeros((40, 50)))
+
+
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_matmul_propagates_nan_and_inf(isa, trans_b):
+    a = np.ones((20, 9), np.float32)
+    a[3, 4] = np.nan
+    a[5, 0] = np.inf
+    b = np.ones((40, 9) if trans_b else (9, 40), np.float32)
+    got = ops.matmul(a, b, False, trans_b)
+    assert np.isnan(got[3]).all() and np.isposinf(got[5]).all()
+    assert np.isfinite(np.delete(got, [3, 5], axis=0)).all()
+
+
+@pytest.mark.parametrize(
+    "a, b, err, match",
+    [
+        (np.ones((2, 3)), np.ones((4, 2)), ValueError, "inner dimensions"),
+        (np.ones(3), np.ones((3, 2)), ValueError, "a: expected a 2-D array"),
+        (np.ones((3, 2)), np.ones((2, 2, 1)), ValueError, "b: expected a 2-D array"),
+        (np.ones((2, 3), complex), np.ones((3, 2)), TypeError, "a: expected real numbers"),
+        (np.array([["x"]]), np.ones((1, 1)), TypeError, "a: expected real numbers"),
+        (np.ones((2, 3)), np.array([[None]] * 3, dtype=object), TypeError, "b: expected real"),
+        (None, np.ones((1, 1)), TypeError, "a: expected an array"),
+    ],
+)
+def test_matmul_bad_input(a, b, err, match):
+    with pytest.raises(err, match=match):
+        ops.matmul(a, b)

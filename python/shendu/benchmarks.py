@@ -308,13 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                     if (fw, family) not in KERNEL_IMPLS:
                         continue
                     print(f"[bench] {family}: {LABELS[fw]} ...", file=sys.stderr, flush=True)
-                    res = _run_worker(args, fw, "kernels", tmp, notes,
-                                      {"repeats": repeats, "tiny": args.tiny,
-                                       "stat": args.stat, "only": ids})
-                    into = per_fw.setdefault(fw, {"versions": {}, "notes": [], "kernels": {}})
-                    into["versions"].update(res.get("versions", {}))
-                    into["notes"] += res.get("notes", [])
-                    into["kernels"].update(res.get("kernels", {}))
+                    _gather(per_fw, fw, _run_worker(
+                        args, fw, "kernels", tmp, notes,
+                        {"repeats": repeats, "tiny": args.tiny, "stat": args.stat, "only": ids}))
             result["kernels"] = _merge_kernels(work, per_fw, result["machine"])
             _collect(per_fw, result)
         if args.suite in ("all", "programs"):
@@ -327,12 +323,14 @@ def main(argv: list[str] | None = None) -> int:
             epochs = {p: 1 if args.tiny else (QUICK_EPOCHS if args.quick else EPOCHS)[p]
                       for p in programs}
             per_fw = {}
-            for fw in present:
-                if fw == "numpy" or not programs:
-                    continue
-                print(f"[bench] programs: {LABELS[fw]} ...", file=sys.stderr, flush=True)
-                per_fw[fw] = _run_worker(args, fw, "programs", tmp, notes,
-                                         {"data": data, "epochs": epochs})
+            for program in programs:  # every framework in turn, as for the kernels
+                for fw in present:
+                    if fw == "numpy":
+                        continue
+                    print(f"[bench] {program}: {LABELS[fw]} ...", file=sys.stderr, flush=True)
+                    _gather(per_fw, fw, _run_worker(
+                        args, fw, "programs", tmp, notes,
+                        {"data": data, "epochs": {program: epochs[program]}}))
             result["programs"] = _merge_programs(programs, epochs, per_fw)
             _collect(per_fw, result)
 
@@ -342,7 +340,12 @@ def main(argv: list[str] | None = None) -> int:
         f"work (load average {result['load_average_before']} before, "
         f"{result['load_average_after']} after): expect noise of several per cent or more")
     os.makedirs(out, exist_ok=True)
-    base = os.path.join(out, stamp.strftime("%Y-%m-%d"))
+    # <date>.json for the full 2-thread run; other configurations get a suffix, so a quick or
+    # 1-thread run the same day does not overwrite it.
+    suffix = "".join(("-tiny" if args.tiny else "", "-quick" if args.quick else "",
+                      f"-t{args.threads}" if args.threads != 2 else "",
+                      "" if args.suite == "all" else f"-{args.suite}"))
+    base = os.path.join(out, stamp.strftime("%Y-%m-%d") + suffix)
     chart = plot(result, base + ".png")
     with open(base + ".json", "w") as f:
         json.dump(result, f, indent=1)
@@ -398,6 +401,15 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
         return {}
     with open(out_path) as f:
         return json.load(f)
+
+
+def _gather(per_fw, fw, res):
+    """Adds one worker's results to what that framework's earlier workers returned."""
+    into = per_fw.setdefault(fw, {"versions": {}, "notes": [], "kernels": {}, "programs": {}})
+    into["versions"].update(res.get("versions", {}))
+    into["notes"] += [n for n in res.get("notes", []) if n not in into["notes"]]
+    into["kernels"].update(res.get("kernels", {}))
+    into["programs"].update(res.get("programs", {}))
 
 
 def _collect(per_fw, result):
@@ -616,6 +628,7 @@ def _worker(cfg_path, out_path) -> None:
             make = KERNEL_IMPLS.get((fw, w["family"]))
             if make is None:
                 continue
+            load = _loadavg()
             try:
                 entry = _time_kernel(make(mod, w), cfg["repeats"], min_sample, cfg["stat"])
             except Exception as exc:  # noqa: BLE001 (a kernel being written must not stop the rest)
@@ -624,12 +637,13 @@ def _worker(cfg_path, out_path) -> None:
                 if entry not in out["notes"]:
                     out["notes"].append(entry)
             else:
-                out["kernels"][w["id"]] = entry
+                out["kernels"][w["id"]] = dict(entry, load_average=load)
     else:
         import numpy as np
 
         data = dict(np.load(cfg["data"]))
         for name, epochs in cfg["epochs"].items():
+            load = _loadavg()
             try:
                 made = PROGRAM_IMPLS[fw](mod, name, data, epochs)
             except Exception as exc:  # noqa: BLE001 (e.g. a layer whose kernel has not landed)
@@ -637,7 +651,7 @@ def _worker(cfg_path, out_path) -> None:
             if isinstance(made, str):
                 out["notes"].append(made)
             else:
-                out["programs"][name] = made
+                out["programs"][name] = dict(made, load_average=load)
     with open(out_path, "w") as f:
         json.dump(out, f)
 

@@ -73,6 +73,8 @@ constexpr int64_t kParallelMinFlops = int64_t{1} << 21;
 constexpr int64_t kPackBMinRows = 96;
 // Likewise A, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
 constexpr int64_t kPackAMinPanels = 5;
+// Largest B panel (floats) for the ir-major tile order: a quarter of a 2 MiB L2.
+constexpr int64_t kIrMajorMaxPanel = 128 * 1024;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -163,6 +165,11 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
   const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
+  // Tile order. ir-major (for each A micro-panel, every B micro-panel) keeps the A micro-panel in
+  // L1 and splits C between threads by rows, so each packs only its share of A; it needs the
+  // whole B panel in L2. Otherwise jr-major: the B micro-panel stays in L1, the A block in L2
+  // (each thread packs all of it), and a thread's run mostly uses the B panels it packed.
+  const bool ir_major = !pack_a_block || KC * NC <= kIrMajorMaxPanel;
 
   thread_local std::vector<float> b_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
@@ -173,8 +180,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 
   auto run = [&](int t, int threads) {
     DenormalGuard guard;
-    // Every thread packs the whole A block for itself: packing is cheap next to the products,
-    // and this keeps A in the core's own L2 and saves a barrier per block.
+    // Every thread packs the A micro-panels it uses for itself: packing is cheap next to the
+    // products, and this keeps A in the core's own L2 and saves a barrier per block.
     thread_local std::vector<float> a_store;
     float* abuf =
         pack_a_block ? scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC))
@@ -196,15 +203,18 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         for (int64_t ic = 0; ic < M; ic += MC) {
           const int64_t mc = std::min(MC, M - ic);
           const int64_t m_panels = ceil_div(mc, mr);
+          const auto [t0, t1] = share(n_panels * m_panels, t, threads);
+          // ir-major: this thread packs only the A micro-panels of its own tiles.
+          const int64_t ir0 = ir_major ? t0 / n_panels : 0;
+          const int64_t ir1 = ir_major ? (t1 + n_panels - 1) / n_panels : m_panels;
           if (pack_a_block)
-            for (int64_t ir = 0; ir < m_panels; ++ir)
+            for (int64_t ir = ir0; ir < ir1; ++ir)
               pack_a(trans_a, A, lda, ic + ir * mr,
                      static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
                      abuf + ir * mr * kc);
-          // Tiles in jr-major order, so a thread's run mostly uses the B panels it packed.
-          const auto [t0, t1] = share(n_panels * m_panels, t, threads);
           for (int64_t idx = t0; idx < t1; ++idx) {
-            const int64_t jr = idx / m_panels, ir = idx % m_panels;
+            const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;
+            const int64_t ir = ir_major ? idx / n_panels : idx % m_panels;
             const int64_t i = ic + ir * mr, j = jc + jr * nr;
             const bool pb = packed(jr);
             const float* a = pack_a_block ? abuf + ir * mr * kc

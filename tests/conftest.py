@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import shendu
+from shendu import _cpu
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +16,26 @@ def _native_backend():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+_ISAS = ["generic", "avx2", "avx512"]
+
+
+@pytest.fixture(params=_ISAS[: _ISAS.index(_cpu.detected_isa()) + 1])
+def isa(request):
+    """Runs the test once per kernel variant this CPU supports, restoring the active one after."""
+    old = _cpu.isa()
+    _cpu.set_isa(request.param)
+    yield request.param
+    _cpu.set_isa(old)
+
+
+@pytest.fixture
+def set_threads():
+    """shendu.set_num_threads, with the thread count restored after the test."""
+    old = shendu.get_num_threads()
+    yield shendu.set_num_threads
+    shendu.set_num_threads(old)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,37 +3,17 @@
 import numpy as np
 import pytest
 
-import shendu
 from gradcheck import check_gradient, random_projection
-from shendu import _cpu, ops, reference
+from shendu import ops, reference
 
-ISAS = ["generic", "avx2", "avx512"]
-SUPPORTED = ISAS[: ISAS.index(_cpu.detected_isa()) + 1]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 ELEMENTWISE = ["relu", "sigmoid", "tanh"]
 # float32 kernels (polynomial exp, FMA) against the float64 twin.
 RTOL, ATOL = 1e-5, 1e-6
 
 
-@pytest.fixture(params=SUPPORTED)
-def isa(request):
-    old = _cpu.isa()
-    _cpu.set_isa(request.param)
-    yield request.param
-    _cpu.set_isa(old)
-
-
 def f64(*arrays):
     return [a.astype(np.float64) for a in arrays]
-
-
-def with_threads(n, fn):
-    old = shendu.get_num_threads()
-    try:
-        shendu.set_num_threads(n)
-        return fn()
-    finally:
-        shendu.set_num_threads(old)
 
 
 # --- activations -----------------------------------------------------------------------------
@@ -62,13 +42,15 @@ def test_elementwise_activation_of_a_scalar(name):
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE + ["softmax"])
-def test_activation_same_with_one_and_two_threads(rng, isa, name):
+def test_activation_same_with_one_and_two_threads(rng, isa, set_threads, name):
     x = (4 * rng.standard_normal((300, 257))).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     fwd = getattr(ops, name)
     bwd = getattr(ops, name + "_backward")
-    one = with_threads(1, lambda: (fwd(x), bwd(dy, fwd(x))))
-    two = with_threads(2, lambda: (fwd(x), bwd(dy, fwd(x))))
+    set_threads(1)
+    one = (fwd(x), bwd(dy, fwd(x)))
+    set_threads(2)
+    two = (fwd(x), bwd(dy, fwd(x)))
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
 
@@ -180,7 +162,7 @@ def test_dense_empty_batch_gives_zero_weight_gradients():
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_dense_same_with_one_and_two_threads(rng, isa, activation):
+def test_dense_same_with_one_and_two_threads(rng, isa, set_threads, activation):
     x, w, b = dense_operands(rng, 64, 784, 128)
     dy = rng.standard_normal((64, 128)).astype(np.float32)
 
@@ -188,7 +170,10 @@ def test_dense_same_with_one_and_two_threads(rng, isa, activation):
         y = ops.dense(x, w, b, activation)
         return (y, *ops.dense_backward(dy, x, w, y, activation))
 
-    for a, b_ in zip(with_threads(1, run), with_threads(2, run)):
+    set_threads(1)
+    one = run()
+    set_threads(2)
+    for a, b_ in zip(one, run()):
         np.testing.assert_array_equal(a, b_)
 
 

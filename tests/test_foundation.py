@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import shendu
-from shendu import _cpu, ops, reference
+from shendu import _cpu, ops
 
 
 def test_info_reports_isa_and_threads():

@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-from keras_helpers import CONV, DENSE, RNN, requires
 
 import shendu
 from shendu import keras
@@ -112,7 +111,6 @@ def test_summary_matches_keras_3_table(monkeypatch):
     assert lines[0] == KERAS_MLP_SUMMARY
 
 
-@requires(*DENSE)
 def test_summary_counts_optimizer_params_after_training(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     model = _mlp()
@@ -149,7 +147,6 @@ def test_input_shape_and_symbolic_shapes():
     assert (seq.shape, h.shape, c.shape) == ((None, 36, 5), (None, 5), (None, 5))
 
 
-@requires(*DENSE)
 def test_functional_graph_and_nested_model_match_manual_math():
     inp = keras.Input(shape=(4,))
     a = layers.Dense(3, activation="relu")(inp)
@@ -168,7 +165,6 @@ def test_functional_graph_and_nested_model_match_manual_math():
     assert len(outer.get_weights()) == 6
 
 
-@requires(*DENSE)
 def test_config_roundtrip_rebuilds_same_functions():
     inp = keras.Input(shape=(6,))
     x = layers.Dense(4, activation="tanh", kernel_regularizer=keras.regularizers.l2(0.01))(inp)

@@ -360,10 +360,7 @@ def test_unserializable_config_is_refused(tmp_path):
 
 
 def real_sequential(seed):
-    """A real shendu Sequential model, once the model code (keras.models) is there."""
-    models = pytest.importorskip("shendu.keras.models")
-    if not hasattr(models, "Sequential"):
-        pytest.skip("shendu.keras.models has no Sequential yet")
+    """A real shendu Sequential model."""
     from shendu import keras
 
     keras.utils.set_random_seed(seed)

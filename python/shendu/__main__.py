@@ -24,6 +24,7 @@ def info() -> None:
         print("CUDA module: not built")
     else:
         print("CUDA module: built")
+        print(f"CuPy: {ops._cuda.cupy_version() or 'not installed (needed for GPU arrays)'}")
         try:
             print(f"GPU: {ops._cuda.device_name()}")
         except Exception as exc:  # no driver, no device: say so rather than fail

@@ -1,0 +1,822 @@
+"""The GPU backend: shendu.ops sends CuPy arrays here.
+
+Same functions, signatures and return values as shendu.reference and the CPU ops (see shendu.ops
+for the contract). Each function checks its arguments the way the C++ binding boundary does
+(cpp/bindings/checks.cpp: the argument's name, the shapes, TypeError for the wrong kind of data,
+ValueError for the wrong shape or value), converts the inputs to C-contiguous float32 on the GPU
+(never through the host), allocates the outputs with CuPy and launches the kernels of
+shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar.
+
+Importing this module raises ImportError when the CUDA extension was not built, which is how
+shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA build imports (and
+`python -m shendu info` runs) on a machine without CuPy or without a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from . import _cuda_kernels as _k
+
+# Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
+_ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
+SGEMM_KERNELS = ("naive", "smem", "blocktile", "warptile")
+_BCE, _SIGMOID_BCE, _MSE = 0, 1, 2
+
+
+def device_name() -> str:
+    """The current CUDA device; RuntimeError when there is no driver or device."""
+    return _k.device_name()
+
+
+def cupy_version() -> str | None:
+    """CuPy's version, or None when CuPy is not installed."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy.__version__
+
+
+def _cp():
+    import cupy
+
+    return cupy
+
+
+def _stream() -> int:
+    return _cp().cuda.get_current_stream().ptr
+
+
+# --- argument checks (the GPU twin of cpp/bindings/checks.cpp) ------------------------------------
+
+
+def _on_device(x, name: str, what: str):
+    cp = _cp()
+    if x is None:
+        raise TypeError(f"{name}: expected an array, got None")
+    if not isinstance(x, cp.ndarray):
+        raise TypeError(f"{name}: expected {what} CuPy array (the op runs on the GPU), got "
+                        f"{type(x).__module__}.{type(x).__qualname__}")
+    current = cp.cuda.Device().id
+    if x.device.id != current:
+        raise ValueError(f"{name}: array is on GPU {x.device.id}, but the current device is GPU "
+                         f"{current}")
+    return x
+
+
+def _numeric(x, name: str):
+    x = _on_device(x, name, "a")
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected real numbers (float or integer data), got dtype "
+                        f"{x.dtype}")
+    return x
+
+
+def _float32(x, name: str, ndim: int | None = None, min_ndim: int = 0):
+    """Any real CuPy array -> C-contiguous float32 (copies on the GPU only when needed)."""
+    x = _numeric(x, name)
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {x.shape}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name}: expected at least a {min_ndim}-D array, got shape {x.shape}")
+    # reshape: keeps 0-D arrays 0-D, should ascontiguousarray promote them (NumPy's does).
+    return _cp().ascontiguousarray(x, dtype=_cp().float32).reshape(x.shape)
+
+
+def _float32_or_none(x, name: str, ndim: int | None = None):
+    return None if x is None else _float32(x, name, ndim)
+
+
+def _inplace(x, name: str):
+    """Optimizer state: must already be C-contiguous float32, or the update would be lost."""
+    x = _on_device(x, name, "a float32")
+    if x.dtype != _cp().float32:
+        raise TypeError(f"{name}: expected float32 (updated in place), got dtype {x.dtype}")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{name}: expected a C-contiguous array (updated in place)")
+    return x
+
+
+def _indices(x, name: str, limit: int):
+    """Ids / labels: integers (or whole-number floats) in [0, limit) -> C-contiguous int64.
+
+    The range check needs the values, so it reads back two scalars (min and max) in one copy.
+    """
+    cp = _cp()
+    x = _numeric(x, name)
+    if x.size == 0:
+        return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
+    if x.dtype.kind == "f":
+        bad = ~cp.isfinite(x) | (x != cp.floor(x))
+        if bool(bad.any()):
+            raise ValueError(f"{name}: expected whole numbers, got {float(x[bad][0]):f}")
+    # On the original values: a cast first could wrap an out-of-range float or uint64 into range.
+    lo, hi = (v.item() for v in cp.stack([x.min(), x.max()]).astype(cp.float64).get())
+    if lo < 0 or hi >= limit:
+        bad_value = int(lo) if lo < 0 else int(hi)
+        raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
+    return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
+
+
+def _finite_float(v, name: str) -> float:
+    if isinstance(v, (str, bytes)):  # float() would parse them
+        raise TypeError(f"{name}: expected a number, got {v!r}")
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{name}: expected a finite number")
+    return f
+
+
+def _int(v, name: str, minimum: int) -> int:
+    """A Python or NumPy integer (not bool) in [minimum, 2**63)."""
+    if isinstance(v, bool):
+        raise TypeError(f"{name}: expected an int, got {v!r}")
+    try:
+        i = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name}: expected an int, got {v!r}") from None
+    if i < minimum or i >= 2**63:
+        fits = " that fits in 64 bits" if i >= 2**63 else ""
+        raise ValueError(f"{name}: expected an int >= {minimum}{fits}, got {v!r}")
+    return i
+
+
+def _require_shape(ok: bool, name: str, x, expected: str):
+    if not ok:
+        raise ValueError(f"{name}: expected {expected}, got shape {x.shape}")
+
+
+def _same_shape(x, name: str, ref, ref_name: str):
+    _require_shape(x.shape == ref.shape, name, x, f"the shape of {ref_name} {ref.shape}")
+
+
+def _activation(activation, allowed) -> str:
+    if not isinstance(activation, str) or activation not in allowed:
+        err = ValueError if isinstance(activation, str) else TypeError
+        raise err(f"activation: expected one of {', '.join(map(repr, allowed))}, got "
+                  f"{activation!r}")
+    return activation
+
+
+def _ptr(x) -> int:
+    return 0 if x is None else x.data.ptr
+
+
+# --- matrix products, dense layers, activations ------------------------------------------------
+
+
+def _gemm(a, b, trans_a: bool, trans_b: bool, m: int, n: int, k: int, bias=None,
+          activation: str = "linear", kernel: str = "warptile", out=None):
+    """act(op(a) @ op(b) + bias) into out or a new (m, n) array; all C-contiguous float32."""
+    c = _cp().empty((m, n), dtype=_cp().float32) if out is None else out
+    _k.sgemm(SGEMM_KERNELS.index(kernel), trans_a, trans_b, m, n, k, _ptr(a), a.shape[1],
+             _ptr(b), b.shape[1], _ptr(c), n, _ptr(bias), _ACTIVATIONS[activation], _stream())
+    return c
+
+
+def matmul_with(kernel: str, a, b, trans_a=False, trans_b=False):
+    """matmul on one step of the SGEMM ladder (SGEMM_KERNELS), for tests and benchmarks."""
+    if kernel not in SGEMM_KERNELS:
+        raise ValueError(f"kernel: expected one of {SGEMM_KERNELS}, got {kernel!r}")
+    trans_a, trans_b = bool(trans_a), bool(trans_b)
+    a = _float32(a, "a", 2)
+    b = _float32(b, "b", 2)
+    m, k = (a.shape[1], a.shape[0]) if trans_a else a.shape
+    kb, n = (b.shape[1], b.shape[0]) if trans_b else b.shape
+    if k != kb:
+        raise ValueError(f"matmul: inner dimensions differ: a {a.shape} (trans_a={trans_a}) and "
+                         f"b {b.shape} (trans_b={trans_b})")
+    return _gemm(a, b, trans_a, trans_b, m, n, k, kernel=kernel)
+
+
+def matmul(a, b, trans_a=False, trans_b=False):
+    return matmul_with("warptile", a, b, trans_a, trans_b)
+
+
+_DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
+
+
+def _softmax_rows(x, y):
+    cols = x.shape[-1]
+    _k.softmax_forward(_ptr(x), _ptr(y), x.size // cols if cols else 0, cols, _stream())
+
+
+def _softmax_backward_rows(dy, y, dx):
+    cols = y.shape[-1]
+    _k.softmax_backward(_ptr(dy), _ptr(y), _ptr(dx), y.size // cols if cols else 0, cols,
+                        _stream())
+
+
+def dense(x, w, b=None, activation="linear"):
+    activation = _activation(activation, _DENSE_ACTIVATIONS)
+    x = _float32(x, "x", 2)
+    w = _float32(w, "w", 2)
+    _require_shape(w.shape[0] == x.shape[1], "w", w, f"({x.shape[1]}, units) for x {x.shape}")
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape[0] == w.shape[1], "b", b, f"({w.shape[1]},) for w {w.shape}")
+    fused = "linear" if activation == "softmax" else activation
+    y = _gemm(x, w, False, False, x.shape[0], w.shape[1], x.shape[1], b, fused)
+    if activation == "softmax":
+        _softmax_rows(y, y)  # in place: each row is read before it is written
+    return y
+
+
+def dense_backward(dy, x, w, y, activation="linear"):
+    activation = _activation(activation, _DENSE_ACTIVATIONS)
+    dy = _float32(dy, "dy", 2)
+    x = _float32(x, "x", 2)
+    w = _float32(w, "w", 2)
+    y = _float32(y, "y", 2)
+    n, units = dy.shape
+    _require_shape(x.shape[0] == n, "x", x, f"({n}, in) for dy {dy.shape}")
+    _require_shape(w.shape == (x.shape[1], units), "w", w, f"{(x.shape[1], units)}")
+    _same_shape(y, "y", dy, "dy")
+    if activation == "linear":
+        dz = dy
+    else:
+        dz = _cp().empty_like(dy)
+        if activation == "softmax":
+            _softmax_backward_rows(dy, y, dz)
+        else:
+            _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dz), dz.size,
+                                   _stream())
+    dx = _gemm(dz, w, False, True, n, x.shape[1], units)
+    dw = _gemm(x, dz, True, False, x.shape[1], units, n)
+    db = _cp().empty(units, dtype=_cp().float32)
+    _k.column_sum(_ptr(dz), n, units, _ptr(db), _stream())
+    return dx, dw, db
+
+
+def _activation_forward(x, activation: str):
+    x = _float32(x, "x")
+    y = _cp().empty_like(x)
+    _k.activation_forward(_ACTIVATIONS[activation], _ptr(x), _ptr(y), x.size, _stream())
+    return y
+
+
+def _activation_backward(dy, y, activation: str):
+    dy = _float32(dy, "dy")
+    y = _float32(y, "y")
+    _same_shape(y, "y", dy, "dy")
+    dx = _cp().empty_like(dy)
+    _k.activation_backward(_ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dx), dx.size,
+                           _stream())
+    return dx
+
+
+def relu(x):
+    return _activation_forward(x, "relu")
+
+
+def relu_backward(dy, y):
+    return _activation_backward(dy, y, "relu")
+
+
+def sigmoid(x):
+    return _activation_forward(x, "sigmoid")
+
+
+def sigmoid_backward(dy, y):
+    return _activation_backward(dy, y, "sigmoid")
+
+
+def tanh(x):
+    return _activation_forward(x, "tanh")
+
+
+def tanh_backward(dy, y):
+    return _activation_backward(dy, y, "tanh")
+
+
+def softmax(x):
+    x = _float32(x, "x", min_ndim=1)
+    y = _cp().empty_like(x)
+    _softmax_rows(x, y)
+    return y
+
+
+def softmax_backward(dy, y):
+    dy = _float32(dy, "dy", min_ndim=1)
+    y = _float32(y, "y")
+    _same_shape(y, "y", dy, "dy")
+    dx = _cp().empty_like(dy)
+    _softmax_backward_rows(dy, y, dx)
+    return dx
+
+
+# --- convolution and pooling (NHWC) --------------------------------------------------------------
+
+
+def _pair(v, name: str) -> tuple[int, int]:
+    """An int or a pair of ints, each >= 1 (strides, pool sizes)."""
+    if isinstance(v, (str, bool)):
+        raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}")
+    try:
+        pair = (operator.index(v),) * 2
+    except TypeError:
+        try:
+            items = list(v)
+            if len(items) != 2 or any(isinstance(d, bool) for d in items):
+                raise TypeError
+            pair = tuple(operator.index(d) for d in items)
+        except TypeError:
+            raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}") from None
+    if min(pair) < 1:
+        raise ValueError(f"{name}: expected positive values, got {v!r}")
+    return pair
+
+
+def _padding(v, name: str = "padding") -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"{name}: expected 'valid' or 'same', got {v!r}")
+    if v.lower() not in ("valid", "same"):
+        raise ValueError(f"{name}: expected 'valid' or 'same', got {v!r}")
+    return v.lower()
+
+
+def _shape4(v, name: str) -> tuple[int, int, int, int]:
+    try:
+        shape = tuple(operator.index(d) for d in v)
+    except TypeError:
+        raise TypeError(f"{name}: expected 4 ints (N, H, W, C), got {v!r}") from None
+    if len(shape) != 4 or min(shape) < 0:
+        raise ValueError(f"{name}: expected 4 non-negative ints (N, H, W, C), got {v!r}")
+    return shape
+
+
+def _window(x_shape, window, strides, padding: str, name: str):
+    """Window2d (cuda/window.h) for NHWC x_shape: TF's rule, 'same' putting the odd padding row or
+    column after the image."""
+    n, h, w, c = x_shape
+    (kh, kw), (sh, sw) = window, strides
+    if padding == "valid":
+        if h < kh or w < kw:
+            raise ValueError(f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
+                             f"padding, got shape {tuple(x_shape)}")
+        ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
+    else:
+        ho, wo = -(-h // sh), -(-w // sw)
+        pt = max((ho - 1) * sh + kh - h, 0) // 2
+        pl = max((wo - 1) * sw + kw - w, 0) // 2
+    return (n, h, w, c, kh, kw, sh, sw, pt, pl, ho, wo)
+
+
+def _im2col(x, g):
+    n, _, _, c, kh, kw, _, _, _, _, ho, wo = g
+    cols = _cp().empty((n * ho * wo, kh * kw * c), dtype=_cp().float32)
+    _k.im2col(_ptr(x), g, _ptr(cols), _stream())
+    return cols
+
+
+def _conv_args(x, w, strides, padding):
+    x = _float32(x, "x", 4)
+    w = _float32(w, "w", 4)
+    kh, kw, c, _ = w.shape
+    _require_shape(c == x.shape[3] and kh >= 1 and kw >= 1, "w", w,
+                   f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}")
+    g = _window(x.shape, (kh, kw), _pair(strides, "strides"), _padding(padding), "x")
+    return x, w, g
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+    x, w, g = _conv_args(x, w, strides, padding)
+    kh, kw, c, f = w.shape
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape == (f,), "b", b, f"({f},) for w {w.shape}")
+    n, ho, wo = g[0], g[10], g[11]
+    cols = _im2col(x, g)
+    y = _gemm(cols, w.reshape(kh * kw * c, f), False, False, n * ho * wo, f, kh * kw * c, b)
+    return y.reshape(n, ho, wo, f)
+
+
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
+    dy = _float32(dy, "dy", 4)
+    x, w, g = _conv_args(x, w, strides, padding)
+    kh, kw, c, f = w.shape
+    n, ho, wo = g[0], g[10], g[11]
+    _require_shape(dy.shape == (n, ho, wo, f), "dy", dy, f"{(n, ho, wo, f)}, the output of conv2d")
+    rows, patch = n * ho * wo, kh * kw * c
+    cols = _im2col(x, g)
+    dy2 = dy.reshape(rows, f)
+    dw = _gemm(cols, dy2, True, False, patch, f, rows).reshape(w.shape)
+    dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
+    dx = _cp().empty(x.shape, dtype=_cp().float32)
+    _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
+    db = _cp().empty(f, dtype=_cp().float32)
+    _k.column_sum(_ptr(dy2), rows, f, _ptr(db), _stream())
+    return dx, dw, db
+
+
+def _pool_window(x_shape, pool_size, strides, padding, name: str):
+    pool = _pair(pool_size, "pool_size")
+    strides = pool if strides is None else _pair(strides, "strides")
+    return _window(x_shape, pool, strides, _padding(padding), name)
+
+
+def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    x = _float32(x, "x", 4)
+    g = _pool_window(x.shape, pool_size, strides, padding, "x")
+    out_shape = (g[0], g[10], g[11], g[3])
+    y = _cp().empty(out_shape, dtype=_cp().float32)
+    argmax = _cp().empty(out_shape, dtype=_cp().int64)
+    _k.max_pool_forward(_ptr(x), g, _ptr(y), _ptr(argmax), _stream())
+    return y, argmax
+
+
+def max_pool2d_backward(dy, argmax, x_shape):
+    n, h, w, c = x_shape = _shape4(x_shape, "x_shape")
+    dy = _float32(dy, "dy", 4)
+    _require_shape(dy.shape[0] == n and dy.shape[3] == c, "dy", dy,
+                   f"({n}, Ho, Wo, {c}) for x_shape {x_shape}")
+    argmax = _indices(argmax, "argmax", h * w)
+    _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
+    # Only the sizes matter here: each dy goes where argmax says.
+    g = (n, h, w, c, 1, 1, 1, 1, 0, 0, dy.shape[1], dy.shape[2])
+    dx = _cp().zeros(x_shape, dtype=_cp().float32)
+    _k.max_pool_backward(_ptr(dy), _ptr(argmax), g, _ptr(dx), _stream())
+    return dx
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    x = _float32(x, "x", 4)
+    g = _pool_window(x.shape, pool_size, strides, padding, "x")
+    y = _cp().empty((g[0], g[10], g[11], g[3]), dtype=_cp().float32)
+    _k.avg_pool_forward(_ptr(x), g, _ptr(y), _stream())
+    return y
+
+
+def avg_pool2d_backward(dy, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    x_shape = _shape4(x_shape, "x_shape")
+    dy = _float32(dy, "dy", 4)
+    g = _pool_window(x_shape, pool_size, strides, padding, "x_shape")
+    out_shape = (g[0], g[10], g[11], g[3])
+    _require_shape(dy.shape == out_shape, "dy", dy, f"{out_shape}, the output of avg_pool2d")
+    dx = _cp().empty(x_shape, dtype=_cp().float32)
+    _k.avg_pool_backward(_ptr(dy), g, _ptr(dx), _stream())
+    return dx
+
+
+# --- recurrent layers over whole sequences (N, T, I) ---------------------------------------------
+#
+# Internally time-major: x is transposed once to (T, N, I) so that every step's slice is a
+# contiguous (N, .) block. One GEMM projects the inputs of all steps; each step then runs one
+# recurrent GEMM (into a reused buffer) and one fused gate kernel. The backward walks the steps in
+# reverse with the mirror-image kernel and GEMM, and finishes with three whole-sequence GEMMs
+# (dx, dkernel, drecurrent_kernel). The cache is a tuple of GPU arrays; it is checked like any
+# argument before the backward reads it. It holds the initial states too, which is why the
+# backward functions take h0 / c0 (the contract's signature) without reading them.
+
+
+def _time_major(x):
+    return _cp().ascontiguousarray(x.transpose(1, 0, 2))
+
+
+def _rnn_args(x, kernel, recurrent_kernel, gates: int):
+    x = _float32(x, "x", 3)
+    kernel = _float32(kernel, "kernel", 2)
+    recurrent_kernel = _float32(recurrent_kernel, "recurrent_kernel", 2)
+    units = recurrent_kernel.shape[0]
+    _require_shape(recurrent_kernel.shape[1] == gates * units, "recurrent_kernel",
+                   recurrent_kernel, f"(units, {gates} * units)")
+    _require_shape(kernel.shape == (x.shape[2], gates * units), "kernel", kernel,
+                   f"{(x.shape[2], gates * units)} for x {x.shape} and recurrent_kernel "
+                   f"{recurrent_kernel.shape}")
+    return x, kernel, recurrent_kernel, units
+
+
+def _state(h, name: str, n: int, units: int):
+    """An initial state (N, U), zeros when None."""
+    if h is None:
+        return _cp().zeros((n, units), dtype=_cp().float32)
+    h = _float32(h, name, 2)
+    _require_shape(h.shape == (n, units), name, h, f"{(n, units)}")
+    return h
+
+
+def _input_projection(x_tm, kernel, bias):
+    """x_t @ kernel + bias for every step at once: (T, N, G * U)."""
+    t, n, i = x_tm.shape
+    gu = kernel.shape[1]
+    return _gemm(x_tm.reshape(t * n, i), kernel, False, False, t * n, gu, i, bias).reshape(t, n, gu)
+
+
+def _sequence_grads(dxw, x_tm, kernel, h_prev, drw, recurrent_kernel):
+    """dx (N, T, I), dkernel and drecurrent_kernel from the per-step gradients of the input
+    projection dxw (T, N, G * U) and of the recurrent one drw, with h_prev (T, N, U) the state
+    each step started from."""
+    t, n, i = x_tm.shape
+    gu, units = kernel.shape[1], recurrent_kernel.shape[0]
+    dxw2, drw2 = dxw.reshape(t * n, gu), drw.reshape(t * n, gu)
+    dx = _gemm(dxw2, kernel, False, True, t * n, i, gu).reshape(t, n, i).transpose(1, 0, 2)
+    dkernel = _gemm(x_tm.reshape(t * n, i), dxw2, True, False, i, gu, t * n)
+    drec = _gemm(h_prev.reshape(t * n, units), drw2, True, False, units, gu, t * n)
+    return _cp().ascontiguousarray(dx), dkernel, drec
+
+
+def _bias_grad(d, gu: int):
+    db = _cp().empty(gu, dtype=_cp().float32)
+    _k.column_sum(_ptr(d), d.size // gu if gu else 0, gu, _ptr(db), _stream())
+    return db
+
+
+def _cache(cache, kinds: str, shapes):
+    """The cache a forward returned: a tuple of float32 GPU arrays of the expected shapes."""
+    if not isinstance(cache, tuple) or len(cache) != len(shapes):
+        raise TypeError(f"cache: expected the cache that shendu's CUDA {kinds} returned")
+    for j, (a, shape) in enumerate(zip(cache, shapes)):
+        _on_device(a, f"cache[{j}]", "a float32")
+        if a.dtype != _cp().float32 or not a.flags.c_contiguous:
+            raise TypeError(f"cache: expected the cache that shendu's CUDA {kinds} returned")
+        _require_shape(a.shape == shape, f"cache[{j}]", a, f"{shape}")
+    return cache
+
+
+def _backward_args(dhs, dh_t, x, kernel, recurrent_kernel, gates: int):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, gates)
+    n, t, _ = x.shape
+    dhs = _float32(dhs, "dhs", 3)
+    _require_shape(dhs.shape == (n, t, units), "dhs", dhs, f"{(n, t, units)}")
+    return x, kernel, recurrent_kernel, units, _time_major(dhs), _state(dh_t, "dh_T", n, units)
+
+
+def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 4)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 1)
+    if bias is not None:
+        _require_shape(bias.shape == (4 * units,), "bias", bias, f"({4 * units},)")
+    cp, s = _cp(), _stream()
+    x_tm = _time_major(x)
+    xw = _input_projection(x_tm, kernel, bias)
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)  # hs[0] = h0, hs[t + 1] = h_t
+    cs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    cs[0] = _state(c0, "c0", n, units)
+    gates = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    hu = cp.empty((n, 4 * units), dtype=cp.float32)
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, 4 * units, units, out=hu)
+        _k.lstm_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(cs[step]), _ptr(gates[step]),
+                             _ptr(cs[step + 1]), _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), cs[t].copy(), (hs, cs, gates)
+
+
+def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 4)
+    n, t, _ = x.shape
+    dc = _state(dc_T, "dc_T", n, units).copy()  # updated in place, step by step
+    dh_rec = dh_rec.copy()
+    hs, cs, gates = _cache(cache, "lstm", [(t + 1, n, units), (t + 1, n, units),
+                                           (t, n, 4 * units)])
+    cp, s = _cp(), _stream()
+    dz = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.lstm_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(gates[step]),
+                              _ptr(cs[step + 1]), _ptr(cs[step]), _ptr(dc), _ptr(dz[step]), n,
+                              units, s)
+        _gemm(dz[step], recurrent_kernel, False, True, n, units, 4 * units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
+    return dx, dkernel, drec, _bias_grad(dz, 4 * units), dh_rec, dc
+
+
+def gru(x, kernel, recurrent_kernel, bias, h0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 3)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 2)
+    if bias is not None:
+        _require_shape(bias.shape == (2, 3 * units), "bias", bias, f"{(2, 3 * units)}")
+    cp, s = _cp(), _stream()
+    x_tm = _time_major(x)
+    xw = _input_projection(x_tm, kernel, None if bias is None else bias[0])
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    gates = cp.empty((t, n, 4 * units), dtype=cp.float32)
+    hu = cp.empty((n, 3 * units), dtype=cp.float32)
+    rec_bias = None if bias is None else bias[1]
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, 3 * units, units, rec_bias, out=hu)
+        _k.gru_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step]), _ptr(gates[step]),
+                            _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), (hs, gates)
+
+
+def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 3)
+    n, t, _ = x.shape
+    dh_direct = dh_direct.copy()  # dh * z of the step after, updated in place
+    hs, gates = _cache(cache, "gru", [(t + 1, n, units), (t, n, 4 * units)])
+    cp, s = _cp(), _stream()
+    dh_rec = cp.zeros((n, units), dtype=cp.float32)
+    dxw = cp.empty((t, n, 3 * units), dtype=cp.float32)
+    dhu = cp.empty((t, n, 3 * units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.gru_step_backward(_ptr(dhs_tm[step]), _ptr(dh_direct), _ptr(dh_rec), _ptr(gates[step]),
+                             _ptr(hs[step]), _ptr(dxw[step]), _ptr(dhu[step]), n, units, s)
+        _gemm(dhu[step], recurrent_kernel, False, True, n, units, 3 * units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dxw, _time_major(x), kernel, hs[:t], dhu,
+                                        recurrent_kernel)
+    dbias = cp.stack([_bias_grad(dxw, 3 * units), _bias_grad(dhu, 3 * units)])
+    return dx, dkernel, drec, dbias, dh_direct + dh_rec
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 1)
+    n, t, _ = x.shape
+    bias = _float32_or_none(bias, "bias", 1)
+    if bias is not None:
+        _require_shape(bias.shape == (units,), "bias", bias, f"({units},)")
+    cp, s = _cp(), _stream()
+    xw = _input_projection(_time_major(x), kernel, bias)
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    hu = cp.empty((n, units), dtype=cp.float32)
+    for step in range(t):
+        _gemm(hs[step], recurrent_kernel, False, False, n, units, units, out=hu)
+        _k.rnn_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step + 1]), n, units, s)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), (hs,)
+
+
+def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 1)
+    n, t, _ = x.shape
+    dh_rec = dh_rec.copy()
+    (hs,) = _cache(cache, "simple_rnn", [(t + 1, n, units)])
+    cp, s = _cp(), _stream()
+    dz = cp.empty((t, n, units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        _k.rnn_step_backward(_ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]),
+                             n, units, s)
+        _gemm(dz[step], recurrent_kernel, False, True, n, units, units, out=dh_rec)
+    dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
+    return dx, dkernel, drec, _bias_grad(dz, units), dh_rec
+
+
+# --- embedding, dropout ---------------------------------------------------------------------------
+
+
+def embedding(ids, table):
+    table = _float32(table, "table", 2)
+    ids = _indices(ids, "ids", table.shape[0])
+    dim = table.shape[1]
+    out = _cp().empty(ids.shape + (dim,), dtype=_cp().float32)
+    _k.embedding_gather(_ptr(ids), ids.size, _ptr(table), dim, _ptr(out), _stream())
+    return out
+
+
+def embedding_backward(dy, ids, vocab_size):
+    vocab_size = _int(vocab_size, "vocab_size", 0)
+    dy = _float32(dy, "dy")
+    ids = _indices(ids, "ids", vocab_size)
+    _require_shape(dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape, "dy", dy,
+                   f"ids.shape + (dim,) for ids {ids.shape}")
+    dim = dy.shape[-1]
+    dtable = _cp().zeros((vocab_size, dim), dtype=_cp().float32)
+    _k.embedding_scatter_add(_ptr(dy), _ptr(ids), ids.size, dim, _ptr(dtable), _stream())
+    return dtable
+
+
+def dropout(x, rate, seed):
+    rate = _in_unit_interval(rate, "rate", closed=False)
+    seed = _int(seed, "seed", 0)  # the kernel forms seed * 2**32 + i modulo 2**64, as NumPy
+    x = _float32(x, "x")
+    y = _cp().empty_like(x)
+    mask = _cp().empty_like(x)
+    _k.dropout(_ptr(x), x.size, seed, rate, 1.0 / (1.0 - rate), _ptr(y), _ptr(mask), _stream())
+    return y, mask
+
+
+# --- losses: (mean loss as a Python float, gradient w.r.t. the first argument) ------------------
+
+
+def _mean(terms, count: int) -> float:
+    """Totals the loss terms on the GPU (in float64) and reads back that one scalar."""
+    if count == 0:
+        return 0.0  # the contract's value for an empty batch
+    total = _cp().empty((), dtype=_cp().float64)
+    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _stream())
+    return float(total) / count
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    logits = _float32(logits, "logits", 2)
+    n, classes = logits.shape
+    _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
+    labels = _indices(labels, "labels", classes)
+    _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
+    grad = _cp().empty_like(logits)
+    terms = _cp().empty(n, dtype=_cp().float32)
+    _k.sparse_softmax_cross_entropy(_ptr(logits), _ptr(labels), n, classes, _ptr(grad),
+                                    _ptr(terms), _stream())
+    return _mean(terms, n), grad
+
+
+def softmax_cross_entropy(logits, onehot):
+    logits = _float32(logits, "logits", 2)
+    onehot = _float32(onehot, "onehot", 2)
+    _same_shape(onehot, "onehot", logits, "logits")
+    n, classes = logits.shape
+    grad = _cp().empty_like(logits)
+    terms = _cp().empty(n, dtype=_cp().float32)
+    _k.softmax_cross_entropy(_ptr(logits), _ptr(onehot), n, classes, _ptr(grad), _ptr(terms),
+                             _stream())
+    return _mean(terms, n), grad
+
+
+def _pair_loss(kind: int, pred, targets, pred_name: str):
+    pred = _float32(pred, pred_name)
+    targets = _float32(targets, "targets")
+    _same_shape(targets, "targets", pred, pred_name)
+    grad = _cp().empty_like(pred)
+    terms = _cp().empty(pred.size, dtype=_cp().float32)
+    _k.pair_loss(kind, _ptr(pred), _ptr(targets), pred.size, _ptr(grad), _ptr(terms), _stream())
+    return _mean(terms, pred.size), grad
+
+
+def binary_cross_entropy(probs, targets):
+    return _pair_loss(_BCE, probs, targets, "probs")
+
+
+def sigmoid_binary_cross_entropy(logits, targets):
+    return _pair_loss(_SIGMOID_BCE, logits, targets, "logits")
+
+
+def mean_squared_error(pred, targets):
+    return _pair_loss(_MSE, pred, targets, "pred")
+
+
+# --- fused in-place optimizer updates ------------------------------------------------------------
+
+
+def _grad_for(param, grad):
+    grad = _float32(grad, "grad")
+    _same_shape(grad, "grad", param, "param")
+    return grad
+
+
+def _state_for(param, state, name: str):
+    state = _inplace(state, name)
+    _same_shape(state, name, param, "param")
+    return state
+
+
+def _in_unit_interval(v, name: str, closed: bool) -> float:
+    """A rate or decay factor in [0, 1] (closed) or [0, 1)."""
+    f = _finite_float(v, name)
+    if not (0.0 <= f <= 1.0 if closed else 0.0 <= f < 1.0):
+        raise ValueError(f"{name}: expected a number in [0, 1{']' if closed else ')'}, got {v!r}")
+    return f
+
+
+def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    lr = _finite_float(learning_rate, "learning_rate")
+    momentum = _in_unit_interval(momentum, "momentum", closed=True)
+    if velocity is None:
+        if momentum != 0.0:
+            raise ValueError(f"velocity: None is only allowed with momentum 0, got momentum "
+                             f"{momentum!r}")
+    else:
+        velocity = _state_for(param, velocity, "velocity")
+    _k.sgd_update(_ptr(param), _ptr(grad), _ptr(velocity), param.size, lr, momentum,
+                  bool(nesterov), _stream())
+
+
+def adam_update(param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    m = _state_for(param, m, "m")
+    v = _state_for(param, v, "v")
+    step = _int(step, "step", 1)
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)
+    epsilon = _finite_float(epsilon, "epsilon")
+    lr_t = lr * math.sqrt(1.0 - beta_2**step) / (1.0 - beta_1**step)
+    _k.adam_update(_ptr(param), _ptr(grad), _ptr(m), _ptr(v), param.size, lr_t, beta_1, beta_2,
+                   epsilon, _stream())
+
+
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    avg_sq = _state_for(param, avg_sq, "avg_sq")
+    lr = _finite_float(learning_rate, "learning_rate")
+    rho = _in_unit_interval(rho, "rho", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    _k.rmsprop_update(_ptr(param), _ptr(grad), _ptr(avg_sq), param.size, lr, rho, epsilon,
+                      _stream())

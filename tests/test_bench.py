@@ -18,8 +18,9 @@ def test_bench_tiny_run_writes_results(tmp_path):
     assert gemm["times"]["shendu"]["median_s"] > 0
     for fw in ("torch", "tensorflow"):
         if importlib.util.find_spec(fw) is None:
-            assert any(n.startswith(benchmarks.LABELS[fw] + " is not installed")
-                       for n in result["notes"])
+            assert any(
+                n.startswith(benchmarks.LABELS[fw] + " is not installed") for n in result["notes"]
+            )
     if importlib.util.find_spec("torch") is not None:
         assert "torch" in gemm["speedup"]
     assert [r["program"] for r in result["programs"]] == list(benchmarks.PROGRAMS)

@@ -102,13 +102,18 @@ def _plot(history: dict, path: str) -> None:
     print(f"training curves: {path}")
 
 
+def _bench(argv: list[str]) -> int:
+    from . import benchmarks
+
+    return benchmarks.main(argv)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"info": lambda rest: info(), "demo": demo}
+    commands = {"info": lambda rest: info(), "demo": demo, "bench": _bench}
     if not argv or argv[0] not in commands or (argv[0] == "info" and len(argv) != 1):
         print(f"usage: python -m shendu {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2
-    commands[argv[0]](argv[1:])
-    return 0
+    return commands[argv[0]](argv[1:]) or 0
 
 
 if __name__ == "__main__":

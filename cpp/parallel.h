@@ -1,14 +1,25 @@
 // Threading and floating-point environment shared by every kernel family.
+//
+// parallel_for runs on a persistent pool in which the calling thread takes part and work is
+// claimed chunk by chunk. Nothing ever waits for a thread that has not started: if the OS has
+// descheduled a worker (a busy machine), the caller and the other workers take its share, and the
+// caller waits only for chunks already under way. (Fork-join with a barrier, as in OpenMP, waits a
+// whole time slice for such a thread, which on a loaded 2-core machine made kernels 10-30x slower.)
 #pragma once
-#include <cstdint>
-#include <omp.h>
-#include <xmmintrin.h>
 #include <pmmintrin.h>
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
 
 namespace shendu {
 
 int num_threads();
 void set_num_threads(int n);
+// True on a thread that is running a parallel_for body: nested parallel_for calls (and sgemm
+// inside one) then run serially on that thread.
+bool in_parallel_region();
 
 // Flush denormals to zero while a kernel runs (per thread: MXCSR is thread-local).
 // Denormals appear in vanishing gradients and cost ~100x per operation on x86.
@@ -27,26 +38,32 @@ class DenormalGuard {
 // waking the pool costs a few microseconds, more than small layers take.
 constexpr int64_t kParallelMinWork = 1 << 15;
 
-// Calls body(begin, end) on contiguous chunks of [0, n). Splits across threads only when
-// the total work (n * work_per_item) is large enough to pay for it.
+namespace detail {
+using ChunkFn = void (*)(void* body, int64_t begin, int64_t end);
+// Calls fn(body, begin, end) for `chunks` contiguous, near-equal pieces of [0, n), on up to
+// `threads` threads including the caller; returns when all are done.
+void run_chunks(int64_t n, int64_t chunks, int threads, ChunkFn fn, void* body);
+}  // namespace detail
+
+// Calls body(begin, end) on contiguous chunks of [0, n) that together cover it once. Splits across
+// threads only when the total work (n * work_per_item) is large enough to pay for it. Bodies must
+// not depend on how [0, n) is chunked (results are then independent of the thread count).
 template <class Body>
 void parallel_for(int64_t n, int64_t work_per_item, Body&& body) {
   if (n <= 0) return;
   const int threads = num_threads();
-  if (threads <= 1 || n == 1 || n * work_per_item < kParallelMinWork) {
+  if (threads <= 1 || n == 1 || n * work_per_item < kParallelMinWork || in_parallel_region()) {
     DenormalGuard guard;
     body(int64_t{0}, n);
     return;
   }
-  const int64_t chunks = n < threads ? n : threads;
-#pragma omp parallel num_threads(static_cast<int>(chunks))
-  {
-    DenormalGuard guard;
-    const int64_t t = omp_get_thread_num();
-    const int64_t begin = n * t / chunks;
-    const int64_t end = n * (t + 1) / chunks;
-    if (begin < end) body(begin, end);
-  }
+  using B = std::remove_reference_t<Body>;
+  // A few chunks per thread, so a descheduled worker delays only the one it holds.
+  const int64_t chunks = std::min<int64_t>(n, int64_t{4} * threads);
+  detail::run_chunks(
+      n, chunks, threads,
+      [](void* b, int64_t begin, int64_t end) { (*static_cast<B*>(b))(begin, end); },
+      const_cast<void*>(static_cast<const void*>(&body)));
 }
 
 }  // namespace shendu

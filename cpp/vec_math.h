@@ -1,4 +1,4 @@
-// Vectorizable float32 exp, log1p, sigmoid and tanh (Cephes expf / logf / tanhf), written once
+// Vectorizable float32 exp, log1p, sigmoid and tanh (on the Cephes expf / logf polynomials),
 // for every kernel family that needs them (activations, recurrent gates, losses). std::exp and
 // std::tanh do not vectorize without -ffast-math; these are branch-free, so a loop over them
 // widens to the lanes of the including file's instruction set.

@@ -5,9 +5,15 @@
 #include <numeric>
 #include <vector>
 
+#include "cpu_features.h"
+#include "loss_kernels.h"
 #include "parallel.h"
 
 namespace shendu {
+
+namespace loss {
+const Kernels& kernels_generic() { return Loops<0>::kKernels; }
+}  // namespace loss
 
 namespace {
 
@@ -24,56 +30,27 @@ double blocked_sum(int64_t n, int64_t block, int64_t work_per_item, BlockSum blo
   return std::accumulate(partial.begin(), partial.end(), 0.0);
 }
 
-// One-hot targets given by labels.
-struct LabelTargets {
-  const int64_t* labels;
-  double mass(int64_t) const { return 1.0; }
-  double at(int64_t r, int64_t c) const { return c == labels[r] ? 1.0 : 0.0; }
-  double loss(int64_t r, const float* x, double lse) const { return lse - x[labels[r]]; }
-};
-
-// A dense (N, C) target distribution (need not sum to 1).
-struct DistributionTargets {
-  const float* t;
-  int64_t C;
-  double mass(int64_t r) const {
-    return std::accumulate(t + r * C, t + (r + 1) * C, 0.0);
+const loss::Kernels& active() {
+  switch (active_isa()) {
+    case Isa::Avx512: return loss::kernels_avx512();
+    case Isa::Avx2: return loss::kernels_avx2();
+    default: return loss::kernels_generic();
   }
-  double at(int64_t r, int64_t c) const { return t[r * C + c]; }
-  double loss(int64_t r, const float* x, double lse) const {
-    double l = 0.0;
-    for (int64_t c = 0; c < C; ++c) l += t[r * C + c] * (lse - x[c]);
-    return l;
-  }
-};
+}
 
-// Mean over rows of -sum_c t_c log softmax(x)_c, with gradient (softmax * sum(t) - t) / N.
-// Max-subtracted log-sum-exp, so logits of 1e4 do not overflow.
-template <class Targets>
-double softmax_cross_entropy_impl(const float* logits, int64_t N, int64_t C, const Targets& targets,
-                                  float* grad) {
+// Mean over rows of -sum_c t_c log softmax(x)_c, with gradient (softmax * sum(t) - t) / N. The
+// targets are the dense (N, C) t or, when t is null, one-hot at labels.
+double softmax_cross_entropy_impl(const float* logits, const float* t, const int64_t* labels,
+                                  int64_t N, int64_t C, float* grad) {
   if (N == 0) return 0.0;
+  const loss::Kernels& k = active();
   const double inv_n = 1.0 / static_cast<double>(N);
   const int64_t rows_per_block = std::max<int64_t>(1, 4096 / C);
   const double total = blocked_sum(N, rows_per_block, 8 * C, [&](int64_t r0, int64_t r1) {
     double sum = 0.0;
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* x = logits + r * C;
-      float* g = grad + r * C;
-      // Written so that a NaN anywhere in the row propagates into its loss and gradient.
-      float m = x[0];
-      for (int64_t c = 1; c < C; ++c) m = x[c] > m ? x[c] : m;
-      double s = 0.0;
-      for (int64_t c = 0; c < C; ++c) {
-        g[c] = std::exp(x[c] - m);
-        s += g[c];
-      }
-      const double lse = m + std::log(s);
-      const double mass_over_s = targets.mass(r) / s;
-      for (int64_t c = 0; c < C; ++c)
-        g[c] = static_cast<float>((g[c] * mass_over_s - targets.at(r, c)) * inv_n);
-      sum += targets.loss(r, x, lse);
-    }
+    for (int64_t r = r0; r < r1; ++r)
+      sum += k.softmax_xent_row(logits + r * C, t ? t + r * C : nullptr, t ? 0 : labels[r], C,
+                                inv_n, grad + r * C);
     return sum;
   });
   return total * inv_n;
@@ -101,12 +78,12 @@ double elementwise_mean(const float* a, const float* t, int64_t n, float* grad, 
 
 double sparse_softmax_cross_entropy(const float* logits, const int64_t* labels, int64_t N,
                                     int64_t C, float* grad) {
-  return softmax_cross_entropy_impl(logits, N, C, LabelTargets{labels}, grad);
+  return softmax_cross_entropy_impl(logits, nullptr, labels, N, C, grad);
 }
 
 double softmax_cross_entropy(const float* logits, const float* targets, int64_t N, int64_t C,
                              float* grad) {
-  return softmax_cross_entropy_impl(logits, N, C, DistributionTargets{targets, C}, grad);
+  return softmax_cross_entropy_impl(logits, targets, nullptr, N, C, grad);
 }
 
 double binary_cross_entropy(const float* probs, const float* targets, int64_t n, float* grad) {
@@ -123,11 +100,13 @@ double binary_cross_entropy(const float* probs, const float* targets, int64_t n,
 
 double sigmoid_binary_cross_entropy(const float* logits, const float* targets, int64_t n,
                                     float* grad) {
-  return elementwise_mean(logits, targets, n, grad, [](double x, double t, double& g) {
-    const double e = std::exp(-std::fabs(x));  // in (0, 1]: never overflows
-    g = (x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - t;
-    return std::max(x, 0.0) - x * t + std::log1p(e);
+  if (n == 0) return 0.0;
+  const loss::Kernels& k = active();
+  const double inv_n = 1.0 / static_cast<double>(n);
+  const double total = blocked_sum(n, 4096, 16, [&](int64_t begin, int64_t end) {
+    return k.sigmoid_xent(logits + begin, targets + begin, end - begin, inv_n, grad + begin);
   });
+  return total * inv_n;
 }
 
 double mean_squared_error(const float* pred, const float* targets, int64_t n, float* grad) {

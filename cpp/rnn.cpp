@@ -3,6 +3,9 @@
 #include "rnn.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "cpu_features.h"
@@ -32,6 +35,46 @@ const rnn::CellKernels& cell_kernels() {
 // Rough flops per gate element of the fused kernels (exp polynomials included), for threading.
 constexpr int64_t kGateWork = 30;
 
+// A buffer whose every element is written before it is read: std::vector without the zero-fill.
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class V>
+  struct rebind {
+    using other = UninitializedAllocator<V>;
+  };
+  template <class V>
+  void construct(V* p) noexcept {
+    ::new (static_cast<void*>(p)) V;
+  }
+};
+using Scratch = std::vector<float, UninitializedAllocator<float>>;
+
+// The backward's scratch arrays, carved from one buffer that the calling thread keeps between
+// calls: a fresh allocation of this size is fresh pages, one page fault per 4 KiB on first touch
+// (~15% of an N = 32, T = 40, 64 -> 32 LSTM step). Above kKeptFloats it is freed after the call.
+class Workspace {
+ public:
+  explicit Workspace(std::initializer_list<int64_t> sizes) {
+    int64_t total = 0;
+    for (int64_t n : sizes) total += padded(n);
+    thread_local Scratch kept;
+    Scratch& buf = total <= kKeptFloats ? kept : own_;
+    if (static_cast<int64_t>(buf.size()) < total) buf.resize(total);
+    float* p = buf.data();
+    for (int64_t n : sizes) {
+      parts_.push_back(p);
+      p += padded(n);
+    }
+  }
+  float* operator[](size_t i) const { return parts_[i]; }
+
+ private:
+  static constexpr int64_t kKeptFloats = int64_t{4} << 20;  // 16 MiB
+  static int64_t padded(int64_t n) { return (n + 15) / 16 * 16; }  // 64-byte aligned parts
+  Scratch own_;
+  std::vector<float*> parts_;
+};
+
 // An (N, T, width) sequence whose step -1 is the (N, width) initial state `init`.
 // A null seq (an array the cell lacks) gives null rows.
 struct Sequence {
@@ -51,6 +94,22 @@ template <class F>
 Rows<F> step_of(F* seq, int64_t T, int64_t width, int64_t t) {
   if (!seq) return {nullptr, 0};
   return {seq + t * width, T * width};
+}
+
+// The same rows from batch row n0 on.
+template <class F>
+Rows<F> from(Rows<F> rows, int64_t n0) {
+  return {rows.p ? rows.p + n0 * rows.ld : nullptr, rows.ld};
+}
+
+// The recurrence runs in one parallel region: each thread takes a fixed share of the batch
+// rows and walks every step on them with single-threaded GEMMs, so no thread ever waits for
+// another between steps (a barrier per step costs more than a step on a shared machine). Each
+// row's arithmetic is the same whatever share it is in, so results do not depend on the thread
+// count.
+template <class Body>
+void for_batch_shares(const RnnShape& s, int64_t GU, Body body) {
+  parallel_for(s.N, s.T * GU * (2 * s.U + kGateWork), body);
 }
 
 void column_sums(const float* a, int64_t rows, int64_t cols, float* out) {
@@ -84,26 +143,28 @@ void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
 
   // The input projections of all steps in one GEMM; each step adds its recurrent part.
   sgemm(false, false, N * T, GU, s.I, 1.0f, a.x, s.I, a.kernel, GU, 0.0f, gates, GU);
-  std::vector<float> rec(N * GU);
-  for (int64_t t = 0; t < T; ++t) {
-    const Rows<const float> h_prev = hs.step(t - 1);
-    sgemm(false, false, N, GU, U, 1.0f, h_prev.p, h_prev.ld, a.recurrent, GU, 0.0f, rec.data(),
-          GU);
-    const rnn::ForwardStep step{U,
-                                step_of(gates, T, GU, t),
-                                {rec.data(), GU},
-                                h_prev,
-                                aux.step(t - 1),
-                                step_of(a.aux, T, U, t),
-                                step_of(a.hs, T, U, t),
-                                a.bias ? a.bias : zeros.data(),
-                                a.bias_rec ? a.bias_rec : zeros.data()};
-    parallel_for(N, GU * kGateWork, [&](int64_t n0, int64_t n1) { kernel(step, n0, n1); });
-  }
-  for (int64_t n = 0; n < N; ++n) {
-    std::copy_n(hs.row(n, T - 1), U, a.h_T + n * U);
-    if (a.c_T) std::copy_n(aux.row(n, T - 1), U, a.c_T + n * U);
-  }
+  for_batch_shares(s, GU, [&](int64_t n0, int64_t n1) {
+    Scratch rec((n1 - n0) * GU);
+    for (int64_t t = 0; t < T; ++t) {
+      const Rows<const float> h_prev = from(hs.step(t - 1), n0);
+      sgemm(false, false, n1 - n0, GU, U, 1.0f, h_prev.p, h_prev.ld, a.recurrent, GU, 0.0f,
+            rec.data(), GU);
+      const rnn::ForwardStep step{U,
+                                  from(step_of(gates, T, GU, t), n0),
+                                  {rec.data(), GU},
+                                  h_prev,
+                                  from(aux.step(t - 1), n0),
+                                  from(step_of(a.aux, T, U, t), n0),
+                                  from(step_of(a.hs, T, U, t), n0),
+                                  a.bias ? a.bias : zeros.data(),
+                                  a.bias_rec ? a.bias_rec : zeros.data()};
+      kernel(step, 0, n1 - n0);
+    }
+    for (int64_t n = n0; n < n1; ++n) {
+      std::copy_n(hs.row(n, T - 1), U, a.h_T + n * U);
+      if (a.c_T) std::copy_n(aux.row(n, T - 1), U, a.c_T + n * U);
+    }
+  });
 }
 
 void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
@@ -115,43 +176,63 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   const Sequence hs{a.hs, a.h0 ? a.h0 : zeros.data(), T, U};
   const Sequence aux{a.aux, a.c0 ? a.c0 : zeros.data(), T, U};
 
+  // Row (n, t) of xh is [x_t | h_{t-1} | 1] of batch row n, lined up with dgx and dgr: the
+  // kernel, recurrent kernel and bias gradients are then one GEMM over all N * T rows.
+  const int64_t W = I + U + 1;
+  const Workspace ws{GU * U, N * T * GU, split ? N * T * GU : 0, N * T * W, W * GU};
+  float* const recurrent_t = ws[0];
+  float* const dgx = ws[1];
+  float* const dgr = split ? ws[2] : dgx;
+  float* const xh = ws[3];
+  float* const dw = ws[4];
+
   // The recurrent kernel transposed once: every step's GEMM then reads a row-major (G*U, U)
   // operand instead of packing a transposed one again (measured ~2x faster at N = 32).
-  std::vector<float> recurrent_t(GU * U);
   for (int64_t i = 0; i < U; ++i)
     for (int64_t j = 0; j < GU; ++j) recurrent_t[j * U + i] = a.recurrent[i * GU + j];
 
-  std::vector<float> dgx(N * T * GU);
-  std::vector<float> dgr_split(split ? N * T * GU : 0);
-  float* const dgr = split ? dgr_split.data() : dgx.data();
-  // dh0 and dc0 carry the state gradients backwards through the steps.
-  copy_or_zero(a.dh_T, N * U, a.dh0);
-  if (a.dc0) copy_or_zero(a.dc_T, N * U, a.dc0);
-  for (int64_t t = T - 1; t >= 0; --t) {
-    const rnn::BackwardStep step{U,
-                                 step_of(gates, T, GU, t),
-                                 aux.step(t),
-                                 aux.step(t - 1),
-                                 hs.step(t - 1),
-                                 step_of(a.dhs, T, U, t),
-                                 {a.dh0, U},
-                                 {a.dc0, U},
-                                 step_of(dgx.data(), T, GU, t),
-                                 step_of(dgr, T, GU, t)};
-    parallel_for(N, GU * kGateWork, [&](int64_t n0, int64_t n1) { kernel(step, n0, n1); });
-    sgemm(false, false, N, U, GU, 1.0f, dgr + t * GU, T * GU, recurrent_t.data(), U, 1.0f,
-          a.dh0, U);
-  }
+  for_batch_shares(s, GU, [&](int64_t n0, int64_t n1) {
+    // dh0 and dc0 carry the state gradients backwards through the steps.
+    copy_or_zero(a.dh_T ? a.dh_T + n0 * U : nullptr, (n1 - n0) * U, a.dh0 + n0 * U);
+    if (a.dc0) copy_or_zero(a.dc_T ? a.dc_T + n0 * U : nullptr, (n1 - n0) * U, a.dc0 + n0 * U);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const rnn::BackwardStep step{U,
+                                   from(step_of(gates, T, GU, t), n0),
+                                   from(aux.step(t), n0),
+                                   from(aux.step(t - 1), n0),
+                                   from(hs.step(t - 1), n0),
+                                   from(step_of(a.dhs, T, U, t), n0),
+                                   {a.dh0 + n0 * U, U},
+                                   {a.dc0 ? a.dc0 + n0 * U : nullptr, U},
+                                   from(step_of(dgx, T, GU, t), n0),
+                                   from(step_of(dgr, T, GU, t), n0)};
+      kernel(step, 0, n1 - n0);
+      sgemm(false, false, n1 - n0, U, GU, 1.0f, dgr + (n0 * T + t) * GU, T * GU, recurrent_t, U,
+            1.0f, a.dh0 + n0 * U, U);
+    }
+    for (int64_t n = n0; n < n1; ++n)
+      for (int64_t t = 0; t < T; ++t) {
+        float* row = &xh[(n * T + t) * W];
+        std::copy_n(a.x + (n * T + t) * I, I, row);
+        std::copy_n(hs.row(n, t - 1), U, row + I);
+        row[I + U] = 1.0f;
+      }
+  });
 
-  // Every weight gradient as one GEMM over all N * T rows.
-  sgemm(true, false, I, GU, N * T, 1.0f, a.x, I, dgx.data(), GU, 0.0f, a.dkernel, GU);
-  sgemm(false, true, N * T, I, GU, 1.0f, dgx.data(), GU, a.kernel, GU, 0.0f, a.dx, I);
-  std::vector<float> h_prev(N * T * U);  // h_{t-1} of every step, lined up with dgr
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t t = 0; t < T; ++t) std::copy_n(hs.row(n, t - 1), U, &h_prev[(n * T + t) * U]);
-  sgemm(true, false, U, GU, N * T, 1.0f, h_prev.data(), U, dgr, GU, 0.0f, a.drecurrent, GU);
-  column_sums(dgx.data(), N * T, GU, a.dbias);
-  if (split) column_sums(dgr, N * T, GU, a.dbias + GU);
+  sgemm(false, true, N * T, I, GU, 1.0f, dgx, GU, a.kernel, GU, 0.0f, a.dx, I);
+  // The rows of xh^T @ dg split into the kernel (I rows), recurrent kernel (U) and bias (1)
+  // gradients. GRU's recurrent projection sees its own dgr: the recurrent kernel and bias
+  // gradients come from it, the input bias gradient from dgx.
+  if (split) {
+    sgemm(true, false, I, GU, N * T, 1.0f, xh, W, dgx, GU, 0.0f, dw, GU);
+    sgemm(true, false, U + 1, GU, N * T, 1.0f, xh + I, W, dgr, GU, 0.0f, dw + I * GU, GU);
+    column_sums(dgx, N * T, GU, a.dbias);
+  } else {
+    sgemm(true, false, W, GU, N * T, 1.0f, xh, W, dgx, GU, 0.0f, dw, GU);
+  }
+  std::copy_n(dw, I * GU, a.dkernel);
+  std::copy_n(dw + I * GU, U * GU, a.drecurrent);
+  std::copy_n(dw + (I + U) * GU, GU, a.dbias + (split ? GU : 0));
 }
 
 }  // namespace shendu

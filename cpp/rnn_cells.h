@@ -6,9 +6,9 @@
 // compiled with its own ISA flags, and the linker can never swap one for another.
 #pragma once
 #include <cstdint>
-#include <cstring>
 
 #include "rnn.h"
+#include "vec_math.h"
 
 namespace shendu::rnn {
 
@@ -56,71 +56,6 @@ const CellKernels& cell_kernels_avx512();  // rnn_avx512.cpp (AVX-512)
 
 namespace {
 
-// ---- vectorizable activations ------------------------------------------------------------------
-
-// std::exp/std::tanh do not vectorize without -ffast-math; these are branch-free and do.
-
-inline uint32_t bits_of(float x) {
-  uint32_t b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
-
-inline float float_of(uint32_t b) {
-  float x;
-  std::memcpy(&x, &b, sizeof x);
-  return x;
-}
-
-// Selects with bit masks rather than ?: : under -ftrapping-math GCC does not if-convert a branch
-// that guards floating-point work, and the gate loops would not vectorize.
-inline uint32_t mask_if(bool c) { return 0u - static_cast<uint32_t>(c); }
-
-inline float select(uint32_t mask, float a, float b) {
-  return float_of((bits_of(a) & mask) | (bits_of(b) & ~mask));
-}
-
-// |x| clamped to 87 (e^-87 is still a normal float); NaN stays NaN.
-inline float abs_clamped(float x) {
-  constexpr uint32_t kLimit = 0x42AE0000u;  // 87.0f
-  const uint32_t b = bits_of(x) & 0x7FFFFFFFu;
-  return select(mask_if((b > kLimit) & (b <= 0x7F800000u)), float_of(kLimit), float_of(b));
-}
-
-// e^-a = scale * (1 + p) with a in [0, 87] (or NaN), split so that e^-a - 1 = scale * p +
-// (scale - 1) is exact near 0 (tanh of small x needs it). Cephes expf: -a = n ln2 + r,
-// |r| <= ln2/2, e^r - 1 = r + r^2 P(r); relative error ~1e-7.
-struct ExpParts {
-  float scale, p;
-};
-
-inline ExpParts exp_neg(float a) {
-  // Adding 1.5 * 2^23 rounds to an integer and leaves it in the low mantissa bits, so n needs no
-  // float -> int conversion (undefined for NaN).
-  const float shifted = a * -1.44269504088896341f + 12582912.0f;
-  const float n = shifted - 12582912.0f;
-  const float r = (-a - n * 0.693359375f) + n * 2.12194440e-4f;
-  const float p =
-      r + r * r *
-              (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f);
-  // bits(shifted) = 0x4B400000 + n; shifted left by 23 its high part falls off: 2^n remains.
-  return {float_of((bits_of(shifted) + 127u) << 23), p};
-}
-
-inline float sigmoid(float x) {
-  const ExpParts e = exp_neg(abs_clamped(x));
-  const float ex = e.scale + e.scale * e.p;  // e^-|x|
-  const float s = 1.0f / (1.0f + ex);
-  return select(mask_if(bits_of(x) >> 31), ex * s, s);  // x < 0: e^x / (1 + e^x)
-}
-
-inline float tanh_fast(float x) {
-  const ExpParts e = exp_neg(abs_clamped(2.0f * x));
-  const float t = (1.0f - e.scale) - e.scale * e.p;  // 1 - e^-2|x|, exact near 0
-  return float_of(bits_of(t / (2.0f - t)) | (bits_of(x) & 0x80000000u));
-}
-
 // ---- cells: one batch row of one step ------------------------------------------------------------
 //
 // forward(U, g, r, b, br, h_prev, aux_prev, aux, h):
@@ -141,17 +76,17 @@ struct LstmCell {
                       const float* __restrict__ c_prev, float* __restrict__ c,
                       float* __restrict__ h) {
     for (int64_t u = 0; u < U; ++u) {
-      const float i = sigmoid(g[u] + r[u] + b[u]);
-      const float f = sigmoid(g[U + u] + r[U + u] + b[U + u]);
-      const float cc = tanh_fast(g[2 * U + u] + r[2 * U + u] + b[2 * U + u]);
-      const float o = sigmoid(g[3 * U + u] + r[3 * U + u] + b[3 * U + u]);
+      const float i = vec_math::sigmoid(g[u] + r[u] + b[u]);
+      const float f = vec_math::sigmoid(g[U + u] + r[U + u] + b[U + u]);
+      const float cc = vec_math::tanh(g[2 * U + u] + r[2 * U + u] + b[2 * U + u]);
+      const float o = vec_math::sigmoid(g[3 * U + u] + r[3 * U + u] + b[3 * U + u]);
       const float cn = f * c_prev[u] + i * cc;
       g[u] = i;
       g[U + u] = f;
       g[2 * U + u] = cc;
       g[3 * U + u] = o;
       c[u] = cn;
-      h[u] = o * tanh_fast(cn);
+      h[u] = o * vec_math::tanh(cn);
     }
   }
 
@@ -162,7 +97,7 @@ struct LstmCell {
     for (int64_t u = 0; u < U; ++u) {
       const float i = g[u], f = g[U + u], cc = g[2 * U + u], o = g[3 * U + u];
       const float d = dh_out[u] + dh[u];
-      const float tc = tanh_fast(c[u]);
+      const float tc = vec_math::tanh(c[u]);
       const float dcn = dc[u] + d * o * (1.0f - tc * tc);
       dgx[u] = dcn * cc * i * (1.0f - i);
       dgx[U + u] = dcn * c_prev[u] * f * (1.0f - f);
@@ -181,10 +116,10 @@ struct GruCell {
                       const float* __restrict__ h_prev, const float* /*aux_prev*/,
                       float* __restrict__ rh_out, float* __restrict__ h) {
     for (int64_t u = 0; u < U; ++u) {
-      const float z = sigmoid(g[u] + b[u] + r[u] + br[u]);
-      const float rr = sigmoid(g[U + u] + b[U + u] + r[U + u] + br[U + u]);
+      const float z = vec_math::sigmoid(g[u] + b[u] + r[u] + br[u]);
+      const float rr = vec_math::sigmoid(g[U + u] + b[U + u] + r[U + u] + br[U + u]);
       const float rh = r[2 * U + u] + br[2 * U + u];
-      const float hh = tanh_fast(g[2 * U + u] + b[2 * U + u] + rr * rh);
+      const float hh = vec_math::tanh(g[2 * U + u] + b[2 * U + u] + rr * rh);
       g[u] = z;
       g[U + u] = rr;
       g[2 * U + u] = hh;
@@ -220,7 +155,7 @@ struct SimpleCell {
   static void forward(int64_t U, float* __restrict__ g, const float* __restrict__ r,
                       const float* __restrict__ b, const float* /*br*/, const float* /*h_prev*/,
                       const float* /*aux_prev*/, float* /*aux*/, float* /*h*/) {
-    for (int64_t u = 0; u < U; ++u) g[u] = tanh_fast(g[u] + r[u] + b[u]);
+    for (int64_t u = 0; u < U; ++u) g[u] = vec_math::tanh(g[u] + r[u] + b[u]);
   }
 
   static void backward(int64_t U, const float* __restrict__ g, const float* /*aux*/,

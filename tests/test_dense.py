@@ -63,6 +63,13 @@ def test_sigmoid_and_tanh_saturate_without_overflow(isa):
     np.testing.assert_allclose(ops.tanh(x), np.tanh(x.astype(np.float64)), rtol=RTOL, atol=ATOL)
 
 
+def test_sigmoid_is_accurate_down_to_the_smallest_normal_float(isa):
+    # Near e^-87 the exp polynomial's correction term alone is subnormal: it must not be flushed.
+    x = np.linspace(-87, -60, 1001).astype(np.float32)
+    np.testing.assert_allclose(ops.sigmoid(x), reference.sigmoid(x.astype(np.float64)), rtol=RTOL,
+                               atol=0)
+
+
 def test_tanh_is_accurate_near_zero(isa):
     x = np.array([1e-7, -3e-5, 1e-3, 0.3, -0.6, 0.63, 0.0], np.float32)
     np.testing.assert_allclose(ops.tanh(x), np.tanh(x.astype(np.float64)), rtol=2e-7, atol=0)

@@ -1,4 +1,5 @@
-"""Fused losses: native vs the NumPy twin (computed in float64), gradients, stability, bad input."""
+"""Fused losses: native vs the NumPy twin (computed in float64), every ISA variant of the vectorized
+loops, gradients, stability, bad input."""
 
 import numpy as np
 import pytest
@@ -37,13 +38,13 @@ def _check_against_reference(name, a, t, rtol=1e-5):
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES)
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 33), (33, 7), (257, 10), (3, 1000)])
-def test_softmax_losses_match_reference(rng, name, shape):
+def test_softmax_losses_match_reference(rng, isa, name, shape):
     _check_against_reference(name, *_inputs(name, shape, rng))
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE_LOSSES)
 @pytest.mark.parametrize("shape", [(1,), (7,), (7, 33), (2, 3, 257), ()])
-def test_elementwise_losses_match_reference(rng, name, shape):
+def test_elementwise_losses_match_reference(rng, isa, name, shape):
     _check_against_reference(name, *_inputs(name, shape, rng))
 
 
@@ -79,7 +80,7 @@ def test_binary_cross_entropy_clips_like_keras():
 
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES)
-def test_softmax_losses_do_not_overflow(name):
+def test_softmax_losses_do_not_overflow(isa, name):
     logits = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 5e3]], np.float32)
     labels = np.array([1, 1])
     targets = labels if name == "sparse_softmax_cross_entropy" else np.eye(3)[labels]
@@ -89,7 +90,7 @@ def test_softmax_losses_do_not_overflow(name):
     np.testing.assert_allclose(grad, [[0.5, -0.5, 0.0], [0.0, 0.0, 0.0]], atol=1e-7)
 
 
-def test_sigmoid_cross_entropy_does_not_overflow():
+def test_sigmoid_cross_entropy_does_not_overflow(isa):
     loss, grad = ops.sigmoid_binary_cross_entropy(np.array([1e4, -1e4, 1e4]), np.array([0, 1, 1]))
     np.testing.assert_allclose(loss, 2e4 / 3, rtol=1e-6)
     np.testing.assert_allclose(grad, [1 / 3, -1 / 3, 0.0], atol=1e-7)
@@ -112,7 +113,7 @@ def test_softmax_cross_entropy_unnormalized_targets(rng):
 
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES + ELEMENTWISE_LOSSES)
-def test_identical_with_one_and_two_threads(rng, name):
+def test_identical_with_one_and_two_threads(rng, isa, name):
     a, t = _inputs(name, (2000, 37), rng)
     one = run_with_threads(1, lambda: getattr(ops, name)(a, t))
     two = run_with_threads(2, lambda: getattr(ops, name)(a, t))
@@ -121,7 +122,7 @@ def test_identical_with_one_and_two_threads(rng, name):
 
 
 @pytest.mark.parametrize("name", SOFTMAX_LOSSES + ELEMENTWISE_LOSSES)
-def test_nan_propagates(rng, name):
+def test_nan_propagates(rng, isa, name):
     a, t = _inputs(name, (3, 4), rng)
     a[1, 2] = np.nan
     loss, grad = getattr(ops, name)(a, t)

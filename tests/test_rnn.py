@@ -127,9 +127,10 @@ def test_every_isa_variant_matches_reference(rng, cell, isa):
         np.testing.assert_allclose(g, w, **BWD_TOL)
 
 
+@pytest.mark.parametrize("n", [32, 33])  # even and uneven batch shares
 @pytest.mark.parametrize("cell", CELLS)
-def test_one_and_two_threads_identical(rng, cell):
-    n, t, i, u = 32, 5, 33, 33  # large enough for the gate kernels to split across threads
+def test_one_and_two_threads_identical(rng, cell, n):
+    t, i, u = 5, 33, 33  # large enough for the recurrence to split the batch across threads
     a = make_args(rng, cell, n, t, i, u)
     grads = upstream(rng, cell, n, t, u)
     old = shendu.get_num_threads()

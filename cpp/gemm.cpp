@@ -216,7 +216,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const Kernel& ker = active_kernel();
   const int64_t flops = 2 * M * N * K;
   const int64_t wanted = std::clamp<int64_t>(flops / kBlockFlops, 1, kMaxBlocks);
-  const bool split_n = N >= M;
+  const bool split_n = N > M;  // square: split rows, so blocks repack B (contiguous rows), not A
   const int64_t unit = split_n ? ker.nr : ker.mr;
   const int64_t units = ceil_div(split_n ? N : M, unit);
   int64_t blocks = std::min(wanted, units);

@@ -97,7 +97,7 @@ def table(shendu_path, tf_path):
         (m1, s1, n1), (m2, s2, n2) = stats
         se = math.sqrt(s1 ** 2 / n1 + s2 ** 2 / n2)
         fmt = "{:+.2f} ± {:.2f}" if accuracy else "{:+.4f} ± {:.4f}"
-        wall = " / ".join(f"{statistics.fmean(r['seconds'] for r in by[fw]):.0f}"
+        wall = " / ".join(f"{statistics.fmean(r['seconds'] for r in by[fw]):.1f}"
                           for fw in ("shendu", "tf"))
         seeds = sorted({r["seed"] for fw in by for r in by[fw]})
         print(f"| {program} (seeds {','.join(map(str, seeds))}) | "

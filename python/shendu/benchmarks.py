@@ -264,17 +264,11 @@ def make_program_data(path: str, tiny: bool = False) -> str:
         rng = np.random.default_rng(seed)
         arrays[f"xor_x_{name}"] = rng.uniform(size=(1000, 2))
         arrays[f"xor_y_{name}"] = np.round(rng.uniform(size=(1000, 1)))
-    # examples/_text_data.py: (N, 40) ids over 10,000 words, 10 classes, each class preferring
-    # its own band of ids (30 % topical words).
-    rng = np.random.default_rng(0)
-    for name, n in (("train", 2000), ("test", 500)):
-        y = rng.integers(0, 10, n)
-        topical = y[:, None] * 1000 + rng.integers(0, 1000, (n, 40))
-        noise = rng.integers(1, 10000, (n, 40))
-        arrays[f"text_x_{name}"] = np.where(rng.uniform(size=(n, 40)) < 0.3, topical, noise).astype(
-            np.int32
-        )
-        arrays[f"text_y_{name}"] = y
+    # The recurrent examples' data (examples/_text_data.py).
+    from .example_data import text_sequences
+
+    for name, (x, y) in zip(("train", "test"), text_sequences()):
+        arrays[f"text_x_{name}"], arrays[f"text_y_{name}"] = x, y
     if tiny:
         arrays = {k: v[:256] for k, v in arrays.items()}
     np.savez(path, **arrays)

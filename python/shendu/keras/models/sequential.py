@@ -86,16 +86,6 @@ class Sequential(Model):
         return list(self._stack)
 
     @property
-    def weights(self) -> list:
-        seen, out = set(), []
-        for layer in self._stack:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
-
-    @property
     def inputs(self):
         return getattr(self, "_graph_inputs", None)
 

@@ -1,7 +1,10 @@
 #include "parallel.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -19,23 +22,34 @@ constexpr int kSpinPolls = 4000;
 class Pool {
  public:
   ~Pool() {
+    if (getpid() != owner_) {
+      // A forked child: the workers (and their lock states) stayed in the parent. Joining or
+      // destroying these handles would abort, so they are deliberately left alone.
+      static_cast<void>(workers_.release());
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     wake_.notify_all();
-    for (auto& w : workers_) w.join();
+    for (auto& w : *workers_) w.join();
   }
 
   void run(int64_t n, int64_t chunks, int threads, detail::ChunkFn fn, void* body) {
+    if (getpid() != owner_) {  // forked child (e.g. multiprocessing): no pool here, run serially
+      DenormalGuard guard;
+      fn(body, 0, n);
+      return;
+    }
     // One job at a time: a second Python thread calling a kernel waits here.
     std::lock_guard<std::mutex> serial(run_mu_);
     const int helpers = threads - 1;
     uint64_t gen;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      while (static_cast<int>(workers_.size()) < helpers)
-        workers_.emplace_back([this, id = static_cast<int>(workers_.size())] { work(id); });
+      while (static_cast<int>(workers_->size()) < helpers)
+        workers_->emplace_back([this, id = static_cast<int>(workers_->size())] { work(id); });
       job_ = Job{n, chunks, helpers, fn, body, 0};
       done_.store(0, std::memory_order_relaxed);
       gen = ++generation_;
@@ -97,7 +111,8 @@ class Pool {
   std::mutex run_mu_;
   std::mutex mu_;  // guards job_, generation_, stop_, workers_
   std::condition_variable wake_;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<std::vector<std::thread>> workers_ = std::make_unique<std::vector<std::thread>>();
+  const pid_t owner_ = getpid();
   Job job_;
   uint64_t generation_ = 0;
   std::atomic<uint64_t> published_{0};  // generation_, readable without the lock for polling

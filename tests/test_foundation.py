@@ -57,3 +57,21 @@ def test_backend_switch():
 def test_isa_selection_rejects_unknown():
     with pytest.raises(ValueError, match="isa"):
         _cpu.set_isa("sse9")
+
+
+def test_kernels_work_in_a_forked_child():
+    """The pool's threads stay in the parent: a forked child (multiprocessing) must still compute,
+    serially, and exit cleanly."""
+    code = """
+import os, sys, numpy as np
+from shendu import ops
+a = np.random.default_rng(0).random((300, 300), dtype=np.float32)
+ops.matmul(a, a)  # starts the pool in the parent
+pid = os.fork()
+if pid == 0:
+    ok = np.allclose(ops.matmul(a, a), a.astype(np.float64) @ a, rtol=1e-4, atol=1e-3)
+    sys.exit(0 if ok else 3)  # a normal exit: runs the pool's destructor in the child
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

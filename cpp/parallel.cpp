@@ -22,18 +22,12 @@ constexpr int kSpinPolls = 4000;
 class Pool {
  public:
   ~Pool() {
-    if (getpid() != owner_) {
-      // A forked child: the workers (and their lock states) stayed in the parent. Joining or
-      // destroying these handles would abort, so they are deliberately left alone.
-      static_cast<void>(workers_.release());
-      return;
-    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
     wake_.notify_all();
-    for (auto& w : *workers_) w.join();
+    for (auto& w : workers_) w.join();
   }
 
   void run(int64_t n, int64_t chunks, int threads, detail::ChunkFn fn, void* body) {
@@ -48,8 +42,8 @@ class Pool {
     uint64_t gen;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      while (static_cast<int>(workers_->size()) < helpers)
-        workers_->emplace_back([this, id = static_cast<int>(workers_->size())] { work(id); });
+      while (static_cast<int>(workers_.size()) < helpers)
+        workers_.emplace_back([this, id = static_cast<int>(workers_.size())] { work(id); });
       job_ = Job{n, chunks, helpers, fn, body, 0};
       done_.store(0, std::memory_order_relaxed);
       gen = ++generation_;
@@ -111,7 +105,7 @@ class Pool {
   std::mutex run_mu_;
   std::mutex mu_;  // guards job_, generation_, stop_, workers_
   std::condition_variable wake_;
-  std::unique_ptr<std::vector<std::thread>> workers_ = std::make_unique<std::vector<std::thread>>();
+  std::vector<std::thread> workers_;
   const pid_t owner_ = getpid();
   Job job_;
   uint64_t generation_ = 0;
@@ -120,9 +114,20 @@ class Pool {
   bool stop_ = false;
 };
 
+// In a forked child the workers, and the waiters counted in the pool's mutex and condition
+// variable, stayed in the parent: destroying the pool there would abort (joinable threads) or
+// hang (pthread_cond_destroy), so the child's copy is deliberately leaked at exit.
+struct PoolHolder {
+  std::unique_ptr<Pool> pool = std::make_unique<Pool>();
+  const pid_t owner = getpid();
+  ~PoolHolder() {
+    if (getpid() != owner) static_cast<void>(pool.release());
+  }
+};
+
 Pool& pool() {
-  static Pool instance;
-  return instance;
+  static PoolHolder holder;
+  return *holder.pool;
 }
 
 }  // namespace

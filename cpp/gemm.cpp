@@ -46,6 +46,11 @@ struct Portable {
     return v;
   }
   static void store_n(float* p, V v, int n) { std::memcpy(p, &v, n * sizeof(float)); }
+  static constexpr int T = 4;
+  static void transpose(const float* s, int64_t lds, float* d, int64_t ldd) {
+    for (int c = 0; c < T; ++c)
+      for (int r = 0; r < T; ++r) d[c * ldd + r] = s[r * lds + c];
+  }
 };
 
 constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 4096);
@@ -90,8 +95,9 @@ float* scratch(std::vector<float>& buf, size_t n) {
 
 // A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) as dst[k * mr + i].
 // Rows m..mr stay unwritten: the micro-kernel for m rows never reads them.
-void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc,
-            int mr, float* dst) {
+void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int m,
+            int64_t k0, int64_t kc, float* dst) {
+  const int mr = ker.mr;
   if (trans) {  // op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = A + (k0 + k) * lda + i0;
@@ -99,23 +105,19 @@ void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int m, int64_t 
       std::copy(src, src + m, d);
     }
   } else {
-    for (int i = 0; i < m; ++i) {
-      const float* src = A + (i0 + i) * lda + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = src[k];
-    }
+    ker.pack_t(A + i0 * lda + k0, lda, m, kc, dst, mr);
   }
 }
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
 // to nr columns (the micro-kernel loads whole vectors).
-void pack_b(bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n,
-            int nr, float* dst) {
+void pack_b(const Kernel& ker, bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc,
+            int64_t j0, int n, float* dst) {
+  const int nr = ker.nr;
   if (trans) {  // op(B)(k, j) = B[j * ldb + k]
-    for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + n, dst + (k + 1) * nr, 0.0f);
-    for (int j = 0; j < n; ++j) {
-      const float* src = B + (j0 + j) * ldb + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
-    }
+    if (n < nr)
+      for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + n, dst + (k + 1) * nr, 0.0f);
+    ker.pack_t(B + j0 * ldb + k0, ldb, n, kc, dst, nr);
   } else {
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = B + (k0 + k) * ldb + j0;
@@ -168,15 +170,15 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
       auto packed = [&](int64_t jr) { return pack_all_b || (jr + 1) * nr > nc; };
       for (int64_t jr = 0; jr < n_panels; ++jr)
         if (packed(jr))
-          pack_b(trans_b, B, ldb, pc, kc, jc + jr * nr,
-                 static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), nr, bbuf + jr * nr * kc);
+          pack_b(ker, trans_b, B, ldb, pc, kc, jc + jr * nr,
+                 static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), bbuf + jr * nr * kc);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         const int64_t m_panels = ceil_div(mc, mr);
         if (pack_a_block)
           for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a(trans_a, A, lda, ic + ir * mr,
-                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc, mr,
+            pack_a(ker, trans_a, A, lda, ic + ir * mr,
+                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
                    abuf + ir * mr * kc);
         for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
           const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "gemm_microkernel.h"
+#include "gemm_transpose_avx.h"
 
 namespace shendu::gemm {
 namespace {
@@ -20,6 +21,10 @@ struct Avx2 {
   }
   static V load_n(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static void store_n(float* p, V v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static constexpr int T = 8;
+  static void transpose(const float* s, int64_t lds, float* d, int64_t ldd) {
+    transpose8x8(s, lds, d, ldd);
+  }
 };
 
 constexpr Kernel kAvx2 = MicroKernel<Avx2, 6, 2>::make(144, 256, 4096);

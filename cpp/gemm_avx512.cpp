@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "gemm_microkernel.h"
+#include "gemm_transpose_avx.h"
 
 namespace shendu::gemm {
 namespace {
@@ -18,6 +19,10 @@ struct Avx512 {
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1); }
   static V load_n(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store_n(float* p, V v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static constexpr int T = 8;
+  static void transpose(const float* s, int64_t lds, float* d, int64_t ldd) {
+    transpose8x8(s, lds, d, ldd);
+  }
 };
 
 constexpr Kernel kAvx512 = MicroKernel<Avx512, 14, 2>::make(336, 256, 4096);

@@ -28,11 +28,15 @@ struct TileArgs {
 };
 
 using TileFn = void (*)(const TileArgs& t);
+// The transposing packs: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
+using PackTFn = void (*)(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
+                         int64_t ldd);
 
 struct Kernel {
   int mr, nr;          // register tile
   int64_t mc, kc, nc;  // cache blocking: A block mc x kc (L2), B micro-panel kc x nr (L1)
   TileFn tile;
+  PackTFn pack_t;  // op(B) = B^T and op(A) = A into micro-panels, in register blocks
 };
 
 const Kernel& kernel_generic();

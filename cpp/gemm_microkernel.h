@@ -1,11 +1,13 @@
 // The one register-blocked GEMM micro-kernel, written against a small vector interface S so each
 // ISA file instantiates it with its own registers (BLIS: the framework never changes per ISA,
 // only this). S provides: V, W (floats per V), zero, load, store, bcast, mul, fmadd (a * b + c), and
-// load_n / store_n touching only the first n < W floats (for the right edge of C).
+// load_n / store_n touching only the first n < W floats (for the right edge of C), and transpose
+// of one T x T block (d[c * ldd + r] = s[r * lds + c]) for the packs that transpose.
 //
 // Include this only from the translation unit of one ISA, and instantiate it with that ISA's S:
 // the template arguments keep every ISA's code under distinct symbols.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -86,8 +88,32 @@ struct MicroKernel {
     kTable.f[(t.a_rows ? MR * NV : 0) + (t.m - 1) * NV + (t.n + W - 1) / W - 1](t);
   }
 
+  // Kernel::pack_t in S::T x S::T register blocks: an element-wise gather writes one float per
+  // strided store, which made packing B^T cost as much as the product for small layer shapes.
+  // Partial blocks (the edges) go through a zero-padded T x T buffer.
+  static void pack_t(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
+                     int64_t ldd) {
+    constexpr int T = S::T;
+    for (int r0 = 0; r0 < rows; r0 += T) {
+      const int rh = std::min(T, rows - r0);
+      for (int64_t c0 = 0; c0 < cols; c0 += T) {
+        const int cw = static_cast<int>(std::min<int64_t>(T, cols - c0));
+        const float* s = src + r0 * lds + c0;
+        float* d = dst + c0 * ldd + r0;
+        if (rh == T && cw == T) {
+          S::transpose(s, lds, d, ldd);
+          continue;
+        }
+        float in[T * T] = {}, out[T * T];
+        for (int r = 0; r < rh; ++r) std::copy(s + r * lds, s + r * lds + cw, in + r * T);
+        S::transpose(in, T, out, T);
+        for (int c = 0; c < cw; ++c) std::copy(out + c * T, out + c * T + rh, d + c * ldd);
+      }
+    }
+  }
+
   static constexpr Kernel make(int64_t mc, int64_t kc, int64_t nc) {
-    return Kernel{MR, NR, mc, kc, nc, &dispatch};
+    return Kernel{MR, NR, mc, kc, nc, &dispatch, &pack_t};
   }
 };
 

@@ -22,7 +22,10 @@ def check(a, b, trans_a, trans_b):
 
 # Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
 # rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
-# or three blocks, the later ones accumulating into C), plus layer shapes.
+# or three blocks, the later ones accumulating into C), plus layer shapes. The transposing packs
+# (B^T, and A when packed) work in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs A
+# in micro-panels of 14 and 9 rows and B^T in panels of 32 and 11 columns, none a multiple of 8,
+# with k ragged too.
 SHAPES = [
     (1, 1, 1),
     (7, 33, 5),
@@ -32,6 +35,7 @@ SHAPES = [
     (15, 300, 17),
     (20, 600, 70),
     (1568, 288, 64),
+    (23, 45, 203),
     (0, 3, 4),
     (3, 0, 4),
     (3, 4, 0),

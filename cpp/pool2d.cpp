@@ -22,23 +22,18 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t*
 bool max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
                          const float* dy, const int64_t* argmax, float* dx) {
   std::atomic<bool> in_range{true};
+  const MaxPoolScatterFn scatter =
+      active_isa() == Isa::Avx512 ? max_pool_scatter_avx512() : max_pool_scatter;
   // One image per task: windows may overlap, so scatters from one image stay on one thread.
   parallel_for(n, (in_plane + out_plane) * c, [&](int64_t b, int64_t e) {
     // The range check rides along the scatter (a separate pass over argmax cost a quarter of
     // the op); out-of-range values are skipped and reported, never written through.
     bool ok = true;
     for (int64_t i = b; i < e; ++i) {
-      float* __restrict dx_img = dx + i * in_plane * c;
+      float* dx_img = dx + i * in_plane * c;
       std::memset(dx_img, 0, sizeof(float) * in_plane * c);
-      const float* __restrict g = dy + i * out_plane * c;
-      const int64_t* __restrict at = argmax + i * out_plane * c;
-      for (int64_t o = 0; o < out_plane; ++o, g += c, at += c)
-        for (int64_t ch = 0; ch < c; ++ch) {
-          const int64_t cell = at[ch];
-          const bool valid = static_cast<uint64_t>(cell) < static_cast<uint64_t>(in_plane);
-          ok &= valid;
-          if (valid) dx_img[cell * c + ch] += g[ch];
-        }
+      ok &= scatter(in_plane, out_plane, c, dy + i * out_plane * c, argmax + i * out_plane * c,
+                    dx_img);
     }
     if (!ok) in_range.store(false, std::memory_order_relaxed);
   });

@@ -17,6 +17,13 @@ using MaxPoolLineFn = void (*)(const Pool2dShape& s, const float* x, int64_t lin
 MaxPoolLineFn max_pool_line_avx2();
 MaxPoolLineFn max_pool_line_avx512();
 
+// Adds one image's dy (out_plane cells x c) into its zeroed dx (in_plane cells x c) at the argmax
+// cells; skips out-of-range argmax values and returns false if there were any.
+using MaxPoolScatterFn = bool (*)(int64_t in_plane, int64_t out_plane, int64_t c,
+                                  const float* dy, const int64_t* argmax, float* dx);
+// AVX-512 has gather and scatter instructions; the other builds use max_pool_scatter.
+MaxPoolScatterFn max_pool_scatter_avx512();
+
 namespace {
 
 // Folds one cell v into the running maximum: strictly greater keeps the first of equal values,
@@ -53,6 +60,20 @@ inline void max_pool_line(const Pool2dShape& s, const float* x, int64_t line, fl
       for (int64_t iw = ih == ih0 ? iw0 + 1 : iw0; iw < iw1; ++iw)
         max_step(best, at, x_img + (ih * W + iw) * C, ih * W + iw, C);
   }
+}
+
+inline bool max_pool_scatter(int64_t in_plane, int64_t out_plane, int64_t c,
+                             const float* __restrict dy, const int64_t* __restrict argmax,
+                             float* __restrict dx) {
+  bool ok = true;
+  for (int64_t o = 0; o < out_plane; ++o, dy += c, argmax += c)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const int64_t cell = argmax[ch];
+      const bool valid = static_cast<uint64_t>(cell) < static_cast<uint64_t>(in_plane);
+      ok &= valid;
+      if (valid) dx[cell * c + ch] += dy[ch];
+    }
+  return ok;
 }
 
 }  // namespace

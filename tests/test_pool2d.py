@@ -243,5 +243,7 @@ def test_every_isa_variant_matches_reference(rng, isa):
                 rtol=1e-6,
                 atol=1e-6,
             )
+        with pytest.raises(ValueError, match=r"argmax: value 36 out of range \[0, 36\)"):
+            ops.max_pool2d_backward(DY, ONE_BAD, (2, 6, 6, 3))
     finally:
         _cpu.set_isa(old)

@@ -2,7 +2,8 @@
 // pool2d_avx2.cpp and pool2d_avx512.cpp include this file, and their compile flags let the
 // compiler vectorize the channel loop (a float compare driving float and int64 selects, which
 // baseline SSE2 cannot do; AVX-512 made max_pool2d 10x faster). Internal linkage keeps the
-// per-ISA copies apart; pool2d.cpp picks one at run time.
+// per-ISA copies apart; pool2d.cpp picks one at run time. The backward scatter is shared here too:
+// only pool2d_avx512.cpp replaces it (with gather/scatter instructions).
 #pragma once
 #include <cstdint>
 #include <cstring>

@@ -1,5 +1,6 @@
 #include "pool2d.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "cpu_features.h"
@@ -18,19 +19,25 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t*
   });
 }
 
-void max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
+bool max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
                          const float* dy, const int64_t* argmax, float* dx) {
+  std::atomic<bool> in_range{true};
+  const MaxPoolScatterFn scatter =
+      active_isa() == Isa::Avx512 ? max_pool_scatter_avx512() : max_pool_scatter;
   // One image per task: windows may overlap, so scatters from one image stay on one thread.
   parallel_for(n, (in_plane + out_plane) * c, [&](int64_t b, int64_t e) {
+    // The range check rides along the scatter (a separate pass over argmax cost a quarter of
+    // the op); out-of-range values are skipped and reported, never written through.
+    bool ok = true;
     for (int64_t i = b; i < e; ++i) {
       float* dx_img = dx + i * in_plane * c;
       std::memset(dx_img, 0, sizeof(float) * in_plane * c);
-      const float* g = dy + i * out_plane * c;
-      const int64_t* at = argmax + i * out_plane * c;
-      for (int64_t o = 0; o < out_plane; ++o, g += c, at += c)
-        for (int64_t ch = 0; ch < c; ++ch) dx_img[at[ch] * c + ch] += g[ch];
+      ok &= scatter(in_plane, out_plane, c, dy + i * out_plane * c, argmax + i * out_plane * c,
+                    dx_img);
     }
+    if (!ok) in_range.store(false, std::memory_order_relaxed);
   });
+  return in_range.load(std::memory_order_relaxed);
 }
 
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {

@@ -16,8 +16,9 @@ struct Pool2dShape {
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* argmax);
 
 // dx (n, in_plane cells, c) = 0, then each dy (n, out_plane cells, c) added at its argmax cell.
-// argmax values must lie in [0, in_plane).
-void max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
+// Returns false if some argmax value lies outside [0, in_plane) (those are skipped; dx is then
+// not the gradient and the caller must raise).
+bool max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
                          const float* dy, const int64_t* argmax, float* dx);
 
 // y = mean over each window's real cells (padding is not counted).

@@ -174,6 +174,9 @@ def test_bad_input(op, args, err, match):
 
 DY = np.zeros((2, 3, 3, 3), np.float32)
 ARGMAX = np.zeros((2, 3, 3, 3), np.int64)
+# One bad value among good ones, in the last image (the kernel checks as it scatters).
+ONE_BAD = ARGMAX.copy()
+ONE_BAD[1, 2, 1, 2] = 36
 
 
 @pytest.mark.parametrize(
@@ -181,6 +184,8 @@ ARGMAX = np.zeros((2, 3, 3, 3), np.int64)
     [
         (DY, ARGMAX + 36, (2, 6, 6, 3), ValueError, r"argmax: value 36 out of range \[0, 36\)"),
         (DY, ARGMAX - 1, (2, 6, 6, 3), ValueError, "argmax: value -1 out of range"),
+        (DY, ONE_BAD, (2, 6, 6, 3), ValueError, r"argmax: value 36 out of range \[0, 36\)"),
+        (DY, ONE_BAD[..., ::-1], (2, 6, 6, 3), ValueError, "argmax: value 36 out of range"),
         (DY, ARGMAX[:, :2], (2, 6, 6, 3), ValueError, r"argmax: expected shape \(2, 3, 3, 3\)"),
         (DY, ARGMAX + 0.5, (2, 6, 6, 3), ValueError, "argmax: expected whole numbers"),
         (DY, ARGMAX.astype(complex), (2, 6, 6, 3), TypeError, "argmax: expected real numbers"),
@@ -238,5 +243,7 @@ def test_every_isa_variant_matches_reference(rng, isa):
                 rtol=1e-6,
                 atol=1e-6,
             )
+        with pytest.raises(ValueError, match=r"argmax: value 36 out of range \[0, 36\)"):
+            ops.max_pool2d_backward(DY, ONE_BAD, (2, 6, 6, 3))
     finally:
         _cpu.set_isa(old)

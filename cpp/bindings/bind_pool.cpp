@@ -52,16 +52,24 @@ FloatArray max_pool2d_backward(py::handle dy_obj, py::handle argmax_obj, py::han
       dy_shape[2] > x_shape[2])
     throw py::value_error("x_shape: " + shape_str(x_shape) + " cannot be pooled to dy " +
                           shape_str(dy_shape) + " (batch and channels must match)");
-  // Every argmax value becomes a write address: out-of-range ones are rejected here.
-  IndexArray argmax = as_indices(argmax_obj, "argmax", x_shape[1] * x_shape[2]);
+  // The argmax from max_pool2d (int64, C order) is used as is and range-checked by the kernel
+  // as it scatters; anything else goes through as_indices, which converts and checks it.
+  const int64_t in_plane = x_shape[1] * x_shape[2];
+  IndexArray argmax = IndexArray::check_(argmax_obj)
+                          ? py::reinterpret_borrow<IndexArray>(argmax_obj)
+                          : as_indices(argmax_obj, "argmax", in_plane);
   require_shape(shape_of(argmax) == dy_shape, "argmax", argmax,
                 "shape " + shape_str(dy_shape) + " (as dy)");
   FloatArray dx = new_float32(x_shape);
+  bool in_range;
   {
     py::gil_scoped_release release;
-    shendu::max_pool2d_backward(x_shape[0], x_shape[1] * x_shape[2], dy_shape[1] * dy_shape[2],
-                                x_shape[3], dy.data(), argmax.data(), dx.mutable_data());
+    in_range = shendu::max_pool2d_backward(x_shape[0], in_plane, dy_shape[1] * dy_shape[2],
+                                           x_shape[3], dy.data(), argmax.data(),
+                                           dx.mutable_data());
   }
+  // as_indices names the first out-of-range value (and raises).
+  if (!in_range) as_indices(argmax, "argmax", in_plane);
   return dx;
 }
 

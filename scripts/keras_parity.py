@@ -38,12 +38,14 @@ def run(framework, seeds, out_path, names):
 
     if framework == "tf":
         import tensorflow as tf
+
         keras = tf.keras
     else:
         from shendu import keras
     sys.argv[1:] = ["--sample"]  # examples/_mnist.py: the shipped MNIST sample
-    names = names or sorted(os.path.basename(p)[:-3]
-                            for p in glob.glob(os.path.join(EXAMPLES, "[!_]*.py")))
+    names = names or sorted(
+        os.path.basename(p)[:-3] for p in glob.glob(os.path.join(EXAMPLES, "[!_]*.py"))
+    )
     seed_everything = keras.utils.set_random_seed
     for name in names:
         for seed in seeds:
@@ -59,8 +61,15 @@ def run(framework, seeds, out_path, names):
             seconds = time.perf_counter() - start
             last = out.getvalue().strip().splitlines()[-1]
             kind, value = METRIC.search(last).groups()
-            record = dict(program=name, framework=framework, seed=seed, metric=kind,
-                          value=float(value), seconds=round(seconds, 1), line=last)
+            record = dict(
+                program=name,
+                framework=framework,
+                seed=seed,
+                metric=kind,
+                value=float(value),
+                seconds=round(seconds, 1),
+                line=last,
+            )
             print(json.dumps(record), flush=True)
             with open(out_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -79,8 +88,10 @@ def table(shendu_path, tf_path):
             for line in f:
                 r = json.loads(line)
                 runs.setdefault(r["program"], {}).setdefault(r["framework"], []).append(r)
-    print("| program | metric | shendu mean ± sd (n) | TF-Keras mean ± sd (n) | "
-          "difference ± SE | wall s shendu / TF |")
+    print(
+        "| program | metric | shendu mean ± sd (n) | TF-Keras mean ± sd (n) | "
+        "difference ± SE | wall s shendu / TF |"
+    )
     print("|---|---|---|---|---|---|")
     for program in sorted(runs):
         by = runs[program]
@@ -95,14 +106,17 @@ def table(shendu_path, tf_path):
             fmt = "{:.2f}" if accuracy else "{:.4f}"
             cells.append(f"{fmt.format(mean)} ± {fmt.format(sd)} ({len(by[fw])})")
         (m1, s1, n1), (m2, s2, n2) = stats
-        se = math.sqrt(s1 ** 2 / n1 + s2 ** 2 / n2)
+        se = math.sqrt(s1**2 / n1 + s2**2 / n2)
         fmt = "{:+.2f} ± {:.2f}" if accuracy else "{:+.4f} ± {:.4f}"
-        wall = " / ".join(f"{statistics.fmean(r['seconds'] for r in by[fw]):.1f}"
-                          for fw in ("shendu", "tf"))
+        wall = " / ".join(
+            f"{statistics.fmean(r['seconds'] for r in by[fw]):.1f}" for fw in ("shendu", "tf")
+        )
         seeds = sorted({r["seed"] for fw in by for r in by[fw]})
-        print(f"| {program} (seeds {','.join(map(str, seeds))}) | "
-              f"{'test accuracy, %' if accuracy else 'test MSE'} | {cells[0]} | {cells[1]} | "
-              f"{fmt.format(m1 - m2, se)} | {wall} |")
+        print(
+            f"| {program} (seeds {','.join(map(str, seeds))}) | "
+            f"{'test accuracy, %' if accuracy else 'test MSE'} | {cells[0]} | {cells[1]} | "
+            f"{fmt.format(m1 - m2, se)} | {wall} |"
+        )
 
 
 def main():

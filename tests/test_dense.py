@@ -66,8 +66,9 @@ def test_sigmoid_and_tanh_saturate_without_overflow(isa):
 def test_sigmoid_is_accurate_down_to_the_smallest_normal_float(isa):
     # Near e^-87 the exp polynomial's correction term alone is subnormal: it must not be flushed.
     x = np.linspace(-87, -60, 1001).astype(np.float32)
-    np.testing.assert_allclose(ops.sigmoid(x), reference.sigmoid(x.astype(np.float64)), rtol=RTOL,
-                               atol=0)
+    np.testing.assert_allclose(
+        ops.sigmoid(x), reference.sigmoid(x.astype(np.float64)), rtol=RTOL, atol=0
+    )
 
 
 def test_tanh_is_accurate_near_zero(isa):

@@ -39,17 +39,7 @@ struct Loops {
 
   static void softmax(const float* x, const float* bias, float* y, int64_t n) {
     map(x, bias, y, n, [](float v) { return v; });
-    float mx = -__builtin_inff();
-    // A NaN is missed by max, but exp(NaN - mx) is NaN and the sum spreads it over the row.
-#pragma omp simd reduction(max : mx)
-    for (int64_t i = 0; i < n; ++i) mx = y[i] > mx ? y[i] : mx;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) {
-      y[i] = vec_math::exp(y[i] - mx);
-      sum += y[i];
-    }
-    const float inv = 1.0f / sum;
+    const float inv = 1.0f / vec_math::exp_minus_max(y, y, n).sum;
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) y[i] *= inv;
   }

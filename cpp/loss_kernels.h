@@ -29,17 +29,7 @@ template <int kIsa>
 struct Loops {
   static double softmax_xent_row(const float* x, const float* t, int64_t label, int64_t C,
                                  double inv_n, float* g) {
-    // Max-subtracted, so logits of 1e4 do not overflow. A NaN is missed by max, but
-    // e^(NaN - m) is NaN and the sum spreads it over the row's loss and gradient.
-    float m = -__builtin_inff();
-#pragma omp simd reduction(max : m)
-    for (int64_t c = 0; c < C; ++c) m = x[c] > m ? x[c] : m;
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < C; ++c) {
-      g[c] = vec_math::exp(x[c] - m);
-      s += g[c];
-    }
+    const auto [m, s] = vec_math::exp_minus_max(x, g, C);  // a NaN spreads over loss and gradient
     // log softmax(x)_c = (x_c - m) - log s, and every x_c - m <= 0: with lse - x_c written so,
     // the loss is a sum of non-negative terms (no cancellation) even for logits of 1e4.
     const double log_s = std::log(static_cast<double>(s));

@@ -117,5 +117,25 @@ inline float tanh(float x) {
   return copysign(t / (2.0f - t), x);
 }
 
+// out[i] = e^(x[i] - m) with m = max(x) (out may be x), for softmax rows: returns m and the sum
+// of out. Max-subtracted, so logits of 1e4 do not overflow. A NaN is missed by max, but
+// e^(NaN - m) is NaN and the sum spreads it over the row.
+struct ShiftedExp {
+  float max, sum;
+};
+
+inline ShiftedExp exp_minus_max(const float* x, float* out, int64_t n) {
+  float m = -__builtin_inff();
+#pragma omp simd reduction(max : m)
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = exp(x[i] - m);
+    s += out[i];
+  }
+  return {m, s};
+}
+
 }  // namespace
 }  // namespace shendu::vec_math

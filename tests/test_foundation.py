@@ -75,3 +75,29 @@ _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc tuning")
+def test_malloc_tuning_can_be_turned_off():
+    """Importing the kernels keeps large freed blocks in the heap (see cpp/bindings/module.cpp),
+    unless the user asks for the system's behaviour or tunes glibc themselves."""
+    import os
+
+    code = "import shendu._cpu as c; print(c.malloc_tuned)"
+
+    def tuned(**env):
+        clean = {
+            k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "SHENDU_MALLOC"))
+        }
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=dict(clean, **env),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
+    if tuned() != "True":
+        pytest.skip("not a glibc build: malloc is left alone")
+    assert tuned(SHENDU_MALLOC="system") == "False"
+    assert tuned(MALLOC_TRIM_THRESHOLD_="1000000") == "False"

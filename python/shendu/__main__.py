@@ -19,6 +19,8 @@ def info() -> None:
     print(f"compiler: {_cpu.compiler}")
     print(f"kernel ISA: {_cpu.isa()} (CPU supports {_cpu.detected_isa()})")
     print(f"threads: {shendu.get_num_threads()}")
+    heap = "kept in the heap for reuse" if _cpu.malloc_tuned else "glibc's settings"
+    print(f"large freed blocks: {heap}")
     print(f"backend: {shendu.get_backend()}")
     if ops._cuda is None:
         print("CUDA module: not built")

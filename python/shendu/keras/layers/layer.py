@@ -23,6 +23,15 @@ from ..tensors import KerasTensor, Node, eager
 class Variable:
     """A float32 weight; optimizers update ``value`` in place, so its identity never changes."""
 
+    # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
+    # tell with one comparison that what it planned its training step for still holds.
+    revision = 0
+
+    def __setattr__(self, name, value) -> None:
+        if name in ("value", "trainable"):
+            Variable.revision += 1
+        object.__setattr__(self, name, value)
+
     def __init__(self, value, name, path, trainable=True, regularizer=None):
         self.value = np.ascontiguousarray(value, dtype=np.float32)
         self.name = name

@@ -19,6 +19,7 @@ from .. import backend
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import dense_stack
 
@@ -58,6 +59,7 @@ class Trainer:
         self._fused_step = None
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
+        self._batch_like = None  # see _batch
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -197,6 +199,15 @@ class Trainer:
                 f"{len(y) if y is not None else '-'}"
             )
 
+    def _prepare_key(self) -> tuple:
+        return (
+            self._compile_serial,
+            self._graph_serial,
+            _config.get_backend(),
+            self._metrics is not None,
+            Variable.revision,
+        )
+
     def _prepare(self, what, y_shape=None) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model ({what}).")
@@ -212,18 +223,12 @@ class Trainer:
                 metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
                 for m in self._metric_specs
             ]
-        weights = self._weight_list()
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
-        key = (
-            self._compile_serial,
-            self._graph_serial,
-            _config.get_backend(),
-            self._metrics is not None,
-            tuple((w.trainable, id(w.value)) for w in weights),
-        )
+        key = self._prepare_key()
         if key == self._prepared:
             return
+        weights = self._weight_list()
         act = self.output_activation()
         self._fused = act if act is not None and act == self.loss.fuses else None
         self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
@@ -471,17 +476,44 @@ class Trainer:
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return out
 
+    def _batch(self, x, y, what):
+        """(inputs, targets) of one train_on_batch call, converted and checked. A batch like the
+        last one that needed no conversion (NumPy arrays of the same dtypes and trailing shapes,
+        same model state) is taken as it is: a tiny model's step costs microseconds, and the
+        checks would cost more than the step."""
+        if (
+            type(x) is np.ndarray
+            and type(y) is np.ndarray
+            and self._batch_like == (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+            and len(x) == len(y)
+            and self._prepare_key() == self._prepared
+        ):
+            return [x], y
+        xs = self._inputs(x)
+        y_in = y
+        y = _as_numpy(y, "y") if y is not None else None
+        self._check_lengths(xs, y)
+        self._prepare(what, None if y is None else y.shape)
+        targets = self._targets(y)
+        # Only conversions that returned the very arrays given are skipped next time: those
+        # checked shapes and dtypes alone (label values are checked on every batch).
+        self._batch_like = (
+            (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+            if len(xs) == 1 and xs[0] is x and y is not None and targets is y_in
+            else None
+        )
+        return xs, targets
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
-        xs = self._inputs(x)
-        y = _as_numpy(y, "y") if y is not None else None
-        self._check_lengths(xs, y)
-        self._prepare("train_on_batch", None if y is None else y.shape)
+        xs, y = self._batch(x, y, "train_on_batch")
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
-        self._train_step(xs, self._targets(y))
-        logs = self._logs()
-        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
+        self._train_step(xs, y)
+        if return_dict:
+            return self._logs()
+        values = [self._loss_tracker._value()] + [m._value() for m in self._metrics]
+        return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs = self._inputs(x)

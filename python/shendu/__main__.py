@@ -1,4 +1,4 @@
-"""python -m shendu info | demo [--epochs N] [--plot PATH] | bench [--quick] [...]"""
+"""python -m shendu info | demo [--epochs N] [--plot PATH] | bench [--quick] [...] | bench-gpu"""
 
 from __future__ import annotations
 
@@ -110,8 +110,14 @@ def _bench(argv: list[str]) -> int:
     return benchmarks.main(argv)
 
 
+def _bench_gpu(argv: list[str]) -> int:
+    from . import bench_gpu
+
+    return bench_gpu.main(argv)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"info": lambda rest: info(), "demo": demo, "bench": _bench}
+    commands = {"info": lambda rest: info(), "demo": demo, "bench": _bench, "bench-gpu": _bench_gpu}
     if not argv or argv[0] not in commands or (argv[0] == "info" and len(argv) != 1):
         print(f"usage: python -m shendu {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2

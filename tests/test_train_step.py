@@ -375,3 +375,58 @@ def test_dense_stack_step_checks_its_arguments():
         stack.step(np.ones((4, 2)), np.zeros(4), 0.1, 0)
     with pytest.raises(ValueError, match="output: no step"):
         stack.output()
+
+
+def _mse_model():
+    return _model("mse", "linear", ["mae"], "adam", regularize=False, dropout=0.0)
+
+
+def test_repeated_batches_still_check_what_changes():
+    """train_on_batch skips its conversions for a batch like the last one (see Trainer._batch);
+    a batch that differs in any checked way must still be converted or refused."""
+    model = _mse_model()
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    y = rng.standard_normal((6, 3)).astype(np.float32)
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    with pytest.raises(ValueError, match="expects shape"):
+        model.train_on_batch(x[:, :4], y)
+    with pytest.raises(ValueError, match="do not match"):
+        model.train_on_batch(x, y[:, :2])
+    with pytest.raises(ValueError, match="cardinality"):
+        model.train_on_batch(x, y[:5])
+    with pytest.raises(ValueError, match="numeric"):
+        model.train_on_batch(x.astype(str), y)
+    # Other dtypes and layouts are converted, not reinterpreted: they give the same step as the
+    # C-contiguous float32 arrays.
+    twin_a, twin_b = _twin(_mse_model)
+    wide = np.repeat(x, 2, axis=1)
+    layouts = [
+        (x, y),
+        (x.astype(np.float64), y.astype(np.float64)),
+        (np.asfortranarray(x), np.asfortranarray(y)),
+        (wide[:, ::2], y),
+    ]
+    for batch in layouts:
+        a = twin_a.train_on_batch(x, y)
+        b = twin_b.train_on_batch(*batch)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_replaced_weights_and_trainable_take_effect_between_batches():
+    model = _mse_model()
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    y = rng.standard_normal((6, 3)).astype(np.float32)
+    model.train_on_batch(x, y)
+    model.train_on_batch(x, y)  # a planned step, batch taken as is
+    first = model.layers[0]
+    first.kernel.value = first.kernel.value.copy()  # a new array: the step must train this one
+    replaced = first.kernel.value.copy()
+    model.train_on_batch(x, y)
+    assert not np.array_equal(first.kernel.value, replaced)
+    first.trainable = False  # as Keras: takes effect at the next train_on_batch
+    frozen = first.kernel.value.copy()
+    model.train_on_batch(x, y)
+    np.testing.assert_array_equal(first.kernel.value, frozen)

@@ -124,7 +124,7 @@ def to_device(x):
     """Array x on the current device: a NumPy array stays as it is on the CPU, and is copied to
     the GPU (cupy.asarray) on CUDA; an array already on the device is returned as it is."""
     if _current == "cpu":
-        return to_host(x)
+        return x if type(x) is np.ndarray else to_host(x)
     return _cuda_module().asarray(x)
 
 

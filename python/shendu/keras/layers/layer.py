@@ -25,6 +25,15 @@ class Variable:
     """A float32 weight on the current device (shendu.set_device); optimizers update ``value`` in
     place, so its identity changes only when the model moves to another device (``_place``)."""
 
+    # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
+    # tell with one comparison that what it planned its training step for still holds.
+    revision = 0
+
+    def __setattr__(self, name, value) -> None:
+        if name in ("value", "trainable"):
+            Variable.revision += 1
+        object.__setattr__(self, name, value)
+
     def __init__(self, value, name, path, trainable=True, regularizer=None):
         self.value = _device.to_device(np.ascontiguousarray(value, dtype=np.float32))
         self.name = name
@@ -59,7 +68,9 @@ class Variable:
 
     def _place(self) -> None:
         """Moves the value to the current device (a no-op when it is there already)."""
-        self.value = _device.to_device(self.value)
+        value = _device.to_device(self.value)
+        if value is not self.value:  # assigning bumps Variable.revision
+            self.value = value
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"

@@ -19,6 +19,7 @@ from .. import backend
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import dense_stack
 
@@ -40,10 +41,10 @@ def _take(arrays, index):
     return [a[index] for a in arrays]
 
 
-def _batch(xs, y, index):
-    """One batch on the current device: a host slice (a view, or one copy when shuffled), then
-    one upload per array when computing on the GPU."""
-    return [_device.to_device(a[index]) for a in xs], _device.to_device(y[index])
+def _on_device(xs, y):
+    """A batch (host slices: views, or one copy each when shuffled) on the current device: one
+    upload per array when computing on the GPU, nothing on the CPU."""
+    return [_device.to_device(a) for a in xs], _device.to_device(y)
 
 
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
@@ -64,6 +65,7 @@ class Trainer:
         self._fused_step = None
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
+        self._batch_like = None  # see _batch
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -203,6 +205,16 @@ class Trainer:
                 f"{len(y) if y is not None else '-'}"
             )
 
+    def _prepare_key(self) -> tuple:
+        return (
+            self._compile_serial,
+            self._graph_serial,
+            _config.get_backend(),
+            _device.get_device(),
+            self._metrics is not None,
+            Variable.revision,
+        )
+
     def _prepare(self, what, y_shape=None) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model ({what}).")
@@ -218,19 +230,13 @@ class Trainer:
                 metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
                 for m in self._metric_specs
             ]
-        weights = self._place()
+        self._place()  # before the key: moving a weight bumps Variable.revision
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
-        key = (
-            self._compile_serial,
-            self._graph_serial,
-            _config.get_backend(),
-            _device.get_device(),
-            self._metrics is not None,
-            tuple((w.trainable, id(w.value)) for w in weights),
-        )
+        key = self._prepare_key()
         if key == self._prepared:
             return
+        weights = self._weight_list()
         act = self.output_activation()
         self._fused = act if act is not None and act == self.loss.fuses else None
         self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
@@ -241,15 +247,13 @@ class Trainer:
         self._fused_step = _UNPLANNED
         self._prepared = key
 
-    def _place(self) -> list:
+    def _place(self) -> None:
         """Puts the weights and optimizer slots on the current device (one copy each when the
-        device changed since the last call, else nothing); returns the weights."""
-        weights = self._weight_list()
-        for w in weights:
+        device changed since the last call, else nothing)."""
+        for w in self._weight_list():
             w._place()
         if self.optimizer is not None:
             self.optimizer._place()
-        return weights
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -290,10 +294,14 @@ class Trainer:
             else:
                 m.update_state(y, out)
 
-    def _logs(self) -> dict:
+    def _log_values(self) -> list:
+        """The loss, then the metrics in compile order, read back from the device in one copy."""
         trackers = [self._loss_tracker] + self._metrics
-        totals = _device.read_back([m._total for m in trackers])  # one wait for the device
-        logs = {m.name: m._value(total) for m, total in zip(trackers, totals)}
+        totals = _device.read_back([m._total for m in trackers])
+        return [m._value(total) for m, total in zip(trackers, totals)]
+
+    def _logs(self) -> dict:
+        logs = dict(zip(self.metrics_names, self._log_values()))
         # Keras 3 passes logs through tree.map_structure, which sorts dict keys: history,
         # progress bars and return_dict all show them alphabetically (accuracy before loss).
         return dict(sorted(logs.items()))
@@ -390,7 +398,7 @@ class Trainer:
                 index = slice(step * batch_size, (step + 1) * batch_size)
                 if order is not None:
                     index = order[index]
-                self._train_step(*_batch(xs, y, index))
+                self._train_step(*_on_device(_take(xs, index), y[index]))
                 if batch_end is not None:
                     batch_end(step, self._logs())
                 if self.stop_training:
@@ -422,7 +430,7 @@ class Trainer:
         for step in range(count):
             cbs.on_test_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            self._test_step(*_batch(xs, y, index))
+            self._test_step(*_on_device(_take(xs, index), y[index]))
             if batch_end:
                 cbs.on_test_batch_end(step, self._logs())
         logs = self._logs()
@@ -490,17 +498,44 @@ class Trainer:
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return [_device.to_host(o) for o in out] if isinstance(out, list) else _device.to_host(out)
 
+    def _batch(self, x, y, what):
+        """(inputs, targets) of one train_on_batch call, converted and checked. A batch like the
+        last one that needed no conversion (NumPy arrays of the same dtypes and trailing shapes,
+        same model state) is taken as it is: a tiny model's step costs microseconds, and the
+        checks would cost more than the step."""
+        if (
+            type(x) is np.ndarray
+            and type(y) is np.ndarray
+            and self._batch_like == (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+            and len(x) == len(y)
+            and self._prepare_key() == self._prepared
+        ):
+            return [x], y
+        xs = self._inputs(x)
+        y_in = y
+        y = _as_numpy(y, "y") if y is not None else None
+        self._check_lengths(xs, y)
+        self._prepare(what, None if y is None else y.shape)
+        targets = self._targets(y)
+        # Only conversions that returned the very arrays given are skipped next time: those
+        # checked shapes and dtypes alone (label values are checked on every batch).
+        self._batch_like = (
+            (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
+            if len(xs) == 1 and xs[0] is x and y is not None and targets is y_in
+            else None
+        )
+        return xs, targets
+
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
-        xs = self._inputs(x)
-        y = _as_numpy(y, "y") if y is not None else None
-        self._check_lengths(xs, y)
-        self._prepare("train_on_batch", None if y is None else y.shape)
+        xs, y = self._batch(x, y, "train_on_batch")
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
-        self._train_step(*_batch(xs, self._targets(y), slice(None)))
-        logs = self._logs()
-        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
+        self._train_step(*_on_device(xs, y))
+        if return_dict:
+            return self._logs()
+        values = self._log_values()
+        return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs = self._inputs(x)
@@ -508,7 +543,7 @@ class Trainer:
         self._check_lengths(xs, y)
         self._prepare("test_on_batch", None if y is None else y.shape)
         self.reset_metrics()
-        self._test_step(*_batch(xs, self._targets(y), slice(None)))
+        self._test_step(*_on_device(xs, self._targets(y)))
         logs = self._logs()
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 

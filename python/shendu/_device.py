@@ -141,12 +141,17 @@ def as_array(x):
     return x if _is_cupy(x) else np.asarray(x.numpy() if hasattr(x, "numpy") else x)
 
 
+_HOST_SCALARS = frozenset((float, int, np.float64, np.float32))
+
+
 def read_back(values) -> list:
     """Scalars that may live on the GPU (running totals) as Python floats, in one copy.
 
     This is the one place the training loop waits for the device: fit calls it once per epoch,
     and once per batch only when a callback asks for batch logs.
     """
+    if _HOST_SCALARS.issuperset(map(type, values)):  # the CPU's totals: nothing to copy
+        return [float(v) for v in values]
     values = list(values)
     on_device = [i for i, v in enumerate(values) if _is_cupy(v)]
     if on_device:

@@ -44,6 +44,8 @@ def _take(arrays, index):
 def _on_device(xs, y):
     """A batch (host slices: views, or one copy each when shuffled) on the current device: one
     upload per array when computing on the GPU, nothing on the CPU."""
+    if _device.get_device() == "cpu":  # they are NumPy arrays already
+        return xs, y
     return [_device.to_device(a) for a in xs], _device.to_device(y)
 
 
@@ -296,7 +298,9 @@ class Trainer:
 
     def _log_values(self) -> list:
         """The loss, then the metrics in compile order, read back from the device in one copy."""
-        trackers = [self._loss_tracker] + self._metrics
+        trackers = [self._loss_tracker, *self._metrics]
+        if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
+            return [m._value(m._total) for m in trackers]
         totals = _device.read_back([m._total for m in trackers])
         return [m._value(total) for m, total in zip(trackers, totals)]
 

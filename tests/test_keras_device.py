@@ -94,8 +94,7 @@ def test_import_does_not_import_cupy():
     import subprocess
 
     code = (
-        "import sys, shendu, shendu.keras; shendu.set_device('cpu'); "
-        "print('cupy' in sys.modules)"
+        "import sys, shendu, shendu.keras; shendu.set_device('cpu'); print('cupy' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -15,7 +15,6 @@ from . import activations
 from . import losses as losses_module
 from .tensors import eager
 
-
 _array = _device.as_array
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _device
 
+
 class Regularizer:
     def __call__(self, w) -> float:
         raise NotImplementedError

@@ -4,9 +4,9 @@ regularizer gradients and the optimizer update with the GIL released, on workspa
 
 ``plan(model)`` gives the step for a compiled model, or None when the model does not qualify (other
 layers, a loss on probabilities that Keras does not fuse, an optimizer or regularizer it does not
-know, frozen weights, the reference backend, the CUDA device); the trainer then runs the per-layer path. The step
-updates the layers' own weight arrays and the optimizer's own slot arrays in place, so both paths
-can take turns on one model.
+know, frozen weights, the reference backend, the CUDA device); the trainer then runs the per-layer
+path. The step updates the layers' own weight arrays and the optimizer's own slot arrays in place,
+so both paths can take turns on one model.
 """
 
 from __future__ import annotations

@@ -299,3 +299,19 @@ def test_set_weights_save_and_load_across_devices(standin, tmp_path):
         np.concatenate([w.ravel() for w in other.get_weights()]),
         np.concatenate([w.ravel() for w in _model(6).get_weights()]),
     )
+
+
+def test_the_fused_cpu_step_is_not_planned_on_the_device(standin):
+    """The native Dense-stack step runs on the CPU only: a Sequential MLP takes the per-layer path
+    (whose ops dispatch on the array type) under the CUDA device, and the fused step again after."""
+    x, y = _data()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.layers.Dense(8, activation="relu", input_shape=(6,)), keras.layers.Dense(3)]
+    )
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
+    with shendu.device("cuda"):
+        model.train_on_batch(x[:16], y[:16])
+        assert model._fused_step is None
+    model.train_on_batch(x[:16], y[:16])
+    assert model._fused_step is not None

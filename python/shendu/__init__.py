@@ -4,6 +4,7 @@ import importlib
 
 from . import ops, reference
 from ._config import get_backend, get_num_threads, set_backend, set_num_threads
+from ._device import device, get_device, set_device
 from ._version import __version__
 
 # Imported on first use, so `import shendu` stays fast: `shendu.keras`, `shendu.nn.softmax`,
@@ -24,6 +25,9 @@ __all__ = [
     "set_backend",
     "get_num_threads",
     "set_num_threads",
+    "device",
+    "get_device",
+    "set_device",
     "__version__",
     *_LAZY,
 ]

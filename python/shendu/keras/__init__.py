@@ -5,6 +5,7 @@ Keras programs run after swapping their imports (``from shendu import keras``,
 """
 
 from .. import __version__
+from .._device import device  # keras.device("gpu:0"), as Keras 3
 from . import (
     activations,
     backend,
@@ -34,6 +35,7 @@ __all__ = [
     "backend",
     "callbacks",
     "datasets",
+    "device",
     "initializers",
     "layers",
     "losses",

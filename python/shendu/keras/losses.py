@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import _device, ops
 from .tensors import eager
 
 _EPSILON = 1e-7
 
 
+_array = _device.as_array
+
+
 def _float(y):
-    y = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
-    return y.astype(np.float32, copy=False)
+    return _array(y).astype(np.float32, copy=False)
 
 
 def _like(y_true, y_pred, name):
@@ -122,8 +124,9 @@ def _from_probabilities(loss_on_logits, y_true, probs):
     """Cross-entropy of probabilities that no fused softmax produced: Keras normalizes them and
     clips to [eps, 1 - eps]; log(p) are logits whose softmax is p / sum(p), so the fused op gives
     the loss, and the chain rule through log gives dL/dp = dL/dlogits / p."""
-    clipped = np.clip(probs / probs.sum(axis=-1, keepdims=True), _EPSILON, 1 - _EPSILON)
-    value, dlogits = loss_on_logits(np.log(clipped), y_true)
+    xp = _device.array_module(probs)
+    clipped = xp.clip(probs / probs.sum(axis=-1, keepdims=True), _EPSILON, 1 - _EPSILON)
+    value, dlogits = loss_on_logits(xp.log(clipped), y_true)
     return value, (dlogits / clipped).astype(np.float32)
 
 
@@ -193,7 +196,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     @staticmethod
     def _labels(y_true, logits):
-        labels = np.asarray(y_true.numpy() if hasattr(y_true, "numpy") else y_true)
+        labels = _array(y_true)
         if labels.dtype.kind not in "iu":
             labels = labels.astype(np.int64)
         return labels.reshape(-1)

@@ -1,4 +1,8 @@
-"""keras.metrics: running means over an epoch (accuracies, mae, mse); the counting is NumPy."""
+"""keras.metrics: running means over an epoch (accuracies, mae, mse).
+
+The counting runs where the model's outputs are (NumPy or CuPy, ``xp = array_module(y_pred)``) and
+the running total stays there: on the GPU it is a 0-d CuPy array, read back by ``result()`` or by
+the trainer's logs (one copy for all metrics), never per batch."""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ import math
 
 import numpy as np
 
+from .. import _device
 from . import activations
 from . import losses as losses_module
 from .tensors import eager
 
-
-def _array(y):
-    return np.asarray(y.numpy() if hasattr(y, "numpy") else y)
+_array = _device.as_array
 
 
 class Metric:
@@ -28,8 +31,8 @@ class Metric:
         self._count = 0.0
 
     def _add(self, values) -> None:
-        values = np.asarray(values)
-        self._total += float(values.sum(dtype=np.float64))
+        values = _array(values)
+        self._total += values.sum(dtype=np.float64)  # stays on the device: no wait
         self._count += values.size
 
     def _add_total(self, total, count) -> None:
@@ -37,9 +40,9 @@ class Metric:
         self._total += total
         self._count += count
 
-    def _value(self) -> float:
-        """float(result()) without building a tensor: what fit's per-batch logs hold."""
-        return float(np.float32(self._total / self._count if self._count else 0.0))
+    def _value(self, total) -> float:
+        """float(result()) given the running total read back to the host: what logs hold."""
+        return float(np.float32(total / self._count if self._count else 0.0))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
@@ -54,7 +57,7 @@ class Metric:
         raise NotImplementedError
 
     def result(self):
-        return eager(np.float32(self._total / self._count if self._count else 0.0))
+        return eager(np.float32(self._value(*_device.read_back([self._total]))))
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": "float32"}
@@ -68,12 +71,12 @@ class Mean(Metric):
     name = "mean"
 
     def update_state(self, values, sample_weight=None):
-        values = np.asarray(_array(values), np.float64)
+        values = _array(values).astype(np.float64)
         if sample_weight is None:
             self._add(values)
         else:  # a weighted scalar: fit's loss tracker weighs each batch by its size
             weight = float(sample_weight)
-            self._total += float(values.sum()) * weight
+            self._total += values.sum() * weight
             self._count += values.size * weight
 
 
@@ -137,14 +140,15 @@ class MeanAbsoluteError(Metric):
     name = "mean_absolute_error"
 
     def _values(self, y_true, y_pred):
-        return np.abs(y_pred - y_true.reshape(y_pred.shape))
+        return abs(y_pred - y_true.reshape(y_pred.shape))
 
 
 class MeanSquaredError(Metric):
     name = "mean_squared_error"
 
     def _values(self, y_true, y_pred):
-        return np.square(y_pred - y_true.reshape(y_pred.shape))
+        diff = y_pred - y_true.reshape(y_pred.shape)
+        return diff * diff
 
 
 _ALIASES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import _device, ops
 
 
 def _positive(name, value):
@@ -71,12 +71,18 @@ class Optimizer:
     def _slots_for(self, var):
         slots = self._slots.get(id(var))
         if slots is None:
-            slots = [np.zeros_like(var.value) for _ in self._active_slots()]
+            xp = _device.array_module(var.value)  # on the weight's device
+            slots = [xp.zeros_like(var.value) for _ in self._active_slots()]
             self._slots[id(var)] = slots
         return slots
 
     def _active_slots(self) -> tuple:
         return self._slot_names
+
+    def _place(self) -> None:
+        """Moves the slots to the current device, with the weights they belong to."""
+        for slots in self._slots.values():
+            slots[:] = [_device.to_device(s) for s in slots]
 
     @property
     def variables(self) -> list:

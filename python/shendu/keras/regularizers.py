@@ -1,10 +1,13 @@
 """keras.regularizers: weight penalties added to the loss; their gradients are added to the weights'.
 
-The penalty and its gradient are a sum and a scaled copy of the weight, computed in NumPy."""
+The penalty and its gradient are a sum and a scaled copy of the weight, computed where the weight
+lives (NumPy or CuPy); the penalty stays a device scalar until the loss is read back."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .. import _device
 
 
 class Regularizer:
@@ -33,18 +36,20 @@ class L1L2(Regularizer):
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = _check("l1", l1), _check("l2", l2)
 
-    def __call__(self, w) -> float:
+    def __call__(self, w):
+        xp = _device.array_module(w)
         total = 0.0
         if self.l1:
-            total += self.l1 * float(np.abs(w).sum())
+            total += self.l1 * xp.abs(w).sum().astype(xp.float64)
         if self.l2:
-            total += self.l2 * float(np.square(w).sum())
+            total += self.l2 * xp.square(w).sum().astype(xp.float64)
         return total
 
     def gradient(self, w):
-        g = np.zeros_like(w)
+        xp = _device.array_module(w)
+        g = xp.zeros_like(w)
         if self.l1:
-            g += self.l1 * np.sign(w)
+            g += self.l1 * xp.sign(w)
         if self.l2:
             g += (2.0 * self.l2) * w
         return g

@@ -16,12 +16,14 @@ import math
 
 import numpy as np
 
+from ... import _device
 from .. import backend, initializers, regularizers
 from ..tensors import KerasTensor, Node, eager
 
 
 class Variable:
-    """A float32 weight; optimizers update ``value`` in place, so its identity never changes."""
+    """A float32 weight on the current device (shendu.set_device); optimizers update ``value`` in
+    place, so its identity changes only when the model moves to another device (``_place``)."""
 
     # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
     # tell with one comparison that what it planned its training step for still holds.
@@ -33,7 +35,7 @@ class Variable:
         object.__setattr__(self, name, value)
 
     def __init__(self, value, name, path, trainable=True, regularizer=None):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.value = _device.to_device(np.ascontiguousarray(value, dtype=np.float32))
         self.name = name
         self.path = path
         self.trainable = trainable
@@ -48,19 +50,27 @@ class Variable:
         return "float32"
 
     def numpy(self) -> np.ndarray:
-        return self.value.copy()
+        return _device.to_host(self.value, copy=True)
 
     def __array__(self, dtype=None, copy=None):
-        return self.value if dtype is None else self.value.astype(dtype)
+        value = _device.to_host(self.value)
+        return value if dtype is None else value.astype(dtype)
 
     def assign(self, value) -> None:
-        value = np.asarray(value)
+        xp = _device.array_module(self.value)
+        value = xp.asarray(value) if xp is not np else _device.to_host(value)
         if value.shape != self.value.shape:
             raise ValueError(
                 f"Variable {self.path!r}: cannot assign a value of shape "
                 f"{value.shape} to a variable of shape {self.value.shape}"
             )
-        np.copyto(self.value, value, casting="unsafe")
+        xp.copyto(self.value, value, casting="unsafe")
+
+    def _place(self) -> None:
+        """Moves the value to the current device (a no-op when it is there already)."""
+        value = _device.to_device(self.value)
+        if value is not self.value:  # assigning bumps Variable.revision
+            self.value = value
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
@@ -171,7 +181,7 @@ class Layer:
     @property
     def losses(self) -> list:
         """The regularization penalties of this layer's weights, as floats."""
-        return [w.regularizer(w.value) for w in self.weights if w.regularizer is not None]
+        return [float(w.regularizer(w.value)) for w in self.weights if w.regularizer is not None]
 
     def get_weights(self) -> list:
         return [w.numpy() for w in self.weights]
@@ -186,12 +196,11 @@ class Layer:
                 f"{len(weights)} input weights."
             )
         for var, value in zip(own, weights):
-            value = np.asarray(value)
-            if value.shape != var.shape:
+            if np.shape(value) != var.shape:  # np.shape: no host copy of a CuPy array
                 raise ValueError(
                     f"Layer {self.name!r} weight {var.name!r} has shape {var.shape}, "
                     f"which is not compatible with the provided weight shape "
-                    f"{value.shape}."
+                    f"{np.shape(value)}."
                 )
         for var, value in zip(own, weights):
             var.assign(value)
@@ -239,11 +248,13 @@ class Layer:
             return self._call_symbolic(inputs)
         inputs = _map_shapes(self._as_array, inputs)
         self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], inputs))
-        outputs, _ = self.forward(inputs, training=bool(training))
-        return eager(outputs)
+        for w in self.weights:
+            w._place()
+        outputs, _ = self.forward(_map_shapes(_device.to_device, inputs), training=bool(training))
+        return eager(_map_shapes(_device.to_host, outputs))
 
     def _as_array(self, x):
-        x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+        x = _device.to_host(x.numpy() if hasattr(x, "numpy") else x)
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{self.name}: expected a numeric array, got dtype {x.dtype}")
         if self._int_input and x.dtype.kind in "iu":

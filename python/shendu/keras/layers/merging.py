@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _device
 from .layer import Layer
 
 
@@ -42,10 +43,12 @@ class Concatenate(Layer):
         return tuple(out)
 
     def forward(self, inputs, training=False):
-        return np.concatenate(inputs, axis=self.axis), [x.shape[self.axis] for x in inputs]
+        xp = _device.array_module(inputs[0])
+        return xp.concatenate(inputs, axis=self.axis), [x.shape[self.axis] for x in inputs]
 
     def backward(self, sizes, dy):
-        return np.split(dy, np.cumsum(sizes)[:-1], axis=self.axis), []
+        xp = _device.array_module(dy)
+        return xp.split(dy, np.cumsum(sizes)[:-1].tolist(), axis=self.axis), []
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

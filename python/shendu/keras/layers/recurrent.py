@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import ops
+from ... import _device, ops
 from .. import activations, backend, initializers, regularizers
 from .core import _positive_int, _refuse
 from .layer import Layer
@@ -113,9 +113,11 @@ class _RNN(Layer):
     def _bias_init(self, shape):
         return self.bias_initializer(shape)
 
-    def _mask(self, shape, rate):
+    def _mask(self, shape, rate, like):
+        """A dropout mask on the device of array `like`."""
         seed = backend.next_seed() if self._rng is None else int(self._rng.integers(0, 2**32))
-        return ops.dropout(np.ones(shape, np.float32), rate, seed)[1]
+        xp = _device.array_module(like)
+        return ops.dropout(xp.ones(shape, np.float32), rate, seed)[1]
 
     def forward(self, x, training=False):
         if x.ndim != 3:
@@ -126,7 +128,7 @@ class _RNN(Layer):
             x = x[:, ::-1]
         mask = None
         if training and self.dropout > 0:  # one mask per sequence, the same at every step
-            mask = self._mask((x.shape[0], 1, x.shape[2]), self.dropout)
+            mask = self._mask((x.shape[0], 1, x.shape[2]), self.dropout, x)
             x = x * mask
         bias = None if self.bias is None else self.bias.value
         stepwise = training and self.recurrent_dropout > 0
@@ -141,8 +143,9 @@ class _RNN(Layer):
         """Recurrent dropout: as Keras, h_{t-1} is multiplied by one mask per sequence before
         step t, so the op runs one step at a time with the masked state as its initial state."""
         n, steps = x.shape[:2]
-        rmask = self._mask((n, self.units), self.recurrent_dropout)
-        states = [np.zeros((n, self.units), np.float32) for _ in range(self._state_count)]
+        xp = _device.array_module(x)
+        rmask = self._mask((n, self.units), self.recurrent_dropout, x)
+        states = [xp.zeros((n, self.units), np.float32) for _ in range(self._state_count)]
         hs, step_caches = [], []
         for t in range(steps):
             init = [states[0] * rmask] + states[1:]
@@ -151,11 +154,11 @@ class _RNN(Layer):
             )
             hs.append(h_t)
             step_caches.append((cache, init))
-        return np.concatenate(hs, axis=1), states, (rmask, step_caches)
+        return xp.concatenate(hs, axis=1), states, (rmask, step_caches)
 
     def _grad_masked(self, dhs, dstates, x, masked_cache):
         rmask, step_caches = masked_cache
-        dx = np.empty_like(x)
+        dx = _device.array_module(x).empty_like(x)
         dk = dr = db = None
         for t in reversed(range(x.shape[1])):
             cache, init = step_caches[t]
@@ -173,10 +176,11 @@ class _RNN(Layer):
             dout, dstates = dout[0], list(dout[1:])
         else:
             dstates = [None] * self._state_count
+        xp = _device.array_module(x)
         if self.return_sequences:
-            dhs = dout if dout is not None else np.zeros(x.shape[:2] + (self.units,), np.float32)
+            dhs = dout if dout is not None else xp.zeros(x.shape[:2] + (self.units,), np.float32)
         else:
-            dhs = np.zeros(x.shape[:2] + (self.units,), np.float32)
+            dhs = xp.zeros(x.shape[:2] + (self.units,), np.float32)
             if dout is not None:
                 dstates[0] = dout if dstates[0] is None else dstates[0] + dout
         if stepwise:

@@ -4,16 +4,16 @@ regularizer gradients and the optimizer update with the GIL released, on workspa
 
 ``plan(model)`` gives the step for a compiled model, or None when the model does not qualify (other
 layers, a loss on probabilities that Keras does not fuse, an optimizer or regularizer it does not
-know, frozen weights, the reference backend); the trainer then runs the per-layer path. The step
-updates the layers' own weight arrays and the optimizer's own slot arrays in place, so both paths
-can take turns on one model.
+know, frozen weights, the reference backend, the CUDA device); the trainer then runs the per-layer
+path. The step updates the layers' own weight arrays and the optimizer's own slot arrays in place,
+so both paths can take turns on one model.
 """
 
 from __future__ import annotations
 
 import math
 
-from ... import _config, _cpu
+from ... import _config, _cpu, _device
 from .. import losses, optimizers, regularizers
 from .. import metrics as metrics_module
 from ..layers.core import Dense, Dropout
@@ -113,7 +113,7 @@ def plan(model):
     """The model's FusedStep, or None if it does not qualify. The trainer plans again after
     compile(), a graph change, a backend switch or a change of `trainable`; optimizer settings
     other than the learning rate (read every step) are taken when the step is planned."""
-    if _config.get_backend() != "native":
+    if _config.get_backend() != "native" or _device.get_device() != "cpu":
         return None
     pairs = _stack(model)
     if pairs is None or type(model.optimizer) not in _OPTIMIZERS:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ... import _config
+from ... import _config, _device
 from .. import backend
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -31,7 +31,7 @@ def _flat(x):
 def _as_numpy(x, name):
     if isinstance(x, KerasTensor):
         raise ValueError(f"{name}: expected data, got a symbolic KerasTensor")
-    x = np.asarray(x.numpy() if hasattr(x, "numpy") else x)
+    x = _device.to_host(x.numpy() if hasattr(x, "numpy") else x)
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected a numeric array, got dtype {x.dtype}")
     return x
@@ -39,6 +39,14 @@ def _as_numpy(x, name):
 
 def _take(arrays, index):
     return [a[index] for a in arrays]
+
+
+def _on_device(xs, y):
+    """A batch (host slices: views, or one copy each when shuffled) on the current device: one
+    upload per array when computing on the GPU, nothing on the CPU."""
+    if _device.get_device() == "cpu":  # they are NumPy arrays already
+        return xs, y
+    return [_device.to_device(a) for a in xs], _device.to_device(y)
 
 
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
@@ -204,6 +212,7 @@ class Trainer:
             self._compile_serial,
             self._graph_serial,
             _config.get_backend(),
+            _device.get_device(),
             self._metrics is not None,
             Variable.revision,
         )
@@ -223,6 +232,7 @@ class Trainer:
                 metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
                 for m in self._metric_specs
             ]
+        self._place()  # before the key: moving a weight bumps Variable.revision
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
         key = self._prepare_key()
@@ -238,6 +248,14 @@ class Trainer:
         ]
         self._fused_step = _UNPLANNED
         self._prepared = key
+
+    def _place(self) -> None:
+        """Puts the weights and optimizer slots on the current device (one copy each when the
+        device changed since the last call, else nothing)."""
+        for w in self._weight_list():
+            w._place()
+        if self.optimizer is not None:
+            self.optimizer._place()
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -278,10 +296,16 @@ class Trainer:
             else:
                 m.update_state(y, out)
 
+    def _log_values(self) -> list:
+        """The loss, then the metrics in compile order, read back from the device in one copy."""
+        trackers = [self._loss_tracker, *self._metrics]
+        if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
+            return [m._value(m._total) for m in trackers]
+        totals = _device.read_back([m._total for m in trackers])
+        return [m._value(total) for m, total in zip(trackers, totals)]
+
     def _logs(self) -> dict:
-        logs = {"loss": self._loss_tracker._value()}
-        for m in self._metrics:
-            logs[m.name] = m._value()
+        logs = dict(zip(self.metrics_names, self._log_values()))
         # Keras 3 passes logs through tree.map_structure, which sorts dict keys: history,
         # progress bars and return_dict all show them alphabetically (accuracy before loss).
         return dict(sorted(logs.items()))
@@ -366,7 +390,6 @@ class Trainer:
         # Hooks that no callback overrides are skipped, and then so are the batch logs.
         batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None
         batch_end = cbs.on_train_batch_end if cbs.listens("on_train_batch_end") else None
-        single = len(xs) == 1
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -379,7 +402,7 @@ class Trainer:
                 index = slice(step * batch_size, (step + 1) * batch_size)
                 if order is not None:
                     index = order[index]
-                self._train_step([xs[0][index]] if single else _take(xs, index), y[index])
+                self._train_step(*_on_device(_take(xs, index), y[index]))
                 if batch_end is not None:
                     batch_end(step, self._logs())
                 if self.stop_training:
@@ -407,13 +430,14 @@ class Trainer:
         if steps is not None:
             count = min(count, int(steps))
         cbs.on_test_begin()
-        logs = self._logs()
+        batch_end = cbs.listens("on_test_batch_end")  # batch logs wait for the device
         for step in range(count):
             cbs.on_test_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            self._test_step(_take(xs, index), y[index])
-            logs = self._logs()
-            cbs.on_test_batch_end(step, logs)
+            self._test_step(*_on_device(_take(xs, index), y[index]))
+            if batch_end:
+                cbs.on_test_batch_end(step, self._logs())
+        logs = self._logs()
         cbs.on_test_end(logs)
         return logs
 
@@ -455,11 +479,12 @@ class Trainer:
             count = min(count, int(steps))
         cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
         cbs.on_predict_begin()
+        self._place()
         outputs = None
         for step in range(count):
             cbs.on_predict_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            out = _flat(self._predict_batch(_take(xs, index)))
+            out = _flat(self._predict_batch(_take(xs, index)))  # NumPy, as Keras returns
             if outputs is None:
                 outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
             for buf, o in zip(outputs, out):
@@ -473,8 +498,9 @@ class Trainer:
         return outputs if self._nested_outputs else outputs[0]
 
     def _predict_batch(self, xs):
+        xs = [_device.to_device(a) for a in xs]
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
-        return out
+        return [_device.to_host(o) for o in out] if isinstance(out, list) else _device.to_host(out)
 
     def _batch(self, x, y, what):
         """(inputs, targets) of one train_on_batch call, converted and checked. A batch like the
@@ -509,10 +535,10 @@ class Trainer:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
         xs, y = self._batch(x, y, "train_on_batch")
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
-        self._train_step(xs, y)
+        self._train_step(*_on_device(xs, y))
         if return_dict:
             return self._logs()
-        values = [self._loss_tracker._value()] + [m._value() for m in self._metrics]
+        values = self._log_values()
         return values[0] if len(values) == 1 else values
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -521,12 +547,14 @@ class Trainer:
         self._check_lengths(xs, y)
         self._prepare("test_on_batch", None if y is None else y.shape)
         self.reset_metrics()
-        self._test_step(xs, self._targets(y))
+        self._test_step(*_on_device(xs, self._targets(y)))
         logs = self._logs()
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict_on_batch(self, x):
-        return self._predict_batch(self._inputs(x))
+        xs = self._inputs(x)
+        self._place()
+        return self._predict_batch(xs)
 
     # --- saving (delegated to keras.saving) ---------------------------------------------
 

@@ -1,0 +1,317 @@
+"""shendu.set_device / get_device / device(): argument handling, the errors when CUDA is missing,
+and the device plumbing of the Keras models, run on the CPU through a NumPy-backed stand-in for
+CuPy (tests/test_keras_gpu.py runs the same models on a real GPU)."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+import shendu
+from shendu import _device, keras, ops
+
+
+@pytest.fixture(autouse=True)
+def _cpu_device():
+    """Every test starts and ends on the CPU, with the CUDA module check not cached."""
+    _device.set_device("cpu")
+    yield
+    _device.set_device("cpu")
+
+
+# --- names and errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["cpu", "CPU", "/CPU:0", "/cpu:0", "cpu:0", "/device:CPU:0"])
+def test_cpu_spellings(name):
+    shendu.set_device(name)
+    assert shendu.get_device() == "cpu"
+
+
+@pytest.mark.parametrize("name", ["tpu", "", "cuda:1", "/GPU:1", "gpu0", "mps", "/CPU:1"])
+def test_unknown_device_is_a_value_error(name):
+    with pytest.raises(ValueError, match="device: expected 'cpu', 'cuda'"):
+        shendu.set_device(name)
+    with pytest.raises(ValueError, match=repr(name).replace("/", ".")):
+        with shendu.device(name):
+            pass
+    assert shendu.get_device() == "cpu"
+
+
+@pytest.mark.parametrize("name", [None, 0, b"cuda", ["cuda"]])
+def test_device_name_must_be_a_string(name):
+    with pytest.raises(TypeError, match="device: expected a device name"):
+        shendu.set_device(name)
+
+
+def _fake_cupy(monkeypatch, device_count):
+    """A module named cupy whose runtime reports device_count GPUs (or raises it)."""
+
+    def count():
+        if isinstance(device_count, Exception):
+            raise device_count
+        return device_count
+
+    cupy = types.ModuleType("cupy")
+    cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=count))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.setattr(_device, "_cupy", None)
+
+
+def test_cuda_without_cupy_names_cupy(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` raises ImportError
+    monkeypatch.setattr(_device, "_cupy", None)
+    for spelling in ("cuda", "/GPU:0", "gpu"):
+        with pytest.raises(RuntimeError, match="CuPy is not installed"):
+            shendu.set_device(spelling)
+    with pytest.raises(RuntimeError, match="CuPy is not installed"):
+        with shendu.device("/GPU:0"):
+            pass
+    assert shendu.get_device() == "cpu"
+
+
+def test_cuda_without_the_cuda_module_names_it(monkeypatch):
+    _fake_cupy(monkeypatch, 1)
+    monkeypatch.setattr(ops, "_cuda", None)
+    with pytest.raises(RuntimeError, match="built without its CUDA module"):
+        shendu.set_device("cuda")
+    assert shendu.get_device() == "cpu"
+
+
+@pytest.mark.parametrize(
+    "count, message",
+    [(0, "no CUDA GPU is visible"), (RuntimeError("cudaErrorNoDevice"), "cudaErrorNoDevice")],
+)
+def test_cuda_without_a_gpu_says_so(monkeypatch, count, message):
+    _fake_cupy(monkeypatch, count)
+    monkeypatch.setattr(ops, "_cuda", types.ModuleType("shendu._cuda"))
+    with pytest.raises(RuntimeError, match=message):
+        shendu.set_device("cuda:0")
+    assert shendu.get_device() == "cpu"
+
+
+def test_import_does_not_import_cupy():
+    import subprocess
+
+    code = (
+        "import sys, shendu, shendu.keras; shendu.set_device('cpu'); print('cupy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+
+
+# --- the device plumbing, through a NumPy-backed stand-in for CuPy ----------------------------------
+
+
+class StandIn:
+    """What the Keras code asks of CuPy, on the host: its arrays are a NumPy subclass (so the CPU
+    kernels run them), and it counts host-to-device copies and the arrays it allocates."""
+
+    class ndarray(np.ndarray):
+        pass
+
+    float32, float64 = np.float32, np.float64
+
+    def __init__(self):
+        self.uploads = 0
+        self.allocations = 0
+
+    def _wrap(self, a):
+        return a.view(self.ndarray)
+
+    def asarray(self, x, dtype=None):
+        if isinstance(x, self.ndarray) and dtype is None:
+            return x
+        self.uploads += 1
+        return self._wrap(np.array(x, dtype=dtype))
+
+    def zeros_like(self, x):
+        self.allocations += 1
+        return self._wrap(np.zeros(x.shape, x.dtype))
+
+    @staticmethod
+    def copyto(dst, src, casting="same_kind"):
+        np.copyto(dst, src, casting=casting)
+
+    def get_array_module(self, x):
+        return self if isinstance(x, self.ndarray) else np
+
+
+@pytest.fixture
+def standin(monkeypatch):
+    """The "cuda" device, backed by a StandIn; read_back calls are counted in standin.reads."""
+    module = StandIn()
+    module.reads = 0
+    read_back = _device.read_back
+
+    def counted_read_back(values):
+        module.reads += 1
+        return read_back(values)
+
+    monkeypatch.setattr(_device, "_cuda_module", lambda: module)
+    monkeypatch.setattr(_device, "read_back", counted_read_back)
+    return module
+
+
+def test_device_context_switches_and_restores(standin):
+    with shendu.device("/GPU:0"):
+        assert shendu.get_device() == "cuda"
+        with keras.device("/CPU:0"):
+            assert shendu.get_device() == "cpu"
+        assert shendu.get_device() == "cuda"
+    assert shendu.get_device() == "cpu"
+    with pytest.raises(KeyError):
+        with shendu.device("cuda"):
+            raise KeyError("inside")
+    assert shendu.get_device() == "cpu"
+
+
+def _model(seed):
+    """A functional MLP (the per-layer path on both devices, so the math is the same calls)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((6,))
+    h = keras.layers.Dense(8, activation="relu")(inputs)
+    h = keras.layers.Dropout(0.25)(h)
+    outputs = keras.layers.Dense(3, activation="softmax")(h)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _data(n=40):
+    rng = np.random.default_rng(7)
+    return rng.standard_normal((n, 6)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def _fit(model, x, y, **kwargs):
+    keras.utils.set_random_seed(11)  # the same shuffles and dropout masks on both devices
+    return model.fit(x, y, batch_size=16, verbose=0, **kwargs).history
+
+
+def test_weights_and_slots_are_created_on_the_device(standin):
+    x, y = _data()
+    with shendu.device("cuda"):
+        model = _model(0)
+        assert standin.uploads == 4  # kernel and bias of two Dense layers, one copy each
+        assert all(isinstance(w.value, StandIn.ndarray) for w in model.weights)
+        model.train_on_batch(x[:16], y[:16])
+    slots = [s for slots in model.optimizer._slots.values() for s in slots]
+    assert len(slots) == 8 and standin.allocations == 8  # Adam's m and v per weight
+    assert all(isinstance(s, StandIn.ndarray) for s in slots)
+    assert all(type(w) is np.ndarray for w in model.get_weights())
+
+
+def test_fit_moves_each_batch_once_and_reads_metrics_once_per_epoch(standin):
+    x, y = _data()
+    with shendu.device("cuda"):
+        model = _model(0)
+        uploads = standin.uploads
+        _fit(model, x, y, epochs=3)
+        assert standin.uploads - uploads == 3 * 3 * 2  # 3 epochs x 3 batches x (x, y)
+        assert standin.reads == 3  # the epoch logs, nothing per batch
+
+        standin.reads = 0
+        batch_logs = []
+        logger = keras.callbacks.LambdaCallback(on_batch_end=lambda b, logs: batch_logs.append(b))
+        _fit(model, x, y, epochs=2, callbacks=[logger])
+        assert standin.reads == 2 * 3 + 2  # a callback asked for batch logs
+        assert len(batch_logs) == 6
+
+        standin.reads = 0
+        model.evaluate(x, y, batch_size=8, verbose=0)
+        assert standin.reads == 1
+        standin.reads = 0
+        _fit(model, x, y, epochs=2, validation_data=(x[:10], y[:10]))
+        assert standin.reads == 2 * 2  # each epoch: the training logs and the validation logs
+
+
+def test_the_stand_in_device_computes_what_the_cpu_computes(standin):
+    """Same kernels, same calls: training under the device plumbing changes no number."""
+    x, y = _data()
+    cpu = _model(3)
+    cpu_history = _fit(cpu, x, y, epochs=2)
+    with shendu.device("cuda"):
+        dev = _model(3)
+        dev_history = _fit(dev, x, y, epochs=2)
+        dev_eval = dev.evaluate(x, y, verbose=0)
+        dev_pred = dev.predict(x, batch_size=16, verbose=0)
+        keras.utils.set_random_seed(11)
+        dev_batch = dev.train_on_batch(x[:16], y[:16])
+    assert dev_history == cpu_history
+    assert dev_eval == cpu.evaluate(x, y, verbose=0)
+    assert type(dev_pred) is np.ndarray
+    np.testing.assert_array_equal(dev_pred, cpu.predict(x, batch_size=16, verbose=0))
+    keras.utils.set_random_seed(11)
+    assert dev_batch == cpu.train_on_batch(x[:16], y[:16])
+    for a, b in zip(dev.get_weights(), cpu.get_weights()):
+        assert type(a) is np.ndarray
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_follows_the_device_it_is_trained_on(standin):
+    x, y = _data()
+    model = _model(0)
+    model.train_on_batch(x[:16], y[:16])  # weights and slots on the host
+    with shendu.device("cuda"):
+        uploads = standin.uploads
+        model.train_on_batch(x[:16], y[:16])
+        # 4 weights + 8 Adam slots moved once, then the batch (x, y)
+        assert standin.uploads - uploads == 4 + 8 + 2
+        assert all(isinstance(w.value, StandIn.ndarray) for w in model.weights)
+        slots = [s for slots in model.optimizer._slots.values() for s in slots]
+        assert all(isinstance(s, StandIn.ndarray) for s in slots)
+    model.train_on_batch(x[:16], y[:16])
+    assert all(type(w.value) is np.ndarray for w in model.weights)
+    assert all(type(s) is np.ndarray for s in model.optimizer._slots[id(model.weights[0])])
+
+
+def test_predict_and_calls_return_numpy(standin):
+    x, _ = _data()
+    with shendu.device("cuda"):
+        model = _model(0)
+        assert type(model.predict(x, verbose=0)) is np.ndarray
+        assert type(model.predict_on_batch(x)) is np.ndarray
+        assert type(model(x).numpy()) is np.ndarray
+        assert type(model.layers[1](x).numpy()) is np.ndarray
+
+
+def test_set_weights_save_and_load_across_devices(standin, tmp_path):
+    pytest.importorskip("h5py")
+    x, y = _data()
+    with shendu.device("cuda"):
+        model = _model(0)
+        _fit(model, x, y, epochs=1)
+        model.save(tmp_path / "m.keras")
+        model.save_weights(tmp_path / "m.weights.h5")
+        want = model.predict(x, verbose=0)
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), want)
+    with shendu.device("cuda"):
+        other = _model(5)
+        other.load_weights(tmp_path / "m.weights.h5")
+        assert all(isinstance(w.value, StandIn.ndarray) for w in other.weights)
+        np.testing.assert_array_equal(other.predict(x, verbose=0), want)
+        other.set_weights(_model(6).get_weights())  # host arrays into device weights
+        assert all(isinstance(w.value, StandIn.ndarray) for w in other.weights)
+    np.testing.assert_array_equal(
+        np.concatenate([w.ravel() for w in other.get_weights()]),
+        np.concatenate([w.ravel() for w in _model(6).get_weights()]),
+    )
+
+
+def test_the_fused_cpu_step_is_not_planned_on_the_device(standin):
+    """The native Dense-stack step runs on the CPU only: a Sequential MLP takes the per-layer path
+    (whose ops dispatch on the array type) under the CUDA device, and the fused step again after."""
+    x, y = _data()
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.layers.Dense(8, activation="relu", input_shape=(6,)), keras.layers.Dense(3)]
+    )
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(True))
+    with shendu.device("cuda"):
+        model.train_on_batch(x[:16], y[:16])
+        assert model._fused_step is None
+    model.train_on_batch(x[:16], y[:16])
+    assert model._fused_step is not None

@@ -100,3 +100,46 @@ def test_bad_arguments_are_refused():
         bench_gpu.main(["--sizes", "1024,big"])
     with pytest.raises(SystemExit):
         bench_gpu.main(["--repeats", "0"])
+
+
+def test_program_rows_run_shendu_under_the_cuda_device():
+    import contextlib
+
+    entered = []
+
+    @contextlib.contextmanager
+    def device(name):
+        entered.append(name)
+        yield
+
+    def keras_program(name, data, epochs):
+        assert entered[-1] == "cuda" and data == {"x": 1}
+        return {"fit_s": 2.0 * epochs, "accuracy": 0.9}
+
+    def torch_program(torch, name, data, epochs, device):
+        assert device == "cuda"
+        return {"fit_s": 3.0 * epochs, "accuracy": 0.8}
+
+    notes = []
+    epochs = {"mnist_cnn": 1, "lstm_text": 2}
+    rows = bench_gpu.program_rows(
+        keras_program, torch_program, device, "torch", {"x": 1}, epochs, notes
+    )
+    assert [(r["program"], r["speedup"]) for r in rows] == [("mnist_cnn", 1.5), ("lstm_text", 1.5)]
+    assert entered == ["cuda", "cuda"] and notes == []
+    alone = bench_gpu.program_rows(keras_program, None, device, None, {"x": 1}, epochs, notes)
+    assert all("speedup" not in r for r in alone) and notes
+    table = bench_gpu.markdown(
+        {
+            "date": "d",
+            "gpu": "g",
+            "versions": "v",
+            "repeats": 1,
+            "notes": [],
+            "sgemm": [],
+            "steps": [],
+            "programs": rows + alone,
+        }
+    )
+    assert "| mnist_cnn | 1 | 2.00 s (acc. 90.0%) | 3.00 s (acc. 80.0%) | 1.50x |" in table
+    assert "| lstm_text | 2 | 4.00 s (acc. 90.0%) | – | – |" in table

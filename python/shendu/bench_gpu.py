@@ -27,6 +27,7 @@ SGEMM_TARGET = (4096, "warptile", 0.9)  # the issue: >= 90 % of cuBLAS fp32 at 4
 # conv2d 3x3 fwd+bwd (N, H, W, C -> F) and LSTM fwd+bwd (N, T, in -> units), as on the CPU bench.
 CONV_CASES = ((32, 28, 28, 1, 32), (32, 13, 13, 32, 64), (32, 5, 5, 64, 64))
 LSTM_CASES = ((32, 40, 64, 64, True), (32, 40, 64, 32, False))
+PROGRAM_EPOCHS = {"mnist_cnn": 5, "lstm_text": 10}  # as in examples/
 MAX_REL_ERROR = 1e-4  # of an SGEMM result, relative to the largest |element| of cuBLAS's
 
 
@@ -231,6 +232,23 @@ def step_rows(cp, ops, torch, repeats, timer, notes) -> list[dict]:
     return rows
 
 
+def program_rows(keras_program, torch_program, device, torch, data, epochs, notes) -> list:
+    """The example programs' fit on the GPU: shendu.keras under ``device("cuda")`` against the
+    PyTorch port on CUDA (the CPU bench's code, model and data on the device)."""
+    rows = []
+    for name, n_epochs in epochs.items():
+        with device("cuda"):
+            mine = keras_program(name, data, n_epochs)
+        row = {"program": name, "epochs": n_epochs, "shendu": mine}
+        if torch is not None:
+            row["torch"] = torch_program(torch, name, data, n_epochs, device="cuda")
+            row["speedup"] = row["torch"]["fit_s"] / mine["fit_s"]
+        rows.append(row)
+    if torch is None:
+        notes.append("PyTorch with CUDA is not available: the programs have no comparison")
+    return rows
+
+
 def _torch_cuda(notes):
     try:
         import torch
@@ -247,6 +265,10 @@ def _torch_cuda(notes):
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f} ms"
+
+
+def _fit_cell(run) -> str:
+    return "–" if run is None else f"{run['fit_s']:.2f} s (acc. {run['accuracy']:.1%})"
 
 
 def markdown(result: dict) -> str:
@@ -276,9 +298,38 @@ def markdown(result: dict) -> str:
             f"| {r['id']} | {_ms(r['shendu']['median_s'])} | {torch_t} | {speedup} | "
             f"{r.get('target', '')} | {met} |"
         )
+    if result.get("programs"):
+        lines += ["", "| program (fit on the GPU) | epochs | shendu | PyTorch CUDA | speed-up |"]
+        lines += ["|---|---|---|---|---|"]
+        for r in result["programs"]:
+            mine, theirs = _fit_cell(r["shendu"]), _fit_cell(r.get("torch"))
+            speedup = f"{r['speedup']:.2f}x" if "speedup" in r else "–"
+            lines.append(f"| {r['program']} | {r['epochs']} | {mine} | {theirs} | {speedup} |")
     if result["notes"]:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in result["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _programs(torch, notes) -> list:
+    import tempfile
+
+    import numpy as np
+
+    from . import benchmarks, device, keras
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.npz")
+        benchmarks.make_program_data(path)
+        data = dict(np.load(path))
+    return program_rows(
+        lambda name, d, n: benchmarks._keras_program(keras, name, d, n),
+        benchmarks._torch_program,
+        device,
+        torch,
+        data,
+        PROGRAM_EPOCHS,
+        notes,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("[bench-gpu] conv2d / LSTM steps ...", file=sys.stderr, flush=True)
     result["steps"] = step_rows(cp, ops, torch, args.repeats, cuda_event_timer(cp), notes)
+    print("[bench-gpu] programs ...", file=sys.stderr, flush=True)
+    result["programs"] = _programs(torch, notes)
     text = markdown(result)
     print(text)
     out = args.out or (

@@ -1272,7 +1272,7 @@ def _keras_init(torch, model):
     return model
 
 
-def _torch_program(torch, name, d, epochs):
+def _torch_program(torch, name, d, epochs, device="cpu"):
     """Faithful PyTorch ports: same layers, Keras initializers, Adam with Keras's epsilon, the same
     batch size and per-epoch shuffling, and the per-epoch validation pass Keras runs. The model
     ends in logits with the loss taking them (the idiomatic and stable PyTorch form; argmax and
@@ -1344,12 +1344,16 @@ def _torch_program(torch, name, d, epochs):
             if name == "mnist_mlp_flatten":  # Keras's validation_split: the last 10 %, unshuffled
                 split = int(len(x) * 0.9)
                 val, x, y = (x[split:], y[split:]), x[:split], y[:split]
+    if device != "cpu":  # the GPU bench: model and data on the device, batches indexed there
+        model = model.to(device)
+        x, y, xt, yt = (t.to(device) for t in (x, y, xt, yt))
+        val = None if val is None else tuple(t.to(device) for t in val)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
     t0 = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x), device=x.device)
         hits = loss_sum = 0.0
         for start in range(0, len(x), batch):
             idx = order[start : start + batch]

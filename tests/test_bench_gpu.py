@@ -6,6 +6,7 @@ import types
 
 import numpy as np
 import pytest
+import shendu
 from shendu import bench_gpu, ops
 
 
@@ -60,7 +61,7 @@ def test_sgemm_rows_time_every_rung_and_catch_a_wrong_kernel(monkeypatch):
 
 def test_step_rows_and_table_without_pytorch():
     notes = []
-    rows = bench_gpu.step_rows(_numpy_as_cupy(), ops, None, 2, _clock, notes)
+    rows = bench_gpu.step_rows(_numpy_as_cupy(), shendu, None, 2, _clock, notes)
     assert [r["id"] for r in rows] == [
         "conv2d 3x3 N32 28x28 C1->32 fwd+bwd",
         "conv2d 3x3 N32 13x13 C32->64 fwd+bwd",

@@ -24,9 +24,6 @@ SGEMM_SIZES = (1024, 2048, 4096, 8192)
 # The slow rungs stop early: naive SGEMM at 8192 alone would take minutes.
 LADDER_MAX_SIZE = {"naive": 2048, "smem": 4096}
 SGEMM_TARGET = (4096, "warptile", 0.9)  # the issue: >= 90 % of cuBLAS fp32 at 4096
-# conv2d 3x3 fwd+bwd (N, H, W, C -> F) and LSTM fwd+bwd (N, T, in -> units), as on the CPU bench.
-CONV_CASES = ((32, 28, 28, 1, 32), (32, 13, 13, 32, 64), (32, 5, 5, 64, 64))
-LSTM_CASES = ((32, 40, 64, 64, True), (32, 40, 64, 32, False))
 PROGRAM_EPOCHS = {"mnist_cnn": 5, "lstm_text": 10}  # as in examples/
 MAX_REL_ERROR = 1e-4  # of an SGEMM result, relative to the largest |element| of cuBLAS's
 
@@ -133,98 +130,35 @@ def _sgemm_row(n, kernel, t, cublas, flops, err) -> dict:
     return row
 
 
-def _shendu_conv_step(cp, ops, case):
-    import numpy as np
+def step_rows(cp, shendu, torch, repeats, timer, notes) -> list[dict]:
+    """The conv2d and LSTM fwd+bwd cases of the CPU bench: shendu on CuPy arrays against PyTorch
+    CUDA eager (the faster of its NCHW and channels-last convolutions)."""
+    from . import benchmarks
 
-    n, h, w, c, f = case
-    rng = np.random.default_rng(0)
-    x, k, b, dy = (
-        cp.asarray(rng.standard_normal(s, dtype=np.float32))
-        for s in ((n, h, w, c), (3, 3, c, f), (f,), (n, h - 2, w - 2, f))
-    )
-
-    def step():
-        ops.conv2d(x, k, b)
-        ops.conv2d_backward(dy, x, k)
-
-    return step
-
-
-def _torch_conv_step(torch, case):
-    n, h, w, c, f = case
-    dev = "cuda"
-    cl = torch.channels_last
-    x = torch.randn(n, c, h, w, device=dev).contiguous(memory_format=cl).requires_grad_()
-    k = torch.randn(f, c, 3, 3, device=dev).contiguous(memory_format=cl).requires_grad_()
-    b = torch.randn(f, device=dev).requires_grad_()
-    dy = torch.randn(n, f, h - 2, w - 2, device=dev).contiguous(memory_format=cl)
-
-    def step():
-        x.grad = k.grad = b.grad = None
-        torch.nn.functional.conv2d(x, k, b).backward(dy)
-
-    return step
-
-
-def _shendu_lstm_step(cp, ops, case):
-    import numpy as np
-
-    n, t, i, u, seq = case
-    rng = np.random.default_rng(0)
-    x = cp.asarray(rng.standard_normal((n, t, i), dtype=np.float32))
-    k = cp.asarray(0.1 * rng.standard_normal((i, 4 * u), dtype=np.float32))
-    rk = cp.asarray(0.1 * rng.standard_normal((u, 4 * u), dtype=np.float32))
-    bias = cp.zeros(4 * u, cp.float32)
-    if seq:
-        dhs, dh_t = cp.asarray(rng.standard_normal((n, t, u), dtype=np.float32)), None
-    else:
-        dhs = cp.zeros((n, t, u), cp.float32)
-        dh_t = cp.asarray(rng.standard_normal((n, u), dtype=np.float32))
-
-    def step():
-        _, _, _, cache = ops.lstm(x, k, rk, bias)
-        ops.lstm_backward(dhs, dh_t, None, x, k, rk, cache)
-
-    return step
-
-
-def _torch_lstm_step(torch, case):
-    n, t, i, u, seq = case
-    lstm = torch.nn.LSTM(i, u, batch_first=True).cuda()
-    x = torch.randn(n, t, i, device="cuda").requires_grad_()
-    dy = torch.randn(*((n, t, u) if seq else (1, n, u)), device="cuda")
-    params = list(lstm.parameters())
-
-    def step():
-        x.grad = None
-        for p in params:
-            p.grad = None
-        out, (h, _) = lstm(x)
-        (out if seq else h).backward(dy)
-
-    return step
-
-
-def step_rows(cp, ops, torch, repeats, timer, notes) -> list[dict]:
-    """conv2d and LSTM fwd+bwd: shendu on CuPy arrays against PyTorch CUDA eager."""
-    cases = [
-        (f"conv2d 3x3 N{n} {h}x{w} C{c}->{f} fwd+bwd", "conv", (n, h, w, c, f))
-        for n, h, w, c, f in CONV_CASES
-    ] + [
-        (f"lstm N{n} T{t} {i}->{u} {'seq' if s else 'last'} fwd+bwd", "lstm", (n, t, i, u, s))
-        for n, t, i, u, s in LSTM_CASES
-    ]
     if torch is None:
         notes.append("PyTorch with CUDA is not available: the conv/LSTM rows have no comparison")
+    builders = {
+        "conv2d": (benchmarks._shendu_conv, benchmarks._torch_conv),
+        "lstm": (benchmarks._shendu_lstm, benchmarks._torch_lstm),
+    }
     rows = []
-    for name, family, case in cases:
-        make = _shendu_conv_step if family == "conv" else _shendu_lstm_step
-        row = {"id": name, "shendu": summarize(time_samples(make(cp, ops, case), repeats, timer))}
+    for w in benchmarks.kernel_workloads():
+        if w["family"] not in builders:
+            continue
+        mine, theirs = builders[w["family"]]
+        row = {
+            "id": w["id"],
+            "shendu": summarize(time_samples(mine(shendu, w, cp.asarray), repeats, timer)),
+        }
         if torch is not None:
-            make_t = _torch_conv_step if family == "conv" else _torch_lstm_step
-            row["torch"] = summarize(
-                time_samples(make_t(torch, case), repeats, torch_event_timer(torch))
-            )
+            made = theirs(torch, w, device="cuda")
+            variants = made[1] if isinstance(made, tuple) else {"": made}
+            torch_timer = torch_event_timer(torch)
+            timed = {
+                k: summarize(time_samples(f, repeats, torch_timer)) for k, f in variants.items()
+            }
+            best = min(timed, key=lambda k: timed[k]["median_s"])
+            row["torch"] = dict(timed[best], layout=best)
             row["speedup"] = row["torch"]["median_s"] / row["shendu"]["median_s"]
             row["target"] = "> 1x PyTorch eager"
             row["met"] = row["speedup"] > 1.0
@@ -358,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import cupy as cp
 
-    from . import _cuda, ops
+    import shendu
+
+    from . import _cuda
 
     notes: list[str] = []
     torch = _torch_cuda(notes)
@@ -375,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         cp, _cuda.matmul_with, _cuda.SGEMM_KERNELS, sizes, args.repeats, cuda_event_timer(cp)
     )
     print("[bench-gpu] conv2d / LSTM steps ...", file=sys.stderr, flush=True)
-    result["steps"] = step_rows(cp, ops, torch, args.repeats, cuda_event_timer(cp), notes)
+    result["steps"] = step_rows(cp, shendu, torch, args.repeats, cuda_event_timer(cp), notes)
     print("[bench-gpu] programs ...", file=sys.stderr, flush=True)
     result["programs"] = _programs(torch, notes)
     text = markdown(result)

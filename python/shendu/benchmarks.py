@@ -944,7 +944,8 @@ def _torch_gemm(torch, w):
     return lambda: torch.matmul(a, b)
 
 
-def _shendu_conv(shendu, w):
+def _shendu_conv(shendu, w, to_device=None):
+    """to_device (e.g. cupy.asarray) puts the operands on a GPU for the GPU bench."""
     import numpy as np
 
     skip = _shendu_missing(shendu, "conv2d")
@@ -954,6 +955,8 @@ def _shendu_conv(shendu, w):
     f = w["filters"]
     x, k, b = _rand(np, (n, h, wd, c)), _rand(np, (3, 3, c, f), 1), _rand(np, (f,), 2)
     dy = _rand(np, (n, h - 2, wd - 2, f), 3)
+    if to_device is not None:
+        x, k, b, dy = map(to_device, (x, k, b, dy))
     ops = shendu.ops
 
     def step():
@@ -963,7 +966,7 @@ def _shendu_conv(shendu, w):
     return step
 
 
-def _torch_conv(torch, w):
+def _torch_conv(torch, w, device="cpu"):
     import numpy as np
 
     n, h, wd, c = w["shape"]
@@ -971,10 +974,14 @@ def _torch_conv(torch, w):
     conv = torch.nn.functional.conv2d
     variants = {}
     for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
-        k = torch.from_numpy(_rand(np, (f, c, 3, 3), 1)).contiguous(memory_format=fmt)
-        b = torch.from_numpy(_rand(np, (f,), 2))
-        dy = torch.from_numpy(_rand(np, (n, f, h - 2, wd - 2), 3)).contiguous(memory_format=fmt)
+
+        def on(a, fmt=fmt):
+            return torch.from_numpy(a).to(device).contiguous(memory_format=fmt)
+
+        x = on(_rand(np, (n, c, h, wd)))
+        k = on(_rand(np, (f, c, 3, 3), 1))
+        b = torch.from_numpy(_rand(np, (f,), 2)).to(device)
+        dy = on(_rand(np, (n, f, h - 2, wd - 2), 3))
         for t in (x, k, b):
             t.requires_grad_(True)
 
@@ -1023,7 +1030,7 @@ def _torch_pool(torch, w):
     return None, variants
 
 
-def _shendu_lstm(shendu, w):
+def _shendu_lstm(shendu, w, to_device=None):
     import numpy as np
 
     skip = _shendu_missing(shendu, "lstm")
@@ -1037,6 +1044,9 @@ def _shendu_lstm(shendu, w):
         dhs, dh_t = _rand(np, (n, t, u), 3), None
     else:  # only the last state feeds the next layer
         dhs, dh_t = np.zeros((n, t, u), np.float32), _rand(np, (n, u), 3)
+    if to_device is not None:
+        x, k, rk, b, dhs = map(to_device, (x, k, rk, b, dhs))
+        dh_t = None if dh_t is None else to_device(dh_t)
     ops = shendu.ops
 
     def step():
@@ -1046,16 +1056,16 @@ def _shendu_lstm(shendu, w):
     return step
 
 
-def _torch_lstm(torch, w):
+def _torch_lstm(torch, w, device="cpu"):
     import numpy as np
 
     n, t, i, u = w["n"], w["t"], w["i"], w["u"]
     torch.manual_seed(0)
-    lstm = torch.nn.LSTM(i, u, batch_first=True)
-    x = torch.from_numpy(_rand(np, (n, t, i))).requires_grad_(True)
+    lstm = torch.nn.LSTM(i, u, batch_first=True).to(device)
+    x = torch.from_numpy(_rand(np, (n, t, i))).to(device).requires_grad_(True)
     params = list(lstm.parameters())
     seq = w["return_sequences"]
-    dy = torch.from_numpy(_rand(np, (n, t, u) if seq else (1, n, u), 3))
+    dy = torch.from_numpy(_rand(np, (n, t, u) if seq else (1, n, u), 3)).to(device)
 
     def step():
         x.grad = None

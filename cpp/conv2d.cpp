@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "conv2d_direct.h"
+#include "conv2d_winograd.h"
 #include "cpu_features.h"
 #include "gemm.h"
 #include "parallel.h"
@@ -159,6 +160,11 @@ Group group(const Conv2dShape& s, int64_t g, int64_t groups) {
   return {s.n * g / groups * s.h.out, s.n * (g + 1) / groups * s.h.out};
 }
 
+// The direct kernels take over whenever there are few input channels (see conv2d_direct.h), then
+// Winograd for the 3x3 stride-1 layers it suits (conv2d_winograd.h), else im2col and sgemm.
+bool use_direct(const Conv2dShape& s) { return s.c <= kDirectMaxChannels; }
+bool use_winograd(const Conv2dShape& s) { return !use_direct(s) && winograd_pays(s); }
+
 // Runs body(group) for groups [0, groups): in parallel with one group per call, or, for a single
 // group, on the calling thread, where sgemm threads itself.
 template <class Body>
@@ -215,9 +221,6 @@ const DirectConv& direct_kernels() {
   }
 }
 
-// The direct kernels take over whenever there are few input channels (see conv2d_direct.h).
-bool use_direct(const Conv2dShape& s) { return s.c <= kDirectMaxChannels; }
-
 // a (rows x F) copied into rows of Fp floats, zeros after F (a null a gives zeros).
 std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
   const int64_t Fp = padded_filters(F);
@@ -249,6 +252,15 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
       kernels.forward(s, x, wp.data(), bp.data(), gr.l0, gr.l1, y);
+    });
+    return;
+  }
+  if (use_winograd(s)) {
+    const WinogradGeometry geometry = winograd_forward_geometry(s);
+    const std::vector<float> u = winograd_filters(s, w, false);
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      winograd_conv(geometry, x, u.data(), b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
     });
     return;
   }
@@ -284,6 +296,8 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct ? pad_filters(w, K, F) : std::vector<float>();
+  const bool winograd = use_winograd(s);
+  const std::vector<float> u = winograd ? winograd_filters(s, w, true) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
@@ -297,6 +311,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
       kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
                             gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
+    } else if (winograd) {
+      const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
+      winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
+      winograd_filter_grad(s, x, dy, n0, n1, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
     }

@@ -48,6 +48,19 @@ DIRECT = [
 # The GEMM path with a batch split into uneven groups of whole images.
 GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
 
+# 3x3 stride-1 layers with C > 4 whose outputs fill 2x2 tiles well take Winograd F(2x2, 3x3)
+# (conv2d_winograd.h): odd sizes leave partial tiles at the bottom/right, F = 1 and 17/33
+# channels leave partial 16-float vectors in the transforms, 5 images split into uneven groups,
+# and 2 x 20 x 20 x 64 -> 64 spans several chunks of tiles (128 per chunk), the first ending
+# mid-image, in the forward, dx and dw passes.
+WINOGRAD = [
+    (2, 9, 8, 7, 33, (3, 3), (1, 1), "valid"),
+    (1, 8, 9, 17, 1, (3, 3), (1, 1), "same"),
+    (5, 6, 5, 5, 16, (3, 3), (1, 1), "same"),
+    (1, 5, 4, 6, 2, (3, 3), (1, 1), "valid"),
+    (2, 20, 20, 64, 64, (3, 3), (1, 1), "valid"),
+]
+
 ISAS = ["generic", "avx2", "avx512"]
 SUPPORTED = ISAS[: ISAS.index(_cpu.detected_isa()) + 1]
 
@@ -77,7 +90,7 @@ def as64(*arrays):
     return [a.astype(np.float64) for a in arrays]
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + [CHUNKED, GROUPED])
+@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + [CHUNKED, GROUPED])
 def test_forward_matches_reference(rng, case):
     x, k, b, strides, padding = make(rng, case)
     got = ops.conv2d(x, k, b, strides, padding)
@@ -87,7 +100,7 @@ def test_forward_matches_reference(rng, case):
     np.testing.assert_allclose(ops.conv2d(x, k, None, strides, padding), want - b, **tolerance(k))
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + [CHUNKED, GROUPED])
+@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + [CHUNKED, GROUPED])
 def test_backward_matches_reference(rng, case):
     x, k, _, strides, padding = make(rng, case)
     y_shape = reference.conv2d(x, k, None, strides, padding).shape
@@ -109,7 +122,9 @@ def test_empty_batch_gives_zero_gradients(rng):
     assert dx.shape == x.shape and not dw.any() and not db.any()
 
 
-@pytest.mark.parametrize("case", [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3])
+@pytest.mark.parametrize(
+    "case", [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3] + WINOGRAD[2:3] + WINOGRAD[4:]
+)
 def test_one_and_two_threads_agree(rng, case):
     x, k, b, strides, padding = make(rng, case)
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
@@ -124,10 +139,10 @@ def test_one_and_two_threads_agree(rng, case):
         np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("case", DIRECT[:3] + [CASES[0]])
+@pytest.mark.parametrize("case", DIRECT[:3] + [CASES[0]] + WINOGRAD[:2])
 def test_every_isa_matches_reference(rng, isa, case):
-    # The direct kernels are compiled once per instruction set; the GEMM path picks per-ISA
-    # micro-kernels: each variant against the reference, forward and backward.
+    # The direct and Winograd kernels are compiled once per instruction set; the GEMM path picks
+    # per-ISA micro-kernels: each variant against the reference, forward and backward.
     x, k, b, strides, padding = make(rng, case)
     np.testing.assert_allclose(
         ops.conv2d(x, k, b, strides, padding),
@@ -180,6 +195,27 @@ def test_nan_and_inf_propagate():
     y = ops.conv2d(x, np.ones((3, 3, 1, 1), np.float32))
     assert np.isnan(y[0, 0, 0, 0]) and np.isposinf(y[0, 2, 2, 0])
     assert np.isfinite(y[0, 1, 0, 0])
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_winograd_nan_reaches_exactly_the_covering_outputs(rng, padding):
+    # Winograd mixes a 4x4 input tile into every transformed position: a NaN must still reach only
+    # the outputs whose 3x3 windows cover it, in the forward and in dx (dy's NaN) alike.
+    x, k, _, _, _ = make(rng, WINOGRAD[2])
+    x[1, 2, 3, 4] = np.nan
+    y = ops.conv2d(x, k, None, 1, padding)
+    mask = np.zeros(x.shape[:3] + (1,), np.float32)
+    mask[1, 2, 3, 0] = 1
+    covered = reference.conv2d(mask, np.ones((3, 3, 1, 1)), None, 1, padding)[..., 0] > 0
+    np.testing.assert_array_equal(np.isnan(y).any(axis=3), covered)
+    assert np.isnan(y[covered]).all()
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy[1, 2, 2, 3] = np.nan
+    dx = ops.conv2d_backward(dy, np.nan_to_num(x), k, 1, padding)[0]
+    dmask = np.zeros(dy.shape[:3] + (1,))
+    dmask[1, 2, 2, 0] = 1
+    reached = reference.conv2d_backward(dmask, x[..., :1], np.ones((3, 3, 1, 1)), 1, padding)[0]
+    np.testing.assert_array_equal(np.isnan(dx).any(axis=3), reached[..., 0] > 0)
 
 
 X = np.zeros((2, 6, 6, 3), np.float32)

@@ -1,0 +1,57 @@
+// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016), in NHWC.
+//
+// Why: on layers with many channels the im2col GEMMs already run near the FMA peak, so only fewer
+// multiplications make them faster. Each 2x2 block of outputs (a tile) is computed from a 4x4
+// input tile with 16 products per channel pair instead of 36: the input and filter tiles are
+// transformed (additions only), the 16 transformed positions become 16 independent GEMMs over
+// channels, and the 4x4 results are transformed back to 2x2 outputs.
+//
+// The same machinery serves all three products of a layer:
+//   forward       y = conv(x, w)
+//   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
+//                 itself a 3x3 stride-1 convolution, padded by 2 - pad
+//   dw            F(3x3, 2x2), the transposed algorithm: tiles of x (as in the forward) against
+//                 2x2 tiles of dy, summed over all tiles in the transformed domain (one GEMM per
+//                 position, the tiles being its inner dimension) and transformed back once.
+//
+// The transforms only add, subtract and halve, so float32 results stay within a few ulps of the
+// direct sums' error. A non-finite input reaches exactly the outputs whose windows cover it (each
+// output's inverse transform uses only the transformed positions that depend on its window), but
+// an infinity can come out as NaN where a direct sum would give infinity.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "conv2d.h"
+
+namespace shendu {
+
+// A 3x3 stride-1 correlation of images in_h x in_w x ci into out_h x out_w x co: output (oh, ow)
+// reads the input window whose top-left cell is (oh - pad_h, ow - pad_w), zeros outside.
+struct WinogradGeometry {
+  int64_t in_h, in_w, ci, out_h, out_w, co, pad_h, pad_w;
+};
+
+// True for 3x3 stride-1 layers whose outputs fill the 2x2 tiles well enough for the saved
+// products to outweigh the transforms and the partial tiles at odd edges.
+bool winograd_pays(const Conv2dShape& s);
+
+WinogradGeometry winograd_forward_geometry(const Conv2dShape& s);
+// dx as a convolution of dy.
+WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s);
+
+// The transformed filters (16 x ci x co) for a geometry above: w as is, or for the input gradient
+// flipped with its channel axes swapped.
+std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad);
+
+// out = conv(in, filters) + b (b may be null) for images [n0, n1); u from winograd_filters.
+// Runs on the calling thread (or sgemm threads itself outside a parallel region).
+void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+                   int64_t n0, int64_t n1, float* out);
+
+// dw (KH * KW * C rows of F) = the weight gradient of images [n0, n1), overwritten.
+void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
+                          int64_t n1, float* dw);
+
+}  // namespace shendu

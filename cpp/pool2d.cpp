@@ -9,36 +9,54 @@
 
 namespace shendu {
 
-void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* argmax) {
+namespace {
+
+template <class Index>
+MaxPoolKernels<Index> active_max_pool_kernels() {
   const Isa isa = active_isa();
-  const MaxPoolLineFn line_fn = isa == Isa::Avx512 ? max_pool_line_avx512()
-                                : isa == Isa::Avx2 ? max_pool_line_avx2()
-                                                   : max_pool_line;
+  return isa == Isa::Avx512 ? max_pool_kernels_avx512<Index>()
+         : isa == Isa::Avx2 ? max_pool_kernels_avx2<Index>()
+                            : max_pool_kernels<Index>();
+}
+
+}  // namespace
+
+template <class Index>
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, Index* argmax) {
+  const auto line_fn = active_max_pool_kernels<Index>().forward_line;
   parallel_for(s.n * s.h.out, s.w.out * s.h.kernel * s.w.kernel * s.c, [&](int64_t b, int64_t e) {
     for (int64_t l = b; l < e; ++l) line_fn(s, x, l, y, argmax);
   });
 }
 
-bool max_pool2d_backward(int64_t n, int64_t in_plane, int64_t out_plane, int64_t c,
-                         const float* dy, const int64_t* argmax, float* dx) {
-  std::atomic<bool> in_range{true};
-  const MaxPoolScatterFn scatter =
-      active_isa() == Isa::Avx512 ? max_pool_scatter_avx512() : max_pool_scatter;
-  // One image per task: windows may overlap, so scatters from one image stay on one thread.
-  parallel_for(n, (in_plane + out_plane) * c, [&](int64_t b, int64_t e) {
-    // The range check rides along the scatter (a separate pass over argmax cost a quarter of
-    // the op); out-of-range values are skipped and reported, never written through.
-    bool ok = true;
-    for (int64_t i = b; i < e; ++i) {
-      float* dx_img = dx + i * in_plane * c;
-      std::memset(dx_img, 0, sizeof(float) * in_plane * c);
-      ok &= scatter(in_plane, out_plane, c, dy + i * out_plane * c, argmax + i * out_plane * c,
-                    dx_img);
+template <class Index>
+int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* argmax,
+                            float* dx) {
+  const auto line_fn = active_max_pool_kernels<Index>().backward_line;
+  // The smallest stray index any line found (each line reports its first): the same value
+  // whatever the chunking, so the error message does not depend on the thread count.
+  std::atomic<int64_t> stray{-1};
+  const int64_t rows_per_line = (s.h.kernel + s.h.stride - 1) / s.h.stride;
+  parallel_for(s.n * s.h.in, (s.w.in + rows_per_line * s.w.out * s.w.kernel) * s.c,
+               [&](int64_t b, int64_t e) {
+    int64_t first = -1;
+    for (int64_t l = b; l < e; ++l) {
+      const int64_t found = line_fn(s, dy, argmax, l, dx);
+      if (found >= 0 && (first < 0 || found < first)) first = found;
     }
-    if (!ok) in_range.store(false, std::memory_order_relaxed);
+    if (first < 0) return;
+    int64_t seen = stray.load(std::memory_order_relaxed);
+    while ((seen < 0 || first < seen) &&
+           !stray.compare_exchange_weak(seen, first, std::memory_order_relaxed)) {
+    }
   });
-  return in_range.load(std::memory_order_relaxed);
+  return stray.load(std::memory_order_relaxed);
 }
+
+template void max_pool2d_forward(const Pool2dShape&, const float*, float*, uint8_t*);
+template void max_pool2d_forward(const Pool2dShape&, const float*, float*, uint16_t*);
+template int64_t max_pool2d_backward(const Pool2dShape&, const float*, const uint8_t*, float*);
+template int64_t max_pool2d_backward(const Pool2dShape&, const float*, const uint16_t*, float*);
 
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
   const int64_t C = s.c, W = s.w.in, Ho = s.h.out, Wo = s.w.out;
@@ -76,11 +94,8 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
       const int64_t n = g / H, ih = g % H;
       float* dx_line = dx + g * W * C;
       std::memset(dx_line, 0, sizeof(float) * W * C);
-      // Windows of output line oh cover input lines [oh * SH - pad, oh * SH - pad + kernel).
-      const int64_t lowest = ih + s.h.pad - s.h.kernel + 1;
-      const int64_t oh0 = lowest <= 0 ? 0 : (lowest + SH - 1) / SH;
-      const int64_t oh1 = std::min(Ho, (ih + s.h.pad) / SH + 1);
-      for (int64_t oh = oh0; oh < oh1; ++oh) {
+      const Taps rows = outputs_covering(s.h, ih);
+      for (int64_t oh = rows.k0; oh < rows.k1; ++oh) {
         const Taps th = taps(s.h, oh);
         const float* g_line = dy + (n * Ho + oh) * Wo * C;
         for (int64_t ow = 0; ow < Wo; ++ow) {

@@ -1,8 +1,13 @@
-// The max-pooling line kernel built with avx2 code generation (see pool2d_isa.h).
+// The max-pooling line kernels built with avx2 code generation (see pool2d_isa.h).
 #include "pool2d_isa.h"
 
 namespace shendu {
 
-MaxPoolLineFn max_pool_line_avx2() { return max_pool_line; }
+template <class Index>
+MaxPoolKernels<Index> max_pool_kernels_avx2() {
+  return max_pool_kernels<Index>();
+}
+template MaxPoolKernels<uint8_t> max_pool_kernels_avx2();
+template MaxPoolKernels<uint16_t> max_pool_kernels_avx2();
 
 }  // namespace shendu

@@ -1,40 +1,77 @@
-// The max-pooling kernels built with avx512 code generation (see pool2d_isa.h).
+// The max-pooling line kernels built with avx512 code generation (see pool2d_isa.h), with the
+// channel loops in intrinsics: 16 channels per step and masked tails, the running maximum and
+// its tap in registers across the whole window, and the byte (or uint16) argmax compared and
+// stored directly (the vectorizer widened it to int32 in a stack buffer and back).
 #include <immintrin.h>
 
 #include "pool2d_isa.h"
 
 namespace shendu {
 
-MaxPoolLineFn max_pool_line_avx512() { return max_pool_line; }
-
 namespace {
 
-// max_pool_scatter, 8 channels per step: gather the 8 dx cells, add, scatter back. The 8
-// addresses cell * c + ch are distinct (distinct ch, ch < c), and steps run in the scalar order,
-// so every dx cell receives the same additions in the same order: results match the portable
-// build bit for bit.
-bool max_pool_scatter_vec(int64_t in_plane, int64_t out_plane, int64_t c, const float* dy,
-                          const int64_t* argmax, float* dx) {
-  const __m512i limit = _mm512_set1_epi64(in_plane), stride = _mm512_set1_epi64(c);
-  const __m512i lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  __mmask8 bad = 0;
-  for (int64_t o = 0; o < out_plane; ++o, dy += c, argmax += c)
-    for (int64_t ch = 0; ch < c; ch += 8) {
-      const __mmask8 live = c - ch >= 8 ? __mmask8{0xFF} : __mmask8((1u << (c - ch)) - 1);
-      const __m512i cell = _mm512_maskz_loadu_epi64(live, argmax + ch);
-      const __mmask8 valid = _mm512_mask_cmplt_epu64_mask(live, cell, limit);
-      bad |= live & ~valid;
-      const __m512i at = _mm512_add_epi64(_mm512_mullo_epi64(cell, stride),
-                                          _mm512_add_epi64(_mm512_set1_epi64(ch), lanes));
-      const __m256 old = _mm512_mask_i64gather_ps(_mm256_setzero_ps(), valid, at, dx, 4);
-      const __m256 sum = _mm256_add_ps(old, _mm256_maskz_loadu_ps(live, dy + ch));
-      _mm512_mask_i64scatter_ps(dx, valid, at, sum, 4);
-    }
-  return bad == 0;
+__mmask16 live_lanes(int64_t left) {
+  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
 }
+
+// Stores the 16 int32 taps narrowed to Index; compares 16 Index values with one tap.
+void store_taps(uint8_t* at, __mmask16 live, __m512i tap) {
+  _mm512_mask_cvtepi32_storeu_epi8(at, live, tap);
+}
+void store_taps(uint16_t* at, __mmask16 live, __m512i tap) {
+  _mm512_mask_cvtepi32_storeu_epi16(at, live, tap);
+}
+__mmask16 taps_equal(const uint8_t* am, __mmask16 live, uint8_t tap) {
+  return _mm_mask_cmpeq_epi8_mask(live, _mm_maskz_loadu_epi8(live, am),
+                                  _mm_set1_epi8(static_cast<char>(tap)));
+}
+__mmask16 taps_equal(const uint16_t* am, __mmask16 live, uint16_t tap) {
+  return _mm256_mask_cmpeq_epi16_mask(live, _mm256_maskz_loadu_epi16(live, am),
+                                      _mm256_set1_epi16(static_cast<short>(tap)));
+}
+
+struct Avx512Channels {
+  template <class Index>
+  static void window_max(const float* first, int64_t row_step, int64_t rows, int64_t cols,
+                         int64_t tap0, int64_t KW, int64_t C, float* y, Index* at) {
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+      const __mmask16 live = live_lanes(C - c0);
+      __m512 best = _mm512_maskz_loadu_ps(live, first + c0);
+      __m512i tap = _mm512_set1_epi32(static_cast<int>(tap0));
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t q = r == 0 ? 1 : 0; q < cols; ++q) {
+          const __m512 u = _mm512_maskz_loadu_ps(live, first + r * row_step + q * C + c0);
+          // As PortableChannels::max_step: take u where best is a number and !(u <= best).
+          const __mmask16 take = _mm512_mask_cmp_ps_mask(
+              _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q), u, best, _CMP_NLE_UQ);
+          best = _mm512_mask_mov_ps(best, take, u);
+          tap = _mm512_mask_mov_epi32(tap, take,
+                                      _mm512_set1_epi32(static_cast<int>(tap0 + r * KW + q)));
+        }
+      _mm512_mask_storeu_ps(y + c0, live, best);
+      store_taps(at + c0, live, tap);
+    }
+  }
+
+  template <bool Accumulate, class Index>
+  static void route(const float* g, const Index* am, Index tap, float* out, int64_t C) {
+    for (int64_t c0 = 0; c0 < C; c0 += 16) {
+      const __mmask16 live = live_lanes(C - c0);
+      // Only the lanes whose argmax names this tap load dy; the others are zero.
+      __m512 v = _mm512_maskz_loadu_ps(taps_equal(am + c0, live, tap), g + c0);
+      if (Accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(live, out + c0), v);
+      _mm512_mask_storeu_ps(out + c0, live, v);
+    }
+  }
+};
 
 }  // namespace
 
-MaxPoolScatterFn max_pool_scatter_avx512() { return max_pool_scatter_vec; }
+template <class Index>
+MaxPoolKernels<Index> max_pool_kernels_avx512() {
+  return max_pool_kernels<Index, Avx512Channels>();
+}
+template MaxPoolKernels<uint8_t> max_pool_kernels_avx512();
+template MaxPoolKernels<uint16_t> max_pool_kernels_avx512();
 
 }  // namespace shendu

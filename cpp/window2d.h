@@ -40,4 +40,12 @@ inline Taps outputs_of_tap(const Axis& a, int64_t k) {
   return {o0, std::max(o0, o1)};
 }
 
+// The output positions [o0, o1) whose window covers input cell i (real taps only).
+inline Taps outputs_covering(const Axis& a, int64_t i) {
+  const int64_t lowest = i + a.pad - a.kernel + 1;  // o * stride >= lowest
+  const int64_t o0 = lowest <= 0 ? 0 : (lowest + a.stride - 1) / a.stride;
+  const int64_t o1 = std::min(a.out, (i + a.pad) / a.stride + 1);
+  return {o0, std::max(o0, o1)};
+}
+
 }  // namespace shendu

@@ -125,12 +125,22 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   m.def("col2im", [](Ptr cols, const std::array<int64_t, 12>& g, Ptr dx, Ptr s) {
     col2im(f32(cols), window(g), f32(dx), stream(s));
   });
-  m.def("max_pool_forward", [](Ptr x, const std::array<int64_t, 12>& g, Ptr y, Ptr argmax, Ptr s) {
-    max_pool_forward(f32(x), window(g), f32(y), i64(argmax), stream(s));
+  // argmax holds one tap per output: uint8 (index_bytes 1) or uint16 (2), see pool.h.
+  m.def("max_pool_forward", [](Ptr x, const std::array<int64_t, 12>& g, Ptr y, Ptr argmax,
+                               int index_bytes, Ptr s) {
+    if (index_bytes == 1)
+      max_pool_forward(f32(x), window(g), f32(y), reinterpret_cast<uint8_t*>(argmax), stream(s));
+    else
+      max_pool_forward(f32(x), window(g), f32(y), reinterpret_cast<uint16_t*>(argmax), stream(s));
   });
-  m.def("max_pool_backward", [](Ptr dy, Ptr argmax, const std::array<int64_t, 12>& g, Ptr dx,
-                                Ptr s) {
-    max_pool_backward(f32(dy), i64(argmax), window(g), f32(dx), stream(s));
+  m.def("max_pool_backward", [](Ptr dy, Ptr argmax, int index_bytes,
+                                const std::array<int64_t, 12>& g, Ptr dx, Ptr s) {
+    if (index_bytes == 1)
+      max_pool_backward(f32(dy), reinterpret_cast<const uint8_t*>(argmax), window(g), f32(dx),
+                        stream(s));
+    else
+      max_pool_backward(f32(dy), reinterpret_cast<const uint16_t*>(argmax), window(g), f32(dx),
+                        stream(s));
   });
   m.def("avg_pool_forward", [](Ptr x, const std::array<int64_t, 12>& g, Ptr y, Ptr s) {
     avg_pool_forward(f32(x), window(g), f32(y), stream(s));

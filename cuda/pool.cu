@@ -24,34 +24,28 @@ __device__ __forceinline__ OutPos out_pos(int64_t idx, const Window2d& g) {
 }
 
 
-__global__ void max_pool_forward_kernel(const float* x, Window2d g, float* y, int64_t* argmax,
+template <class Index>
+__global__ void max_pool_forward_kernel(const float* x, Window2d g, float* y, Index* argmax,
                                         int64_t total) {
   SHENDU_GRID_STRIDE(idx, total) {
     const OutPos o = out_pos(idx, g);
+    const int64_t top = o.ho * g.sh - g.pt, left = o.wo * g.sw - g.pl;
     const Span hs = window_span(o.ho, g.sh, g.pt, g.kh, g.H);
     const Span ws = window_span(o.wo, g.sw, g.pl, g.kw, g.W);
     const float* plane = x + o.n * g.H * g.W * g.C + o.c;
     float best = plane[(hs.lo * g.W + ws.lo) * g.C];
-    int64_t best_at = hs.lo * g.W + ws.lo;
+    int64_t best_at = (hs.lo - top) * g.kw + ws.lo - left;
     for (int64_t h = hs.lo; h < hs.hi; ++h)
       for (int64_t w = ws.lo; w < ws.hi; ++w) {
         const float v = plane[(h * g.W + w) * g.C];
         // Strictly greater keeps the first of equal values; a NaN replaces any non-NaN.
         if (v > best || (v != v && best == best)) {
           best = v;
-          best_at = h * g.W + w;
+          best_at = (h - top) * g.kw + w - left;
         }
       }
     y[idx] = best;
-    argmax[idx] = best_at;
-  }
-}
-
-__global__ void max_pool_backward_kernel(const float* dy, const int64_t* argmax, Window2d g,
-                                         float* dx, int64_t total) {
-  SHENDU_GRID_STRIDE(idx, total) {
-    const OutPos o = out_pos(idx, g);
-    atomicAdd(dx + (o.n * g.H * g.W + argmax[idx]) * g.C + o.c, dy[idx]);
+    argmax[idx] = static_cast<Index>(best_at);
   }
 }
 
@@ -77,6 +71,25 @@ __device__ __forceinline__ Span covering_outputs(int64_t h, int64_t stride, int6
   return {lo, hi > out ? out : hi};
 }
 
+template <class Index>
+__global__ void max_pool_backward_kernel(const float* dy, const Index* argmax, Window2d g,
+                                         float* dx, int64_t total) {
+  SHENDU_GRID_STRIDE(idx, total) {
+    const int64_t c = idx % g.C, w = (idx / g.C) % g.W, h = (idx / (g.C * g.W)) % g.H;
+    const int64_t n = idx / (g.C * g.W * g.H);
+    const Span hos = covering_outputs(h, g.sh, g.pt, g.kh, g.Ho);
+    const Span wos = covering_outputs(w, g.sw, g.pl, g.kw, g.Wo);
+    float sum = 0.0f;
+    for (int64_t ho = hos.lo; ho < hos.hi; ++ho)
+      for (int64_t wo = wos.lo; wo < wos.hi; ++wo) {
+        const int64_t at = ((n * g.Ho + ho) * g.Wo + wo) * g.C + c;
+        const int64_t tap = (h - (ho * g.sh - g.pt)) * g.kw + w - (wo * g.sw - g.pl);
+        if (argmax[at] == tap) sum += dy[at];
+      }
+    dx[idx] = sum;
+  }
+}
+
 __global__ void avg_pool_backward_kernel(const float* dy, Window2d g, float* dx, int64_t total) {
   SHENDU_GRID_STRIDE(idx, total) {
     const int64_t c = idx % g.C, w = (idx / g.C) % g.W, h = (idx / (g.C * g.W)) % g.H;
@@ -98,7 +111,8 @@ __global__ void avg_pool_backward_kernel(const float* dy, Window2d g, float* dx,
 
 }  // namespace
 
-void max_pool_forward(const float* x, const Window2d& g, float* y, int64_t* argmax,
+template <class Index>
+void max_pool_forward(const float* x, const Window2d& g, float* y, Index* argmax,
                       cudaStream_t stream) {
   const int64_t total = g.N * g.Ho * g.Wo * g.C;
   if (total == 0) return;
@@ -106,13 +120,21 @@ void max_pool_forward(const float* x, const Window2d& g, float* y, int64_t* argm
   check_launch("max_pool_forward");
 }
 
-void max_pool_backward(const float* dy, const int64_t* argmax, const Window2d& g, float* dx,
+template <class Index>
+void max_pool_backward(const float* dy, const Index* argmax, const Window2d& g, float* dx,
                        cudaStream_t stream) {
-  const int64_t total = g.N * g.Ho * g.Wo * g.C;
+  const int64_t total = g.N * g.H * g.W * g.C;
   if (total == 0) return;
   max_pool_backward_kernel<<<grid_for(total, 256), 256, 0, stream>>>(dy, argmax, g, dx, total);
   check_launch("max_pool_backward");
 }
+
+template void max_pool_forward(const float*, const Window2d&, float*, uint8_t*, cudaStream_t);
+template void max_pool_forward(const float*, const Window2d&, float*, uint16_t*, cudaStream_t);
+template void max_pool_backward(const float*, const uint8_t*, const Window2d&, float*,
+                                cudaStream_t);
+template void max_pool_backward(const float*, const uint16_t*, const Window2d&, float*,
+                                cudaStream_t);
 
 void avg_pool_forward(const float* x, const Window2d& g, float* y, cudaStream_t stream) {
   const int64_t total = g.N * g.Ho * g.Wo * g.C;

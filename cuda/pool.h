@@ -8,14 +8,18 @@
 
 namespace shendu::cuda {
 
-// y (N, Ho, Wo, C) and argmax (same shape): the flat index h * W + w of each window's maximum in
-// its (n, :, :, c) plane. Ties keep the first cell in row-major window order; the first NaN wins;
+// y (N, Ho, Wo, C) and argmax (same shape): the tap i * kw + j of each window's maximum, i and j
+// counting the padded rows/columns (as cpp/pool2d.h: uint8_t for windows of up to 256 cells,
+// uint16_t above). Ties keep the first cell in row-major window order; the first NaN wins;
 // padding cells are never candidates.
-void max_pool_forward(const float* x, const Window2d& g, float* y, int64_t* argmax,
+template <class Index>
+void max_pool_forward(const float* x, const Window2d& g, float* y, Index* argmax,
                       cudaStream_t stream);
-// dx (N, H, W, C), zeroed by the caller, += dy routed to argmax (atomicAdd: overlapping windows
-// may pick the same cell).
-void max_pool_backward(const float* dy, const int64_t* argmax, const Window2d& g, float* dx,
+// dx (N, H, W, C): each element gathers the dy of the windows covering it whose argmax names it,
+// in a fixed order (no zero-fill, no atomics: deterministic). The caller has checked that every
+// argmax value names a real cell.
+template <class Index>
+void max_pool_backward(const float* dy, const Index* argmax, const Window2d& g, float* dx,
                        cudaStream_t stream);
 // Averages over each window's real (non-padding) cells.
 void avg_pool_forward(const float* x, const Window2d& g, float* y, cudaStream_t stream);

@@ -286,6 +286,7 @@ POOL_CASES = [  # x shape, pool size, strides
     ((2, 7, 33, 3), (3, 3), (2, 2)),
     ((1, 9, 8, 5), (2, 3), (1, 1)),
     ((0, 4, 4, 2), (2, 2), None),
+    ((1, 20, 19, 2), (17, 17), (2, 2)),  # 289 cells: a uint16 argmax
 ]
 
 
@@ -296,11 +297,12 @@ def test_max_pool2d_forward_and_backward(cp, rng, x_shape, pool, strides, paddin
     y, argmax = ops.max_pool2d(cp.asarray(x), pool, strides, padding)
     y_ref, argmax_ref = reference.max_pool2d(f64(x), pool, strides, padding)
     assert_gpu_close(y, y_ref, rtol=0, atol=0)
-    assert argmax.dtype == np.int64
+    assert argmax.dtype == argmax_ref.dtype
     np.testing.assert_array_equal(argmax.get(), argmax_ref)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    dx = ops.max_pool2d_backward(cp.asarray(dy), argmax, x_shape)
-    assert_gpu_close(dx, reference.max_pool2d_backward(f64(dy), argmax_ref, x_shape))
+    geometry = (pool, strides, padding)
+    dx = ops.max_pool2d_backward(cp.asarray(dy), argmax, x_shape, *geometry)
+    assert_gpu_close(dx, reference.max_pool2d_backward(f64(dy), argmax_ref, x_shape, *geometry))
 
 
 def test_max_pool2d_ties_and_nan(cp):
@@ -329,10 +331,15 @@ def test_pool_bad_input(cp):
         ops.max_pool2d(x, "2")
     with pytest.raises(ValueError, match="valid"):
         ops.avg_pool2d(x, 5)
-    with pytest.raises(ValueError, match=r"argmax: value 16 out of range \[0, 16\)"):
-        ops.max_pool2d_backward(
-            cp.ones((1, 2, 2, 2), cp.float32), cp.full((1, 2, 2, 2), 16), (1, 4, 4, 2)
-        )
+    dy = cp.ones((1, 2, 2, 2), cp.float32)
+    with pytest.raises(ValueError, match=r"argmax: value 4 at \(0, 0, 0, 0\) names no real cell"):
+        ops.max_pool2d_backward(dy, cp.full((1, 2, 2, 2), 4, cp.uint8), (1, 4, 4, 2))
+    with pytest.raises(ValueError, match="argmax: expected the uint8 array"):
+        ops.max_pool2d_backward(dy, cp.zeros((1, 2, 2, 2), cp.int64), (1, 4, 4, 2))
+    # 3x3 windows, stride 2, "same" over 3x3: tap 0 of window (0, 0) is a padded cell.
+    dy, taps = cp.ones((1, 2, 2, 1), cp.float32), cp.zeros((1, 2, 2, 1), cp.uint8)
+    with pytest.raises(ValueError, match=r"argmax: value 0 at \(0, 0, 0, 0\)"):
+        ops.max_pool2d_backward(dy, taps, (1, 3, 3, 1), 3, 2, "same")
 
 
 # --- recurrent layers ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ CASES = [
     ((1, 3, 257, 2), 3, (1, 2), "same"),
     ((1, 4, 4, 257), 2, 1, "valid"),
     ((0, 7, 7, 3), 2, None, "same"),
+    ((1, 20, 19, 3), 17, 2, "same"),  # 289 cells: a uint16 argmax
 ]
 
 
@@ -38,13 +39,16 @@ def test_max_pool_matches_reference(rng, shape, pool, strides, padding):
     x = inputs(rng, shape)
     y, argmax = ops.max_pool2d(x, pool, strides, padding)
     y_ref, argmax_ref = reference.max_pool2d(x, pool, strides, padding)
-    assert y.dtype == np.float32 and argmax.dtype == np.int64 and y.shape == y_ref.shape
+    area = np.prod(np.broadcast_to(pool, 2))
+    assert argmax.dtype == (np.uint8 if area <= 256 else np.uint16) == argmax_ref.dtype
+    assert y.dtype == np.float32 and y.shape == y_ref.shape
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(argmax, argmax_ref)
     dy = rng.standard_normal(y.shape).astype(np.float32)
-    dx_ref = reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape)
+    geometry = (pool, strides, padding)
+    dx_ref = reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, shape, *geometry)
     np.testing.assert_allclose(
-        ops.max_pool2d_backward(dy, argmax, shape), dx_ref, rtol=1e-6, atol=1e-6
+        ops.max_pool2d_backward(dy, argmax, shape, *geometry), dx_ref, rtol=1e-6, atol=1e-6
     )
 
 
@@ -68,8 +72,13 @@ def test_same_padding_counts_only_real_cells():
     x = np.full((1, 3, 3, 1), -2.0, np.float32)
     y, argmax = ops.max_pool2d(x, 2, 2, "same")  # windows at the border are mostly padding
     assert (y == -2.0).all()
-    np.testing.assert_array_equal(argmax[0, :, :, 0], [[0, 2], [6, 8]])
+    np.testing.assert_array_equal(argmax[0, :, :, 0], [[0, 0], [0, 0]])
     np.testing.assert_array_equal(ops.avg_pool2d(x, 2, 2, "same"), x[:, :2, :2])
+    # 3x3 windows, stride 2: one padded row/column before the image. The argmax counts the
+    # padded taps, so the first real cell of the top-left window is tap (1, 1) = 4.
+    y, argmax = ops.max_pool2d(x, 3, 2, "same")
+    assert (y == -2.0).all()
+    np.testing.assert_array_equal(argmax[0, :, :, 0], [[4, 3], [1, 0]])
 
 
 def test_argmax_ties_nan_and_inf():
@@ -84,8 +93,9 @@ def test_argmax_ties_nan_and_inf():
     y_ref, argmax_ref = reference.max_pool2d(x, 2)
     np.testing.assert_array_equal(argmax, argmax_ref)
     np.testing.assert_array_equal(y, y_ref)
-    assert argmax[0, 0, 0, 0] == 0 and argmax[0, 0, 0, 1] == 4 and np.isnan(y[0, 0, 0, 1])
-    assert argmax[0, 0, 1, 1] == 3 and argmax[0, 0, 0, 2] == 0 and y[0, 0, 0, 2] == -np.inf
+    # Taps of a 2x2 window: (0, 0) = 0, (0, 1) = 1, (1, 0) = 2, (1, 1) = 3.
+    assert argmax[0, 0, 0, 0] == 0 and argmax[0, 0, 0, 1] == 2 and np.isnan(y[0, 0, 0, 1])
+    assert argmax[0, 0, 1, 1] == 1 and argmax[0, 0, 0, 2] == 0 and y[0, 0, 0, 2] == -np.inf
 
 
 @pytest.mark.parametrize(
@@ -102,7 +112,7 @@ def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
             y,
             argmax,
             avg,
-            ops.max_pool2d_backward(dy, argmax, shape),
+            ops.max_pool2d_backward(dy, argmax, shape, pool, strides, padding),
             ops.avg_pool2d_backward(dy, shape, pool, strides, padding),
         )
 
@@ -125,7 +135,7 @@ def test_reference_backward_matches_finite_differences(shape, pool, strides, pad
     check_gradient(
         lambda: float((reference.max_pool2d(x, pool, strides, padding)[0] * proj).sum()),
         x,
-        reference.max_pool2d_backward(proj, argmax, shape),
+        reference.max_pool2d_backward(proj, argmax, shape, pool, strides, padding),
     )
     check_gradient(
         lambda: float((reference.avg_pool2d(x, pool, strides, padding) * proj).sum()),
@@ -173,35 +183,89 @@ def test_bad_input(op, args, err, match):
 
 
 DY = np.zeros((2, 3, 3, 3), np.float32)
-ARGMAX = np.zeros((2, 3, 3, 3), np.int64)
-# One bad value among good ones, in the last image (the kernel checks as it scatters).
+ARGMAX = np.zeros((2, 3, 3, 3), np.uint8)  # 2x2 windows over (2, 6, 6, 3): taps 0..3
+# One bad value among good ones, in the last image (the kernel checks as it routes).
 ONE_BAD = ARGMAX.copy()
-ONE_BAD[1, 2, 1, 2] = 36
+ONE_BAD[1, 2, 1, 2] = 4
+TWO_BAD = ONE_BAD.copy()
+TWO_BAD[0, 1, 2, 0] = 9  # ...and an earlier one: the message names the first
 
 
 @pytest.mark.parametrize(
     "dy, argmax, x_shape, err, match",
     [
-        (DY, ARGMAX + 36, (2, 6, 6, 3), ValueError, r"argmax: value 36 out of range \[0, 36\)"),
-        (DY, ARGMAX - 1, (2, 6, 6, 3), ValueError, "argmax: value -1 out of range"),
-        (DY, ONE_BAD, (2, 6, 6, 3), ValueError, r"argmax: value 36 out of range \[0, 36\)"),
-        (DY, ONE_BAD[..., ::-1], (2, 6, 6, 3), ValueError, "argmax: value 36 out of range"),
+        (DY, ARGMAX + 4, (2, 6, 6, 3), ValueError, r"argmax: value 4 at \(0, 0, 0, 0\) names no"),
+        (DY, ARGMAX + 255, (2, 6, 6, 3), ValueError, "argmax: value 255 at"),
+        (DY, ONE_BAD, (2, 6, 6, 3), ValueError, r"value 4 at \(1, 2, 1, 2\) names no real cell"),
+        (DY, TWO_BAD, (2, 6, 6, 3), ValueError, r"argmax: value 9 at \(0, 1, 2, 0\)"),
+        (DY, ONE_BAD[..., ::-1], (2, 6, 6, 3), ValueError, r"value 4 at \(1, 2, 1, 0\)"),
         (DY, ARGMAX[:, :2], (2, 6, 6, 3), ValueError, r"argmax: expected shape \(2, 3, 3, 3\)"),
-        (DY, ARGMAX + 0.5, (2, 6, 6, 3), ValueError, "argmax: expected whole numbers"),
-        (DY, ARGMAX.astype(complex), (2, 6, 6, 3), TypeError, "argmax: expected real numbers"),
+        (DY, ARGMAX.astype(np.int64), (2, 6, 6, 3), ValueError, "argmax: expected the uint8"),
+        (DY, ARGMAX.astype(np.uint16), (2, 6, 6, 3), ValueError, "got dtype uint16"),
+        (DY, ARGMAX + 0.5, (2, 6, 6, 3), ValueError, "argmax: expected the uint8"),
+        (DY, ARGMAX.astype(complex), (2, 6, 6, 3), ValueError, "argmax: expected the uint8"),
+        (DY, ARGMAX.tolist(), (2, 6, 6, 3), ValueError, r"argmax: .* got <class 'list'>"),
         (DY, ARGMAX, (2, 6, 6), TypeError, "x_shape: expected a 4-tuple"),
         (DY, ARGMAX, (2, 6, 6, 3.0), TypeError, "x_shape: expected an int, got 3.0"),
         (DY, ARGMAX, "2663", TypeError, "x_shape: expected a 4-tuple"),
         (DY, ARGMAX, (2, -6, 6, 3), ValueError, "x_shape: expected an int >= 0, got -6"),
-        (DY, ARGMAX, (3, 6, 6, 3), ValueError, r"x_shape: \(3, 6, 6, 3\) cannot be pooled to dy"),
-        (DY, ARGMAX, (2, 6, 6, 4), ValueError, r"x_shape: \(2, 6, 6, 4\) cannot be pooled to dy"),
-        (DY, ARGMAX, (2, 2, 6, 3), ValueError, r"x_shape: \(2, 2, 6, 3\) cannot be pooled to dy"),
+        (DY, ARGMAX, (3, 6, 6, 3), ValueError, r"dy: expected shape \(3, 3, 3, 3\) \(the pooled"),
+        (DY, ARGMAX, (2, 6, 6, 4), ValueError, r"dy: expected shape \(2, 3, 3, 4\)"),
+        (DY, ARGMAX, (2, 8, 6, 3), ValueError, r"dy: expected shape \(2, 4, 3, 3\)"),
+        (DY, ARGMAX, (2, 1, 6, 3), ValueError, r"pool_size: window \(2, 2\) is larger than x_"),
         (DY[0], ARGMAX, (2, 6, 6, 3), ValueError, "dy: expected a 4-D array"),
     ],
 )
 def test_max_pool_backward_bad_input(dy, argmax, x_shape, err, match):
     with pytest.raises(err, match=match):
         ops.max_pool2d_backward(dy, argmax, x_shape)
+
+
+def test_max_pool_backward_rejects_padded_taps_and_bad_geometry():
+    # 3x3 windows, stride 2, "same" over 3x3: one padded row and column before the image, so
+    # tap 0 of window (0, 0) is padding (the forward never names it). Tap 4, the centre, is the
+    # window's corner cell of the image in all four windows.
+    dy = np.ones((1, 2, 2, 1), np.float32)
+    argmax = np.full(dy.shape, 4, np.uint8)
+    dx = ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "same")
+    np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 0, 1], [0, 0, 0], [1, 0, 1]])
+    argmax[0, 0, 0, 0] = 0
+    with pytest.raises(ValueError, match=r"argmax: value 0 at \(0, 0, 0, 0\) names no real cell"):
+        ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "same")
+    argmax[0, 0, 0, 0] = 4
+    argmax[0, 1, 1, 0] = 5  # window (1, 1) covers rows/columns 1..3: tap column 2 is padding
+    with pytest.raises(ValueError, match=r"argmax: value 5 at \(0, 1, 1, 0\)"):
+        ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "same")
+    with pytest.raises(ValueError, match="strides: expected positive"):
+        ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 0, "same")
+    with pytest.raises(ValueError, match="padding: expected 'valid' or 'same'"):
+        ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "full")
+
+
+def test_first_bad_argmax_is_named_with_any_thread_count(rng):
+    shape = (8, 40, 40, 16)
+    y, argmax = ops.max_pool2d(rng.standard_normal(shape).astype(np.float32))
+    argmax[5, 19, 3, 7] = 200
+    argmax[7, 0, 0, 0] = 4
+    dy = np.ones(y.shape, np.float32)
+
+    def message():
+        with pytest.raises(ValueError) as err:
+            ops.max_pool2d_backward(dy, argmax, shape)
+        return str(err.value)
+
+    assert "value 200 at (5, 19, 3, 7)" in run_with_threads(1, message)
+    assert run_with_threads(2, message) == run_with_threads(1, message)
+
+
+def test_pool_area_limit():
+    x = np.zeros((1, 300, 300, 1), np.float32)
+    with pytest.raises(ValueError, match=r"pool_size: window \(257, 256\) has 65792 cells"):
+        ops.max_pool2d(x, (257, 256))
+    with pytest.raises(ValueError, match="has 65792 cells"):
+        ops.max_pool2d_backward(np.zeros((1, 1, 1, 1)), ARGMAX, x.shape, (257, 256))
+    y, argmax = ops.max_pool2d(x, (256, 256))  # 65536 cells: the largest uint16 window
+    assert argmax.dtype == np.uint16 and y.shape == (1, 1, 1, 1)
 
 
 @pytest.mark.parametrize(
@@ -237,13 +301,16 @@ def test_every_isa_variant_matches_reference(rng, isa):
             np.testing.assert_array_equal(y, y_ref)
             np.testing.assert_array_equal(argmax, argmax_ref)
             dy = rng.standard_normal(y.shape).astype(np.float32)
+            geometry = (pool, strides, padding)
             np.testing.assert_allclose(
-                ops.max_pool2d_backward(dy, argmax, x.shape),
-                reference.max_pool2d_backward(dy.astype(np.float64), argmax_ref, x.shape),
+                ops.max_pool2d_backward(dy, argmax, x.shape, *geometry),
+                reference.max_pool2d_backward(
+                    dy.astype(np.float64), argmax_ref, x.shape, *geometry
+                ),
                 rtol=1e-6,
                 atol=1e-6,
             )
-        with pytest.raises(ValueError, match=r"argmax: value 36 out of range \[0, 36\)"):
+        with pytest.raises(ValueError, match=r"argmax: value 4 at \(1, 2, 1, 2\)"):
             ops.max_pool2d_backward(DY, ONE_BAD, (2, 6, 6, 3))
     finally:
         _cpu.set_isa(old)

@@ -31,12 +31,29 @@ Shape as_x_shape(py::handle obj) {
   return shape;
 }
 
-py::tuple max_pool2d(py::handle x_obj, py::handle pool_size, py::handle strides,
-                     py::handle padding) {
-  FloatArray x = as_float32(x_obj, "x", 4);
-  const Pool2dShape s = pool_shape(shape_of(x), "x", pool_size, strides, padding);
+// Max pooling also bounds the window: its argmax holds a tap index (see pool2d.h).
+Pool2dShape max_pool_shape(const Shape& x_shape, const char* x_name, py::handle pool_size,
+                           py::handle strides, py::handle padding) {
+  const Pool2dShape s = pool_shape(x_shape, x_name, pool_size, strides, padding);
+  const int64_t area = s.h.kernel * s.w.kernel;
+  if (area > kMaxPoolArea)
+    throw py::value_error("pool_size: window (" + std::to_string(s.h.kernel) + ", " +
+                          std::to_string(s.w.kernel) + ") has " + std::to_string(area) +
+                          " cells; max_pool2d's argmax (uint16) holds at most " +
+                          std::to_string(kMaxPoolArea));
+  return s;
+}
+
+bool byte_taps(const Pool2dShape& s) { return s.h.kernel * s.w.kernel <= kMaxPoolByteArea; }
+
+std::string window_str(const Pool2dShape& s) {
+  return "(" + std::to_string(s.h.kernel) + ", " + std::to_string(s.w.kernel) + ")";
+}
+
+template <class Index>
+py::tuple max_pool(const FloatArray& x, const Pool2dShape& s) {
   FloatArray y = new_float32(output_shape(s));
-  IndexArray argmax(output_shape(s));
+  py::array_t<Index, py::array::c_style> argmax(output_shape(s));
   {
     py::gil_scoped_release release;
     max_pool2d_forward(s, x.data(), y.mutable_data(), argmax.mutable_data());
@@ -44,33 +61,64 @@ py::tuple max_pool2d(py::handle x_obj, py::handle pool_size, py::handle strides,
   return py::make_tuple(y, argmax);
 }
 
-FloatArray max_pool2d_backward(py::handle dy_obj, py::handle argmax_obj, py::handle x_shape_obj) {
-  FloatArray dy = as_float32(dy_obj, "dy", 4);
-  const Shape x_shape = as_x_shape(x_shape_obj);
-  const Shape dy_shape = shape_of(dy);
-  if (dy_shape[0] != x_shape[0] || dy_shape[3] != x_shape[3] || dy_shape[1] > x_shape[1] ||
-      dy_shape[2] > x_shape[2])
-    throw py::value_error("x_shape: " + shape_str(x_shape) + " cannot be pooled to dy " +
-                          shape_str(dy_shape) + " (batch and channels must match)");
-  // The argmax from max_pool2d (int64, C order) is used as is and range-checked by the kernel
-  // as it scatters; anything else goes through as_indices, which converts and checks it.
-  const int64_t in_plane = x_shape[1] * x_shape[2];
-  IndexArray argmax = IndexArray::check_(argmax_obj)
-                          ? py::reinterpret_borrow<IndexArray>(argmax_obj)
-                          : as_indices(argmax_obj, "argmax", in_plane);
-  require_shape(shape_of(argmax) == dy_shape, "argmax", argmax,
-                "shape " + shape_str(dy_shape) + " (as dy)");
+py::tuple max_pool2d(py::handle x_obj, py::handle pool_size, py::handle strides,
+                     py::handle padding) {
+  FloatArray x = as_float32(x_obj, "x", 4);
+  const Pool2dShape s = max_pool_shape(shape_of(x), "x", pool_size, strides, padding);
+  return byte_taps(s) ? max_pool<uint8_t>(x, s) : max_pool<uint16_t>(x, s);
+}
+
+// The argmax must be max_pool2d's for this geometry: its dtype (no silent conversion of, say,
+// the int64 flat indices of other libraries), the shape of dy; any layout (views are copied).
+template <class Index>
+FloatArray route_max(const FloatArray& dy, py::handle argmax_obj, const Pool2dShape& s,
+                     const Shape& x_shape) {
+  const py::dtype want = py::dtype::of<Index>();
+  const bool is_array = py::isinstance<py::array>(argmax_obj);
+  if (!is_array || !py::reinterpret_borrow<py::array>(argmax_obj).dtype().is(want)) {
+    const std::string got =
+        is_array ? "dtype " + std::string(py::str(
+                                  py::reinterpret_borrow<py::array>(argmax_obj).dtype()))
+                 : std::string(py::str(py::type::handle_of(argmax_obj)));
+    throw py::value_error("argmax: expected the " + std::string(py::str(want)) +
+                          " array max_pool2d returns for a " + window_str(s) + " window, got " +
+                          got);
+  }
+  using TapArray = py::array_t<Index, py::array::c_style>;
+  // max_pool2d's own output is used as is (ensure() builds a new array object even then).
+  const TapArray argmax = TapArray::check_(argmax_obj)
+                              ? py::reinterpret_borrow<TapArray>(argmax_obj)
+                              : TapArray::ensure(argmax_obj);
+  require_shape(shape_of(argmax) == shape_of(dy), "argmax", argmax,
+                "shape " + shape_str(dy) + " (as dy)");
   FloatArray dx = new_float32(x_shape);
-  bool in_range;
+  int64_t stray;
   {
     py::gil_scoped_release release;
-    in_range = shendu::max_pool2d_backward(x_shape[0], in_plane, dy_shape[1] * dy_shape[2],
-                                           x_shape[3], dy.data(), argmax.data(),
-                                           dx.mutable_data());
+    stray = shendu::max_pool2d_backward(s, dy.data(), argmax.data(), dx.mutable_data());
   }
-  // as_indices names the first out-of-range value (and raises).
-  if (!in_range) as_indices(argmax, "argmax", in_plane);
+  if (stray >= 0) {
+    const int64_t c = stray % s.c, ow = stray / s.c % s.w.out;
+    const int64_t oh = stray / (s.c * s.w.out) % s.h.out, n = stray / (s.c * s.w.out * s.h.out);
+    throw py::value_error("argmax: value " + std::to_string(argmax.data()[stray]) + " at (" +
+                          std::to_string(n) + ", " + std::to_string(oh) + ", " +
+                          std::to_string(ow) + ", " + std::to_string(c) +
+                          ") names no real cell of its " + window_str(s) + " window in x_shape " +
+                          shape_str(x_shape));
+  }
   return dx;
+}
+
+FloatArray max_pool2d_backward(py::handle dy_obj, py::handle argmax_obj, py::handle x_shape_obj,
+                               py::handle pool_size, py::handle strides, py::handle padding) {
+  FloatArray dy = as_float32(dy_obj, "dy", 4);
+  const Shape x_shape = as_x_shape(x_shape_obj);
+  const Pool2dShape s = max_pool_shape(x_shape, "x_shape", pool_size, strides, padding);
+  require_shape(shape_of(dy) == output_shape(s), "dy", dy,
+                "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " +
+                    shape_str(x_shape) + ")");
+  return byte_taps(s) ? route_max<uint8_t>(dy, argmax_obj, s, x_shape)
+                      : route_max<uint16_t>(dy, argmax_obj, s, x_shape);
 }
 
 FloatArray avg_pool2d(py::handle x_obj, py::handle pool_size, py::handle strides,
@@ -108,7 +156,8 @@ void bind_pool(py::module_& m) {
   m.def("max_pool2d", &max_pool2d, py::arg("x"), py::arg("pool_size") = two,
         py::arg("strides") = py::none(), py::arg("padding") = "valid");
   m.def("max_pool2d_backward", &max_pool2d_backward, py::arg("dy"), py::arg("argmax"),
-        py::arg("x_shape"));
+        py::arg("x_shape"), py::arg("pool_size") = two, py::arg("strides") = py::none(),
+        py::arg("padding") = "valid");
   m.def("avg_pool2d", &avg_pool2d, py::arg("x"), py::arg("pool_size") = two,
         py::arg("strides") = py::none(), py::arg("padding") = "valid");
   m.def("avg_pool2d_backward", &avg_pool2d_backward, py::arg("dy"), py::arg("x_shape"),

@@ -460,28 +460,69 @@ def _pool_window(x_shape, pool_size, strides, padding, name: str):
     return _window(x_shape, pool, strides, _padding(padding), name)
 
 
+def _tap_dtype(g):
+    """max_pool2d's argmax dtype for Window2d g: a byte up to 256 cells (see ops.max_pool2d)."""
+    kh, kw = g[4], g[5]
+    if kh * kw > 65536:
+        raise ValueError(
+            f"pool_size: window ({kh}, {kw}) has {kh * kw} cells; max_pool2d's argmax (uint16) "
+            "holds at most 65536"
+        )
+    return _cp().uint8 if kh * kw <= 256 else _cp().uint16
+
+
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     x = _float32(x, "x", 4)
     g = _pool_window(x.shape, pool_size, strides, padding, "x")
     out_shape = (g[0], g[10], g[11], g[3])
     y = _cp().empty(out_shape, dtype=_cp().float32)
-    argmax = _cp().empty(out_shape, dtype=_cp().int64)
-    _k.max_pool_forward(_ptr(x), g, _ptr(y), _ptr(argmax), _stream())
+    argmax = _cp().empty(out_shape, dtype=_tap_dtype(g))
+    _k.max_pool_forward(_ptr(x), g, _ptr(y), _ptr(argmax), argmax.itemsize, _stream())
     return y, argmax
 
 
-def max_pool2d_backward(dy, argmax, x_shape):
-    n, h, w, c = x_shape = _shape4(x_shape, "x_shape")
+def _check_taps(argmax, g):
+    """ValueError naming the first argmax value that is no real cell of its window (one read-back:
+    the kernel would route such a value's gradient nowhere)."""
+    cp = _cp()
+    n, h, w, c, kh, kw, sh, sw, pt, pl, ho, wo = g
+    if argmax.size == 0:
+        return
+    taps = argmax.astype(cp.int64)
+    rows = cp.arange(ho).reshape(ho, 1, 1) * sh - pt + taps // kw
+    cols = cp.arange(wo).reshape(wo, 1) * sw - pl + taps % kw
+    bad = (taps >= kh * kw) | (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    if bool(bad.any()):
+        first = int(bad.ravel().argmax())  # the first True
+        at, rest = [], first
+        for size in reversed(argmax.shape):
+            at.insert(0, rest % size)
+            rest //= size
+        raise ValueError(
+            f"argmax: value {int(argmax.ravel()[first])} at ({', '.join(map(str, at))}) names no "
+            f"real cell of its ({kh}, {kw}) window in x_shape {(n, h, w, c)}"
+        )
+
+
+def max_pool2d_backward(dy, argmax, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    x_shape = _shape4(x_shape, "x_shape")
     dy = _float32(dy, "dy", 4)
-    _require_shape(
-        dy.shape[0] == n and dy.shape[3] == c, "dy", dy, f"({n}, Ho, Wo, {c}) for x_shape {x_shape}"
-    )
-    argmax = _indices(argmax, "argmax", h * w)
+    g = _pool_window(x_shape, pool_size, strides, padding, "x_shape")
+    out_shape = (g[0], g[10], g[11], g[3])
+    _require_shape(dy.shape == out_shape, "dy", dy, f"{out_shape}, the pooled x_shape {x_shape}")
+    want = _tap_dtype(g)
+    dtype = getattr(argmax, "dtype", None)
+    if dtype != want:  # no silent conversion (of, say, another library's int64 flat indices)
+        got = str(type(argmax)) if dtype is None else f"dtype {dtype}"
+        raise ValueError(
+            f"argmax: expected the {_cp().dtype(want)} array max_pool2d returns for a "
+            f"({g[4]}, {g[5]}) window, got {got}"
+        )
+    argmax = _cp().ascontiguousarray(_cp().asarray(argmax))
     _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
-    # Only the sizes matter here: each dy goes where argmax says.
-    g = (n, h, w, c, 1, 1, 1, 1, 0, 0, dy.shape[1], dy.shape[2])
-    dx = _cp().zeros(x_shape, dtype=_cp().float32)
-    _k.max_pool_backward(_ptr(dy), _ptr(argmax), g, _ptr(dx), _stream())
+    _check_taps(argmax, g)
+    dx = _cp().empty(x_shape, dtype=_cp().float32)
+    _k.max_pool_backward(_ptr(dy), _ptr(argmax), argmax.itemsize, g, _ptr(dx), _stream())
     return dx
 
 

@@ -118,16 +118,22 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     """Max pooling over (N, H, W, C); strides default to pool_size.
 
-    Returns (y, argmax): argmax (int64, shape of y) holds, for each output, the flat index
-    h * W + w of its maximum within its (n, :, :, c) plane; ties pick the first in row-major window
-    order, and a NaN in the window wins (propagates). "same" padding never picks padded cells.
+    Returns (y, argmax): argmax (shape of y) holds, for each output, the place of its maximum in
+    its pool window, i * pool_w + j for window row i and column j (padded rows/columns count, so
+    the values depend only on the window, not on the image). Its dtype is uint8 for windows of
+    up to 256 cells and uint16 for larger ones (more than 65536 cells: ValueError). Ties pick
+    the first in row-major window order, a NaN in the window wins (propagates), and "same"
+    padding never picks padded cells.
     """
     return _backend(x).max_pool2d(x, pool_size, strides, padding)
 
 
-def max_pool2d_backward(dy, argmax, x_shape):
-    """dx of shape x_shape: each dy routed to its argmax (overlapping windows accumulate)."""
-    return _backend(dy).max_pool2d_backward(dy, argmax, x_shape)
+def max_pool2d_backward(dy, argmax, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    """dx of shape x_shape: each dy routed to the cell its argmax names (overlapping windows
+    accumulate). pool_size, strides, padding: as given to max_pool2d. argmax must be the array
+    max_pool2d returned (its dtype, the shape of dy); a value naming no real cell of its window
+    raises ValueError."""
+    return _backend(dy).max_pool2d_backward(dy, argmax, x_shape, pool_size, strides, padding)
 
 
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):

@@ -174,32 +174,52 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
     return dx, dw, dy.sum(axis=(0, 1, 2))
 
 
+def _tap_dtype(pool_size):
+    """max_pool2d's argmax dtype: a byte for windows of up to 256 cells (see ops.max_pool2d)."""
+    kh, kw = _pair(pool_size)
+    if kh * kw > 65536:
+        raise ValueError(f"pool_size: window ({kh}, {kw}) has more than 65536 cells")
+    return np.uint8 if kh * kw <= 256 else np.uint16
+
+
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     x = _float(x)
     strides = pool_size if strides is None else strides
-    n, h, w, c = x.shape
-    ho, wo, _, _ = _geometry(x.shape, pool_size, strides, padding)
+    kw = _pair(pool_size)[1]
+    (sh, sw), (n, _, _, c) = _pair(strides), x.shape
+    ho, wo, top, left = _geometry(x.shape, pool_size, strides, padding)
     y = np.empty((n, ho, wo, c), x.dtype)
-    argmax = np.empty((n, ho, wo, c), np.int64)
+    argmax = np.empty((n, ho, wo, c), _tap_dtype(pool_size))
     for oh, ow, rows, cols in _windows(x.shape, pool_size, strides, padding):
         window = x[:, rows, cols, :]  # only real cells: padding never wins
         width = window.shape[2]
         cells = window.reshape(n, window.shape[1] * width, c)
         # np.argmax returns the first maximum, and the first NaN when there is one.
         best = cells.argmax(axis=1)
-        argmax[:, oh, ow, :] = (rows.start + best // width) * w + cols.start + best % width
+        # The tap (i, j) of the full window, counting the padded rows/columns before it.
+        i = rows.start - (oh * sh - top) + best // width
+        j = cols.start - (ow * sw - left) + best % width
+        argmax[:, oh, ow, :] = i * kw + j
         y[:, oh, ow, :] = np.take_along_axis(cells, best[:, None, :], axis=1)[:, 0]
     return y, argmax
 
 
-def max_pool2d_backward(dy, argmax, x_shape):
+def max_pool2d_backward(dy, argmax, x_shape, pool_size=(2, 2), strides=None, padding="valid"):
     dy = _float(dy)
+    strides = pool_size if strides is None else strides
+    (kh, kw), (sh, sw) = _pair(pool_size), _pair(strides)
+    _, _, top, left = _geometry(x_shape, pool_size, strides, padding)
     n, h, w, c = x_shape
-    dx = np.zeros((n, h * w, c), dy.dtype)
+    # Padded so that every tap of every window is a cell; overlapping windows accumulate.
+    dxp = np.zeros((n, h + 2 * kh, w + 2 * kw, c), dy.dtype)
     batch = np.arange(n)[:, None, None, None]
     channel = np.arange(c)[None, None, None, :]
-    np.add.at(dx, (batch, argmax, channel), dy)  # overlapping windows accumulate
-    return dx.reshape(x_shape)
+    oh = np.arange(dy.shape[1])[None, :, None, None]
+    ow = np.arange(dy.shape[2])[None, None, :, None]
+    rows = oh * sh - top + argmax // kw + kh
+    cols = ow * sw - left + argmax % kw + kw
+    np.add.at(dxp, (batch, rows, cols, channel), dy)
+    return dxp[:, kh : kh + h, kw : kw + w, :]
 
 
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):

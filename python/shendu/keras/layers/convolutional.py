@@ -211,7 +211,10 @@ class MaxPooling2D(_Pooling2D):
 
     def backward(self, ctx, dy):
         argmax, x_shape = ctx
-        return ops.max_pool2d_backward(dy, argmax, x_shape), []
+        dx = ops.max_pool2d_backward(
+            dy, argmax, x_shape, self.pool_size, self.strides, self.padding
+        )
+        return dx, []
 
 
 class AveragePooling2D(_Pooling2D):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import numpy as np
+
 from . import _config, _cpu, reference
 
 try:  # the CUDA module exists only in GPU builds
@@ -29,7 +31,7 @@ def _is_cupy(x) -> bool:
 def _backend(x) -> ModuleType:
     if _config.get_backend() == "reference":
         return reference
-    if _is_cupy(x):
+    if type(x) is not np.ndarray and _is_cupy(x):  # the common case first: a tiny op costs ~1 us
         if _cuda is None:
             raise RuntimeError("got a CuPy array, but shendu was built without its CUDA module")
         return _cuda

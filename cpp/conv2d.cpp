@@ -195,18 +195,20 @@ void forward_lines(const Conv2dShape& s, const float* x, const float* w, const f
   }
 }
 
-// For the whole images of output lines [l0, l1): dx, and this group's dw (overwritten).
+// For the whole images of output lines [l0, l1): dx (unless null), and this group's dw
+// (overwritten).
 void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                     int64_t l0, int64_t l1, float* dx, float* dw) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
   const int64_t image_floats = s.h.in * s.w.in * s.c;
-  zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
+  if (dx) zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
   float* col = workspace(std::min(chunk, l1 - l0) * Wo * K);
   for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
     const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
     const float* dy_chunk = dy + c0 * Wo * F;
     im2col(s, x, c0, c1, col);
     sgemm(true, false, K, F, rows, 1.0f, col, K, dy_chunk, F, c0 == l0 ? 0.0f : 1.0f, dw, F);
+    if (!dx) continue;
     // The columns are consumed; the same workspace now receives dy @ w^T.
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
     col2im_add(s, col, c0, c1, dx);
@@ -277,13 +279,13 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   if (rows == 0 || F == 0) {  // no output: every gradient is zero
     zero_run(db, F);
     zero_run(dw, K * F);
-    zero_run(dx, s.n * s.h.in * s.w.in * s.c);
+    if (dx) zero_run(dx, s.n * s.h.in * s.w.in * s.c);
     return;
   }
   if (im2col_is_identity(s)) {
     column_sums(dy, rows, F, db);
     sgemm(true, false, K, F, rows, 1.0f, x, K, dy, F, 0.0f, dw, F);
-    sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
+    if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
     return;
   }
   // Each group sums its dw (rows of ld floats) and db into a partial; the partials are added in
@@ -295,9 +297,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   // The direct kernels read dy with rows padded to whole vectors as well.
   std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
-  const std::vector<float> wp = direct ? pad_filters(w, K, F) : std::vector<float>();
+  const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const std::vector<float> u = winograd ? winograd_filters(s, w, true) : std::vector<float>();
+  const std::vector<float> u =
+      winograd && dx ? winograd_filters(s, w, true) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
@@ -308,12 +311,14 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     }
     if (direct) {
       const DirectConv& kernels = direct_kernels();
-      kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
-                            gr.l1 / s.h.out * s.h.in, dx);
+      if (dx)
+        kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                              gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
     } else if (winograd) {
       const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
-      winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
+      if (dx)
+        winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
       winograd_filter_grad(s, x, dy, n0, n1, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);

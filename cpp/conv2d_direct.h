@@ -68,35 +68,78 @@ inline float sum_lanes(V v) {
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
-// Output line l, filters [f0, f0 + NV * kLanes) (trimmed to F when stored), C channels.
+// Independent accumulator vectors a register block may hold: enough chains to hide the FMA latency,
+// few enough to stay in registers (a 16-float vector is 1 AVX-512, 2 AVX2 or 4 SSE registers).
+#if defined(__AVX512F__)
+constexpr int kAccumulators = 16;
+#elif defined(__AVX2__)
+constexpr int kAccumulators = 6;
+#else
+constexpr int kAccumulators = 3;
+#endif
+constexpr int kMaxBlock = 8;
+
+// How many output cells (forward) or dw rows (backward_filter) share a block of NV vectors.
+template <int NV>
+constexpr int block_width() {
+  return std::max(1, std::min(kMaxBlock, kAccumulators / NV));
+}
+
+// Output cells [ow, ow + P) of line l, filters [f0, f0 + NV * kLanes) (trimmed to F when
+// stored), C channels: each x value is broadcast once per cell, each filter vector loaded once
+// for all P cells. tw: the kernel columns to sum, which for P > 1 must be real for every cell.
+// Every cell sums bias, then taps in (kh, kw, c) order, whatever P.
+template <int C, int NV, int P>
+void forward_cells(const Conv2dShape& s, const float* x, const float* wp, const float* bp,
+                   int64_t l, int64_t f0, int64_t ow, Taps tw, float* y) {
+  const int64_t KW = s.w.kernel, F = s.f, Fp = padded_filters(F), W = s.w.in, sw = s.w.stride;
+  const int64_t n = l / s.h.out, oh = l % s.h.out;
+  const Taps th = taps(s.h, oh);
+  V acc[P][NV];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < NV; ++v) acc[p][v] = load(bp + f0 + v * kLanes);
+  for (int64_t kh = th.k0; kh < th.k1; ++kh) {
+    const float* xr =
+        x + ((n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W + ow * sw - s.w.pad) * C;
+    const float* wr = wp + kh * KW * C * Fp + f0;
+    for (int64_t kw = tw.k0; kw < tw.k1; ++kw)
+      for (int c = 0; c < C; ++c) {
+        const float* wv = wr + (kw * C + c) * Fp;
+        V wvec[NV];
+        for (int v = 0; v < NV; ++v) wvec[v] = load(wv + v * kLanes);
+        for (int p = 0; p < P; ++p) {
+          const float xv = xr[(p * sw + kw) * C + c];
+          for (int v = 0; v < NV; ++v) acc[p][v] += xv * wvec[v];
+        }
+      }
+  }
+  const int64_t stored = std::min<int64_t>(NV * kLanes, F - f0);
+  for (int p = 0; p < P; ++p) {
+    float* out = y + (l * s.w.out + ow + p) * F + f0;
+    // A constant size lets the whole-block store compile to vector moves, not a memcpy call.
+    if (stored == NV * kLanes)
+      std::memcpy(out, acc[p], sizeof acc[p]);
+    else
+      std::memcpy(out, acc[p], sizeof(float) * stored);
+  }
+}
+
+// Output line l, filters [f0, f0 + NV * kLanes): blocks of cells whose windows lie wholly inside
+// the row, single cells at the borders.
 template <int C, int NV>
 void forward_block(const Conv2dShape& s, const float* x, const float* wp, const float* bp,
                    int64_t l, int64_t f0, float* y) {
-  const int64_t KW = s.w.kernel, F = s.f, Fp = padded_filters(F), W = s.w.in;
-  const int64_t n = l / s.h.out, oh = l % s.h.out;
-  const Taps th = taps(s.h, oh);
-  const int64_t stored = std::min<int64_t>(NV * kLanes, F - f0);
-  for (int64_t ow = 0; ow < s.w.out; ++ow) {
-    const Taps tw = taps(s.w, ow);
-    V acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = load(bp + f0 + v * kLanes);
-    for (int64_t kh = th.k0; kh < th.k1; ++kh) {
-      const float* xr = x + ((n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W +
-                             ow * s.w.stride - s.w.pad) * C;
-      const float* wr = wp + kh * KW * C * Fp + f0;
-      for (int64_t kw = tw.k0; kw < tw.k1; ++kw)
-        for (int c = 0; c < C; ++c) {
-          const float xv = xr[kw * C + c];
-          const float* wv = wr + (kw * C + c) * Fp;
-          for (int v = 0; v < NV; ++v) acc[v] += xv * load(wv + v * kLanes);
-        }
+  constexpr int P = block_width<NV>();
+  const int64_t Wo = s.w.out, KW = s.w.kernel;
+  const int64_t full0 = outputs_of_tap(s.w, 0).k0, full1 = outputs_of_tap(s.w, KW - 1).k1;
+  for (int64_t ow = 0; ow < Wo;) {
+    if (P > 1 && ow >= full0 && ow + P <= full1) {
+      forward_cells<C, NV, P>(s, x, wp, bp, l, f0, ow, Taps{0, KW}, y);
+      ow += P;
+    } else {
+      forward_cells<C, NV, 1>(s, x, wp, bp, l, f0, ow, taps(s.w, ow), y);
+      ++ow;
     }
-    float* out = y + (l * s.w.out + ow) * F + f0;
-    // A constant size lets the whole-block store compile to vector moves, not a memcpy call.
-    if (stored == NV * kLanes)
-      std::memcpy(out, acc, sizeof acc);
-    else
-      std::memcpy(out, acc, sizeof(float) * stored);
   }
 }
 
@@ -171,24 +214,72 @@ void backward_data(const Conv2dShape& s, const float* dyp, const float* wp, int6
   }
 }
 
-// One row (kh, kw, c) of dw, filters [f0, f0 + NV * kLanes): the products of one output line,
-// accumulated in registers over its outputs.
-template <int C>
+// One row (kh, kw, c) of dw for one output line: its x value at output column ow is
+// x[off + ow * x_step], real for the columns o.
+struct FilterRow {
+  int64_t off;
+  Taps o;
+  float* dw;
+};
+
+// T rows of dw, filters [f0, f0 + NV * kLanes), += the products of one output line: each dy
+// vector is loaded once for all T rows. Every row still sums its columns in ascending order (the
+// columns some rows lack first and last, alone), so the blocking never changes a result.
+template <int T, int NV>
+void filter_rows(const FilterRow* rows, const float* x, int64_t x_step, const float* dy_line,
+                 int64_t Fp, int64_t f0) {
+  int64_t j0 = rows[0].o.k0, j1 = rows[0].o.k1;
+  for (int t = 1; t < T; ++t) {
+    j0 = std::max(j0, rows[t].o.k0);
+    j1 = std::min(j1, rows[t].o.k1);
+  }
+  j1 = std::max(j0, j1);
+  V acc[T][NV];
+  for (int t = 0; t < T; ++t)
+    for (int v = 0; v < NV; ++v) acc[t][v] = load(rows[t].dw + f0 + v * kLanes);
+  const auto alone = [&](int t, int64_t o0, int64_t o1) {
+    for (int64_t ow = o0; ow < o1; ++ow) {
+      const float xv = x[rows[t].off + ow * x_step];
+      for (int v = 0; v < NV; ++v) acc[t][v] += xv * load(dy_line + ow * Fp + f0 + v * kLanes);
+    }
+  };
+  for (int t = 0; t < T; ++t) alone(t, rows[t].o.k0, std::min(j0, rows[t].o.k1));
+  for (int64_t ow = j0; ow < j1; ++ow) {
+    V d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = load(dy_line + ow * Fp + f0 + v * kLanes);
+    for (int t = 0; t < T; ++t) {
+      const float xv = x[rows[t].off + ow * x_step];
+      for (int v = 0; v < NV; ++v) acc[t][v] += xv * d[v];
+    }
+  }
+  for (int t = 0; t < T; ++t) alone(t, std::max(j1, rows[t].o.k0), rows[t].o.k1);
+  for (int t = 0; t < T; ++t) std::memcpy(rows[t].dw + f0, acc[t], sizeof acc[t]);
+}
+
+// All the rows of one output line, filters [f0, f0 + NV * kLanes): blocks of up to
+// block_width<NV>() rows, split evenly.
 struct FilterFor {
   template <int NV>
   struct Block {
-    static void run(int64_t f0, const Conv2dShape& s, const float* dy_line, const float* x_line,
-                    int64_t kw, int c, float* dw_row) {
-    const int64_t Fp = padded_filters(s.f);
-    const Taps o = outputs_of_tap(s.w, kw);
-    V acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = load(dw_row + f0 + v * kLanes);
-    for (int64_t ow = o.k0; ow < o.k1; ++ow) {
-      const float xv = x_line[(ow * s.w.stride - s.w.pad + kw) * C + c];
-      const float* d = dy_line + ow * Fp + f0;
-      for (int v = 0; v < NV; ++v) acc[v] += xv * load(d + v * kLanes);
-    }
-    std::memcpy(dw_row + f0, acc, sizeof acc);
+    static void run(int64_t f0, const std::vector<FilterRow>& rows, const float* x,
+                    int64_t x_step, const float* dy_line, int64_t Fp) {
+      const int64_t R = static_cast<int64_t>(rows.size());
+      const int64_t blocks = (R + block_width<NV>() - 1) / block_width<NV>();
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t r0 = R * b / blocks, r1 = R * (b + 1) / blocks;
+        const FilterRow* r = rows.data() + r0;
+        static_assert(kMaxBlock == 8, "one case per block width");
+        switch (r1 - r0) {
+          case 1: filter_rows<1, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 2: filter_rows<2, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 3: filter_rows<3, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 4: filter_rows<4, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 5: filter_rows<5, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 6: filter_rows<6, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          case 7: filter_rows<7, NV>(r, x, x_step, dy_line, Fp, f0); break;
+          default: filter_rows<8, NV>(r, x, x_step, dy_line, Fp, f0); break;
+        }
+      }
     }
   };
 };
@@ -198,17 +289,23 @@ void backward_filter(const Conv2dShape& s, const float* dyp, const float* x, int
                      int64_t l1, float* dwp) {
   const int64_t KW = s.w.kernel, Fp = padded_filters(s.f), W = s.w.in;
   std::fill(dwp, dwp + s.h.kernel * KW * C * Fp, 0.0f);
+  std::vector<Taps> columns(static_cast<size_t>(KW));
+  for (int64_t kw = 0; kw < KW; ++kw) columns[kw] = outputs_of_tap(s.w, kw);
+  std::vector<FilterRow> rows;
+  rows.reserve(static_cast<size_t>(s.h.kernel * KW * C));
   for (int64_t l = l0; l < l1; ++l) {
     const int64_t n = l / s.h.out, oh = l % s.h.out;
     const Taps th = taps(s.h, oh);
-    const float* dy_line = dyp + l * s.w.out * Fp;
+    rows.clear();
     for (int64_t kh = th.k0; kh < th.k1; ++kh) {
-      const float* x_line = x + (n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W * C;
+      const int64_t line = (n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W * C;
       for (int64_t kw = 0; kw < KW; ++kw)
         for (int c = 0; c < C; ++c)
-          over_filter_blocks<FilterFor<C>::template Block>(Fp, s, dy_line, x_line, kw, c,
-                                          dwp + ((kh * KW + kw) * C + c) * Fp);
+          rows.push_back({line + (kw - s.w.pad) * C + c, columns[kw],
+                          dwp + ((kh * KW + kw) * C + c) * Fp});
     }
+    over_filter_blocks<FilterFor::Block>(Fp, rows, x, s.w.stride * C, dyp + l * s.w.out * Fp,
+                                         Fp);
   }
 }
 

@@ -125,6 +125,28 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
   }
 }
 
+// sums[f] += dy[r, f] for rows [r0, r1), each column summed in row order. Columns go in blocks of
+// 16 through a local array the compiler keeps in registers (adding into sums directly stored and
+// reloaded every element of every row: a store-forwarding chain per column), and rows in chunks
+// that stay in L1 while their column blocks are summed.
+void add_rows(const float* dy, int64_t r0, int64_t r1, int64_t F, float* sums) {
+  constexpr int64_t kColumns = 16, kRows = 64;
+  for (int64_t c0 = r0; c0 < r1; c0 += kRows) {
+    const int64_t c1 = std::min(r1, c0 + kRows);
+    for (int64_t f0 = 0; f0 < F; f0 += kColumns) {
+      if (F - f0 < kColumns) {
+        for (int64_t r = c0; r < c1; ++r) add_run(sums + f0, dy + r * F + f0, F - f0);
+        continue;
+      }
+      float acc[kColumns];
+      for (int64_t j = 0; j < kColumns; ++j) acc[j] = sums[f0 + j];
+      for (int64_t r = c0; r < c1; ++r)
+        for (int64_t j = 0; j < kColumns; ++j) acc[j] += dy[r * F + f0 + j];
+      for (int64_t j = 0; j < kColumns; ++j) sums[f0 + j] = acc[j];
+    }
+  }
+}
+
 // db[f] = sum over rows of dy[r, f]: fixed blocks of rows summed in parallel, then the block sums
 // added in order, so the result does not depend on the thread count.
 void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
@@ -132,11 +154,8 @@ void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
   std::vector<float> partial(static_cast<size_t>(blocks * F), 0.0f);
   parallel_for(blocks, kBlock * F, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      float* p = partial.data() + blk * F;
-      const int64_t r1 = std::min(rows, (blk + 1) * kBlock);
-      for (int64_t r = blk * kBlock; r < r1; ++r) add_run(p, dy + r * F, F);
-    }
+    for (int64_t blk = b0; blk < b1; ++blk)
+      add_rows(dy, blk * kBlock, std::min(rows, (blk + 1) * kBlock), F, partial.data() + blk * F);
   });
   zero_run(db, F);
   for (int64_t blk = 0; blk < blocks; ++blk) add_run(db, partial.data() + blk * F, F);
@@ -305,10 +324,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
     float* db_part = p + K * ld;
-    for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r) {
-      add_run(db_part, dy + r * F, F);
-      if (!dy_padded.empty()) std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
-    }
+    add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    if (!dy_padded.empty())
+      for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
+        std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
     if (direct) {
       const DirectConv& kernels = direct_kernels();
       if (dx)

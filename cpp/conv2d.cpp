@@ -307,10 +307,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
     return;
   }
-  // Each group sums its dw (rows of ld floats) and db into a partial; the partials are added in
-  // group order after.
+  // Each group sums its dw (rows of ld floats) and db (ld floats) into a partial; the partials are
+  // added in group order after.
   const bool direct = use_direct(s);
-  const int64_t ld = direct ? padded_filters(F) : F, part = K * ld + F;
+  const int64_t ld = direct ? padded_filters(F) : F, part = (K + 1) * ld;
   const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
   std::vector<float> partials(static_cast<size_t>(groups * part));
   // The direct kernels read dy with rows padded to whole vectors as well.
@@ -324,7 +324,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
     float* db_part = p + K * ld;
-    add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    if (!direct) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
     if (!dy_padded.empty())
       for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
         std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
@@ -333,7 +333,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
       if (dx)
         kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
                               gr.l1 / s.h.out * s.h.in, dx);
-      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
+      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
       const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
       if (dx)

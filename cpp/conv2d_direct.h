@@ -32,9 +32,11 @@ struct DirectConv {
   // dx for input lines [g0, g1) (g = n * H + ih), overwritten; dyp is dy with rows of Fp.
   void (*backward_data)(const Conv2dShape& s, const float* dyp, const float* wp, int64_t g0,
                         int64_t g1, float* dx);
-  // dwp (KH * KW * C rows of Fp) = the weight gradient of output lines [l0, l1).
+  // dwp (KH * KW * C rows of Fp) = the weight gradient of output lines [l0, l1), and dbp (Fp)
+  // their bias gradient: dy summed over the lines' cells in order (summed here, while each dy line
+  // is in L1, rather than in a second pass over dy).
   void (*backward_filter)(const Conv2dShape& s, const float* dyp, const float* x, int64_t l0,
-                          int64_t l1, float* dwp);
+                          int64_t l1, float* dwp, float* dbp);
 };
 
 const DirectConv& direct_conv_avx2();
@@ -257,12 +259,12 @@ void filter_rows(const FilterRow* rows, const float* x, int64_t x_step, const fl
 }
 
 // All the rows of one output line, filters [f0, f0 + NV * kLanes): blocks of up to
-// block_width<NV>() rows, split evenly.
+// block_width<NV>() rows, split evenly; then the line's dy cells added to the bias gradient.
 struct FilterFor {
   template <int NV>
   struct Block {
     static void run(int64_t f0, const std::vector<FilterRow>& rows, const float* x,
-                    int64_t x_step, const float* dy_line, int64_t Fp) {
+                    int64_t x_step, const float* dy_line, int64_t Wo, int64_t Fp, float* dbp) {
       const int64_t R = static_cast<int64_t>(rows.size());
       const int64_t blocks = (R + block_width<NV>() - 1) / block_width<NV>();
       for (int64_t b = 0; b < blocks; ++b) {
@@ -280,15 +282,21 @@ struct FilterFor {
           default: filter_rows<8, NV>(r, x, x_step, dy_line, Fp, f0); break;
         }
       }
+      V acc[NV];
+      for (int v = 0; v < NV; ++v) acc[v] = load(dbp + f0 + v * kLanes);
+      for (int64_t ow = 0; ow < Wo; ++ow)
+        for (int v = 0; v < NV; ++v) acc[v] += load(dy_line + ow * Fp + f0 + v * kLanes);
+      std::memcpy(dbp + f0, acc, sizeof acc);
     }
   };
 };
 
 template <int C>
 void backward_filter(const Conv2dShape& s, const float* dyp, const float* x, int64_t l0,
-                     int64_t l1, float* dwp) {
+                     int64_t l1, float* dwp, float* dbp) {
   const int64_t KW = s.w.kernel, Fp = padded_filters(s.f), W = s.w.in;
   std::fill(dwp, dwp + s.h.kernel * KW * C * Fp, 0.0f);
+  std::fill(dbp, dbp + Fp, 0.0f);
   std::vector<Taps> columns(static_cast<size_t>(KW));
   for (int64_t kw = 0; kw < KW; ++kw) columns[kw] = outputs_of_tap(s.w, kw);
   std::vector<FilterRow> rows;
@@ -305,7 +313,7 @@ void backward_filter(const Conv2dShape& s, const float* dyp, const float* x, int
                           dwp + ((kh * KW + kw) * C + c) * Fp});
     }
     over_filter_blocks<FilterFor::Block>(Fp, rows, x, s.w.stride * C, dyp + l * s.w.out * Fp,
-                                         Fp);
+                                         s.w.out, Fp, dbp);
   }
 }
 
@@ -339,15 +347,15 @@ struct BackwardData {
 template <int C>
 struct BackwardFilter {
   static void run(const Conv2dShape& s, const float* dyp, const float* x, int64_t l0, int64_t l1,
-                  float* dwp) {
-    backward_filter<C>(s, dyp, x, l0, l1, dwp);
+                  float* dwp, float* dbp) {
+    backward_filter<C>(s, dyp, x, l0, l1, dwp, dbp);
   }
 };
 
 constexpr DirectConv kKernels{
     for_channels<Forward, const float*, const float*, const float*, int64_t, int64_t, float*>,
     for_channels<BackwardData, const float*, const float*, int64_t, int64_t, float*>,
-    for_channels<BackwardFilter, const float*, const float*, int64_t, int64_t, float*>};
+    for_channels<BackwardFilter, const float*, const float*, int64_t, int64_t, float*, float*>};
 
 }  // namespace direct
 }  // namespace

@@ -1,6 +1,6 @@
 // Direct convolution (no im2col, no GEMM) for layers with few input channels, compiled once per
 // instruction set: conv2d.cpp (portable), conv2d_direct_avx2.cpp and conv2d_direct_avx512.cpp
-// include this file, and GCC lowers the 16-float vectors to 4 SSE, 2 AVX2 or 1 AVX-512 register.
+// include this file, and each builds with vectors of its native width (4, 8 or 16 floats).
 // Internal linkage keeps the per-ISA copies apart; conv2d.cpp picks one at run time.
 //
 // Why: with C = 1..4 input channels the im2col matrix has only KH * KW * C columns, so im2col
@@ -8,8 +8,9 @@
 // (dx: 9 columns for a 3x3 kernel on one channel) dimension, where packing dominates. Here every
 // product is a broadcast of one x value times a vector of filters, accumulated in registers.
 //
-// Filters (wp, bp), dy and dw are laid out with F padded to Fp, a multiple of kLanes, with zeros
-// in the padding, so every load is a whole vector; only the y stores are trimmed to F.
+// Filters (wp, bp), dy and dw are laid out with F padded to Fp, a multiple of kLanes (16), with
+// zeros in the padding, so every load is a whole vector; only the y stores are trimmed to F. The
+// kernels work in blocks of 16 filters, each held as kSub vectors of the widest native size.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -42,15 +43,26 @@ struct DirectConv {
 const DirectConv& direct_conv_avx2();
 const DirectConv& direct_conv_avx512();
 
-// The vector helpers pass 64-byte vectors by value; they have internal linkage and are inlined, so
-// the ABI difference GCC warns about for non-AVX-512 builds never crosses a call boundary.
+// The vector helpers pass vectors by value; they have internal linkage and are inlined, so the ABI
+// difference GCC warns about never crosses a call boundary.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"
 namespace {
 namespace direct {
 
-typedef float V __attribute__((vector_size(kLanes * sizeof(float))));
-// Filters per register block: 4 accumulators of 16 (64 filters) per output cell.
+// Native vectors, not 16-float ones everywhere: where 16 floats are wider than a register, GCC
+// lowers a scalar * vector product by storing the scalar to the stack 16 times and reloading it,
+// which made the SSE and AVX2 builds 20-40x slower than AVX-512.
+#if defined(__AVX512F__)
+constexpr int kVecLanes = 16;
+#elif defined(__AVX2__)
+constexpr int kVecLanes = 8;
+#else
+constexpr int kVecLanes = 4;
+#endif
+typedef float V __attribute__((vector_size(kVecLanes * sizeof(float))));
+constexpr int kSub = kLanes / kVecLanes;  // native vectors per block of 16 filters
+// Filters per register block: up to 4 blocks of 16 (64 filters) per output cell.
 constexpr int kMaxVectors = 4;
 
 inline V load(const float* p) {
@@ -59,32 +71,39 @@ inline V load(const float* p) {
   return v;
 }
 
-// Lanes summed as a tree of halves, in the same order on every ISA (shuffles, not a spill to
-// memory and 15 scalar adds: this runs once per dx cell).
-inline float sum_lanes(V v) {
-  typedef float V8 __attribute__((vector_size(8 * sizeof(float))));
+// The 16 lanes of a block (its kSub vectors) summed as a tree of halves, in the same order on
+// every ISA (vector adds and shuffles, not a spill to memory and 15 scalar adds: this runs once
+// per dx cell).
+inline float sum_lanes(const V* part) {
   typedef float V4 __attribute__((vector_size(4 * sizeof(float))));
+#if defined(__AVX512F__)
+  typedef float V8 __attribute__((vector_size(8 * sizeof(float))));
+  const V v = part[0];
   const V8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
                __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
   const V4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+#elif defined(__AVX2__)
+  const V a = part[0] + part[1];
+  const V4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
+#else
+  const V4 b = (part[0] + part[2]) + (part[1] + part[3]);
+#endif
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
-// Independent accumulator vectors a register block may hold: enough chains to hide the FMA latency,
-// few enough to stay in registers (a 16-float vector is 1 AVX-512, 2 AVX2 or 4 SSE registers).
+// Accumulator registers a register block may hold: enough chains to hide the FMA latency, few
+// enough to stay in registers (32 with AVX-512, 16 otherwise, some kept for operands).
 #if defined(__AVX512F__)
 constexpr int kAccumulators = 16;
-#elif defined(__AVX2__)
-constexpr int kAccumulators = 6;
 #else
-constexpr int kAccumulators = 3;
+constexpr int kAccumulators = 10;
 #endif
 constexpr int kMaxBlock = 8;
 
-// How many output cells (forward) or dw rows (backward_filter) share a block of NV vectors.
+// How many output cells (forward) or dw rows (backward_filter) share NV blocks of 16 filters.
 template <int NV>
 constexpr int block_width() {
-  return std::max(1, std::min(kMaxBlock, kAccumulators / NV));
+  return std::max(1, std::min(kMaxBlock, kAccumulators / (NV * kSub)));
 }
 
 // Output cells [ow, ow + P) of line l, filters [f0, f0 + NV * kLanes) (trimmed to F when
@@ -97,9 +116,10 @@ void forward_cells(const Conv2dShape& s, const float* x, const float* wp, const 
   const int64_t KW = s.w.kernel, F = s.f, Fp = padded_filters(F), W = s.w.in, sw = s.w.stride;
   const int64_t n = l / s.h.out, oh = l % s.h.out;
   const Taps th = taps(s.h, oh);
-  V acc[P][NV];
+  constexpr int NW = NV * kSub;
+  V acc[P][NW];
   for (int p = 0; p < P; ++p)
-    for (int v = 0; v < NV; ++v) acc[p][v] = load(bp + f0 + v * kLanes);
+    for (int v = 0; v < NW; ++v) acc[p][v] = load(bp + f0 + v * kVecLanes);
   for (int64_t kh = th.k0; kh < th.k1; ++kh) {
     const float* xr =
         x + ((n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W + ow * sw - s.w.pad) * C;
@@ -107,11 +127,11 @@ void forward_cells(const Conv2dShape& s, const float* x, const float* wp, const 
     for (int64_t kw = tw.k0; kw < tw.k1; ++kw)
       for (int c = 0; c < C; ++c) {
         const float* wv = wr + (kw * C + c) * Fp;
-        V wvec[NV];
-        for (int v = 0; v < NV; ++v) wvec[v] = load(wv + v * kLanes);
+        V wvec[NW];
+        for (int v = 0; v < NW; ++v) wvec[v] = load(wv + v * kVecLanes);
         for (int p = 0; p < P; ++p) {
           const float xv = xr[(p * sw + kw) * C + c];
-          for (int v = 0; v < NV; ++v) acc[p][v] += xv * wvec[v];
+          for (int v = 0; v < NW; ++v) acc[p][v] += xv * wvec[v];
         }
       }
   }
@@ -196,7 +216,7 @@ void backward_data(const Conv2dShape& s, const float* dyp, const float* wp, int6
     const int64_t n = g / H, ih = g % H;
     const Taps rows = covering_outputs(s.h, ih);
     for (int64_t iw = 0; iw < W; ++iw) {
-      V part[C] = {};
+      V part[C][kSub] = {};
       for (int64_t oh = rows.k0; oh < rows.k1; ++oh) {
         const int64_t kh = ih + s.h.pad - oh * s.h.stride;
         const float* dy_line = dyp + (n * s.h.out + oh) * Wo * Fp;
@@ -204,10 +224,11 @@ void backward_data(const Conv2dShape& s, const float* dyp, const float* wp, int6
           const int64_t kw = iw + s.w.pad - ow * s.w.stride;
           const float* d = dy_line + ow * Fp;
           const float* wr = wp + (kh * KW + kw) * C * Fp;
-          for (int64_t f = 0; f < Fp; f += kLanes) {
-            const V dv = load(d + f);
-            for (int c = 0; c < C; ++c) part[c] += dv * load(wr + c * Fp + f);
-          }
+          for (int64_t f = 0; f < Fp; f += kLanes)
+            for (int u = 0; u < kSub; ++u) {
+              const V dv = load(d + f + u * kVecLanes);
+              for (int c = 0; c < C; ++c) part[c][u] += dv * load(wr + c * Fp + f + u * kVecLanes);
+            }
         }
       }
       float* out = dx + (g * W + iw) * C;
@@ -236,22 +257,24 @@ void filter_rows(const FilterRow* rows, const float* x, int64_t x_step, const fl
     j1 = std::min(j1, rows[t].o.k1);
   }
   j1 = std::max(j0, j1);
-  V acc[T][NV];
+  constexpr int NW = NV * kSub;
+  V acc[T][NW];
   for (int t = 0; t < T; ++t)
-    for (int v = 0; v < NV; ++v) acc[t][v] = load(rows[t].dw + f0 + v * kLanes);
+    for (int v = 0; v < NW; ++v) acc[t][v] = load(rows[t].dw + f0 + v * kVecLanes);
   const auto alone = [&](int t, int64_t o0, int64_t o1) {
     for (int64_t ow = o0; ow < o1; ++ow) {
       const float xv = x[rows[t].off + ow * x_step];
-      for (int v = 0; v < NV; ++v) acc[t][v] += xv * load(dy_line + ow * Fp + f0 + v * kLanes);
+      for (int v = 0; v < NW; ++v)
+        acc[t][v] += xv * load(dy_line + ow * Fp + f0 + v * kVecLanes);
     }
   };
   for (int t = 0; t < T; ++t) alone(t, rows[t].o.k0, std::min(j0, rows[t].o.k1));
   for (int64_t ow = j0; ow < j1; ++ow) {
-    V d[NV];
-    for (int v = 0; v < NV; ++v) d[v] = load(dy_line + ow * Fp + f0 + v * kLanes);
+    V d[NW];
+    for (int v = 0; v < NW; ++v) d[v] = load(dy_line + ow * Fp + f0 + v * kVecLanes);
     for (int t = 0; t < T; ++t) {
       const float xv = x[rows[t].off + ow * x_step];
-      for (int v = 0; v < NV; ++v) acc[t][v] += xv * d[v];
+      for (int v = 0; v < NW; ++v) acc[t][v] += xv * d[v];
     }
   }
   for (int t = 0; t < T; ++t) alone(t, std::max(j1, rows[t].o.k0), rows[t].o.k1);
@@ -282,10 +305,11 @@ struct FilterFor {
           default: filter_rows<8, NV>(r, x, x_step, dy_line, Fp, f0); break;
         }
       }
-      V acc[NV];
-      for (int v = 0; v < NV; ++v) acc[v] = load(dbp + f0 + v * kLanes);
+      constexpr int NW = NV * kSub;
+      V acc[NW];
+      for (int v = 0; v < NW; ++v) acc[v] = load(dbp + f0 + v * kVecLanes);
       for (int64_t ow = 0; ow < Wo; ++ow)
-        for (int v = 0; v < NV; ++v) acc[v] += load(dy_line + ow * Fp + f0 + v * kLanes);
+        for (int v = 0; v < NW; ++v) acc[v] += load(dy_line + ow * Fp + f0 + v * kVecLanes);
       std::memcpy(dbp + f0, acc, sizeof acc);
     }
   };

@@ -125,6 +125,28 @@ void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1,
   }
 }
 
+// sums[f] += dy[r, f] for rows [r0, r1), each column summed in row order. Columns go in blocks of
+// 16 through a local array the compiler keeps in registers (adding into sums directly stored and
+// reloaded every element of every row: a store-forwarding chain per column), and rows in chunks
+// that stay in L1 while their column blocks are summed.
+void add_rows(const float* dy, int64_t r0, int64_t r1, int64_t F, float* sums) {
+  constexpr int64_t kColumns = 16, kRows = 64;
+  for (int64_t c0 = r0; c0 < r1; c0 += kRows) {
+    const int64_t c1 = std::min(r1, c0 + kRows);
+    for (int64_t f0 = 0; f0 < F; f0 += kColumns) {
+      if (F - f0 < kColumns) {
+        for (int64_t r = c0; r < c1; ++r) add_run(sums + f0, dy + r * F + f0, F - f0);
+        continue;
+      }
+      float acc[kColumns];
+      for (int64_t j = 0; j < kColumns; ++j) acc[j] = sums[f0 + j];
+      for (int64_t r = c0; r < c1; ++r)
+        for (int64_t j = 0; j < kColumns; ++j) acc[j] += dy[r * F + f0 + j];
+      for (int64_t j = 0; j < kColumns; ++j) sums[f0 + j] = acc[j];
+    }
+  }
+}
+
 // db[f] = sum over rows of dy[r, f]: fixed blocks of rows summed in parallel, then the block sums
 // added in order, so the result does not depend on the thread count.
 void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
@@ -132,11 +154,8 @@ void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
   std::vector<float> partial(static_cast<size_t>(blocks * F), 0.0f);
   parallel_for(blocks, kBlock * F, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      float* p = partial.data() + blk * F;
-      const int64_t r1 = std::min(rows, (blk + 1) * kBlock);
-      for (int64_t r = blk * kBlock; r < r1; ++r) add_run(p, dy + r * F, F);
-    }
+    for (int64_t blk = b0; blk < b1; ++blk)
+      add_rows(dy, blk * kBlock, std::min(rows, (blk + 1) * kBlock), F, partial.data() + blk * F);
   });
   zero_run(db, F);
   for (int64_t blk = 0; blk < blocks; ++blk) add_run(db, partial.data() + blk * F, F);
@@ -195,18 +214,20 @@ void forward_lines(const Conv2dShape& s, const float* x, const float* w, const f
   }
 }
 
-// For the whole images of output lines [l0, l1): dx, and this group's dw (overwritten).
+// For the whole images of output lines [l0, l1): dx (unless null), and this group's dw
+// (overwritten).
 void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                     int64_t l0, int64_t l1, float* dx, float* dw) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
   const int64_t image_floats = s.h.in * s.w.in * s.c;
-  zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
+  if (dx) zero_run(dx + l0 / s.h.out * image_floats, (l1 - l0) / s.h.out * image_floats);
   float* col = workspace(std::min(chunk, l1 - l0) * Wo * K);
   for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
     const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
     const float* dy_chunk = dy + c0 * Wo * F;
     im2col(s, x, c0, c1, col);
     sgemm(true, false, K, F, rows, 1.0f, col, K, dy_chunk, F, c0 == l0 ? 0.0f : 1.0f, dw, F);
+    if (!dx) continue;
     // The columns are consumed; the same workspace now receives dy @ w^T.
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
     col2im_add(s, col, c0, c1, dx);
@@ -277,43 +298,46 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   if (rows == 0 || F == 0) {  // no output: every gradient is zero
     zero_run(db, F);
     zero_run(dw, K * F);
-    zero_run(dx, s.n * s.h.in * s.w.in * s.c);
+    if (dx) zero_run(dx, s.n * s.h.in * s.w.in * s.c);
     return;
   }
   if (im2col_is_identity(s)) {
     column_sums(dy, rows, F, db);
     sgemm(true, false, K, F, rows, 1.0f, x, K, dy, F, 0.0f, dw, F);
-    sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
+    if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
     return;
   }
-  // Each group sums its dw (rows of ld floats) and db into a partial; the partials are added in
-  // group order after.
+  // Each group sums its dw (rows of ld floats) and db (ld floats) into a partial; the partials are
+  // added in group order after.
   const bool direct = use_direct(s);
-  const int64_t ld = direct ? padded_filters(F) : F, part = K * ld + F;
+  const int64_t ld = direct ? padded_filters(F) : F, part = (K + 1) * ld;
   const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
   std::vector<float> partials(static_cast<size_t>(groups * part));
   // The direct kernels read dy with rows padded to whole vectors as well.
   std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
-  const std::vector<float> wp = direct ? pad_filters(w, K, F) : std::vector<float>();
+  const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const std::vector<float> u = winograd ? winograd_filters(s, w, true) : std::vector<float>();
+  const std::vector<float> u =
+      winograd && dx ? winograd_filters(s, w, true) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
     float* db_part = p + K * ld;
-    for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r) {
-      add_run(db_part, dy + r * F, F);
-      if (!dy_padded.empty()) std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
-    }
+    if (!direct) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    if (!dy_padded.empty())
+      for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
+        std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
     if (direct) {
       const DirectConv& kernels = direct_kernels();
-      kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
-                            gr.l1 / s.h.out * s.h.in, dx);
-      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p);
+      if (dx)
+        kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                              gr.l1 / s.h.out * s.h.in, dx);
+      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
       const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
-      winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
+      if (dx)
+        winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
       winograd_filter_grad(s, x, dy, n0, n1, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);

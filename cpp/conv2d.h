@@ -15,7 +15,8 @@ struct Conv2dShape {
 // y = conv(x, w) + b; b may be null.
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y);
 
-// dx = col2im(dy @ w^T), dw = im2col(x)^T @ dy, db = dy summed over N, Ho, Wo.
+// dx = col2im(dy @ w^T), dw = im2col(x)^T @ dy, db = dy summed over N, Ho, Wo. dx may be null
+// (a network's first layer needs no gradient for its input data): not computed.
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db);
 

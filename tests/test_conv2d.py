@@ -274,3 +274,51 @@ def test_window_larger_than_input_is_fine_with_same_padding(rng):
 def test_backward_bad_input(dy, match):
     with pytest.raises(ValueError, match=match):
         ops.conv2d_backward(dy, X, W)
+
+
+@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD[:1] + [CHUNKED, GROUPED])
+def test_backward_without_dx_gives_the_same_dw_and_db(rng, case):
+    # need_dx=False skips the input-gradient pass: dw and db must be exactly those of the full
+    # backward (same kernels, same summation order), natively and in the reference.
+    x, k, _, strides, padding = make(rng, case)
+    dy = rng.standard_normal(reference.conv2d(x, k, None, strides, padding).shape)
+    dy = dy.astype(np.float32)
+    for backend in (ops, reference):
+        full = backend.conv2d_backward(dy, x, k, strides, padding)
+        dx, dw, db = backend.conv2d_backward(dy, x, k, strides, padding, need_dx=False)
+        assert dx is None
+        np.testing.assert_array_equal(dw, full[1])
+        np.testing.assert_array_equal(db, full[2])
+
+
+def test_backward_without_dx_agrees_across_threads_and_isas(rng, isa):
+    x, k, _, strides, padding = make(rng, DIRECT[2])
+    dy = rng.standard_normal(reference.conv2d(x, k, None, strides, padding).shape)
+    dy = dy.astype(np.float32)
+
+    def run():
+        return ops.conv2d_backward(dy, x, k, strides, padding, need_dx=False)[1:]
+
+    want = reference.conv2d_backward(*as64(dy, x, k), strides, padding, need_dx=False)
+    for one, two, w in zip(run_with_threads(1, run), run_with_threads(2, run), want[1:]):
+        np.testing.assert_array_equal(one, two)
+        np.testing.assert_allclose(one, w, rtol=1e-4, atol=2e-5 * np.sqrt(dy[..., 0].size))
+
+
+@pytest.mark.parametrize("need_dx", ["yes", 1, None, 0.0])
+def test_backward_need_dx_must_be_a_bool(need_dx):
+    with pytest.raises(TypeError, match=r"need_dx: expected True or False, got"):
+        ops.conv2d_backward(np.zeros((2, 4, 4, 4)), X, W, need_dx=need_dx)
+
+
+def test_backward_need_dx_accepts_numpy_bools(rng):
+    x, k, _, _, _ = make(rng, CASES[0])
+    dy = np.ones((2, 5, 5, 4), np.float32)
+    assert ops.conv2d_backward(dy, x, k, need_dx=np.bool_(False))[0] is None
+    assert ops.conv2d_backward(dy, x, k, need_dx=np.bool_(True))[0].shape == x.shape
+
+
+def test_empty_batch_without_dx(rng):
+    x, k, _, _, _ = make(rng, (0, 5, 5, 2, 3, (3, 3), (1, 1), "valid"))
+    dx, dw, db = ops.conv2d_backward(np.zeros((0, 3, 3, 3)), x, k, need_dx=False)
+    assert dx is None and dw.shape == k.shape and not dw.any() and not db.any()

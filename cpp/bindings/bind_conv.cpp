@@ -41,7 +41,8 @@ FloatArray conv2d(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::hand
 }
 
 py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
-                          py::handle strides, py::handle padding) {
+                          py::handle strides, py::handle padding, py::handle need_dx_obj) {
+  const bool need_dx = as_bool(need_dx_obj, "need_dx");
   FloatArray dy = as_float32(dy_obj, "dy", 4);
   FloatArray x = as_float32(x_obj, "x", 4);
   FloatArray w = as_float32(w_obj, "w", 4);
@@ -49,15 +50,16 @@ py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
   require_shape(shape_of(dy) == output_shape(s), "dy", dy,
                 "shape " + shape_str(output_shape(s)) + " (the output of conv2d on x " +
                     shape_str(x) + " and w " + shape_str(w) + ")");
-  FloatArray dx = new_float32(shape_of(x));
+  std::optional<FloatArray> dx;
+  if (need_dx) dx = new_float32(shape_of(x));
   FloatArray dw = new_float32(shape_of(w));
   FloatArray db = new_float32({s.f});
   {
     py::gil_scoped_release release;
-    conv2d_backward(s, dy.data(), x.data(), w.data(), dx.mutable_data(), dw.mutable_data(),
-                    db.mutable_data());
+    conv2d_backward(s, dy.data(), x.data(), w.data(), dx ? dx->mutable_data() : nullptr,
+                    dw.mutable_data(), db.mutable_data());
   }
-  return py::make_tuple(dx, dw, db);
+  return py::make_tuple(dx ? py::object(*dx) : py::object(py::none()), dw, db);
 }
 
 }  // namespace
@@ -66,7 +68,8 @@ void bind_conv(py::module_& m) {
   m.def("conv2d", &conv2d, py::arg("x"), py::arg("w"), py::arg("b") = py::none(),
         py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
   m.def("conv2d_backward", &conv2d_backward, py::arg("dy"), py::arg("x"), py::arg("w"),
-        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid");
+        py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid",
+        py::arg("need_dx") = true);
 }
 
 }  // namespace shendu::bind

@@ -101,8 +101,9 @@ FloatArray dense(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::handl
 }
 
 py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, py::handle y_obj,
-                         py::handle act_obj) {
+                         py::handle act_obj, py::handle need_dx_obj) {
   const Activation act = as_activation(act_obj);
+  const bool need_dx = as_bool(need_dx_obj, "need_dx");
   FloatArray dy = as_float32(dy_obj, "dy", 2);
   FloatArray x = as_float32(x_obj, "x", 2);
   FloatArray w = as_float32(w_obj, "w", 2);
@@ -114,15 +115,17 @@ py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, 
   require_shape(shape_of(dy) == Shape{n, out}, "dy", dy, nout + " from x " + shape_str(x) +
                                                               " and w " + shape_str(w));
   require_shape(shape_of(y) == Shape{n, out}, "y", y, nout + ", the shape of dy");
-  FloatArray dx = new_float32({n, in});
+  std::optional<FloatArray> dx;
+  if (need_dx) dx = new_float32({n, in});
   FloatArray dw = new_float32({in, out});
   FloatArray db = new_float32({out});
   {
     py::gil_scoped_release release;
-    shendu::dense_backward(dy.data(), x.data(), w.data(), y.data(), dx.mutable_data(),
-                           dw.mutable_data(), db.mutable_data(), n, in, out, act);
+    shendu::dense_backward(dy.data(), x.data(), w.data(), y.data(),
+                           dx ? dx->mutable_data() : nullptr, dw.mutable_data(),
+                           db.mutable_data(), n, in, out, act);
   }
-  return py::make_tuple(dx, dw, db);
+  return py::make_tuple(dx ? py::object(*dx) : py::object(py::none()), dw, db);
 }
 
 }  // namespace
@@ -133,7 +136,7 @@ void bind_dense(py::module_& m) {
   m.def("dense", &dense, py::arg("x"), py::arg("w"), py::arg("b") = py::none(),
         py::arg("activation") = "linear");
   m.def("dense_backward", &dense_backward, py::arg("dy"), py::arg("x"), py::arg("w"),
-        py::arg("y"), py::arg("activation") = "linear");
+        py::arg("y"), py::arg("activation") = "linear", py::arg("need_dx") = true);
   const std::pair<const char*, Activation> activations[] = {{"relu", Activation::Relu},
                                                             {"sigmoid", Activation::Sigmoid},
                                                             {"tanh", Activation::Tanh},

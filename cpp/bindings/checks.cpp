@@ -189,6 +189,14 @@ int64_t as_int(py::handle obj, const char* name, int64_t min) {
   return v;
 }
 
+bool as_bool(py::handle obj, const char* name) {
+  if (obj.ptr() == Py_True || obj.ptr() == Py_False) return obj.ptr() == Py_True;
+  if (py::isinstance(obj, py::module_::import("numpy").attr("bool_")))
+    return PyObject_IsTrue(obj.ptr()) == 1;
+  throw py::type_error(std::string(name) + ": expected True or False, got " +
+                       std::string(py::repr(obj)));
+}
+
 FloatArray new_float32(const Shape& shape) { return FloatArray(shape); }
 
 FloatArray zeros_float32(const Shape& shape) {

@@ -44,6 +44,8 @@ float as_finite_float(py::handle obj, const char* name);
 double as_finite_double(py::handle obj, const char* name);
 // A Python or NumPy integer (not bool) >= min; ValueError naming it otherwise.
 int64_t as_int(py::handle obj, const char* name, int64_t min);
+// A Python or NumPy bool; TypeError naming it otherwise (a truthy string or number is a mistake).
+bool as_bool(py::handle obj, const char* name);
 
 // Raises ValueError "<name>: expected <expected>, got shape (...)" unless ok.
 void require_shape(bool ok, const char* name, const py::array& a, const std::string& expected);

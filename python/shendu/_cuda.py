@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import operator
 
+import numpy as np
+
 from . import _cuda_kernels as _k
 
 # Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
@@ -134,6 +136,13 @@ def _finite_float(v, name: str) -> float:
     if not math.isfinite(f):
         raise ValueError(f"{name}: expected a finite number")
     return f
+
+
+def _bool(v, name: str) -> bool:
+    """True or False (Python or NumPy): a truthy string or number is a mistake."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise TypeError(f"{name}: expected True or False, got {v!r}")
 
 
 def _int(v, name: str, minimum: int) -> int:
@@ -259,8 +268,9 @@ def dense(x, w, b=None, activation="linear"):
     return y
 
 
-def dense_backward(dy, x, w, y, activation="linear"):
+def dense_backward(dy, x, w, y, activation="linear", need_dx=True):
     activation = _activation(activation, _DENSE_ACTIVATIONS)
+    need_dx = _bool(need_dx, "need_dx")
     dy = _float32(dy, "dy", 2)
     x = _float32(x, "x", 2)
     w = _float32(w, "w", 2)
@@ -279,7 +289,7 @@ def dense_backward(dy, x, w, y, activation="linear"):
             _k.activation_backward(
                 _ACTIVATIONS[activation], _ptr(dy), _ptr(y), _ptr(dz), dz.size, _stream()
             )
-    dx = _gemm(dz, w, False, True, n, x.shape[1], units)
+    dx = _gemm(dz, w, False, True, n, x.shape[1], units) if need_dx else None
     dw = _gemm(x, dz, True, False, x.shape[1], units, n)
     db = _cp().empty(units, dtype=_cp().float32)
     _k.column_sum(_ptr(dz), n, units, _ptr(db), _stream())
@@ -436,7 +446,8 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     return y.reshape(n, ho, wo, f)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+    need_dx = _bool(need_dx, "need_dx")
     dy = _float32(dy, "dy", 4)
     x, w, g = _conv_args(x, w, strides, padding)
     kh, kw, c, f = w.shape
@@ -446,9 +457,11 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
     cols = _im2col(x, g)
     dy2 = dy.reshape(rows, f)
     dw = _gemm(cols, dy2, True, False, patch, f, rows).reshape(w.shape)
-    dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
-    dx = _cp().empty(x.shape, dtype=_cp().float32)
-    _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
+    dx = None
+    if need_dx:
+        dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
+        dx = _cp().empty(x.shape, dtype=_cp().float32)
+        _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
     db = _cp().empty(f, dtype=_cp().float32)
     _k.column_sum(_ptr(dy2), rows, f, _ptr(db), _stream())
     return dx, dw, db

@@ -55,12 +55,13 @@ def dense(x, w, b=None, activation="linear"):
     return _backend(x).dense(x, w, b, activation)
 
 
-def dense_backward(dy, x, w, y, activation="linear"):
+def dense_backward(dy, x, w, y, activation="linear", need_dx=True):
     """Gradients of dense given dy = dL/dy and the forward's x, w and activated output y.
 
-    Returns (dx (N, in), dw (in, out), db (out,)).
+    Returns (dx (N, in), dw (in, out), db (out,)). need_dx=False (a bool) skips the dx product
+    and returns None in its place (a network's first layer needs no gradient for its data).
     """
-    return _backend(dy).dense_backward(dy, x, w, y, activation)
+    return _backend(dy).dense_backward(dy, x, w, y, activation, need_dx)
 
 
 def relu(x):
@@ -112,9 +113,13 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     return _backend(x).conv2d(x, w, b, strides, padding)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
-    """Returns (dx, dw, db) of conv2d given dy (N, Ho, Wo, F); db is dy summed over N, Ho, Wo."""
-    return _backend(dy).conv2d_backward(dy, x, w, strides, padding)
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+    """Returns (dx, dw, db) of conv2d given dy (N, Ho, Wo, F); db is dy summed over N, Ho, Wo.
+
+    need_dx=False (a bool) skips the whole input-gradient pass and returns None for dx (a
+    network's first layer needs no gradient for its images).
+    """
+    return _backend(dy).conv2d_backward(dy, x, w, strides, padding, need_dx)
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):

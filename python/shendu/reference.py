@@ -91,10 +91,10 @@ def dense(x, w, b=None, activation="linear"):
     return _activation(activation)[0](z)
 
 
-def dense_backward(dy, x, w, y, activation="linear"):
+def dense_backward(dy, x, w, y, activation="linear", need_dx=True):
     x, w = _float(x), _float(w)
     dz = _activation(activation)[1](dy, y)
-    return dz @ w.T, x.T @ dz, dz.sum(axis=0)
+    return (dz @ w.T if need_dx else None), x.T @ dz, dz.sum(axis=0)
 
 
 # --- convolution and pooling (NHWC) --------------------------------------------------------------
@@ -157,7 +157,7 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     return y if b is None else y + _float(b)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
     dy, x, w = _float(dy), _float(x), _float(w)
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
     ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding)
@@ -169,8 +169,9 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid"):
             rows, cols = slice(i, i + (ho - 1) * sh + 1, sh), slice(j, j + (wo - 1) * sw + 1, sw)
             taps = (slice(None), rows, cols)
             dw[i, j] = np.tensordot(xp[taps], dy, axes=([0, 1, 2], [0, 1, 2]))
-            dxp[taps] += dy @ w[i, j].T
-    dx = dxp[:, top : top + x.shape[1], left : left + x.shape[2], :]
+            if need_dx:
+                dxp[taps] += dy @ w[i, j].T
+    dx = dxp[:, top : top + x.shape[1], left : left + x.shape[2], :] if need_dx else None
     return dx, dw, dy.sum(axis=(0, 1, 2))
 
 

@@ -141,10 +141,15 @@ class Conv2D(Layer):
     def output_activation(self):
         return self.activation if self.activation in ("softmax", "sigmoid") else None
 
-    def backward(self, ctx, dy):
+    # backward takes need_dx: a model's first layer skips the gradient of its input data.
+    _can_skip_dx = True
+
+    def backward(self, ctx, dy, need_dx=True):
         x, y, activation = ctx
         dz = activations.backward(activation, dy, y)
-        dx, dw, db = ops.conv2d_backward(dz, x, self.kernel.value, self.strides, self.padding)
+        dx, dw, db = ops.conv2d_backward(
+            dz, x, self.kernel.value, self.strides, self.padding, need_dx
+        )
         return dx, ([dw, db] if self.use_bias else [dw])
 
     def compute_output_shape(self, input_shape):

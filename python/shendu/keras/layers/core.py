@@ -151,10 +151,15 @@ class Dense(Layer):
     def output_activation(self):
         return self.activation if self.activation in ("softmax", "sigmoid") else None
 
-    def backward(self, ctx, dy):
+    # backward takes need_dx: a model's first layer skips the gradient of its input data.
+    _can_skip_dx = True
+
+    def backward(self, ctx, dy, need_dx=True):
         x2, y, activation, x_shape = ctx
-        dx, dw, db = ops.dense_backward(dy.reshape(y.shape), x2, self.kernel.value, y, activation)
-        return dx.reshape(x_shape), ([dw, db] if self.use_bias else [dw])
+        dx, dw, db = ops.dense_backward(
+            dy.reshape(y.shape), x2, self.kernel.value, y, activation, need_dx
+        )
+        return (None if dx is None else dx.reshape(x_shape)), ([dw, db] if self.use_bias else [dw])
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

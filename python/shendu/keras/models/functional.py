@@ -39,11 +39,15 @@ def _keras_layer_order(nodes, first_visit, input_ids, inputs):
 
 
 class _Step:
-    __slots__ = ("layer", "ins", "outs", "multi_in", "multi_out", "weight_idx")
+    """One layer call. input_grads: whether its inputs' gradients matter when the model's own
+    input gradients do not (see Model.backward)."""
 
-    def __init__(self, layer, ins, outs, multi_in, multi_out, weight_idx):
+    __slots__ = ("layer", "ins", "outs", "multi_in", "multi_out", "weight_idx", "input_grads")
+
+    def __init__(self, layer, ins, outs, multi_in, multi_out, weight_idx, input_grads):
         self.layer, self.ins, self.outs = layer, ins, outs
         self.multi_in, self.multi_out, self.weight_idx = multi_in, multi_out, weight_idx
+        self.input_grads = input_grads
 
 
 class Model(Trainer, Layer):
@@ -143,17 +147,26 @@ class Model(Trainer, Layer):
     def _index_weights(self) -> None:
         index = {id(w): i for i, w in enumerate(self.weights)}
         self._weight_count = len(index)
-        self._steps = [
-            _Step(
-                node.layer,
-                ins,
-                outs,
-                isinstance(node.inputs, (list, tuple)),
-                isinstance(node.outputs, (list, tuple)),
-                [index[id(w)] for w in node.layer.weights],
+        # Without the model's input gradients, a tensor's gradient is still needed when the layer
+        # that made it has weights, or needs the gradients of its own inputs (steps run in graph
+        # order, so every producer is settled before its readers).
+        needed = set()
+        self._steps = []
+        for node, ins, outs in self._raw_steps:
+            input_grads = any(s in needed for s in ins)
+            if input_grads or node.layer.weights:
+                needed.update(outs)
+            self._steps.append(
+                _Step(
+                    node.layer,
+                    ins,
+                    outs,
+                    isinstance(node.inputs, (list, tuple)),
+                    isinstance(node.outputs, (list, tuple)),
+                    [index[id(w)] for w in node.layer.weights],
+                    input_grads,
+                )
             )
-            for node, ins, outs in self._raw_steps
-        ]
 
     def _find_logit_step(self):
         """The step whose activation a fused loss may skip: it makes the single output, which
@@ -261,7 +274,17 @@ class Model(Trainer, Layer):
             return None
         return self._steps[self._logit_step].layer.output_activation()
 
-    def backward(self, ctxs, doutputs):
+    # Model.backward takes need_dx (see Conv2D.backward), so an outer model can pass it down.
+    _can_skip_dx = True
+
+    def backward(self, ctxs, doutputs, need_dx=True):
+        """Returns (gradients w.r.t. the model's inputs, gradients aligned with self.weights).
+
+        need_dx=False (the trainer: Keras never differentiates w.r.t. the input data) returns
+        None for the input gradients and computes none it can avoid: a layer whose input
+        gradients feed only the model's inputs is asked to skip them (need_dx=False, for the
+        layers with _can_skip_dx) or, without weights, is not run backward at all.
+        """
         grads = [None] * self._slot_count
         for s, d in zip(
             self._output_slots, _flat(doutputs) if self._nested_outputs else [doutputs]
@@ -277,12 +300,21 @@ class Model(Trainer, Layer):
                 dy = grads[step.outs[0]]
                 if dy is None:
                     continue
-            dx, dw = step.layer.backward(ctx, dy)
+            if need_dx or step.input_grads:
+                dx, dw = step.layer.backward(ctx, dy)
+            elif not step.weight_idx:
+                continue
+            elif getattr(step.layer, "_can_skip_dx", False):
+                dx, dw = step.layer.backward(ctx, dy, need_dx=False)
+            else:
+                dx, dw = step.layer.backward(ctx, dy)
             for i, g in zip(step.weight_idx, dw):
                 wgrads[i] = g if wgrads[i] is None else wgrads[i] + g
             for s, d in zip(step.ins, dx if step.multi_in else [dx]):
                 if d is not None:
                     grads[s] = d if grads[s] is None else grads[s] + d
+        if not need_dx:
+            return None, wgrads
         dins = [grads[s] for s in self._input_slots]
         return (dins if self._nested_inputs else dins[0]), wgrads
 

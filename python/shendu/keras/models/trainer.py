@@ -278,7 +278,7 @@ class Trainer:
             self._fused_step(xs, y)
             return
         loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
-        _, grads = self.backward(ctxs, dout)
+        _, grads = self.backward(ctxs, dout, need_dx=False)
         for i, w in self._regularized:
             grads[i] = grads[i] + w.regularizer.gradient(w.value)
         self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)

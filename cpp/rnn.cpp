@@ -193,15 +193,16 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   const Sequence hs{a.hs, a.h0 ? a.h0 : zeros.data(), T, U};
   const Sequence aux{a.aux, a.c0 ? a.c0 : zeros.data(), T, U};
 
-  // Row (n, t) of xh is [x_t | h_{t-1} | 1] of batch row n, lined up with dgx and dgr: the
-  // kernel, recurrent kernel and bias gradients are then GEMMs over all N * T rows (see below).
-  const int64_t W = I + U + 1, rows = N * T;
+  // Row (n, t) of hb is [h_{t-1} | 1] of batch row n, lined up with x, dgx and dgr: the kernel
+  // gradient is x^T @ dgx and the recurrent kernel and bias gradients are hb^T @ dgr, GEMMs over
+  // all N * T rows (see below).
+  const int64_t HB = U + 1, W = I + HB, rows = N * T;
   const int64_t parts = std::clamp<int64_t>(rows / kWeightGradRows, 1, kMaxWeightGradParts);
-  const Workspace ws{GU * U, rows * GU, split ? rows * GU : 0, rows * W, parts * W * GU};
+  const Workspace ws{GU * U, rows * GU, split ? rows * GU : 0, rows * HB, parts * W * GU};
   float* const recurrent_t = ws[0];
   float* const dgx = ws[1];
   float* const dgr = split ? ws[2] : dgx;
-  float* const xh = ws[3];
+  float* const hb = ws[3];
   float* const dw = ws[4];
 
   // The recurrent kernel transposed once: every step's GEMM then reads a row-major (G*U, U)
@@ -235,34 +236,28 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
     }
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t t = 0; t < T; ++t) {
-        float* row = &xh[(n * T + t) * W];
-        std::copy_n(a.x + (n * T + t) * I, I, row);
-        std::copy_n(hs.row(n, t - 1), U, row + I);
-        row[I + U] = 1.0f;
+        float* row = &hb[(n * T + t) * HB];
+        std::copy_n(hs.row(n, t - 1), U, row);
+        row[U] = 1.0f;
       }
     sgemm(false, true, (n1 - n0) * T, I, GU, 1.0f, dgx + n0 * T * GU, GU, a.kernel, GU, 0.0f,
           a.dx + n0 * T * I, I);
   });
 
-  // The rows of xh^T @ dg split into the kernel (I rows), recurrent kernel (U) and bias (1)
+  // The rows of [x | hb]^T @ dg are the kernel (I rows), recurrent kernel (U) and bias (1)
   // gradients. GRU's recurrent projection sees its own dgr: the recurrent kernel and bias
-  // gradients come from it, the input bias gradient from dgx. The sum over the N * T rows is cut
-  // into `parts` fixed by the shape alone, one single-threaded GEMM each, then the parts are added
-  // in order: results do not depend on the thread count, and each thread makes the whole
-  // (I + U + 1, G*U) product for its rows, reading xh and dg once (split by columns, as sgemm
-  // would, every thread re-reads all of xh: 1.4x on 2 threads against ~2x).
+  // gradients come from it, the input bias gradient from dgx (column sums). The sum over the N * T
+  // rows is cut into `parts` fixed by the shape alone, one single-threaded pair of GEMMs each,
+  // then the parts are added in order: results do not depend on the thread count, and each thread
+  // makes the whole (I + U + 1, G*U) product for its rows, reading x, hb and dg once (split by
+  // columns, as sgemm would, every thread re-reads all of them: 1.4x on 2 threads, not ~2x).
   parallel_for(parts, rows / parts * W * GU * 2, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
       float* const part = dw + p * W * GU;
-      const float* const xh_p = xh + r0 * W;
-      if (split) {
-        sgemm(true, false, I, GU, r1 - r0, 1.0f, xh_p, W, dgx + r0 * GU, GU, 0.0f, part, GU);
-        sgemm(true, false, U + 1, GU, r1 - r0, 1.0f, xh_p + I, W, dgr + r0 * GU, GU, 0.0f,
-              part + I * GU, GU);
-      } else {
-        sgemm(true, false, W, GU, r1 - r0, 1.0f, xh_p, W, dgx + r0 * GU, GU, 0.0f, part, GU);
-      }
+      sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part, GU);
+      sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
+            part + I * GU, GU);
     }
   });
   parallel_for(W, GU * parts, [&](int64_t w0, int64_t w1) {

@@ -121,11 +121,19 @@ void for_batch_shares(const RnnShape& s, int64_t GU, Body body) {
                [&](int64_t s0, int64_t s1) { body(s0 * rows, std::min(s.N, s1 * rows)); });
 }
 
-// The weight gradients' sum over the N * T rows is cut into parts of about this many rows (at
-// most kMaxWeightGradParts): K = 320 keeps each part's GEMM efficient, and N = 32, T = 40 makes
-// 4 parts, two per thread on 2 threads.
+// The weight gradients' sum over the N * T rows is cut into parts of about kWeightGradRows rows:
+// K = 320 keeps each part's GEMM efficient, and N = 32, T = 40 makes 4 parts, two per thread on
+// 2 threads. Each part needs its own (I + U + 1, G*U) product, so parts are limited to 8 and to
+// kWeightGradPartFloats in all; wide layers get fewer parts, down to one GEMM that sgemm splits by
+// columns (with hundreds of columns per block, re-reading the rows costs little there).
 constexpr int64_t kWeightGradRows = 320;
 constexpr int64_t kMaxWeightGradParts = 8;
+constexpr int64_t kWeightGradPartFloats = int64_t{1} << 20;  // 4 MiB
+
+int64_t weight_grad_parts(int64_t rows, int64_t weight_floats) {
+  const int64_t fit = std::max<int64_t>(1, kWeightGradPartFloats / weight_floats);
+  return std::clamp<int64_t>(rows / kWeightGradRows, 1, std::min(kMaxWeightGradParts, fit));
+}
 
 void column_sums(const float* a, int64_t rows, int64_t cols, float* out) {
   // Split by columns and sum rows in order, so the result does not depend on the thread count.
@@ -197,7 +205,7 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // gradient is x^T @ dgx and the recurrent kernel and bias gradients are hb^T @ dgr, GEMMs over
   // all N * T rows (see below).
   const int64_t HB = U + 1, W = I + HB, rows = N * T;
-  const int64_t parts = std::clamp<int64_t>(rows / kWeightGradRows, 1, kMaxWeightGradParts);
+  const int64_t parts = weight_grad_parts(rows, W * GU);
   const Workspace ws{GU * U, rows * GU, split ? rows * GU : 0, rows * HB, parts * W * GU};
   float* const recurrent_t = ws[0];
   float* const dgx = ws[1];

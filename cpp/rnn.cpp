@@ -106,16 +106,18 @@ Rows<F> from(Rows<F> rows, int64_t n0) {
 // rows and walks every step on them with single-threaded GEMMs, so no thread ever waits for
 // another between steps (a barrier per step costs more than a step on a shared machine). Each
 // row's arithmetic is the same whatever share it is in, so results do not depend on the thread
-// count. Shares are at least kMinShareRows rows where the batch allows: a 4-row share re-reads
-// the whole recurrent kernel (64 KiB for 64 LSTM units, more than L1) every step for 4 rows of
-// work, and 8-row shares measured ~10% faster at N = 32 on 2 threads. body also gets the share's
-// input projections and, in the backward, its dx: one region per call, and each share's rows stay
-// in its thread's cache from one phase to the next.
-constexpr int64_t kMinShareRows = 8;
+// count. Shares are kShareRows rows, fewer where the batch is too small to give every thread one;
+// parallel_for may hand a thread several adjacent shares as one range. Smaller shares are slower:
+// a 4-row share re-reads the whole recurrent kernel (64 KiB for 64 LSTM units, more than L1) every
+// step for 4 rows of work; 8-row shares measured ~10% faster than 4 at N = 32 on 2 threads, and
+// no slower than one 16-row share per thread. body also gets the share's input projections and,
+// in the backward, its dx: one region per call, and each share's rows stay in its thread's cache
+// from one phase to the next.
+constexpr int64_t kShareRows = 8;
 
 template <class Body>
 void for_batch_shares(const RnnShape& s, int64_t GU, Body body) {
-  const int64_t rows = std::clamp<int64_t>(s.N / num_threads(), 1, kMinShareRows);
+  const int64_t rows = std::clamp<int64_t>(s.N / num_threads(), 1, kShareRows);
   const int64_t shares = (s.N + rows - 1) / rows;
   parallel_for(shares, rows * s.T * GU * (2 * s.U + 2 * s.I + kGateWork),
                [&](int64_t s0, int64_t s1) { body(s0 * rows, std::min(s.N, s1 * rows)); });

@@ -187,6 +187,7 @@ void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
                                   a.bias_rec ? a.bias_rec : zeros.data()};
       kernel(step, 0, n1 - n0);
     }
+    if (a.hs_copy) std::copy_n(a.hs + n0 * T * U, (n1 - n0) * T * U, a.hs_copy + n0 * T * U);
     for (int64_t n = n0; n < n1; ++n) {
       std::copy_n(hs.row(n, T - 1), U, a.h_T + n * U);
       if (a.c_T) std::copy_n(aux.row(n, T - 1), U, a.c_T + n * U);

@@ -123,18 +123,17 @@ void for_batch_shares(const RnnShape& s, int64_t GU, Body body) {
                [&](int64_t s0, int64_t s1) { body(s0 * rows, std::min(s.N, s1 * rows)); });
 }
 
-// The weight gradients' sum over the N * T rows is cut into parts of about kWeightGradRows rows:
-// K = 320 keeps each part's GEMM efficient, and N = 32, T = 40 makes 4 parts, two per thread on
-// 2 threads. Each part needs its own (I + U + 1, G*U) product, so parts are limited to 8 and to
-// kWeightGradPartFloats in all; wide layers get fewer parts, down to one GEMM that sgemm splits by
-// columns (with hundreds of columns per block, re-reading the rows costs little there).
-constexpr int64_t kWeightGradRows = 320;
-constexpr int64_t kMaxWeightGradParts = 8;
+// The weight gradients' sum over the N * T rows is cut at sgemm's own k-blocks (256 rows), one
+// part per block, summed in order afterwards: the result is bit for bit that of one GEMM over all
+// rows, whatever the thread count. Each part needs its own (I + U + 1, G*U) product, so the parts
+// are limited to kWeightGradPartFloats in all; beyond it (wide layers, long batches) the product
+// is one GEMM, which sgemm splits by columns (the same result).
 constexpr int64_t kWeightGradPartFloats = int64_t{1} << 20;  // 4 MiB
 
-int64_t weight_grad_parts(int64_t rows, int64_t weight_floats) {
-  const int64_t fit = std::max<int64_t>(1, kWeightGradPartFloats / weight_floats);
-  return std::clamp<int64_t>(rows / kWeightGradRows, 1, std::min(kMaxWeightGradParts, fit));
+int64_t weight_grad_parts(int64_t rows, int64_t block, int64_t weight_floats) {
+  if (block == 0) return 1;
+  const int64_t parts = (rows + block - 1) / block;
+  return parts * weight_floats <= kWeightGradPartFloats ? parts : 1;
 }
 
 void column_sums(const float* a, int64_t rows, int64_t cols, float* out) {
@@ -208,7 +207,8 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // gradient is x^T @ dgx and the recurrent kernel and bias gradients are hb^T @ dgr, GEMMs over
   // all N * T rows (see below).
   const int64_t HB = U + 1, W = I + HB, rows = N * T;
-  const int64_t parts = weight_grad_parts(rows, W * GU);
+  const int64_t block = sgemm_k_block(rows);
+  const int64_t parts = weight_grad_parts(rows, block, W * GU);
   const Workspace ws{GU * U, rows * GU, split ? rows * GU : 0, rows * HB, parts * W * GU};
   float* const recurrent_t = ws[0];
   float* const dgx = ws[1];
@@ -258,13 +258,13 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // The rows of [x | hb]^T @ dg are the kernel (I rows), recurrent kernel (U) and bias (1)
   // gradients. GRU's recurrent projection sees its own dgr: the recurrent kernel and bias
   // gradients come from it, the input bias gradient from dgx (column sums). The sum over the N * T
-  // rows is cut into `parts` fixed by the shape alone, one single-threaded pair of GEMMs each,
-  // then the parts are added in order: results do not depend on the thread count, and each thread
-  // makes the whole (I + U + 1, G*U) product for its rows, reading x, hb and dg once (split by
-  // columns, as sgemm would, every thread re-reads all of them: 1.4x on 2 threads, not ~2x).
+  // rows is cut into `parts` at sgemm's k-blocks (weight_grad_parts), one single-threaded pair of
+  // GEMMs each, then the parts are added in order. Each thread thus makes the whole
+  // (I + U + 1, G*U) product for its rows, reading x, hb and dg once; split by columns, as sgemm
+  // would, every thread re-reads all of them (1.4x on 2 threads, against ~1.8x for 5 parts).
   parallel_for(parts, rows / parts * W * GU * 2, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
-      const int64_t r0 = rows * p / parts, r1 = rows * (p + 1) / parts;
+      const int64_t r0 = p * block, r1 = parts == 1 ? rows : std::min(rows, r0 + block);
       float* const part = dw + p * W * GU;
       sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part, GU);
       sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,

@@ -139,6 +139,9 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
+// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
+int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
+
 // The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
 // running on different threads never wait for each other.
 void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -146,8 +149,7 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
                  int64_t ldc) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
-  // Equal k blocks: a short last block would reload C for little work.
-  const int64_t KC = ceil_div(K, ceil_div(K, ker.kc));
+  const int64_t KC = k_block(ker, K);
   const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
   const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
@@ -201,6 +203,8 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 
 }  // namespace
 }  // namespace gemm
+
+int64_t sgemm_k_block(int64_t K) { return K > 0 ? gemm::k_block(gemm::active_kernel(), K) : 0; }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

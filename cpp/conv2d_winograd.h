@@ -14,19 +14,20 @@
 //   forward       y = conv(x, w)
 //   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
 //                 itself a 3x3 stride-1 convolution, padded by 2 - pad
-//   dw            F(3x3, 2x2), the transposed algorithm (always 2x2 tiles, as F(2x2, 3x3)
-//                 transposed): tiles of x (as in the forward) against
-//                 2x2 tiles of dy, summed over all tiles in the transformed domain (one GEMM per
-//                 position, the tiles being its inner dimension) and transformed back once.
+//   dw            F(3x3, 2x2), the transposed F(2x2, 3x3) (always 4x4 tiles): tiles of x (as in
+//                 the forward) against 2x2 tiles of dy, summed over all tiles in the transformed
+//                 domain (one GEMM per position, the tiles being its inner dimension) and
+//                 transformed back once.
 //
 // The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
-// ulps of the direct sums' error; F(4x4, 3x3) weighs by up to 8 and 1/24 (points +-2), which
-// leaves errors about 10x those of a direct sum (~1e-5 of the output scale on unit data).
+// ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)
+// weighs by up to 8 and 1/24 (points +-2), which leaves errors up to ~3e-5 of that scale.
 // Under F(2x2, 3x3) a non-finite input reaches exactly the outputs whose windows cover it (each
 // output's inverse transform uses only the transformed positions that depend on its window), but
 // an infinity can come out as NaN where a direct sum would give infinity. F(4x4, 3x3) loses the
 // first property (an output's inverse transform uses positions that depend on its whole 6-cell
-// tile row), so inputs with a non-finite value take F(2x2, 3x3).
+// tile row), so inputs with a non-finite value take F(2x2, 3x3), at the price of one extra read
+// of the input to find them.
 #pragma once
 #include <cstdint>
 #include <vector>

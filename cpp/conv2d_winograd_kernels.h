@@ -97,9 +97,9 @@ struct Transforms<2> {
 };
 
 // Interpolation points 0, +-1, +-2 and infinity. Output j weighs the products at +-1 and +-2 by
-// (+-1)^j and (+-2)^j, so a value reaches an output through points that do not cancel it only in
-// exact arithmetic: unlike F(2, 3), a non-finite input spreads past its windows (see
-// winograd_tile in conv2d_winograd.h).
+// (+-1)^j and (+-2)^j: an input cell outside an output's window still enters the positions it
+// reads and cancels only in exact arithmetic, so unlike F(2, 3) a non-finite input spreads past
+// its windows (see conv2d_winograd.h).
 template <>
 struct Transforms<4> {
   static constexpr int T = 6;

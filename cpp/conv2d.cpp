@@ -277,8 +277,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     return;
   }
   if (use_winograd(s)) {
-    const WinogradGeometry geometry = winograd_forward_geometry(s);
-    const std::vector<float> u = winograd_filters(s, w, false);
+    const WinogradGeometry geometry = winograd_forward_geometry(s, x);
+    const std::vector<float> u = winograd_filters(s, w, false, geometry.tile);
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
       winograd_conv(geometry, x, u.data(), b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
@@ -318,8 +318,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
+  const WinogradGeometry dx_geometry =
+      winograd && dx ? winograd_input_grad_geometry(s, dy) : WinogradGeometry{};
   const std::vector<float> u =
-      winograd && dx ? winograd_filters(s, w, true) : std::vector<float>();
+      winograd && dx ? winograd_filters(s, w, true, dx_geometry.tile) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
@@ -337,7 +339,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     } else if (winograd) {
       const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
       if (dx)
-        winograd_conv(winograd_input_grad_geometry(s), dy, u.data(), nullptr, n0, n1, dx);
+        winograd_conv(dx_geometry, dy, u.data(), nullptr, n0, n1, dx);
       winograd_filter_grad(s, x, dy, n0, n1, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);

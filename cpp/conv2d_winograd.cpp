@@ -6,6 +6,17 @@
 namespace shendu {
 namespace {
 
+// winograd_tile's transform costs per transformed value and channel, in units of one GEMM product
+// (fitted to single-thread AVX-512 forward times of both tiles: 8 x 28 x 28 x 8 -> 8, where the
+// transforms dominate, F(4x4) 0.59x the time of F(2x2); 32 x 13 x 13 x 32 -> 64 'same' 0.88x;
+// 6 x 6 and 5 x 5 outputs, equal products, F(2x2) as fast or faster).
+constexpr int64_t kTransformCost2 = 4;
+constexpr int64_t kTransformCost4 = 12;
+// F(4x4) chunks hold fewer tiles, so its GEMMs are short (under the 96 rows from which sgemm packs
+// B) and read the ci x co filters in place: beyond 32 KiB of them (L1) they ran slower than
+// F(2x2)'s despite 0.56x the products (4 x 14 x 14 x 128 -> 128 'valid': 1.3x the time).
+constexpr int64_t kMaxTile4Filters = 8192;
+
 const WinogradKernels& kernels() {
   switch (active_isa()) {
     case Isa::Avx512: return winograd_kernels_avx512();
@@ -24,18 +35,43 @@ bool winograd_pays(const Conv2dShape& s) {
   return 16 * tiles * 5 <= 9 * s.h.out * s.w.out * 3;
 }
 
-WinogradGeometry winograd_forward_geometry(const Conv2dShape& s) {
-  return {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad};
+int winograd_tile(const WinogradGeometry& g) {
+  // Per tile: T * T GEMM products per channel pair, and transforms of T * T values per input and
+  // output channel, each worth kTransformCost2 or kTransformCost4 products (measured: see the
+  // constants). Partial tiles at the bottom/right edges cost as whole ones.
+  const auto cost = [&](int64_t m, int64_t transform) {
+    const int64_t t = m + 2, tiles = (g.out_h + m - 1) / m * ((g.out_w + m - 1) / m);
+    return tiles * t * t * (g.ci * g.co + transform * (g.ci + g.co));
+  };
+  if (g.ci * g.co > kMaxTile4Filters) return 2;
+  return cost(4, kTransformCost4) < cost(2, kTransformCost2) ? 4 : 2;
 }
 
-WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s) {
+namespace {
+
+// geometry with its tile: winograd_tile's, unless the n images at in hold a NaN or an infinity.
+WinogradGeometry with_tile(WinogradGeometry g, int64_t n, const float* in) {
+  g.tile = winograd_tile(g);
+  if (g.tile == 4 && !kernels().all_finite(in, n * g.in_h * g.in_w * g.ci)) g.tile = 2;
+  return g;
+}
+
+}  // namespace
+
+WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x) {
+  return with_tile({s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2}, s.n, x);
+}
+
+WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy) {
   // dx(ih) = sum over kh of dy(ih + pad - kh) w(kh) = sum over k of dy(ih - (2 - pad) + k) w(2 - k).
-  return {s.h.out, s.w.out, s.f, s.h.in, s.w.in, s.c, 2 - s.h.pad, 2 - s.w.pad};
+  return with_tile({s.h.out, s.w.out, s.f, s.h.in, s.w.in, s.c, 2 - s.h.pad, 2 - s.w.pad, 2}, s.n,
+                   dy);
 }
 
-std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad) {
-  std::vector<float> u(static_cast<size_t>(16 * s.c * s.f));
-  kernels().filters(s, w, input_grad, u.data());
+std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
+                                    int tile) {
+  std::vector<float> u(static_cast<size_t>((tile + 2) * (tile + 2) * s.c * s.f));
+  kernels().filters(s, w, input_grad, tile, u.data());
   return u;
 }
 

@@ -1,24 +1,33 @@
-// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast Algorithms for
-// Convolutional Neural Networks", 2016), in NHWC.
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016), in NHWC.
 //
 // Why: on layers with many channels the im2col GEMMs already run near the FMA peak, so only fewer
 // multiplications make them faster. Each 2x2 block of outputs (a tile) is computed from a 4x4
 // input tile with 16 products per channel pair instead of 36: the input and filter tiles are
 // transformed (additions only), the 16 transformed positions become 16 independent GEMMs over
-// channels, and the 4x4 results are transformed back to 2x2 outputs.
+// channels, and the 4x4 results are transformed back to 2x2 outputs. F(4x4, 3x3) computes 4x4
+// outputs from 6x6 input tiles with 36 products (2.25 per output against 4), at the price of
+// transforms with more terms and of coarser partial tiles at the edges; winograd_tile picks the
+// tile per layer.
 //
 // The same machinery serves all three products of a layer:
 //   forward       y = conv(x, w)
 //   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
 //                 itself a 3x3 stride-1 convolution, padded by 2 - pad
-//   dw            F(3x3, 2x2), the transposed algorithm: tiles of x (as in the forward) against
-//                 2x2 tiles of dy, summed over all tiles in the transformed domain (one GEMM per
-//                 position, the tiles being its inner dimension) and transformed back once.
+//   dw            F(3x3, 2x2), the transposed F(2x2, 3x3) (always 4x4 tiles): tiles of x (as in
+//                 the forward) against 2x2 tiles of dy, summed over all tiles in the transformed
+//                 domain (one GEMM per position, the tiles being its inner dimension) and
+//                 transformed back once.
 //
-// The transforms only add, subtract and halve, so float32 results stay within a few ulps of the
-// direct sums' error. A non-finite input reaches exactly the outputs whose windows cover it (each
+// The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
+// ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)
+// weighs by up to 8 and 1/24 (points +-2), which leaves errors up to ~3e-5 of that scale.
+// Under F(2x2, 3x3) a non-finite input reaches exactly the outputs whose windows cover it (each
 // output's inverse transform uses only the transformed positions that depend on its window), but
-// an infinity can come out as NaN where a direct sum would give infinity.
+// an infinity can come out as NaN where a direct sum would give infinity. F(4x4, 3x3) loses the
+// first property (an output's inverse transform uses positions that depend on its whole 6-cell
+// tile row), so inputs with a non-finite value take F(2x2, 3x3), at the price of one extra read
+// of the input to find them.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -29,21 +38,29 @@ namespace shendu {
 
 // A 3x3 stride-1 correlation of images in_h x in_w x ci into out_h x out_w x co: output (oh, ow)
 // reads the input window whose top-left cell is (oh - pad_h, ow - pad_w), zeros outside.
+// Outputs come in tiles of tile x tile (2 or 4).
 struct WinogradGeometry {
   int64_t in_h, in_w, ci, out_h, out_w, co, pad_h, pad_w;
+  int tile;
 };
 
 // True for 3x3 stride-1 layers whose outputs fill the 2x2 tiles well enough for the saved
 // products to outweigh the transforms and the partial tiles at odd edges.
 bool winograd_pays(const Conv2dShape& s);
 
-WinogradGeometry winograd_forward_geometry(const Conv2dShape& s);
-// dx as a convolution of dy.
-WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s);
+// The forward on x (n images), with the tile winograd_tile picks, or 2 where x holds a NaN or an
+// infinity (see above).
+WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x);
+// dx as a convolution of dy, the tile chosen as above.
+WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy);
 
-// The transformed filters (16 x ci x co) for a geometry above: w as is, or for the input gradient
-// flipped with its channel axes swapped.
-std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad);
+// The tile (2 or 4) with the lower estimated cost for g (its tile field ignored).
+int winograd_tile(const WinogradGeometry& g);
+
+// The transformed filters (T * T x ci x co, T = tile + 2) for a geometry above: w as is, or for
+// the input gradient flipped with its channel axes swapped.
+std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
+                                    int tile);
 
 // out = conv(in, filters) + b (b may be null) for images [n0, n1); u from winograd_filters.
 // Runs on the calling thread (or sgemm threads itself outside a parallel region).

@@ -1,4 +1,4 @@
-// The Winograd F(2x2, 3x3) kernels (see conv2d_winograd.h), compiled once per instruction set:
+// The Winograd F(2x2, 3x3) and F(4x4, 3x3) kernels (see conv2d_winograd.h), compiled once per instruction set:
 // conv2d_winograd.cpp (portable), conv2d_winograd_avx2.cpp and conv2d_winograd_avx512.cpp include
 // this file, and GCC lowers the 16-float vectors of the transforms to 4 SSE, 2 AVX2 or 1 AVX-512
 // register (the portable build spent as long in the transforms as in the GEMMs). Internal
@@ -15,12 +15,13 @@
 namespace shendu {
 
 struct WinogradKernels {
-  // u (16 x ci x co) from w, as winograd_filters.
-  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, float* u);
+  // u (T * T x ci x co) from w, as winograd_filters.
+  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u);
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
   void (*filter_grad)(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
                       int64_t n1, float* dw);
+  bool (*all_finite)(const float* p, int64_t n);
 };
 
 const WinogradKernels& winograd_kernels_avx2();
@@ -38,7 +39,7 @@ constexpr int64_t kLanes = 16;
 typedef float V __attribute__((vector_size(kLanes * sizeof(float))));
 
 // Transformed tiles of one chunk (floats): 1 MiB keeps a chunk in L2 from its input transform
-// through the 16 GEMMs to its output transform.
+// through the T * T GEMMs to its output transform.
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
 // Per calling thread and reused across calls, like the im2col workspace (conv2d.cpp). One buffer
@@ -66,36 +67,77 @@ inline void store_n(float* p, V v, int64_t n) {
     std::memcpy(p, &v, sizeof(float) * n);
 }
 
-// The 1-D transforms, applied to the rows and then the columns of a tile:
-// input  B^T d           (F(2, 3) and F(3, 2) share it)
-// output A^T m           (F(2, 3): 4 -> 2)
-// filter G g             (F(2, 3): 3 -> 4)
-// dy     A e             (F(3, 2): the 2 dy values of a tile row -> 4)
-// dw     G^T m           (F(3, 2): 4 -> 3)
-inline void input_1d(const V d[4], V out[4]) {
-  out[0] = d[0] - d[2];
-  out[1] = d[1] + d[2];
-  out[2] = d[2] - d[1];
-  out[3] = d[1] - d[3];
-}
+// The 1-D transforms, applied to the rows and then the columns of a tile. Transforms<M> holds
+// those of F(M, 3), M outputs from T = M + 2 inputs (Lavin & Gray's matrices):
+// input  B^T d    (T -> T; F(2, 3) and F(3, 2) share it)
+// output A^T m    (T -> M)
+// filter G g      (3 -> T)
+template <int M>
+struct Transforms;
 
-inline void output_1d(const V m[4], V out[2]) {
-  out[0] = m[0] + m[1] + m[2];
-  out[1] = m[1] - m[2] - m[3];
-}
+template <>
+struct Transforms<2> {
+  static constexpr int T = 4;
+  static void input(const V d[4], V out[4]) {
+    out[0] = d[0] - d[2];
+    out[1] = d[1] + d[2];
+    out[2] = d[2] - d[1];
+    out[3] = d[1] - d[3];
+  }
+  static void output(const V m[4], V out[2]) {
+    out[0] = m[0] + m[1] + m[2];
+    out[1] = m[1] - m[2] - m[3];
+  }
+  static void filter(const V g[3], V out[4]) {
+    out[0] = g[0];
+    out[1] = 0.5f * (g[0] + g[1] + g[2]);
+    out[2] = 0.5f * (g[0] - g[1] + g[2]);
+    out[3] = g[2];
+  }
+};
 
+// Interpolation points 0, +-1, +-2 and infinity. Output j weighs the products at +-1 and +-2 by
+// (+-1)^j and (+-2)^j: an input cell outside an output's window still enters the positions it
+// reads and cancels only in exact arithmetic, so unlike F(2, 3) a non-finite input spreads past
+// its windows (see conv2d_winograd.h).
+template <>
+struct Transforms<4> {
+  static constexpr int T = 6;
+  static void input(const V d[6], V out[6]) {
+    const V a = d[4] - d[2], b = d[3] - d[1];
+    out[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    out[1] = d[3] + d[4] - 4.0f * (d[1] + d[2]);
+    out[2] = d[4] - d[3] + 4.0f * (d[1] - d[2]);
+    out[3] = a + 2.0f * b;
+    out[4] = a - 2.0f * b;
+    out[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+  }
+  static void output(const V m[6], V out[4]) {
+    const V p1 = m[1] + m[2], n1 = m[1] - m[2], p2 = m[3] + m[4], n2 = m[3] - m[4];
+    out[0] = m[0] + p1 + p2;
+    out[1] = n1 + 2.0f * n2;
+    out[2] = p1 + 4.0f * p2;
+    out[3] = n1 + 8.0f * n2 + m[5];
+  }
+  static void filter(const V g[3], V out[6]) {
+    const V even = g[0] + g[2], quarter = 0.25f * g[0] + g[2];
+    out[0] = 0.25f * g[0];
+    out[1] = (-1.0f / 6) * (even + g[1]);
+    out[2] = (-1.0f / 6) * (even - g[1]);
+    out[3] = (1.0f / 6) * (quarter + 0.5f * g[1]);
+    out[4] = (1.0f / 6) * (quarter - 0.5f * g[1]);
+    out[5] = g[2];
+  }
+};
+
+// F(3, 2) for dw, the transpose of F(2, 3): its input transform is Transforms<2>::input, then
+// dy     A e     (the 2 dy values of a tile row -> 4)
+// dw     G^T m   (4 -> 3)
 inline void dy_1d(const V e[2], V out[4]) {
   out[0] = e[0];
   out[1] = e[0] + e[1];
   out[2] = e[0] - e[1];
   out[3] = -e[1];
-}
-
-inline void filter_1d(const V g[3], V out[4]) {
-  out[0] = g[0];
-  out[1] = 0.5f * (g[0] + g[1] + g[2]);
-  out[2] = 0.5f * (g[0] - g[1] + g[2]);
-  out[3] = g[2];
 }
 
 inline void filter_grad_1d(const V m[4], V out[3]) {
@@ -104,15 +146,16 @@ inline void filter_grad_1d(const V m[4], V out[3]) {
   out[2] = 0.5f * (m[1] + m[2]) + m[3];
 }
 
-// Tiles are counted over the whole batch: tile t is image t / per_image, and within it row-major
-// over the (out_h / 2) x (out_w / 2) grid, rounded up.
+// Tiles of M x M outputs are counted over the whole batch: tile t is image t / per_image, and
+// within it row-major over the (out_h / M) x (out_w / M) grid, rounded up.
+template <int M>
 struct Tiling {
   int64_t h, w;
-  explicit Tiling(const WinogradGeometry& g) : h((g.out_h + 1) / 2), w((g.out_w + 1) / 2) {}
+  explicit Tiling(const WinogradGeometry& g) : h((g.out_h + M - 1) / M), w((g.out_w + M - 1) / M) {}
   int64_t per_image() const { return h * w; }
   int64_t image(int64_t t) const { return t / per_image(); }
-  int64_t row(int64_t t) const { return t % per_image() / w * 2; }  // of its top-left output
-  int64_t col(int64_t t) const { return t % per_image() % w * 2; }
+  int64_t row(int64_t t) const { return t % per_image() / w * M; }  // of its top-left output
+  int64_t col(int64_t t) const { return t % per_image() % w * M; }
 };
 
 // n floats of zeros (per calling thread), read in place of the cells outside the image, so every
@@ -126,88 +169,94 @@ const float* zeros(int64_t n) {
   return buffer.data();
 }
 
-// B^T d B of channels [c0, c0 + n) of one tile (n == kLanes when Full, a constant the loads and
-// stores compile to single vector moves with).
-template <bool Full>
-inline void input_block(const float* const src[4][4], int64_t c0, int64_t n, float* dst,
+// B^T d B of channels [c0, c0 + n) of one T x T tile (n == kLanes when Full, a constant the loads
+// and stores compile to single vector moves with).
+template <int M, bool Full>
+inline void input_block(const float* const src[M + 2][M + 2], int64_t c0, int64_t n, float* dst,
                         int64_t plane) {
-  V rows[4][4];  // B^T d: rows[i][j] for tile column j
-  for (int j = 0; j < 4; ++j) {
-    V d[4], r[4];
-    for (int i = 0; i < 4; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
-    input_1d(d, r);
-    for (int i = 0; i < 4; ++i) rows[i][j] = r[i];
+  constexpr int T = M + 2;
+  V rows[T][T];  // B^T d: rows[i][j] for tile column j
+  for (int j = 0; j < T; ++j) {
+    V d[T], r[T];
+    for (int i = 0; i < T; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
+    Transforms<M>::input(d, r);
+    for (int i = 0; i < T; ++i) rows[i][j] = r[i];
   }
-  for (int i = 0; i < 4; ++i) {
-    V out[4];
-    input_1d(rows[i], out);
-    for (int j = 0; j < 4; ++j) store_n(dst + (i * 4 + j) * plane + c0, out[j], Full ? kLanes : n);
+  for (int i = 0; i < T; ++i) {
+    V out[T];
+    Transforms<M>::input(rows[i], out);
+    for (int j = 0; j < T; ++j) store_n(dst + (i * T + j) * plane + c0, out[j], Full ? kLanes : n);
   }
 }
 
-// v[(p * count + t) * ci + c] for positions p < 16 of tiles [t0, t0 + count): B^T d B of each
-// 4x4 input tile, zeros for the cells outside the image.
+// v[(p * count + t) * ci + c] for positions p < T * T of tiles [t0, t0 + count): B^T d B of each
+// T x T input tile, zeros for the cells outside the image.
+template <int M>
 void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int64_t count,
                      float* v) {
-  const Tiling tiles(g);
+  constexpr int T = M + 2;
+  const Tiling<M> tiles(g);
   const int64_t C = g.ci, plane = count * C, full = C / kLanes * kLanes;
   const float* zero = zeros(C);
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t ih0 = tiles.row(tile) - g.pad_h, iw0 = tiles.col(tile) - g.pad_w;
-    const float* src[4][4];
-    for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) {
+    const float* src[T][T];
+    for (int i = 0; i < T; ++i)
+      for (int j = 0; j < T; ++j) {
         const int64_t ih = ih0 + i, iw = iw0 + j;
         const bool inside = ih >= 0 && ih < g.in_h && iw >= 0 && iw < g.in_w;
         src[i][j] = inside ? in + ((n * g.in_h + ih) * g.in_w + iw) * C : zero;
       }
     float* dst = v + t * C;
-    for (int64_t c0 = 0; c0 < full; c0 += kLanes) input_block<true>(src, c0, kLanes, dst, plane);
-    if (full < C) input_block<false>(src, full, C - full, dst, plane);
+    for (int64_t c0 = 0; c0 < full; c0 += kLanes)
+      input_block<M, true>(src, c0, kLanes, dst, plane);
+    if (full < C) input_block<M, false>(src, full, C - full, dst, plane);
   }
 }
 
 // A^T m A (+ bias) of filters [f0, f0 + n) of one tile; only its rows_in x cols_in cells, which
 // lie row_floats apart (rows) and F apart (columns) from dst, are stored (Full: n == kLanes, as
 // input_block).
-template <bool Full>
+template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
                          int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F) {
+  constexpr int T = M + 2;
   const int64_t w = Full ? kLanes : n;
   const V bias = b ? load_n(b + f0, w) : V{};
-  V cols[2][4];  // A^T m: cols[i][q] for transformed column q
-  for (int q = 0; q < 4; ++q) {
-    V col[4], r[2];
-    for (int p = 0; p < 4; ++p) col[p] = load_n(src + (p * 4 + q) * plane + f0, w);
-    output_1d(col, r);
-    cols[0][q] = r[0];
-    cols[1][q] = r[1];
+  V cols[M][T];  // A^T m: cols[i][q] for transformed column q
+  for (int q = 0; q < T; ++q) {
+    V col[T], r[M];
+    for (int p = 0; p < T; ++p) col[p] = load_n(src + (p * T + q) * plane + f0, w);
+    Transforms<M>::output(col, r);
+    for (int i = 0; i < M; ++i) cols[i][q] = r[i];
   }
   for (int i = 0; i < rows_in; ++i) {
-    V y[2];
-    output_1d(cols[i], y);
+    V y[M];
+    Transforms<M>::output(cols[i], y);
     for (int j = 0; j < cols_in; ++j) store_n(dst + i * row_floats + j * F + f0, y[j] + bias, w);
   }
 }
 
 // out (+ b) for tiles [t0, t0 + count) from m[(p * count + t) * co + f]: A^T m A of each tile,
 // the cells past the bottom/right edge dropped.
+template <int M>
 void transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
                       int64_t count, float* out) {
-  const Tiling tiles(g);
+  const Tiling<M> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t oh0 = tiles.row(tile), ow0 = tiles.col(tile);
-    const int rows_in = static_cast<int>(std::min<int64_t>(2, g.out_h - oh0));
-    const int cols_in = static_cast<int>(std::min<int64_t>(2, g.out_w - ow0));
+    const int rows_in = static_cast<int>(std::min<int64_t>(M, g.out_h - oh0));
+    const int cols_in = static_cast<int>(std::min<int64_t>(M, g.out_w - ow0));
     const float* src = m + t * F;
     float* dst = out + ((n * g.out_h + oh0) * g.out_w + ow0) * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
-      output_block<true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F);
+      output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F);
     if (full < F)
-      output_block<false>(src, b, full, F - full, plane, rows_in, cols_in, dst, g.out_w * F, F);
+      output_block<M, false>(src, b, full, F - full, plane, rows_in, cols_in, dst, g.out_w * F,
+                             F);
   }
 }
 
@@ -232,7 +281,7 @@ inline void dy_block(const float* const src[2][2], int64_t f0, int64_t n, float*
 // e[(p * count + t) * F + f]: A e A^T of each 2x2 tile of dy (zeros past the edges).
 void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
                   float* e) {
-  const Tiling tiles(g);
+  const Tiling<2> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   const float* zero = zeros(F);
   for (int64_t t = 0; t < count; ++t) {
@@ -255,9 +304,11 @@ int64_t chunk_tiles(int64_t floats_per_tile) {
 }
 
 
-// u[((p * 4 + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
+// u[((p * T + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
 // output channel o, 16 output channels at a time.
-void filters(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
+template <int M>
+void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
+  constexpr int T = M + 2;
   const int64_t C = s.c, F = s.f;
   const int64_t ci = input_grad ? F : C, co = input_grad ? C : F;
   for (int64_t i = 0; i < ci; ++i)
@@ -276,41 +327,69 @@ void filters(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
           for (int64_t l = 0; l < ob; ++l) v[l] = src[l * F];
           g[kh][kw] = v;
         }
-      V cols[4][3];  // G g: cols[p][kw]
+      V cols[T][3];  // G g: cols[p][kw]
       for (int kw = 0; kw < 3; ++kw) {
         const V col[3] = {g[0][kw], g[1][kw], g[2][kw]};
-        V r[4];
-        filter_1d(col, r);
-        for (int p = 0; p < 4; ++p) cols[p][kw] = r[p];
+        V r[T];
+        Transforms<M>::filter(col, r);
+        for (int p = 0; p < T; ++p) cols[p][kw] = r[p];
       }
-      for (int p = 0; p < 4; ++p) {
-        V r[4];
-        filter_1d(cols[p], r);
-        for (int q = 0; q < 4; ++q) store_n(u + ((p * 4 + q) * ci + i) * co + o0, r[q], ob);
+      for (int p = 0; p < T; ++p) {
+        V r[T];
+        Transforms<M>::filter(cols[p], r);
+        for (int q = 0; q < T; ++q) store_n(u + ((p * T + q) * ci + i) * co + o0, r[q], ob);
       }
     }
 }
 
-void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
-                   int64_t n0, int64_t n1, float* out) {
-  const int64_t per_image = Tiling(g).per_image(), ci = g.ci, co = g.co;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(16 * (ci + co));
-  float* v = workspace(16 * std::min(chunk, t_end - n0 * per_image) * (ci + co));
+template <int M>
+void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+                int64_t n0, int64_t n1, float* out) {
+  constexpr int64_t P = (M + 2) * (M + 2);  // transformed positions
+  const int64_t per_image = Tiling<M>(g).per_image(), ci = g.ci, co = g.co;
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (ci + co));
+  float* v = workspace(P * std::min(chunk, t_end - n0 * per_image) * (ci + co));
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
-    float* m = v + 16 * count * ci;
-    transform_input(g, in, t0, count, v);
-    for (int64_t p = 0; p < 16; ++p)
+    float* m = v + P * count * ci;
+    transform_input<M>(g, in, t0, count, v);
+    for (int64_t p = 0; p < P; ++p)
       sgemm(false, false, count, co, ci, 1.0f, v + p * count * ci, ci, u + p * ci * co, co, 0.0f,
             m + p * count * co, co);
-    transform_output(g, m, b, t0, count, out);
+    transform_output<M>(g, m, b, t0, count, out);
   }
+}
+
+void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u) {
+  if (tile == 4)
+    filters_tiled<4>(s, w, input_grad, u);
+  else
+    filters_tiled<2>(s, w, input_grad, u);
+}
+
+void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
+          int64_t n1, float* out) {
+  if (g.tile == 4)
+    conv_tiled<4>(g, in, u, b, n0, n1, out);
+  else
+    conv_tiled<2>(g, in, u, b, n0, n1, out);
+}
+
+// True when none of p[0, n) is NaN or infinite: x * 0 is 0 exactly for finite x.
+bool all_finite(const float* p, int64_t n) {
+  V acc = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) acc += load_n(p + i, kLanes) * 0.0f;
+  acc += load_n(p + i, n - i) * 0.0f;
+  for (int64_t l = 0; l < kLanes; ++l)
+    if (acc[l] != 0.0f) return false;
+  return true;
 }
 
 void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
                           int64_t n1, float* dw) {
-  const WinogradGeometry g = winograd_forward_geometry(s);
-  const int64_t per_image = Tiling(g).per_image(), C = s.c, F = s.f;
+  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2};
+  const int64_t per_image = Tiling<2>(g).per_image(), C = s.c, F = s.f;
   const int64_t t_end = n1 * per_image, chunk = chunk_tiles(16 * (C + F));
   // The 16 per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
   const int64_t tiles_floats = 16 * std::min(chunk, t_end - n0 * per_image) * (C + F);
@@ -319,7 +398,7 @@ void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t 
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
     float* e = v + 16 * count * C;
-    transform_input(g, x, t0, count, v);
+    transform_input<2>(g, x, t0, count, v);
     transform_dy(g, dy, t0, count, e);
     for (int64_t p = 0; p < 16; ++p)
       sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
@@ -344,7 +423,7 @@ void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t 
     }
 }
 
-constexpr WinogradKernels kKernels{filters, conv, filter_grad};
+constexpr WinogradKernels kKernels{filters, conv, filter_grad, all_finite};
 
 }  // namespace winograd
 }  // namespace

@@ -48,17 +48,28 @@ DIRECT = [
 # The GEMM path with a batch split into uneven groups of whole images.
 GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
 
-# 3x3 stride-1 layers with C > 4 whose outputs fill 2x2 tiles well take Winograd F(2x2, 3x3)
-# (conv2d_winograd.h): odd sizes leave partial tiles at the bottom/right, F = 1 and 17/33
-# channels leave partial 16-float vectors in the transforms, 5 images split into uneven groups,
-# and 2 x 20 x 20 x 64 -> 64 spans several chunks of tiles (128 per chunk), the first ending
-# mid-image, in the forward, dx and dw passes.
+# 3x3 stride-1 layers with C > 4 whose outputs fill the tiles well take Winograd
+# (conv2d_winograd.h), F(2x2, 3x3) or F(4x4, 3x3) by winograd_tile's cost rule. These first five
+# take F(2x2) in the forward and dx (the last: F(4x4)): odd sizes leave partial tiles at the
+# bottom/right, F = 1 and 17/33 channels leave partial 16-float vectors in the transforms,
+# 5 images split into uneven groups, and 2 x 20 x 20 x 64 -> 64 spans several chunks of tiles in
+# dw (128 per chunk), the first ending mid-image.
 WINOGRAD = [
     (2, 9, 8, 7, 33, (3, 3), (1, 1), "valid"),
     (1, 8, 9, 17, 1, (3, 3), (1, 1), "same"),
     (5, 6, 5, 5, 16, (3, 3), (1, 1), "same"),
     (1, 5, 4, 6, 2, (3, 3), (1, 1), "valid"),
     (2, 20, 20, 64, 64, (3, 3), (1, 1), "valid"),
+]
+
+# F(4x4, 3x3) (forward and dx unless noted): 11 x 10 outputs leave tiles of 3 and 2 cells at the
+# edges, 40/24/33/20 channels partial 16-float vectors; the 13 x 13 'valid' layer takes F(4x4) in
+# the forward (11 x 11 outputs) and F(2x2) in dx (13 x 13); 34 x 34 x 64 -> 64 spans two chunks of
+# 6x6 tiles (56 per chunk, 81 per image) in the forward and dx.
+WINOGRAD4 = [
+    (2, 11, 10, 40, 24, (3, 3), (1, 1), "same"),
+    (3, 13, 13, 33, 20, (3, 3), (1, 1), "valid"),
+    (1, 34, 34, 64, 64, (3, 3), (1, 1), "same"),
 ]
 
 ISAS = ["generic", "avx2", "avx512"]
@@ -81,26 +92,42 @@ def make(rng, case, dtype=np.float32):
     return x, k, b, strides, padding
 
 
-def tolerance(kernel):
+# F(4x4, 3x3) weighs by up to 8 and 1/24 (conv2d_winograd.h): its float32 errors reach ~3e-5 of
+# the output scale (sqrt(kh * kw * C) on unit normals) where a direct sum's stay under 2e-6. Its
+# layers get an absolute tolerance of 1e-4 of that scale, the others 2e-5; a wrong transform
+# coefficient or sign is off by a sizeable fraction of the scale and fails either.
+F4 = WINOGRAD[4:] + WINOGRAD4
+
+
+def scale_tol(case):
+    return 1e-4 if case in F4 else 2e-5
+
+
+def tolerance(kernel, case=None):
     # float32 sums of kh * kw * C products of unit normals against a float64 reference.
-    return dict(rtol=1e-4, atol=2e-5 * np.sqrt(kernel.shape[0] * kernel.shape[1] * kernel.shape[2]))
+    return dict(
+        rtol=1e-4,
+        atol=scale_tol(case) * np.sqrt(kernel.shape[0] * kernel.shape[1] * kernel.shape[2]),
+    )
 
 
 def as64(*arrays):
     return [a.astype(np.float64) for a in arrays]
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + [CHUNKED, GROUPED])
+@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED])
 def test_forward_matches_reference(rng, case):
     x, k, b, strides, padding = make(rng, case)
     got = ops.conv2d(x, k, b, strides, padding)
     want = reference.conv2d(*as64(x, k, b), strides, padding)
     assert got.dtype == np.float32 and got.shape == want.shape
-    np.testing.assert_allclose(got, want, **tolerance(k))
-    np.testing.assert_allclose(ops.conv2d(x, k, None, strides, padding), want - b, **tolerance(k))
+    np.testing.assert_allclose(got, want, **tolerance(k, case))
+    np.testing.assert_allclose(
+        ops.conv2d(x, k, None, strides, padding), want - b, **tolerance(k, case)
+    )
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + [CHUNKED, GROUPED])
+@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED])
 def test_backward_matches_reference(rng, case):
     x, k, _, strides, padding = make(rng, case)
     y_shape = reference.conv2d(x, k, None, strides, padding).shape
@@ -109,9 +136,13 @@ def test_backward_matches_reference(rng, case):
     want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
     for g, w, name in zip(got, want, ("dx", "dw", "db")):
         assert g.dtype == np.float32 and g.shape == w.shape, name
-        # dw and db sum over every output cell: scale the absolute tolerance with their count.
+        # dw and db sum over every output cell: scale the absolute tolerance with their count (dw
+        # always takes F(2x2) transposed).
         cells = max(dy.shape[0] * dy.shape[1] * dy.shape[2], 1)
-        atol = 2e-5 * np.sqrt(k.shape[3] * k.shape[0] * k.shape[1] if name == "dx" else cells)
+        if name == "dx":
+            atol = scale_tol(case) * np.sqrt(k.shape[3] * k.shape[0] * k.shape[1])
+        else:
+            atol = 2e-5 * np.sqrt(cells)
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol, err_msg=name)
 
 
@@ -123,7 +154,8 @@ def test_empty_batch_gives_zero_gradients(rng):
 
 
 @pytest.mark.parametrize(
-    "case", [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3] + WINOGRAD[2:3] + WINOGRAD[4:]
+    "case",
+    [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3] + WINOGRAD[2:3] + WINOGRAD[4:] + WINOGRAD4,
 )
 def test_one_and_two_threads_agree(rng, case):
     x, k, b, strides, padding = make(rng, case)
@@ -139,7 +171,7 @@ def test_one_and_two_threads_agree(rng, case):
         np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("case", DIRECT[:3] + [CASES[0]] + WINOGRAD[:3])
+@pytest.mark.parametrize("case", DIRECT[:3] + [CASES[0]] + WINOGRAD[:3] + WINOGRAD4[:2])
 def test_every_isa_matches_reference(rng, isa, case):
     # The direct and Winograd kernels are compiled once per instruction set; the GEMM path picks
     # per-ISA micro-kernels: each variant against the reference, forward and backward.
@@ -147,15 +179,14 @@ def test_every_isa_matches_reference(rng, isa, case):
     np.testing.assert_allclose(
         ops.conv2d(x, k, b, strides, padding),
         reference.conv2d(*as64(x, k, b), strides, padding),
-        **tolerance(k),
+        **tolerance(k, case),
     )
     dy = rng.standard_normal(ops.conv2d(x, k, b, strides, padding).shape).astype(np.float32)
     got = ops.conv2d_backward(dy, x, k, strides, padding)
     want = reference.conv2d_backward(*as64(dy, x, k), strides, padding)
     cells = dy.shape[0] * dy.shape[1] * dy.shape[2]
-    for g, w, atol in zip(
-        got, want, (2e-5 * np.sqrt(k.size), 2e-5 * np.sqrt(cells), 2e-5 * np.sqrt(cells))
-    ):
+    dx_atol = scale_tol(case) * np.sqrt(k.shape[0] * k.shape[1] * k.shape[3])
+    for g, w, atol in zip(got, want, (dx_atol, 2e-5 * np.sqrt(cells), 2e-5 * np.sqrt(cells))):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=atol)
 
 
@@ -197,11 +228,15 @@ def test_nan_and_inf_propagate():
     assert np.isfinite(y[0, 1, 0, 0])
 
 
+@pytest.mark.parametrize("case", [WINOGRAD[2], WINOGRAD4[0]])
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_winograd_nan_reaches_exactly_the_covering_outputs(rng, padding):
-    # Winograd mixes a 4x4 input tile into every transformed position: a NaN must still reach only
-    # the outputs whose 3x3 windows cover it, in the forward and in dx (dy's NaN) alike.
-    x, k, _, _, _ = make(rng, WINOGRAD[2])
+def test_winograd_nan_reaches_exactly_the_covering_outputs(rng, case, padding):
+    # Winograd mixes a whole input tile into every transformed position: a NaN must still reach
+    # only the outputs whose 3x3 windows cover it, in the forward and in dx (dy's NaN) alike. F(2x2)
+    # keeps that by construction; F(4x4) would not (an output's inverse transform reads positions
+    # that depend on its whole 6-cell tile row), so an input holding a NaN takes F(2x2): the
+    # second case, F(4x4) when finite, checks that hand-over. The other outputs stay exact.
+    x, k, _, _, _ = make(rng, case)
     x[1, 2, 3, 4] = np.nan
     y = ops.conv2d(x, k, None, 1, padding)
     mask = np.zeros(x.shape[:3] + (1,), np.float32)
@@ -209,6 +244,8 @@ def test_winograd_nan_reaches_exactly_the_covering_outputs(rng, padding):
     covered = reference.conv2d(mask, np.ones((3, 3, 1, 1)), None, 1, padding)[..., 0] > 0
     np.testing.assert_array_equal(np.isnan(y).any(axis=3), covered)
     assert np.isnan(y[covered]).all()
+    want = reference.conv2d(*as64(x, k), None, 1, padding)
+    np.testing.assert_allclose(y[~covered], want[~covered], **tolerance(k))
     dy = rng.standard_normal(y.shape).astype(np.float32)
     dy[1, 2, 2, 3] = np.nan
     dx = ops.conv2d_backward(dy, np.nan_to_num(x), k, 1, padding)[0]

@@ -57,9 +57,10 @@ def test_matmul_crosses_every_block(rng):
     check(a, b, False, True)
 
 
-# Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place.
+# Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place;
+# (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it).
 @pytest.mark.parametrize(
-    "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128)]
+    "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128), (600, 100, 300)]
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
 def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, trans_a, trans_b):

@@ -5,8 +5,8 @@
 //       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels
 //         for each (jr, ir) tile: micro-kernel on one B micro-panel (L1) and one A micro-panel
 //
-// Small layer shapes skip packing where it cannot pay: B (not transposed) is read in place when
-// C has few rows, A when C has few columns.
+// Operands skip packing where it cannot pay: B (not transposed) is read in place when C has few
+// rows, A^T when C has few columns, A whenever the tile order keeps its micro-panel in L1.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). Threads take whole blocks of C (see sgemm), split by the shape
@@ -78,12 +78,31 @@ constexpr int64_t kMinBlockExtent = 256;
 // With at most this many rows of C, each B micro-panel is used by so few A micro-panels that
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
-// Likewise A, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
+// Likewise A^T, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
 constexpr int64_t kPackAMinPanels = 5;
 // Largest B panel (floats) for the ir-major tile order: a quarter of a 2 MiB L2.
 constexpr int64_t kIrMajorMaxPanel = 128 * 1024;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Equal k blocks: a short last block would reload C for little work.
+int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
+
+// Whether the ir-major tile order applies (for each A micro-panel, every B micro-panel): it keeps
+// the A micro-panel in L1 and needs the whole kc x nc B panel in L2. Otherwise jr-major: the B
+// micro-panel stays in L1 and the A block in L2.
+bool b_panel_in_l2(const Kernel& ker, int64_t N, int64_t K) {
+  return k_block(ker, K) * std::min(ker.nc, N) <= kIrMajorMaxPanel;
+}
+
+// Whether A is packed. In ir-major order A (not transposed) is read in place as well as packed:
+// its mr rows stay in L1 across the B micro-panels, so the transposing pack would be pure cost
+// (1568x64x288 AB^T, 1 thread: 120 -> 133 GFLOP/s). A^T in place is kc rows at A's stride,
+// which alias in L1 for power-of-two strides (1024x1024x512 A^TB: 139 GFLOP/s packed, 109-131 in
+// place), and its pack is a plain copy: kept unless few B panels share it.
+bool packs_a(const Kernel& ker, bool trans_a, int64_t N, int64_t K) {
+  return trans_a ? ceil_div(N, ker.nr) >= kPackAMinPanels : !b_panel_in_l2(ker, N, K);
+}
 
 // 64-byte aligned scratch that grows and persists per calling thread, so repeated products of
 // the same shapes allocate nothing.
@@ -146,15 +165,11 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
                  int64_t ldc) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
-  // Equal k blocks: a short last block would reload C for little work.
-  const int64_t KC = ceil_div(K, ceil_div(K, ker.kc));
+  const int64_t KC = k_block(ker, K);
   const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
-  const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
-  // Tile order. ir-major (for each A micro-panel, every B micro-panel) keeps the A micro-panel in
-  // L1; it needs the whole B panel in L2. Otherwise jr-major: the B micro-panel stays in L1 and
-  // the A block in L2.
-  const bool ir_major = !pack_a_block || KC * NC <= kIrMajorMaxPanel;
+  const bool pack_a_block = packs_a(ker, trans_a, N, K);
+  const bool ir_major = !pack_a_block || b_panel_in_l2(ker, N, K);
 
   thread_local std::vector<float> b_store, a_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
@@ -227,7 +242,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // Decided on the whole product, not the block: narrow blocks of a big product would each skip
   // packing and read the shared operand in place, kc rows at its full stride (for 1024^3, B at a
   // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
-  const bool repacks = split_n ? ceil_div(N, ker.nr) >= kPackAMinPanels
+  const bool repacks = split_n ? packs_a(ker, trans_a, N, K)
                                : trans_b || M > kPackBMinRows;
   if (repacks) blocks = std::max<int64_t>(1, std::min(blocks, (split_n ? N : M) / kMinBlockExtent));
   parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {

@@ -21,11 +21,12 @@ def check(a, b, trans_a, trans_b):
 
 
 # Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
-# rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
+# rows) and in-place A^T limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
 # or three blocks, the later ones accumulating into C), plus layer shapes. The transposing packs
-# (B^T, and A when packed) work in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs A
-# in micro-panels of 14 and 9 rows and B^T in panels of 32 and 11 columns, none a multiple of 8,
-# with k ragged too.
+# (B^T, and A when packed) work in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs
+# B^T in panels of 32 and 11 columns, (23, 600, 700) A (its 300 x 700 B panel takes the jr-major
+# order, where A is packed) in micro-panels of 14 and 9 rows, none a multiple of 8, with k ragged
+# too.
 SHAPES = [
     (1, 1, 1),
     (7, 33, 5),
@@ -36,6 +37,7 @@ SHAPES = [
     (20, 600, 70),
     (1568, 288, 64),
     (23, 45, 203),
+    (23, 600, 700),
     (0, 3, 4),
     (3, 0, 4),
     (3, 4, 0),
@@ -57,7 +59,8 @@ def test_matmul_crosses_every_block(rng):
     check(a, b, False, True)
 
 
-# Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place;
+# Tile orders: jr-major (B panel 256 x 600), ir-major with A in place (A^T packed), ir-major with
+# A and A^T in place;
 # (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it).
 @pytest.mark.parametrize(
     "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128), (600, 100, 300)]

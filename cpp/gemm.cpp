@@ -244,7 +244,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
   const bool repacks = split_n ? packs_a(ker, trans_a, N, K)
                                : trans_b || M > kPackBMinRows;
-  if (repacks) blocks = std::max<int64_t>(1, std::min(blocks, (split_n ? N : M) / kMinBlockExtent));
+  // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
+  // second thread idle.
+  if (repacks) blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
   parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = std::min(units * b / blocks * unit, split_n ? N : M);

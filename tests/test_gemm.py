@@ -61,7 +61,8 @@ def test_matmul_crosses_every_block(rng):
 
 # Tile orders: jr-major (B panel 256 x 600), ir-major with A in place (A^T packed), ir-major with
 # A and A^T in place;
-# (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it).
+# (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
+# (784, 40, 128) into four (three rounded up to an even count).
 @pytest.mark.parametrize(
     "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128), (600, 100, 300)]
 )

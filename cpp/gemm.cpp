@@ -158,6 +158,9 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
+// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
+int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
+
 // The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
 // running on different threads never wait for each other.
 void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -216,6 +219,8 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
 
 }  // namespace
 }  // namespace gemm
+
+int64_t sgemm_k_block(int64_t K) { return K > 0 ? gemm::k_block(gemm::active_kernel(), K) : 0; }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

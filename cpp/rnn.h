@@ -35,6 +35,7 @@ struct RnnForwardArgs {
   const float* h0;         // (N, U) or null (zeros)
   const float* c0;         // LSTM: (N, U) or null (zeros); others: null
   float* hs;               // out (N, T, U)
+  float* hs_copy;          // out (N, T, U) or null: a second copy of hs, written as each share ends
   float* h_T;              // out (N, U)
   float* c_T;              // out (N, U), LSTM only
   float* gates;            // out (N, T, G*U) activated gates (cache); SimpleRNN: null (hs is used)

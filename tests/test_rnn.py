@@ -127,10 +127,27 @@ def test_every_isa_variant_matches_reference(rng, cell, isa):
         np.testing.assert_allclose(g, w, **BWD_TOL)
 
 
+@pytest.mark.parametrize("shape", [(33, 20, 5, 7), (17, 60, 3, 4)])
+@pytest.mark.parametrize("cell", CELLS)
+def test_weight_gradients_summed_in_parts_match_reference(rng, cell, shape):
+    """N * T of 660 and 1020 rows: the kernel sums the weight gradients in 3 and 4 parts."""
+    n, t, i, u = shape
+    a = make_args(rng, cell, n, t, i, u)
+    grads = upstream(rng, cell, n, t, u)
+    _, cache = forward(ops, cell, a)
+    _, ref_cache = forward(reference, cell, as64(a))
+    got = backward(ops, cell, grads, a, cache)
+    want = backward(reference, cell, [g.astype(np.float64) for g in grads], as64(a), ref_cache)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **BWD_TOL)
+
+
 @pytest.mark.parametrize("n", [32, 33])  # even and uneven batch shares
 @pytest.mark.parametrize("cell", CELLS)
 def test_one_and_two_threads_identical(rng, cell, n):
-    t, i, u = 5, 33, 33  # large enough for the recurrence to split the batch across threads
+    # Large enough for the recurrence to split the batch across threads, and N * T > 256 rows
+    # for the weight gradients to be summed in more than one part.
+    t, i, u = 20, 33, 33
     a = make_args(rng, cell, n, t, i, u)
     grads = upstream(rng, cell, n, t, u)
     old = shendu.get_num_threads()

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <string>
 
 #include "checks.h"
@@ -127,6 +126,8 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
   const bool lstm = cell == RnnCell::Lstm;
   FloatArray c_T = new_float32({lstm ? s.N : 0, s.U});
   const bool gru = cell == RnnCell::Gru;
+  // The caller gets its own hs: changing it in place must not change what the backward reads.
+  FloatArray hs = new_float32(shape_of(cache.hs));
   RnnForwardArgs args{in.x.data(),
                       in.kernel.data(),
                       in.recurrent.data(),
@@ -135,16 +136,14 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
                       data_or_null(h0),
                       lstm ? data_or_null(c0) : nullptr,
                       cache.hs.mutable_data(),
+                      hs.mutable_data(),
                       h_T.mutable_data(),
                       lstm ? c_T.mutable_data() : nullptr,
                       rnn_has_aux(cell) ? cache.gates.mutable_data() : nullptr,
                       rnn_has_aux(cell) ? cache.aux.mutable_data() : nullptr};
-  // The caller gets its own hs: changing it in place must not change what the backward reads.
-  FloatArray hs = new_float32(shape_of(cache.hs));
   {
     py::gil_scoped_release release;
     rnn_forward(cell, s, args);
-    std::copy_n(cache.hs.data(), cache.hs.size(), hs.mutable_data());
   }
   if (lstm) return py::make_tuple(hs, h_T, c_T, cache_tuple(cell, cache));
   return py::make_tuple(hs, h_T, cache_tuple(cell, cache));

@@ -85,7 +85,7 @@ constexpr int64_t kIrMajorMaxPanel = 128 * 1024;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Equal k blocks: a short last block would reload C for little work.
+// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
 int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
 // Whether the ir-major tile order applies (for each A micro-panel, every B micro-panel): it keeps
@@ -157,9 +157,6 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
       for (int64_t j = 0; j < N; ++j) c[j] *= beta;
   }
 }
-
-// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
-int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
 // The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
 // running on different threads never wait for each other.

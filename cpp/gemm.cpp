@@ -113,16 +113,12 @@ float* scratch(std::vector<float>& buf, size_t n) {
 }
 
 // A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) as dst[k * mr + i].
-// Rows m..mr stay unwritten: the micro-kernel for m rows never reads them.
+// Rows m..mr may stay unwritten: the micro-kernel for m rows never reads them.
 void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int m,
             int64_t k0, int64_t kc, float* dst) {
   const int mr = ker.mr;
   if (trans) {  // op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = A + (k0 + k) * lda + i0;
-      float* d = dst + k * mr;
-      std::copy(src, src + m, d);
-    }
+    ker.pack_n(A + k0 * lda + i0, lda, m, kc, dst, mr);
   } else {
     ker.pack_t(A + i0 * lda + k0, lda, m, kc, dst, mr);
   }
@@ -138,12 +134,7 @@ void pack_b(const Kernel& ker, bool trans, const float* B, int64_t ldb, int64_t 
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + n, dst + (k + 1) * nr, 0.0f);
     ker.pack_t(B + j0 * ldb + k0, ldb, n, kc, dst, nr);
   } else {
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = B + (k0 + k) * ldb + j0;
-      float* d = dst + k * nr;
-      std::copy(src, src + n, d);
-      std::fill(d + n, d + nr, 0.0f);
-    }
+    ker.pack_n(B + k0 * ldb + j0, ldb, n, kc, dst, nr);
   }
 }
 

@@ -32,11 +32,15 @@ using TileFn = void (*)(const TileArgs& t);
 using PackTFn = void (*)(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                          int64_t ldd);
 
+// The copying packs: dst[r * ldd + c] = src[r * lds + c] for c < n, 0 for n <= c < ldd (n <= ldd).
+using PackNFn = void (*)(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd);
+
 struct Kernel {
   int mr, nr;          // register tile
   int64_t mc, kc, nc;  // cache blocking: A block mc x kc (L2), B micro-panel kc x nr (L1)
   TileFn tile;
   PackTFn pack_t;  // op(B) = B^T and op(A) = A into micro-panels, in register blocks
+  PackNFn pack_n;  // op(B) = B and op(A) = A^T into micro-panels, a row in whole vectors
 };
 
 const Kernel& kernel_generic();

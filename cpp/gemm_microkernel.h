@@ -112,8 +112,22 @@ struct MicroKernel {
     }
   }
 
+  // Kernel::pack_n in vectors: element copies (a memmove call per row of 14 or 32 floats) made
+  // packing a 1568 x 64 B 10% of 288x1568x64 A^TB.
+  static void pack_n(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd) {
+    for (int64_t r = 0; r < rows; ++r, src += lds, dst += ldd)
+      for (int c = 0; c < ldd; c += W) {
+        const int valid = std::min(W, n - c);
+        const V v = valid >= W ? S::load(src + c) : valid > 0 ? S::load_n(src + c, valid) : S::zero();
+        if (ldd - c >= W)
+          S::store(dst + c, v);
+        else
+          S::store_n(dst + c, v, ldd - c);
+      }
+  }
+
   static constexpr Kernel make(int64_t mc, int64_t kc, int64_t nc) {
-    return Kernel{MR, NR, mc, kc, nc, &dispatch, &pack_t};
+    return Kernel{MR, NR, mc, kc, nc, &dispatch, &pack_t, &pack_n};
   }
 };
 

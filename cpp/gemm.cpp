@@ -1,12 +1,13 @@
 // SGEMM framework (GotoBLAS/BLIS structure), written once for every ISA:
 //
-//   for jc in N by nc:            B panel kc x nc, packed in nr-wide micro-panels
+//   for jc in N by nc:            B panel kc x nc (L2), packed in nr-wide micro-panels
 //     for pc in K by kc:
-//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels
-//         for each (jr, ir) tile: micro-kernel on one B micro-panel (L1) and one A micro-panel
+//       for ic in M by mc:        A^T block mc x kc, packed in mr-tall micro-panels
+//         for ir, for jr:         micro-kernel on one A micro-panel (L1) and one B micro-panel
 //
-// Operands skip packing where it cannot pay: B (not transposed) is read in place when C has few
-// rows, A^T when C has few columns, A whenever the tile order keeps its micro-panel in L1.
+// A (not transposed) is read in place: the ir-major tile order keeps its mr x kc micro-panel in
+// L1 across the B micro-panels, so a transposing pack would be pure cost. B (not transposed) is
+// read in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). Threads take whole blocks of C (see sgemm), split by the shape
@@ -53,7 +54,7 @@ struct Portable {
   }
 };
 
-constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 4096);
+constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 512);
 
 }  // namespace
 
@@ -79,29 +80,18 @@ constexpr int64_t kMinBlockExtent = 256;
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
 // Likewise A^T, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
+// (A^T in place is kc rows at A's stride, which alias in L1 for power-of-two strides: 1024x1024x512
+// A^TB ran at 139 GFLOP/s packed, 109-131 in place; its pack is a plain copy.)
 constexpr int64_t kPackAMinPanels = 5;
-// Largest B panel (floats) for the ir-major tile order: a quarter of a 2 MiB L2.
-constexpr int64_t kIrMajorMaxPanel = 128 * 1024;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Equal k blocks of at most ker.kc: a short last block would reload C for little work.
 int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
-// Whether the ir-major tile order applies (for each A micro-panel, every B micro-panel): it keeps
-// the A micro-panel in L1 and needs the whole kc x nc B panel in L2. Otherwise jr-major: the B
-// micro-panel stays in L1 and the A block in L2.
-bool b_panel_in_l2(const Kernel& ker, int64_t N, int64_t K) {
-  return k_block(ker, K) * std::min(ker.nc, N) <= kIrMajorMaxPanel;
-}
-
-// Whether A is packed. In ir-major order A (not transposed) is read in place as well as packed:
-// its mr rows stay in L1 across the B micro-panels, so the transposing pack would be pure cost
-// (1568x64x288 AB^T, 1 thread: 120 -> 133 GFLOP/s). A^T in place is kc rows at A's stride,
-// which alias in L1 for power-of-two strides (1024x1024x512 A^TB: 139 GFLOP/s packed, 109-131 in
-// place), and its pack is a plain copy: kept unless few B panels share it.
-bool packs_a(const Kernel& ker, bool trans_a, int64_t N, int64_t K) {
-  return trans_a ? ceil_div(N, ker.nr) >= kPackAMinPanels : !b_panel_in_l2(ker, N, K);
+// Whether A is packed: only A^T (see the top of the file), and only when enough B panels share it.
+bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
+  return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
 }
 
 // 64-byte aligned scratch that grows and persists per calling thread, so repeated products of
@@ -112,16 +102,11 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
-// A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) as dst[k * mr + i].
-// Rows m..mr may stay unwritten: the micro-kernel for m rows never reads them.
-void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int m,
-            int64_t k0, int64_t kc, float* dst) {
-  const int mr = ker.mr;
-  if (trans) {  // op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m
-    ker.pack_n(A + k0 * lda + i0, lda, m, kc, dst, mr);
-  } else {
-    ker.pack_t(A + i0 * lda + k0, lda, m, kc, dst, mr);
-  }
+// A^T micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) = A^T as dst[k * mr + i],
+// zero-padded to mr rows. op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m.
+void pack_a_t(const Kernel& ker, const float* A, int64_t lda, int64_t i0, int m, int64_t k0,
+              int64_t kc, float* dst) {
+  ker.pack_n(A + k0 * lda + i0, lda, m, kc, dst, ker.mr);
 }
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
@@ -159,8 +144,7 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   const int64_t KC = k_block(ker, K);
   const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
-  const bool pack_a_block = packs_a(ker, trans_a, N, K);
-  const bool ir_major = !pack_a_block || b_panel_in_l2(ker, N, K);
+  const bool pack_a_block = packs_a(ker, trans_a, N);
 
   thread_local std::vector<float> b_store, a_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
@@ -183,12 +167,10 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
         const int64_t m_panels = ceil_div(mc, mr);
         if (pack_a_block)
           for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a(ker, trans_a, A, lda, ic + ir * mr,
-                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
-                   abuf + ir * mr * kc);
+            pack_a_t(ker, A, lda, ic + ir * mr, static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)),
+                     pc, kc, abuf + ir * mr * kc);
         for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
-          const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;
-          const int64_t ir = ir_major ? idx / n_panels : idx % m_panels;
+          const int64_t ir = idx / n_panels, jr = idx % n_panels;
           const int64_t i = ic + ir * mr, j = jc + jr * nr;
           const bool pb = packed(jr);
           const float* a = pack_a_block ? abuf + ir * mr * kc
@@ -235,7 +217,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // Decided on the whole product, not the block: narrow blocks of a big product would each skip
   // packing and read the shared operand in place, kc rows at its full stride (for 1024^3, B at a
   // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
-  const bool repacks = split_n ? packs_a(ker, trans_a, N, K)
+  const bool repacks = split_n ? packs_a(ker, trans_a, N)
                                : trans_b || M > kPackBMinRows;
   // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
   // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB

@@ -167,9 +167,11 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
         const int64_t m_panels = ceil_div(mc, mr);
         if (pack_a_block)
           for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a_t(ker, A, lda, ic + ir * mr, static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)),
-                     pc, kc, abuf + ir * mr * kc);
+            pack_a_t(ker, A, lda, ic + ir * mr,
+                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
+                     abuf + ir * mr * kc);
         for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
+          // ir-major: the A micro-panel stays in L1 while the B micro-panels stream from L2.
           const int64_t ir = idx / n_panels, jr = idx % n_panels;
           const int64_t i = ic + ir * mr, j = jc + jr * nr;
           const bool pb = packed(jr);

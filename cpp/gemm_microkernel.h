@@ -118,7 +118,9 @@ struct MicroKernel {
     for (int64_t r = 0; r < rows; ++r, src += lds, dst += ldd)
       for (int c = 0; c < ldd; c += W) {
         const int valid = std::min(W, n - c);
-        const V v = valid >= W ? S::load(src + c) : valid > 0 ? S::load_n(src + c, valid) : S::zero();
+        const V v = valid >= W  ? S::load(src + c)
+                    : valid > 0 ? S::load_n(src + c, valid)
+                                : S::zero();
         if (ldd - c >= W)
           S::store(dst + c, v);
         else

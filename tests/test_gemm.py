@@ -61,9 +61,18 @@ def test_matmul_crosses_every_block(rng):
 
 # A^T packed (N of 5 B panels or more) and in place, B packed and in place;
 # (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
-# (784, 40, 128) into four (three rounded up to an even count).
+# (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
+# blocks that read B (it fits in L2) in place.
 @pytest.mark.parametrize(
-    "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128), (600, 100, 300)]
+    "shape",
+    [
+        (200, 512, 600),
+        (200, 300, 500),
+        (40, 784, 128),
+        (784, 40, 128),
+        (600, 100, 300),
+        (300, 800, 64),
+    ],
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
 def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, trans_a, trans_b):

@@ -1,12 +1,13 @@
 // SGEMM framework (GotoBLAS/BLIS structure), written once for every ISA:
 //
-//   for jc in N by nc:            B panel kc x nc, packed in nr-wide micro-panels
+//   for jc in N by nc:            B panel kc x nc (L2), packed in nr-wide micro-panels
 //     for pc in K by kc:
-//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels
-//         for each (jr, ir) tile: micro-kernel on one B micro-panel (L1) and one A micro-panel
+//       for ic in M by mc:        A^T block mc x kc, packed in mr-tall micro-panels
+//         for ir, for jr:         micro-kernel on one A micro-panel (L1) and one B micro-panel
 //
-// Small layer shapes skip packing where it cannot pay: B (not transposed) is read in place when
-// C has few rows, A when C has few columns.
+// A (not transposed) is read in place: the ir-major tile order keeps its mr x kc micro-panel in
+// L1 across the B micro-panels, so a transposing pack would be pure cost. B (not transposed) is
+// read in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). Threads take whole blocks of C (see sgemm), split by the shape
@@ -53,7 +54,7 @@ struct Portable {
   }
 };
 
-constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 4096);
+constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 512);
 
 }  // namespace
 
@@ -78,12 +79,20 @@ constexpr int64_t kMinBlockExtent = 256;
 // With at most this many rows of C, each B micro-panel is used by so few A micro-panels that
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
-// Likewise A, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
+// Likewise A^T, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
+// (A^T in place is kc rows at A's stride, which alias in L1 for power-of-two strides: 1024x1024x512
+// A^TB ran at 139 GFLOP/s packed, 109-131 in place; its pack is a plain copy.)
 constexpr int64_t kPackAMinPanels = 5;
-// Largest B panel (floats) for the ir-major tile order: a quarter of a 2 MiB L2.
-constexpr int64_t kIrMajorMaxPanel = 128 * 1024;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
+int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
+
+// Whether A is packed: only A^T (see the top of the file), and only when enough B panels share it.
+bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
+  return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
+}
 
 // 64-byte aligned scratch that grows and persists per calling thread, so repeated products of
 // the same shapes allocate nothing.
@@ -93,20 +102,11 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
-// A micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) as dst[k * mr + i].
-// Rows m..mr stay unwritten: the micro-kernel for m rows never reads them.
-void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int m,
-            int64_t k0, int64_t kc, float* dst) {
-  const int mr = ker.mr;
-  if (trans) {  // op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = A + (k0 + k) * lda + i0;
-      float* d = dst + k * mr;
-      std::copy(src, src + m, d);
-    }
-  } else {
-    ker.pack_t(A + i0 * lda + k0, lda, m, kc, dst, mr);
-  }
+// A^T micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) = A^T as dst[k * mr + i],
+// zero-padded to mr rows. op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m.
+void pack_a_t(const Kernel& ker, const float* A, int64_t lda, int64_t i0, int m, int64_t k0,
+              int64_t kc, float* dst) {
+  ker.pack_n(A + k0 * lda + i0, lda, m, kc, dst, ker.mr);
 }
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
@@ -119,12 +119,7 @@ void pack_b(const Kernel& ker, bool trans, const float* B, int64_t ldb, int64_t 
       for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * nr + n, dst + (k + 1) * nr, 0.0f);
     ker.pack_t(B + j0 * ldb + k0, ldb, n, kc, dst, nr);
   } else {
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = B + (k0 + k) * ldb + j0;
-      float* d = dst + k * nr;
-      std::copy(src, src + n, d);
-      std::fill(d + n, d + nr, 0.0f);
-    }
+    ker.pack_n(B + k0 * ldb + j0, ldb, n, kc, dst, nr);
   }
 }
 
@@ -139,9 +134,6 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
-// Equal k blocks of at most ker.kc: a short last block would reload C for little work.
-int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
-
 // The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
 // running on different threads never wait for each other.
 void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -152,11 +144,7 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
   const int64_t KC = k_block(ker, K);
   const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
   const bool pack_all_b = trans_b || M > kPackBMinRows;
-  const bool pack_a_block = ceil_div(N, nr) >= kPackAMinPanels;
-  // Tile order. ir-major (for each A micro-panel, every B micro-panel) keeps the A micro-panel in
-  // L1; it needs the whole B panel in L2. Otherwise jr-major: the B micro-panel stays in L1 and
-  // the A block in L2.
-  const bool ir_major = !pack_a_block || KC * NC <= kIrMajorMaxPanel;
+  const bool pack_a_block = packs_a(ker, trans_a, N);
 
   thread_local std::vector<float> b_store, a_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
@@ -179,12 +167,12 @@ void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, fl
         const int64_t m_panels = ceil_div(mc, mr);
         if (pack_a_block)
           for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a(ker, trans_a, A, lda, ic + ir * mr,
-                   static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
-                   abuf + ir * mr * kc);
+            pack_a_t(ker, A, lda, ic + ir * mr,
+                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
+                     abuf + ir * mr * kc);
         for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
-          const int64_t jr = ir_major ? idx % n_panels : idx / m_panels;
-          const int64_t ir = ir_major ? idx / n_panels : idx % m_panels;
+          // ir-major: the A micro-panel stays in L1 while the B micro-panels stream from L2.
+          const int64_t ir = idx / n_panels, jr = idx % n_panels;
           const int64_t i = ic + ir * mr, j = jc + jr * nr;
           const bool pb = packed(jr);
           const float* a = pack_a_block ? abuf + ir * mr * kc
@@ -226,12 +214,21 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const int64_t unit = split_n ? ker.nr : ker.mr;
   const int64_t units = ceil_div(split_n ? N : M, unit);
   int64_t blocks = std::min(wanted, units);
-  const int64_t extent = (split_n ? N : M) / blocks;
   // Blocks that pack the operand they share (A across column blocks, B across row blocks) each
   // repack it: keep them wide enough that this stays cheap. Unpacked small shapes split freely.
-  const bool repacks = split_n ? ceil_div(extent, ker.nr) >= kPackAMinPanels
-                               : trans_b || extent > kPackBMinRows;
-  if (repacks) blocks = std::max<int64_t>(1, std::min(blocks, (split_n ? N : M) / kMinBlockExtent));
+  // Decided on the whole product, not the block: narrow blocks of a big product would each skip
+  // packing and read the shared operand in place, kc rows at its full stride (for 1024^3, B at a
+  // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
+  // Except a B that fits in L2: narrow blocks read it in place well (288x1568x64 A^TB as 16
+  // blocks of 18 rows, B in place: 143 -> 150 GFLOP/s, 1 thread, and finer shares for 2).
+  const bool narrow_b_in_place = M / blocks <= kPackBMinRows && K * N <= ker.kc * ker.nc;
+  const bool repacks = split_n ? packs_a(ker, trans_a, N)
+                               : trans_b || (M > kPackBMinRows && !narrow_b_in_place);
+  // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
+  // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB
+  // as 3 blocks kept one thread busy for two of them: 2 threads 163 -> 180 GFLOP/s).
+  if (repacks) blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
+  if (blocks % 2 == 1 && blocks > 1 && blocks < units) ++blocks;
   parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = std::min(units * b / blocks * unit, split_n ? N : M);

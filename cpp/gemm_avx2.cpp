@@ -27,7 +27,7 @@ struct Avx2 {
   }
 };
 
-constexpr Kernel kAvx2 = MicroKernel<Avx2, 6, 2>::make(144, 256, 4096);
+constexpr Kernel kAvx2 = MicroKernel<Avx2, 6, 2>::make(144, 256, 512);
 
 }  // namespace
 

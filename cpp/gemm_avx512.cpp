@@ -25,7 +25,7 @@ struct Avx512 {
   }
 };
 
-constexpr Kernel kAvx512 = MicroKernel<Avx512, 14, 2>::make(336, 256, 4096);
+constexpr Kernel kAvx512 = MicroKernel<Avx512, 14, 2>::make(336, 256, 512);
 
 }  // namespace
 

@@ -5,8 +5,8 @@
 //   C[m, n] (m <= mr, n <= nr) = alpha * A_panel * B_panel + beta * C  (beta == 0: C unread)
 //
 // A_panel, m x kc: element (i, k) at a[k * lda + i] (a packed panel, lda == mr, or op(A) = A^T in
-// place) or, when a_rows, at a[i * lda + k] (op(A) = A in place). Reading A in place saves the
-// packing when few B panels would share it.
+// place) or, when a_rows, at a[i * lda + k] (op(A) = A in place). A (not transposed) is always
+// read in place (the tile order keeps its micro-panel in L1); A^T when few B panels share it.
 // B_panel, kc x n: element (k, j) at b[k * ldb + j]: a packed panel (ldb == nr, zero-padded to nr)
 // or, for a full-width tile, B in place (ldb = B's row stride), which saves packing for small M.
 #pragma once
@@ -32,11 +32,19 @@ using TileFn = void (*)(const TileArgs& t);
 using PackTFn = void (*)(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                          int64_t ldd);
 
+// The copying packs: dst[r * ldd + c] = src[r * lds + c] for c < n, 0 for n <= c < ldd (n <= ldd).
+using PackNFn = void (*)(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd);
+
 struct Kernel {
   int mr, nr;          // register tile
-  int64_t mc, kc, nc;  // cache blocking: A block mc x kc (L2), B micro-panel kc x nr (L1)
+  // Cache blocking: B panel kc x nc in L2 (a quarter of 2 MiB: with a 2 MiB panel, the jr-major
+  // order (B micro-panel in L1, A block in L2) ran 1024^3 and 2048^3 6-9% slower; a 1 MiB panel
+  // was no faster and lost more to other processes sharing the core), A micro-panel mr x kc in
+  // L1, packed A^T block mc x kc.
+  int64_t mc, kc, nc;
   TileFn tile;
-  PackTFn pack_t;  // op(B) = B^T and op(A) = A into micro-panels, in register blocks
+  PackTFn pack_t;  // op(B) = B^T into micro-panels, in register blocks
+  PackNFn pack_n;  // op(B) = B and op(A) = A^T into micro-panels, a row in whole vectors
 };
 
 const Kernel& kernel_generic();

@@ -21,11 +21,11 @@ def check(a, b, trans_a, trans_b):
 
 
 # Awkward sizes around every micro-tile (mr 6 / 14, nr 8 / 16 / 32), the in-place B limit (96
-# rows) and in-place A limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
-# or three blocks, the later ones accumulating into C), plus layer shapes. The transposing packs
-# (B^T, and A when packed) work in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs A
-# in micro-panels of 14 and 9 rows and B^T in panels of 32 and 11 columns, none a multiple of 8,
-# with k ragged too.
+# rows) and in-place A^T limit (4 B panels), and the k blocking (kc 256: 300, 600 and 288 take two
+# or three blocks, the later ones accumulating into C), plus layer shapes. The transposing pack of
+# B^T works in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs panels of 32 and 11
+# columns, neither a multiple of 8, with k ragged too; (23, 600, 700) packs A^T in micro-panels of
+# 14 and 9 rows, over two B panels (nc 512) and two k blocks.
 SHAPES = [
     (1, 1, 1),
     (7, 33, 5),
@@ -36,6 +36,7 @@ SHAPES = [
     (20, 600, 70),
     (1568, 288, 64),
     (23, 45, 203),
+    (23, 600, 700),
     (0, 3, 4),
     (3, 0, 4),
     (3, 4, 0),
@@ -50,16 +51,28 @@ def test_matmul_matches_reference(rng, isa, shape, trans_a, trans_b):
 
 
 def test_matmul_crosses_every_block(rng):
-    # m > mc (336 on AVX-512), k > kc, n > nc (4096): every blocking loop runs more than once;
-    # the first B panel (200 x 700) is too big for the ir-major order, the second is not.
-    check(*operands(rng, 700, 600, 700, False, False), False, False)
+    # m > mc (336 on AVX-512), k > kc, n > nc (512): every blocking loop runs more than once (the
+    # mc blocks pack A^T).
+    for trans_a in (False, True):
+        check(*operands(rng, 700, 600, 700, trans_a, False), trans_a, False)
     a, b = operands(rng, 20, 3, 4133, False, True)
     check(a, b, False, True)
 
 
-# Tile orders: jr-major (B panel 256 x 600), ir-major with packed A, ir-major with A in place.
+# A^T packed (N of 5 B panels or more) and in place, B packed and in place;
+# (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
+# (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
+# blocks that read B (it fits in L2) in place.
 @pytest.mark.parametrize(
-    "shape", [(200, 512, 600), (200, 300, 500), (40, 784, 128), (784, 40, 128)]
+    "shape",
+    [
+        (200, 512, 600),
+        (200, 300, 500),
+        (40, 784, 128),
+        (784, 40, 128),
+        (600, 100, 300),
+        (300, 800, 64),
+    ],
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
 def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, trans_a, trans_b):

@@ -38,9 +38,10 @@ __mmask16 taps_equal(const uint16_t* am, __mmask16 live, uint16_t tap) {
 }
 
 struct Avx512Channels {
-  template <class Index>
+  template <int64_t Fixed, class Index>
   static void window_max(const float* first, int64_t row_step, int64_t rows, int64_t cols,
                          int64_t tap0, int64_t KW, int64_t C, float* y, Index* at) {
+    if (Fixed) rows = cols = KW = Fixed, tap0 = 0;
     for (int64_t c0 = 0; c0 < C; c0 += 16) {
       const __mmask16 live = live_lanes(C - c0);
       __m512 best = _mm512_maskz_loadu_ps(live, first + c0);

@@ -68,10 +68,12 @@ struct PortableChannels {
 
   // y, at (C channels) = the maximum over the rows x cols real cells starting at `first` (next
   // row: + row_step floats, next column: + C), in row-major order; the cell (r, q) is tap
-  // tap0 + r * KW + q.
-  template <class Index>
+  // tap0 + r * KW + q. Fixed > 0: a whole Fixed x Fixed window (rows, cols, KW, tap0 ignored),
+  // its loops unrolled and its taps constants.
+  template <int64_t Fixed, class Index>
   static void window_max(const float* first, int64_t row_step, int64_t rows, int64_t cols,
                          int64_t tap0, int64_t KW, int64_t C, float* y, Index* at) {
+    if (Fixed) rows = cols = KW = Fixed, tap0 = 0;
     for (int64_t c0 = 0; c0 < C; c0 += kChunk) {
       const int64_t m = std::min(kChunk, C - c0);
       int32_t tap[kChunk];
@@ -115,11 +117,21 @@ void max_pool_forward_line(const Pool2dShape& s, const float* x, int64_t line, f
   const Taps th = taps(s.h, oh);
   const int64_t ih = oh * s.h.stride - s.h.pad + th.k0;  // the first real row
   const float* x_row = x + (n * s.h.in + ih) * W * C;
+  float* y_line = y + line * Wo * C;
+  Index* at_line = argmax + line * Wo * C;
+  if (KW == 2 && s.h.kernel == 2 && tiles_x(s)) {
+    // 2x2 pooling that tiles x, the common case: whole windows, at compile time.
+    for (int64_t ow = 0; ow < Wo; ++ow)
+      Channels::template window_max<2>(x_row + ow * 2 * C, W * C, 2, 2, 0, 2, C, y_line + ow * C,
+                                       at_line + ow * C);
+    return;
+  }
   for (int64_t ow = 0; ow < Wo; ++ow) {
     const Taps tw = taps(s.w, ow);
     const int64_t iw = ow * s.w.stride - s.w.pad + tw.k0;  // the first real column
-    Channels::window_max(x_row + iw * C, W * C, th.k1 - th.k0, tw.k1 - tw.k0, th.k0 * KW + tw.k0,
-                         KW, C, y + (line * Wo + ow) * C, argmax + (line * Wo + ow) * C);
+    Channels::template window_max<0>(x_row + iw * C, W * C, th.k1 - th.k0, tw.k1 - tw.k0,
+                                     th.k0 * KW + tw.k0, KW, C, y_line + ow * C,
+                                     at_line + ow * C);
   }
 }
 

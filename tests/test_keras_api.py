@@ -241,3 +241,14 @@ def test_bad_compile_strings_name_value_and_accepted():
 def test_subclassing_without_graph_is_refused_clearly():
     with pytest.raises(ValueError, match="inputs= and outputs="):
         keras.Model()
+
+
+@pytest.mark.parametrize("shape", [(256, 64), (7, 3), (5, 5), (100, 1), (1, 1), (96, 96)])
+def test_orthogonal_matches_lapack_qr(shape):
+    """The orthogonal initializer's Householder QR (no LAPACK: see initializers.py) gives Keras's
+    np.linalg.qr(a) with R's diagonal made positive."""
+    a = np.random.default_rng(sum(shape)).standard_normal(shape)
+    q, r = np.linalg.qr(a)
+    np.testing.assert_allclose(
+        keras.initializers._orthonormal_columns(a), q * np.sign(np.diag(r)), rtol=0, atol=1e-12
+    )

@@ -145,6 +145,36 @@ LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform")
 LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal")
 
 
+def _orthonormal_columns(a: np.ndarray) -> np.ndarray:
+    """Q of the QR decomposition of a (m x n, m >= n) with R's diagonal made positive, which is
+    unique: Keras's np.linalg.qr(a) followed by q * sign(diag(r)).
+
+    Householder reflections in elementwise NumPy rather than LAPACK: OpenBLAS's threads spin for
+    ~0.13 s of CPU after a threaded call (measured after np.linalg.qr of 256 x 64), taking a core
+    from the kernels just as fit starts. 2 m n^2 flops, ~1 ms for an LSTM's 256 x 64."""
+    m, n = a.shape
+    r = a.astype(np.float64)  # a copy
+    reflectors = []
+    for k in range(n):
+        x = r[k:, k]
+        alpha = -np.copysign(np.sqrt((x * x).sum()), x[0])
+        v = x.copy()
+        v[0] -= alpha
+        length = np.sqrt((v * v).sum())
+        if length == 0.0:  # x is zero: nothing to reflect
+            reflectors.append(None)
+            continue
+        v /= length
+        r[k:, k:] -= 2.0 * v[:, None] * (v[:, None] * r[k:, k:]).sum(axis=0)
+        reflectors.append(v)
+    q = np.eye(m, n)
+    for k in reversed(range(n)):
+        v = reflectors[k]
+        if v is not None:
+            q[k:, :] -= 2.0 * v[:, None] * (v[:, None] * q[k:, :]).sum(axis=0)
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
 class Orthogonal(Initializer):
     """Keras's orthogonal initializer (QR of a normal matrix, signs fixed by R's diagonal)."""
 
@@ -156,8 +186,7 @@ class Orthogonal(Initializer):
             raise ValueError(f"Orthogonal: expected a shape of rank >= 2, got {tuple(shape)}")
         rows, cols = math.prod(shape[:-1]), shape[-1]
         a = _generator(self.seed).standard_normal((max(rows, cols), min(rows, cols)))
-        q, r = np.linalg.qr(a)
-        q *= np.sign(np.diag(r))
+        q = _orthonormal_columns(a)
         if rows < cols:
             q = q.T
         return (self.gain * q).reshape(shape).astype(np.float32)

@@ -278,6 +278,9 @@ def test_max_pool_backward_rejects_padded_taps_and_bad_geometry():
         ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 0, "same")
     with pytest.raises(ValueError, match="padding: expected 'valid' or 'same'"):
         ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "full")
+    # One window with a huge stride: an x_shape whose cell count overflows 64 bits.
+    with pytest.raises(ValueError, match=r"x_shape: \(1, 4611686018427387904, .* too many cells"):
+        ops.max_pool2d_backward(dy[:, :1, :1], argmax[:, :1, :1], (1, 2**62, 2**62, 1), 2, 2**62)
 
 
 def test_first_bad_argmax_is_named_with_any_thread_count(rng):

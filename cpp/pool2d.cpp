@@ -29,19 +29,16 @@ void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, Index* a
   });
 }
 
-template <class Index>
-int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* argmax,
-                            float* dx) {
-  const auto line_fn = active_max_pool_kernels<Index>().backward_line;
-  // The smallest stray index any line found (each line reports its first): the same value
-  // whatever the chunking, so the error message does not depend on the thread count.
+// Runs line_fn(l) for l in [0, lines) in parallel and returns the smallest stray index any line
+// found (each line reports its first): the same value whatever the chunking, so the error
+// message does not depend on the thread count.
+template <class LineFn>
+int64_t first_stray_of_lines(int64_t lines, int64_t work_per_line, LineFn&& line_fn) {
   std::atomic<int64_t> stray{-1};
-  const int64_t rows_per_line = (s.h.kernel + s.h.stride - 1) / s.h.stride;
-  parallel_for(s.n * s.h.in, (s.w.in + rows_per_line * s.w.out * s.w.kernel) * s.c,
-               [&](int64_t b, int64_t e) {
+  parallel_for(lines, work_per_line, [&](int64_t b, int64_t e) {
     int64_t first = -1;
     for (int64_t l = b; l < e; ++l) {
-      const int64_t found = line_fn(s, dy, argmax, l, dx);
+      const int64_t found = line_fn(l);
       if (found >= 0 && (first < 0 || found < first)) first = found;
     }
     if (first < 0) return;
@@ -51,6 +48,20 @@ int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* 
     }
   });
   return stray.load(std::memory_order_relaxed);
+}
+
+template <class Index>
+int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* argmax,
+                            float* dx) {
+  const MaxPoolKernels<Index> k = active_max_pool_kernels<Index>();
+  if (tiles_x(s))
+    return first_stray_of_lines(s.n * s.h.out, s.h.kernel * s.w.in * s.c, [&](int64_t l) {
+      return k.backward_tiles(s, dy, argmax, l, dx);
+    });
+  const int64_t rows_per_line = (s.h.kernel + s.h.stride - 1) / s.h.stride;
+  return first_stray_of_lines(
+      s.n * s.h.in, (s.w.in + rows_per_line * s.w.out * s.w.kernel) * s.c,
+      [&](int64_t l) { return k.backward_line(s, dy, argmax, l, dx); });
 }
 
 template void max_pool2d_forward(const Pool2dShape&, const float*, float*, uint8_t*);

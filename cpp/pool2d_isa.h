@@ -21,7 +21,23 @@ struct MaxPoolKernels {
   // first stray value among the output lines whose windows start at this line.
   int64_t (*backward_line)(const Pool2dShape& s, const float* dy, const Index* argmax,
                            int64_t line, float* dx);
+  // For windows that tile x (see tiles_x): writes the input rows of output line `line`
+  // = n * Ho + oh of dy (and, after an image's last one, the rows no window covers); returns -1,
+  // or the flat argmax index of the first stray value on that output line.
+  int64_t (*backward_tiles)(const Pool2dShape& s, const float* dy, const Index* argmax,
+                            int64_t line, float* dx);
 };
+
+// True when the windows tile x: stride = pool size, no padding before the first window and
+// none after the last ("same" padding puts any odd cell after it), so every window is whole and
+// every cell of x lies in one window, or (rows/columns past the last window) in none. Each dx
+// cell is then one select, dy or 0, with no sum and no border cases.
+inline bool tiles_x(const Pool2dShape& s) {
+  const auto tiles = [](const Axis& a) {
+    return a.stride == a.kernel && a.pad == 0 && a.out * a.kernel <= a.in;
+  };
+  return tiles(s.h) && tiles(s.w);
+}
 template <class Index>
 MaxPoolKernels<Index> max_pool_kernels_avx2();
 template <class Index>
@@ -52,10 +68,12 @@ struct PortableChannels {
 
   // y, at (C channels) = the maximum over the rows x cols real cells starting at `first` (next
   // row: + row_step floats, next column: + C), in row-major order; the cell (r, q) is tap
-  // tap0 + r * KW + q.
-  template <class Index>
+  // tap0 + r * KW + q. Fixed > 0: a whole Fixed x Fixed window (rows, cols, KW, tap0 ignored),
+  // its loops unrolled and its taps constants.
+  template <int64_t Fixed, class Index>
   static void window_max(const float* first, int64_t row_step, int64_t rows, int64_t cols,
                          int64_t tap0, int64_t KW, int64_t C, float* y, Index* at) {
+    if (Fixed) rows = cols = KW = Fixed, tap0 = 0;
     for (int64_t c0 = 0; c0 < C; c0 += kChunk) {
       const int64_t m = std::min(kChunk, C - c0);
       int32_t tap[kChunk];
@@ -78,6 +96,17 @@ struct PortableChannels {
       out[c] = Accumulate ? out[c] + v : v;
     }
   }
+
+  // Writes every cell of one whole window (KH x KW cells, C channels each; next row: + row_step
+  // floats): g where am names the cell, else 0.
+  template <int64_t Fixed, class Index>
+  static void route_window(const float* g, const Index* am, int64_t KH, int64_t KW,
+                           int64_t row_step, float* out, int64_t C) {
+    if (Fixed) KH = KW = Fixed;
+    for (int64_t i = 0; i < KH; ++i)
+      for (int64_t j = 0; j < KW; ++j)
+        route<false>(g, am, static_cast<Index>(i * KW + j), out + i * row_step + j * C, C);
+  }
 };
 
 template <class Index, class Channels>
@@ -88,11 +117,21 @@ void max_pool_forward_line(const Pool2dShape& s, const float* x, int64_t line, f
   const Taps th = taps(s.h, oh);
   const int64_t ih = oh * s.h.stride - s.h.pad + th.k0;  // the first real row
   const float* x_row = x + (n * s.h.in + ih) * W * C;
+  float* y_line = y + line * Wo * C;
+  Index* at_line = argmax + line * Wo * C;
+  if (KW == 2 && s.h.kernel == 2 && tiles_x(s)) {
+    // 2x2 pooling that tiles x, the common case: whole windows, at compile time.
+    for (int64_t ow = 0; ow < Wo; ++ow)
+      Channels::template window_max<2>(x_row + ow * 2 * C, W * C, 2, 2, 0, 2, C, y_line + ow * C,
+                                       at_line + ow * C);
+    return;
+  }
   for (int64_t ow = 0; ow < Wo; ++ow) {
     const Taps tw = taps(s.w, ow);
     const int64_t iw = ow * s.w.stride - s.w.pad + tw.k0;  // the first real column
-    Channels::window_max(x_row + iw * C, W * C, th.k1 - th.k0, tw.k1 - tw.k0, th.k0 * KW + tw.k0,
-                         KW, C, y + (line * Wo + ow) * C, argmax + (line * Wo + ow) * C);
+    Channels::template window_max<0>(x_row + iw * C, W * C, th.k1 - th.k0, tw.k1 - tw.k0,
+                                     th.k0 * KW + tw.k0, KW, C, y_line + ow * C,
+                                     at_line + ow * C);
   }
 }
 
@@ -171,9 +210,39 @@ int64_t max_pool_backward_line(const Pool2dShape& s, const float* dy, const Inde
   return stray;
 }
 
+// Writes the whole windows of one output row (Wo windows; dy and argmax of that row), each a
+// Fixed x Fixed window when Fixed > 0 (a compile-time size unrolls the loops over its cells).
+template <int64_t Fixed, class Index, class Channels>
+void route_windows(const float* g, const Index* am, int64_t Wo, int64_t KH, int64_t KW,
+                   int64_t row_step, float* d, int64_t C) {
+  for (int64_t ow = 0; ow < Wo; ++ow)
+    Channels::template route_window<Fixed>(g + ow * C, am + ow * C, KH, KW, row_step,
+                                           d + ow * KW * C, C);
+}
+
+template <class Index, class Channels>
+int64_t max_pool_backward_tiles(const Pool2dShape& s, const float* dy, const Index* argmax,
+                                int64_t line, float* dx) {
+  const int64_t C = s.c, W = s.w.in, Wo = s.w.out, KH = s.h.kernel, KW = s.w.kernel;
+  const int64_t n = line / s.h.out, oh = line % s.h.out;
+  const int64_t at = line * Wo * C, row_step = W * C, covered = Wo * KW * C;
+  float* d = dx + (n * s.h.in + oh * KH) * row_step;
+  // 2x2 pooling, the common case, gets its window loops unrolled.
+  (KH == 2 && KW == 2 ? route_windows<2, Index, Channels> : route_windows<0, Index, Channels>)(
+      dy + at, argmax + at, Wo, KH, KW, row_step, d, C);
+  if (covered < row_step)
+    for (int64_t i = 0; i < KH; ++i)
+      std::memset(d + i * row_step + covered, 0, sizeof(float) * (row_step - covered));
+  if (oh == s.h.out - 1)
+    std::memset(d + KH * row_step, 0, sizeof(float) * (s.h.in - s.h.out * KH) * row_step);
+  const int64_t off = first_stray(s, oh, argmax + at);
+  return off < 0 ? -1 : at + off;
+}
+
 template <class Index, class Channels = PortableChannels>
 MaxPoolKernels<Index> max_pool_kernels() {
-  return {max_pool_forward_line<Index, Channels>, max_pool_backward_line<Index, Channels>};
+  return {max_pool_forward_line<Index, Channels>, max_pool_backward_line<Index, Channels>,
+          max_pool_backward_tiles<Index, Channels>};
 }
 
 }  // namespace

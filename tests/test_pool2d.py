@@ -52,6 +52,37 @@ def test_max_pool_matches_reference(rng, shape, pool, strides, padding):
     )
 
 
+# Windows that tile x (stride = pool size, no padding: each cell in at most one window) take
+# their own backward path; rows/columns past the last window must come back zero. The last two
+# look alike but do not tile: "same" pads 7 to 8, and stride 1 overlaps.
+TILED = [
+    ((2, 26, 26, 32), 2, None, "valid"),  # the bench layer: whole 16-channel vectors
+    ((1, 7, 9, 1), 2, None, "valid"),  # a row and a column past the last window, C = 1
+    ((3, 8, 7, 33), (2, 3), None, "valid"),  # not 2x2; 33 channels: a 1-channel tail
+    ((2, 9, 9, 17), 3, None, "same"),  # "same" that pads nothing
+    ((1, 34, 35, 5), 17, None, "valid"),  # 289 cells: a uint16 argmax
+    ((0, 4, 4, 16), 2, None, "valid"),
+    ((2, 7, 7, 16), 2, None, "same"),
+    ((2, 6, 6, 16), 2, 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("shape, pool, strides, padding", TILED)
+def test_max_pool_backward_of_tiling_windows(rng, shape, pool, strides, padding):
+    x = inputs(rng, shape)
+    y, argmax = ops.max_pool2d(x, pool, strides, padding)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx_ref = reference.max_pool2d_backward(dy, argmax, shape, pool, strides, padding)
+    # Freed NaNs for the allocator to hand back as dx: a cell left unwritten shows.
+    poison = np.full(np.prod(shape) + 64, np.nan, np.float32)
+    del poison
+    dx = ops.max_pool2d_backward(dy, argmax, shape, pool, strides, padding)
+    np.testing.assert_array_equal(dx, dx_ref)  # each cell is one dy or 0: exact
+    # The kernels store whole 16-float vectors; dx (and y) start on a 64-byte cache line.
+    assert dx.flags.c_contiguous and dx.flags.writeable and dx.ctypes.data % 64 == 0
+    assert y.flags.c_contiguous and y.ctypes.data % 64 == 0
+
+
 @pytest.mark.parametrize("shape, pool, strides, padding", CASES)
 def test_avg_pool_matches_reference(rng, shape, pool, strides, padding):
     x = rng.standard_normal(shape).astype(np.float32)
@@ -96,10 +127,17 @@ def test_argmax_ties_nan_and_inf():
     # Taps of a 2x2 window: (0, 0) = 0, (0, 1) = 1, (1, 0) = 2, (1, 1) = 3.
     assert argmax[0, 0, 0, 0] == 0 and argmax[0, 0, 0, 1] == 2 and np.isnan(y[0, 0, 0, 1])
     assert argmax[0, 0, 1, 1] == 1 and argmax[0, 0, 0, 2] == 0 and y[0, 0, 0, 2] == -np.inf
+    # The backward routes NaN and inf in dy to the argmax cell only (these windows tile x).
+    dy = np.array([np.nan, np.inf, -np.inf, 1.0, np.nan, 2.0], np.float32).reshape(y.shape)
+    np.testing.assert_array_equal(
+        ops.max_pool2d_backward(dy, argmax, x.shape),
+        reference.max_pool2d_backward(dy, argmax_ref, x.shape),
+    )
 
 
 @pytest.mark.parametrize(
-    "shape, pool, strides, padding", [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same")]
+    "shape, pool, strides, padding",
+    [CASES[2], CASES[4], ((4, 40, 40, 16), 3, 1, "same"), ((8, 27, 26, 33), 2, None, "valid")],
 )
 def test_one_and_two_threads_agree(rng, shape, pool, strides, padding):
     x = rng.standard_normal(shape).astype(np.float32)
@@ -240,6 +278,9 @@ def test_max_pool_backward_rejects_padded_taps_and_bad_geometry():
         ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 0, "same")
     with pytest.raises(ValueError, match="padding: expected 'valid' or 'same'"):
         ops.max_pool2d_backward(dy, argmax, (1, 3, 3, 1), 3, 2, "full")
+    # One window with a huge stride: an x_shape whose cell count overflows 64 bits.
+    with pytest.raises(ValueError, match=r"x_shape: \(1, 4611686018427387904, .* too many cells"):
+        ops.max_pool2d_backward(dy[:, :1, :1], argmax[:, :1, :1], (1, 2**62, 2**62, 1), 2, 2**62)
 
 
 def test_first_bad_argmax_is_named_with_any_thread_count(rng):
@@ -295,7 +336,14 @@ def test_every_isa_variant_matches_reference(rng, isa):
     old = _cpu.isa()
     try:
         _cpu.set_isa(isa)
-        for pool, strides, padding in [(2, None, "valid"), (3, 2, "same"), ((2, 3), 1, "same")]:
+        # Windows that tile x (2x2 and 3x2, the rows past the last window), then overlapping ones.
+        geometries = [
+            (2, None, "valid"),
+            ((3, 2), None, "same"),
+            (3, 2, "same"),
+            ((2, 3), 1, "same"),
+        ]
+        for pool, strides, padding in geometries:
             y, argmax = ops.max_pool2d(x, pool, strides, padding)
             y_ref, argmax_ref = reference.max_pool2d(x, pool, strides, padding)
             np.testing.assert_array_equal(y, y_ref)
@@ -312,5 +360,9 @@ def test_every_isa_variant_matches_reference(rng, isa):
             )
         with pytest.raises(ValueError, match=r"argmax: value 4 at \(1, 2, 1, 2\)"):
             ops.max_pool2d_backward(DY, ONE_BAD, (2, 6, 6, 3))
+        wide = ARGMAX.astype(np.uint16)  # 17x17 windows tiling (2, 51, 52, 3): taps 0..288
+        wide[1, 2, 2, 1] = 289
+        with pytest.raises(ValueError, match=r"argmax: value 289 at \(1, 2, 2, 1\)"):
+            ops.max_pool2d_backward(DY, wide, (2, 51, 52, 3), 17)
     finally:
         _cpu.set_isa(old)

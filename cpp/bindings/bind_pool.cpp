@@ -65,6 +65,13 @@ Pool2dShape max_pool_shape(const Shape& x_shape, const char* x_name, py::handle 
   return s;
 }
 
+// The upstream gradient of a pooling backward has the shape pooling x_shape gives.
+void require_pooled_dy(const FloatArray& dy, const Pool2dShape& s, const Shape& x_shape) {
+  require_shape(shape_of(dy) == output_shape(s), "dy", dy,
+                "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " +
+                    shape_str(x_shape) + ")");
+}
+
 bool byte_taps(const Pool2dShape& s) { return s.h.kernel * s.w.kernel <= kMaxPoolByteArea; }
 
 std::string window_str(const Pool2dShape& s) {
@@ -135,9 +142,7 @@ FloatArray max_pool2d_backward(py::handle dy_obj, py::handle argmax_obj, py::han
   FloatArray dy = as_float32(dy_obj, "dy", 4);
   const Shape x_shape = as_x_shape(x_shape_obj);
   const Pool2dShape s = max_pool_shape(x_shape, "x_shape", pool_size, strides, padding);
-  require_shape(shape_of(dy) == output_shape(s), "dy", dy,
-                "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " +
-                    shape_str(x_shape) + ")");
+  require_pooled_dy(dy, s, x_shape);
   return byte_taps(s) ? route_max<uint8_t>(dy, argmax_obj, s, x_shape)
                       : route_max<uint16_t>(dy, argmax_obj, s, x_shape);
 }
@@ -159,9 +164,7 @@ FloatArray avg_pool2d_backward(py::handle dy_obj, py::handle x_shape_obj, py::ha
   FloatArray dy = as_float32(dy_obj, "dy", 4);
   const Shape x_shape = as_x_shape(x_shape_obj);
   const Pool2dShape s = pool_shape(x_shape, "x_shape", pool_size, strides, padding);
-  require_shape(shape_of(dy) == output_shape(s), "dy", dy,
-                "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " +
-                    shape_str(x_shape) + ")");
+  require_pooled_dy(dy, s, x_shape);
   FloatArray dx = new_float32(x_shape);
   {
     py::gil_scoped_release release;

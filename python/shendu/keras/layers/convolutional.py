@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import ops
 from .. import activations, initializers, regularizers
-from .core import _positive_int, _refuse
+from .core import _Activated, _positive_int, _refuse
 from .layer import Layer
 
 _PADDINGS = ("valid", "same")
@@ -58,7 +58,7 @@ def _check_image(layer, input_shape):
         )
 
 
-class Conv2D(Layer):
+class Conv2D(_Activated):
     def __init__(
         self,
         filters,
@@ -131,15 +131,6 @@ class Conv2D(Layer):
         )
         y = activations.forward(activation, z)
         return y, (x, y, activation)
-
-    def forward(self, x, training=False):
-        return self._run(x, self.activation)
-
-    def forward_logits(self, x, training=False):
-        return self._run(x, "linear")
-
-    def output_activation(self):
-        return self.activation if self.activation in ("softmax", "sigmoid") else None
 
     # backward takes need_dx: a model's first layer skips the gradient of its input data.
     _can_skip_dx = True

@@ -88,7 +88,26 @@ def Input(
     return layer.output
 
 
-class Dense(Layer):
+def _fusable(activation):
+    """The activation, when it is the softmax/sigmoid whose logits a cross-entropy may take."""
+    return activation if activation in ("softmax", "sigmoid") else None
+
+
+class _Activated(Layer):
+    """A layer computing activation(z) for a z of its own: subclasses define _run(x, activation)
+    returning (y, ctx). forward_logits stops at z for a loss that fuses the activation."""
+
+    def forward(self, x, training=False):
+        return self._run(x, self.activation)
+
+    def forward_logits(self, x, training=False):
+        return self._run(x, "linear")
+
+    def output_activation(self):
+        return _fusable(self.activation)
+
+
+class Dense(_Activated):
     def __init__(
         self,
         units,
@@ -142,15 +161,6 @@ class Dense(Layer):
         )
         return y.reshape(lead + (self.units,)), (x2, y, activation, x.shape)
 
-    def forward(self, x, training=False):
-        return self._run(x, self.activation)
-
-    def forward_logits(self, x, training=False):
-        return self._run(x, "linear")
-
-    def output_activation(self):
-        return self.activation if self.activation in ("softmax", "sigmoid") else None
-
     # backward takes need_dx: a model's first layer skips the gradient of its input data.
     _can_skip_dx = True
 
@@ -190,7 +200,7 @@ class Activation(Layer):
         return x, None
 
     def output_activation(self):
-        return self.activation if self.activation in ("softmax", "sigmoid") else None
+        return _fusable(self.activation)
 
     def backward(self, y, dy):
         return (dy if y is None else activations.backward(self.activation, dy, y)), []

@@ -11,12 +11,17 @@ namespace {
 // Work per element for parallel_for: a handful of flops plus 3-5 streamed arrays.
 constexpr int64_t kUpdateWork = 8;
 
+// The loops below are `omp simd`: without it GCC cannot rule out that the arrays overlap and keeps
+// Adam scalar (1.3 ms instead of 0.44 ms for a 640k-row embedding table on one thread, a quarter
+// of the lstm_text step). The binding refuses overlapping arrays, so the promise holds.
+
 enum class SgdMode { Plain, Momentum, Nesterov };
 
 // The mode is a template parameter so each loop body is branch-free and vectorizes.
 template <SgdMode mode>
 void sgd_loop(float* param, const float* grad, float* velocity, int64_t n, float lr, float mu) {
   parallel_for(n, kUpdateWork, [&](int64_t begin, int64_t end) {
+#pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       if constexpr (mode == SgdMode::Plain) {
         param[i] -= grad[i] * lr;
@@ -52,6 +57,7 @@ void adam_update(float* param, const float* grad, float* m, float* v, int64_t n,
   const float one_minus_b2 = static_cast<float>(1.0 - beta_2);
   const float eps = static_cast<float>(epsilon);
   parallel_for(n, kUpdateWork, [&](int64_t begin, int64_t end) {
+#pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = grad[i];
       const float mi = m[i] + (g - m[i]) * one_minus_b1;
@@ -70,6 +76,7 @@ void rmsprop_update(float* param, const float* grad, float* avg_sq, int64_t n,
   const float one_minus_r = static_cast<float>(1.0 - rho);
   const float eps = static_cast<float>(epsilon);
   parallel_for(n, kUpdateWork, [&](int64_t begin, int64_t end) {
+#pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = grad[i];
       const float a = r * avg_sq[i] + one_minus_r * (g * g);

@@ -220,3 +220,17 @@ def test_read_only_state_rejected():
     m.flags.writeable = False
     with pytest.raises(ValueError, match="m: array is read-only"):
         ops.adam_update(np.ones(3, F32), np.ones(3), m, np.zeros(3, F32), 1)
+
+
+def test_overlapping_arrays_rejected():
+    """The update loops are vectorized on the promise that their arrays are separate: two views
+    of one buffer are refused, naming both (disjoint halves of one buffer are fine)."""
+    buf = np.zeros(8, F32)
+    with pytest.raises(ValueError, match="param and v: expected separate arrays"):
+        ops.adam_update(buf[1:5], np.ones(4), np.zeros(4, F32), buf[:4], 1)
+    with pytest.raises(ValueError, match="param and grad: expected separate arrays"):
+        ops.sgd_update(buf[:4], buf[:4], None)
+    with pytest.raises(ValueError, match="grad and avg_sq: expected separate arrays"):
+        ops.rmsprop_update(np.ones(4, F32), buf[2:6], buf[:4])
+    ops.adam_update(buf[:4], np.ones(4), buf[4:], np.zeros(4, F32), 1)
+    np.testing.assert_array_equal(buf[4:], np.full(4, 0.1, F32))  # m after one step

@@ -1,4 +1,6 @@
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "checks.h"
 #include "families.h"
@@ -31,6 +33,20 @@ FloatArray as_state(py::handle obj, const char* name, const FloatArray& param) {
   return state;
 }
 
+// The update loops are vectorized on the promise that their arrays do not overlap
+// (cpp/optimizers.cpp); a view of one array passed as two of them would update garbage.
+void require_disjoint(std::initializer_list<std::pair<const FloatArray*, const char*>> arrays) {
+  for (auto a = arrays.begin(); a != arrays.end(); ++a)
+    for (auto b = a + 1; b != arrays.end(); ++b) {
+      const float* pa = a->first->data();
+      const float* pb = b->first->data();
+      const py::ssize_t na = a->first->size(), nb = b->first->size();
+      require(na == 0 || nb == 0 || pa + na <= pb || pb + nb <= pa,
+              std::string(a->second) + " and " + b->second +
+                  ": expected separate arrays, got two that share memory");
+    }
+}
+
 void sgd_update(py::handle param_obj, py::handle grad_obj, py::handle velocity_obj,
                 py::handle lr_obj, py::handle momentum_obj, bool nesterov) {
   FloatArray param = as_float32_inplace(param_obj, "param");
@@ -43,6 +59,10 @@ void sgd_update(py::handle param_obj, py::handle grad_obj, py::handle velocity_o
                                  std::string(py::repr(momentum_obj)));
   else
     velocity = as_state(velocity_obj, "velocity", param);
+  if (velocity)
+    require_disjoint({{&param, "param"}, {&grad, "grad"}, {&*velocity, "velocity"}});
+  else
+    require_disjoint({{&param, "param"}, {&grad, "grad"}});
   py::gil_scoped_release release;
   shendu::sgd_update(param.mutable_data(), grad.data(),
                      velocity ? velocity->mutable_data() : nullptr, param.size(), lr, momentum,
@@ -62,6 +82,7 @@ void adam_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py
   const double beta_1 = as_factor(beta_1_obj, "beta_1", false);
   const double beta_2 = as_factor(beta_2_obj, "beta_2", false);
   const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint({{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&v, "v"}});
   py::gil_scoped_release release;
   shendu::adam_update(param.mutable_data(), grad.data(), m.mutable_data(), v.mutable_data(),
                       param.size(), step, lr, beta_1, beta_2, epsilon);
@@ -75,6 +96,7 @@ void rmsprop_update(py::handle param_obj, py::handle grad_obj, py::handle avg_sq
   const double lr = as_finite_double(lr_obj, "learning_rate");
   const double rho = as_factor(rho_obj, "rho", true);
   const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint({{&param, "param"}, {&grad, "grad"}, {&avg_sq, "avg_sq"}});
   py::gil_scoped_release release;
   shendu::rmsprop_update(param.mutable_data(), grad.data(), avg_sq.mutable_data(), param.size(),
                          lr, rho, epsilon);

@@ -262,7 +262,9 @@ def mean_squared_error(pred, targets):
 
 def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
     """velocity = momentum * velocity - lr * grad; param += velocity (nesterov: param +=
-    momentum * velocity - lr * grad). velocity may be None when momentum == 0. In place."""
+    momentum * velocity - lr * grad). velocity may be None when momentum == 0. In place.
+
+    For every update: param, grad and the state arrays must not share memory (ValueError)."""
     return _backend(param).sgd_update(param, grad, velocity, learning_rate, momentum, nesterov)
 
 

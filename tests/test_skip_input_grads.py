@@ -156,3 +156,29 @@ def test_model_backward_returns_input_grads_unless_told_not_to(rng):
     assert none is None
     for g, s in zip(grads, skipped):
         np.testing.assert_array_equal(g, s)
+
+
+def test_nested_multi_input_model_reading_the_outer_inputs_trains(monkeypatch):
+    """A nested model with two inputs, both the outer model's inputs, skips its input gradients
+    (it returns None for them, not a list) and trains as if it had computed them."""
+
+    def train(skip):
+        keras.backend.set_random_seed(0)
+        a, b = keras.Input((3,)), keras.Input((3,))
+        inner = keras.Model([a, b], layers.Dense(2)(layers.Concatenate()([a, b])))
+        x1, x2 = keras.Input((3,)), keras.Input((3,))
+        outer = keras.Model([x1, x2], layers.Dense(2)(inner([x1, x2])))
+        outer.compile(optimizer="sgd", loss="mse")
+        if not skip:
+            monkeypatch.setattr(
+                outer, "backward", lambda ctxs, d, need_dx=True: Model.backward(outer, ctxs, d)
+            )
+        rng = np.random.default_rng(2)
+        for _ in range(3):
+            x = [rng.standard_normal((4, 3)), rng.standard_normal((4, 3))]
+            outer.train_on_batch(x, rng.standard_normal((4, 2)))
+        return outer.get_weights()
+
+    want = train(False)  # the patch sits on that run's own model
+    for g, w in zip(train(True), want):
+        np.testing.assert_array_equal(g, w)

@@ -300,7 +300,8 @@ class Model(Trainer, Layer):
                 dy = grads[step.outs[0]]
                 if dy is None:
                     continue
-            if need_dx or step.input_grads:
+            wants_dx = need_dx or step.input_grads
+            if wants_dx:
                 dx, dw = step.layer.backward(ctx, dy)
             elif not step.weight_idx:
                 continue
@@ -310,6 +311,8 @@ class Model(Trainer, Layer):
                 dx, dw = step.layer.backward(ctx, dy)
             for i, g in zip(step.weight_idx, dw):
                 wgrads[i] = g if wgrads[i] is None else wgrads[i] + g
+            if not wants_dx:  # its input gradients reach only the model's inputs
+                continue
             for s, d in zip(step.ins, dx if step.multi_in else [dx]):
                 if d is not None:
                     grads[s] = d if grads[s] is None else grads[s] + d

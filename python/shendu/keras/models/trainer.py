@@ -536,20 +536,21 @@ class Trainer:
         xs, y = self._batch(x, y, "train_on_batch")
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
         self._train_step(*_on_device(xs, y))
+        return self._batch_result(return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        xs, y = self._batch(x, y, "test_on_batch")
+        self.reset_metrics()
+        self._test_step(*_on_device(xs, y))
+        return self._batch_result(return_dict)
+
+    def _batch_result(self, return_dict):
+        """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
+        in compile order) without building the dict."""
         if return_dict:
             return self._logs()
         values = self._log_values()
         return values[0] if len(values) == 1 else values
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs = self._inputs(x)
-        y = _as_numpy(y, "y") if y is not None else None
-        self._check_lengths(xs, y)
-        self._prepare("test_on_batch", None if y is None else y.shape)
-        self.reset_metrics()
-        self._test_step(*_on_device(xs, self._targets(y)))
-        logs = self._logs()
-        return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict_on_batch(self, x):
         xs = self._inputs(x)

@@ -274,6 +274,20 @@ def test_bad_data_is_refused_with_clear_errors():
         _mlp(loss="categorical_crossentropy").fit(x, y, verbose=0)
 
 
+def test_sample_weight_is_refused_not_ignored():
+    x, y = _data()
+    model = _mlp()
+    weights = np.ones(len(y))
+    for call in (
+        lambda: model.fit(x, y, sample_weight=weights, verbose=0),
+        lambda: model.evaluate(x, y, sample_weight=weights, verbose=0),
+        lambda: model.train_on_batch(x, y, sample_weight=weights),
+        lambda: model.test_on_batch(x, y, sample_weight=weights),
+    ):
+        with pytest.raises(ValueError, match="sample_weight"):
+            call()
+
+
 def test_sequential_builds_from_data_and_int_inputs_reach_embedding():
     model = keras.Sequential([layers.Dense(3), layers.Dense(1)])
     model.compile("sgd", "mse")

@@ -539,6 +539,8 @@ class Trainer:
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        if sample_weight is not None:
+            raise ValueError("test_on_batch: sample_weight is not supported by shendu")
         xs, y = self._batch(x, y, "test_on_batch")
         self.reset_metrics()
         self._test_step(*_on_device(xs, y))

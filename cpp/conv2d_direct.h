@@ -196,13 +196,6 @@ void forward(const Conv2dShape& s, const float* x, const float* wp, const float*
     over_filter_blocks<ForwardFor<C>::template Block>(s.f, s, x, wp, bp, l, y);
 }
 
-// The outputs [o0, o1) whose windows cover input position i.
-inline Taps covering_outputs(const Axis& a, int64_t i) {
-  const int64_t lowest = i + a.pad - a.kernel + 1;  // o * stride >= lowest
-  const int64_t o0 = lowest <= 0 ? 0 : (lowest + a.stride - 1) / a.stride;
-  return {o0, std::max(o0, std::min(a.out, (i + a.pad) / a.stride + 1))};
-}
-
 // dx[n, ih, iw, c] gathers dy[n, oh, ow, :] . w[kh, kw, c, :] over the outputs whose windows
 // cover it: each dx cell is written once, by one thread, in a fixed order.
 template <int C>
@@ -211,10 +204,10 @@ void backward_data(const Conv2dShape& s, const float* dyp, const float* wp, int6
   const int64_t KW = s.w.kernel, Fp = padded_filters(s.f), H = s.h.in, W = s.w.in;
   const int64_t Wo = s.w.out;
   std::vector<Taps> columns(static_cast<size_t>(W));
-  for (int64_t iw = 0; iw < W; ++iw) columns[iw] = covering_outputs(s.w, iw);
+  for (int64_t iw = 0; iw < W; ++iw) columns[iw] = outputs_covering(s.w, iw);
   for (int64_t g = g0; g < g1; ++g) {
     const int64_t n = g / H, ih = g % H;
-    const Taps rows = covering_outputs(s.h, ih);
+    const Taps rows = outputs_covering(s.h, ih);
     for (int64_t iw = 0; iw < W; ++iw) {
       V part[C][kSub] = {};
       for (int64_t oh = rows.k0; oh < rows.k1; ++oh) {

@@ -29,21 +29,13 @@ MAX_REL_ERROR = 1e-4  # of an SGEMM result, relative to the largest |element| of
 
 
 def unavailable() -> str | None:
-    """Why the GPU bench cannot run here, or None."""
+    """Why the GPU bench cannot run here (CuPy, the CUDA module or a GPU missing), or None."""
+    from . import _device
+
     try:
-        import cupy
-    except ImportError:
-        return "CuPy is not installed (pip install 'shendu[cuda]')"
-    try:
-        from . import _cuda
-    except ImportError:
-        return "shendu was built without its CUDA module (no nvcc at build time)"
-    try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            return "no CUDA device is visible"
-        _cuda.device_name()
-    except Exception as exc:  # noqa: BLE001 (driver errors come in several types)
-        return f"no usable CUDA device ({type(exc).__name__}: {exc})"
+        _device._cuda_module()
+    except RuntimeError as exc:
+        return str(exc)
     return None
 
 

@@ -262,13 +262,18 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // GEMMs each, then the parts are added in order. Each thread thus makes the whole
   // (I + U + 1, G*U) product for its rows, reading x, hb and dg once; split by columns, as sgemm
   // would, every thread re-reads all of them (1.4x on 2 threads, against ~1.8x for 5 parts).
-  parallel_for(parts, rows / parts * W * GU * 2, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t r0 = p * block, r1 = parts == 1 ? rows : std::min(rows, r0 + block);
+  // Each part's two GEMMs (x^T @ dgx, hb^T @ dgr) are separate tasks: 5 parts (N * T = 1280) on
+  // 2 threads would leave one thread idle for a whole part.
+  parallel_for(2 * parts, rows / parts * W * GU, [&](int64_t q0, int64_t q1) {
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t p = q / 2, r0 = p * block, r1 = parts == 1 ? rows : std::min(rows, r0 + block);
       float* const part = dw + p * W * GU;
-      sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part, GU);
-      sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
-            part + I * GU, GU);
+      if (q % 2 == 0)
+        sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part,
+              GU);
+      else
+        sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
+              part + I * GU, GU);
     }
   });
   parallel_for(W, GU * parts, [&](int64_t w0, int64_t w1) {

@@ -262,16 +262,20 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // GEMMs each, then the parts are added in order. Each thread thus makes the whole
   // (I + U + 1, G*U) product for its rows, reading x, hb and dg once; split by columns, as sgemm
   // would, every thread re-reads all of them (1.4x on 2 threads, against ~1.8x for 5 parts).
-  // Each part's two GEMMs (x^T @ dgx, hb^T @ dgr) are separate tasks: 5 parts (N * T = 1280) on
-  // 2 threads would leave one thread idle for a whole part.
-  parallel_for(2 * parts, rows / parts * W * GU, [&](int64_t q0, int64_t q1) {
+  // A part's two GEMMs (x^T @ dgx, hb^T @ dgr) are separate tasks: 5 parts (N * T = 1280) on 2
+  // threads would leave one thread idle for a whole part. A single part stays one task, whose
+  // GEMMs then thread themselves.
+  const int64_t tasks_per_part = parts == 1 ? 1 : 2;
+  const int64_t task_work = rows / parts * W * GU / tasks_per_part;
+  parallel_for(tasks_per_part * parts, task_work, [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {
-      const int64_t p = q / 2, r0 = p * block, r1 = parts == 1 ? rows : std::min(rows, r0 + block);
+      const int64_t p = q / tasks_per_part, r0 = p * block;
+      const int64_t r1 = parts == 1 ? rows : std::min(rows, r0 + block);
       float* const part = dw + p * W * GU;
-      if (q % 2 == 0)
+      if (tasks_per_part == 1 || q % 2 == 0)
         sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part,
               GU);
-      else
+      if (tasks_per_part == 1 || q % 2 == 1)
         sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
               part + I * GU, GU);
     }

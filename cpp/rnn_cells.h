@@ -92,8 +92,11 @@ struct LstmCell {
       g[2 * U + u] = cc;
       g[3 * U + u] = o;
       c[u] = cn;
-      h[u] = o * vec_math::tanh(cn);
     }
+    // A second pass for h: in one loop, tanh(c) waits on the gates' exps and division, and the
+    // chain of latencies (not the arithmetic) bounded the loop; two shorter ones overlap their
+    // iterations.
+    for (int64_t u = 0; u < U; ++u) h[u] = g[3 * U + u] * vec_math::tanh(c[u]);
   }
 
   static void backward(int64_t U, const float* __restrict__ g, const float* __restrict__ c,

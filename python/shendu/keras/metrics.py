@@ -52,6 +52,13 @@ class Metric:
         self._total += total
         self._count += count
 
+    def _restart(self, total, count) -> float:
+        """reset_state(), _add_total(total, count), then the logged value, in one call (the
+        fused train_on_batch). 0.0 + keeps what the two would store (a float; -0.0 becomes 0.0)."""
+        self._total = 0.0 + total
+        self._count = 0.0 + count
+        return self._value(self._total)
+
     def _value(self, total) -> float:
         """float(result()) given the running total read back to the host: what logs hold."""
         return _round_to_float32(total / self._count if self._count else 0.0)

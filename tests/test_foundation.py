@@ -101,3 +101,30 @@ def test_malloc_tuning_can_be_turned_off():
         pytest.skip("not a glibc build: malloc is left alone")
     assert tuned(SHENDU_MALLOC="system") == "False"
     assert tuned(MALLOC_TRIM_THRESHOLD_="1000000") == "False"
+
+
+def test_float_arguments_in_every_layout_give_the_same_result():
+    """as_float32 takes a C-contiguous float32 ndarray as it is and converts everything else;
+    both routes must see the same numbers."""
+
+    class Tagged(np.ndarray):  # a subclass passes the fast path's ndarray check
+        pass
+
+    base = np.linspace(-3, 3, 24, dtype=np.float32).reshape(4, 6)
+    misaligned = np.frombuffer(b"\0" + base.tobytes(), np.float32, 24, offset=1).reshape(4, 6)
+    read_only = base.copy()
+    read_only.flags.writeable = False
+    layouts = [
+        base,
+        base.view(Tagged),
+        np.asfortranarray(base),
+        base.astype(">f4"),
+        misaligned,
+        read_only,
+        np.repeat(base, 2, axis=1)[:, ::2],  # a strided view
+    ]
+    want = np.maximum(base, 0)
+    for x in layouts:
+        np.testing.assert_array_equal(ops.relu(x), want, err_msg=repr(x.dtype) + str(x.flags))
+    with pytest.raises(ValueError, match=r"x: expected a 2-D array, got shape \(24,\)"):
+        ops.dense(base.ravel(), np.ones((6, 2), np.float32))

@@ -303,3 +303,19 @@ def test_model_call_and_predict_agree_and_empty_batches_work():
     assert hasattr(out, "numpy") and out.numpy().shape == (5, 3)
     np.testing.assert_allclose(model.predict(x, verbose=0)[:5], out.numpy(), rtol=1e-6)
     assert model.predict(x[:0], verbose=0).shape == (0, 3)
+
+
+def test_logged_values_round_to_float32_like_numpy():
+    """Logs hold float(np.float32(total / count)); the metrics round through struct instead,
+    which must agree everywhere, overflow to inf included."""
+    from shendu.keras.metrics import _round_to_float32
+
+    big = float(np.finfo(np.float32).max)
+    values = [0.1, 1 / 3, -2.5, big, big * (1 + 2**-25), big * (1 + 2**-23), 1e39, -1e39]
+    values += [1e-45, 1e-46, -1e-46, 0.0, -0.0, np.inf, -np.inf, np.float64(0.3)]
+    for v in values:
+        with np.errstate(over="ignore"):
+            want = float(np.float32(v))
+        got = _round_to_float32(v)
+        assert got == want and np.signbit(got) == np.signbit(want), v
+    assert np.isnan(_round_to_float32(np.nan))

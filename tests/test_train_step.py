@@ -149,6 +149,31 @@ def test_train_on_batch_matches_per_layer_path(n, inputs, units, monkeypatch):
         np.testing.assert_array_equal(wf.value, wp.value)
 
 
+@pytest.mark.parametrize("metrics", [["accuracy"], ["accuracy", "mae"]])
+def test_train_on_batch_logs_match_the_general_path(metrics):
+    """A fused step whose metrics are all counted natively takes train_on_batch's short path
+    (FusedStep.logs_of_batch); return_dict=True takes the general one (reset_metrics, the step,
+    the logs). Same logs, tracker states and weights, bit for bit; with "mae" (counted in NumPy)
+    both take the general path."""
+    lean, general = _twin(lambda: _model("binary_crossentropy", "sigmoid", metrics, "adam"))
+    rng = np.random.default_rng(4)
+    batches = [(rng.standard_normal((9, 5)), rng.integers(0, 2, (9, 3)).astype(float))]
+    batches += [(rng.standard_normal((4, 5)), rng.integers(0, 2, (4, 3)).astype(float))] * 2
+
+    def run(model, **kw):
+        keras.backend.set_random_seed(5)
+        return [model.train_on_batch(x, y, **kw) for x, y in batches]
+
+    logs = run(lean)
+    dicts = run(general, return_dict=True)
+    assert lean._fused_step.counts_all_metrics == (metrics == ["accuracy"])
+    assert logs == [[d[name] for name in lean.metrics_names] for d in dicts]
+    for a, b in zip(lean.metrics, general.metrics):
+        assert (a._total, a._count) == (b._total, b._count)
+    for wa, wb in zip(lean.weights, general.weights):
+        np.testing.assert_array_equal(wa.value, wb.value)
+
+
 def test_weights_stay_the_layers_arrays():
     model = _model("mse", "linear", [], "adam", regularize=False)
     rng = np.random.default_rng(3)

@@ -7,6 +7,7 @@ the trainer's logs (one copy for all metrics), never per batch."""
 from __future__ import annotations
 
 import math
+import struct
 
 import numpy as np
 
@@ -16,6 +17,17 @@ from . import losses as losses_module
 from .tensors import eager
 
 _array = _device.as_array
+_FLOAT32 = struct.Struct("f")
+
+
+def _round_to_float32(value) -> float:
+    """float(np.float32(value)) in under half the time (250 vs 550 ns; a tiny model's
+    train_on_batch, ~7 us, logs two values): the same round to nearest, and a finite value
+    beyond float32's range becomes inf, as NumPy gives it (Python < 3.11 raises instead)."""
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
 
 
 class Metric:
@@ -40,9 +52,16 @@ class Metric:
         self._total += total
         self._count += count
 
+    def _restart(self, total, count) -> float:
+        """reset_state(), _add_total(total, count), then the logged value, in one call (the
+        fused train_on_batch). 0.0 + keeps what the two would store (a float; -0.0 becomes 0.0)."""
+        self._total = 0.0 + total
+        self._count = 0.0 + count
+        return self._value(self._total)
+
     def _value(self, total) -> float:
         """float(result()) given the running total read back to the host: what logs hold."""
-        return float(np.float32(total / self._count if self._count else 0.0))
+        return _round_to_float32(total / self._count if self._count else 0.0)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:

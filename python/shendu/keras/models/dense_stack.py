@@ -86,15 +86,32 @@ class FusedStep:
         self._model = model
         self._native = native
         self._dropouts = dropouts
-        self._native_metrics = native_metrics  # [(metric, values per sample)]
+        self._native_metrics = native_metrics  # [(metric, values per sample)], compile order
         self._other_metrics = other_metrics
+        # train_on_batch can take logs_of_batch: every metric is counted natively.
+        self.counts_all_metrics = not other_metrics
+
+    def _step(self, x, y) -> tuple:
+        opt = self._model.optimizer
+        opt.iterations += 1
+        seeds = [d._next_seed() for d in self._dropouts] if self._dropouts else None
+        return self._native.step(x, y, opt._learning_rate, opt.iterations, seeds)
+
+    def logs_of_batch(self, x, y) -> list:
+        """train_on_batch's step (counts_all_metrics, a non-empty batch): the step, then each
+        tracker restarted at this batch's totals (what reset_metrics and __call__ do), and the
+        logged values (loss, then the metrics in compile order). For a tiny model the
+        trainer's general path costs more than the native step itself."""
+        result = self._step(x, y)
+        n = len(y)
+        logs = [self._model._loss_tracker._restart(result[0] * n, n)]
+        for (metric, per_sample), hits in zip(self._native_metrics, result[1:]):
+            logs.append(metric._restart(hits, n * per_sample))
+        return logs
 
     def __call__(self, xs, y) -> None:
         model = self._model
-        opt = model.optimizer
-        opt.iterations += 1
-        seeds = [d._next_seed() for d in self._dropouts] if self._dropouts else None
-        result = self._native.step(xs[0], y, opt._learning_rate, opt.iterations, seeds)
+        result = self._step(xs[0], y)
         n = len(y)
         model._loss_tracker._add_total(result[0] * n, n)
         for (metric, per_sample), hits in zip(self._native_metrics, result[1:]):

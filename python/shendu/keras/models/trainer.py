@@ -534,6 +534,16 @@ class Trainer:
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
         xs, y = self._batch(x, y, "train_on_batch")
+        fused = self._fused_step
+        if (
+            not return_dict
+            and fused is not None
+            and fused is not _UNPLANNED
+            and fused.counts_all_metrics
+            and len(y)
+        ):  # the same step and logs as below, without the general path's overhead
+            values = fused.logs_of_batch(xs[0], y)
+            return values[0] if len(values) == 1 else values
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
         self._train_step(*_on_device(xs, y))
         return self._batch_result(return_dict)

@@ -82,7 +82,12 @@ void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, c
 
 void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
                           int64_t n1, float* dw) {
-  kernels().filter_grad(s, x, dy, n0, n1, dw);
+  // F(3x3, M x M) transforms the same x tiles as the forward's F(M x M, 3x3) and dy tiles of the
+  // forward's output tiles: the forward's costs, so its tile. Unlike the forward it needs no
+  // fallback for non-finite inputs: neither tile keeps a NaN of x to the taps whose windows
+  // reach it (both spread it over the taps of its channel), and dy's reaches all of them anyway.
+  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2};
+  kernels().filter_grad(s, x, dy, winograd_tile(g), n0, n1, dw);
 }
 
 }  // namespace shendu

@@ -14,10 +14,10 @@
 //   forward       y = conv(x, w)
 //   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
 //                 itself a 3x3 stride-1 convolution, padded by 2 - pad
-//   dw            F(3x3, 2x2), the transposed F(2x2, 3x3) (always 4x4 tiles): tiles of x (as in
-//                 the forward) against 2x2 tiles of dy, summed over all tiles in the transformed
-//                 domain (one GEMM per position, the tiles being its inner dimension) and
-//                 transformed back once.
+//   dw            F(3x3, MxM), the transposed F(MxM, 3x3) with the forward's tile M: tiles of x
+//                 (as in the forward) against M x M tiles of dy, summed over all tiles in the
+//                 transformed domain (one GEMM per position, the tiles being its inner dimension)
+//                 and transformed back once.
 //
 // The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
 // ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)

@@ -19,8 +19,8 @@ struct WinogradKernels {
   void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u);
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
-  void (*filter_grad)(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                      int64_t n1, float* dw);
+  void (*filter_grad)(const Conv2dShape& s, const float* x, const float* dy, int tile,
+                      int64_t n0, int64_t n1, float* dw);
   bool (*all_finite)(const float* p, int64_t n);
 };
 
@@ -69,9 +69,12 @@ inline void store_n(float* p, V v, int64_t n) {
 
 // The 1-D transforms, applied to the rows and then the columns of a tile. Transforms<M> holds
 // those of F(M, 3), M outputs from T = M + 2 inputs (Lavin & Gray's matrices):
-// input  B^T d    (T -> T; F(2, 3) and F(3, 2) share it)
-// output A^T m    (T -> M)
-// filter G g      (3 -> T)
+// input        B^T d   (T -> T)
+// output       A^T m   (T -> M)
+// filter       G g     (3 -> T)
+// and those of F(3, M) for dw, its transpose (B^T d as above for the input, then):
+// dy           A e     (the M dy values of a tile row -> T)
+// filter_grad  G^T m   (T -> 3)
 template <int M>
 struct Transforms;
 
@@ -93,6 +96,18 @@ struct Transforms<2> {
     out[1] = 0.5f * (g[0] + g[1] + g[2]);
     out[2] = 0.5f * (g[0] - g[1] + g[2]);
     out[3] = g[2];
+  }
+  static void dy(const V e[2], V out[4]) {
+    out[0] = e[0];
+    out[1] = e[0] + e[1];
+    out[2] = e[0] - e[1];
+    out[3] = -e[1];
+  }
+  static void filter_grad(const V m[4], V out[3]) {
+    const V half = 0.5f * (m[1] + m[2]);
+    out[0] = m[0] + half;
+    out[1] = 0.5f * (m[1] - m[2]);
+    out[2] = half + m[3];
   }
 };
 
@@ -128,23 +143,22 @@ struct Transforms<4> {
     out[4] = (1.0f / 6) * (quarter - 0.5f * g[1]);
     out[5] = g[2];
   }
+  static void dy(const V e[4], V out[6]) {
+    const V p = e[0] + e[2], n = e[1] + e[3], p2 = e[0] + 4.0f * e[2], n2 = 2.0f * e[1] + 8.0f * e[3];
+    out[0] = e[0];
+    out[1] = p + n;
+    out[2] = p - n;
+    out[3] = p2 + n2;
+    out[4] = p2 - n2;
+    out[5] = e[3];
+  }
+  static void filter_grad(const V m[6], V out[3]) {
+    const V p1 = m[1] + m[2], n1 = m[1] - m[2], p2 = m[3] + m[4], n2 = m[3] - m[4];
+    out[0] = 0.25f * m[0] - (1.0f / 6) * p1 + (1.0f / 24) * p2;
+    out[1] = (1.0f / 12) * n2 - (1.0f / 6) * n1;
+    out[2] = (1.0f / 6) * (p2 - p1) + m[5];
+  }
 };
-
-// F(3, 2) for dw, the transpose of F(2, 3): its input transform is Transforms<2>::input, then
-// dy     A e     (the 2 dy values of a tile row -> 4)
-// dw     G^T m   (4 -> 3)
-inline void dy_1d(const V e[2], V out[4]) {
-  out[0] = e[0];
-  out[1] = e[0] + e[1];
-  out[2] = e[0] - e[1];
-  out[3] = -e[1];
-}
-
-inline void filter_grad_1d(const V m[4], V out[3]) {
-  out[0] = m[0] + 0.5f * (m[1] + m[2]);
-  out[1] = 0.5f * (m[1] - m[2]);
-  out[2] = 0.5f * (m[1] + m[2]) + m[3];
-}
 
 // Tiles of M x M outputs are counted over the whole batch: tile t is image t / per_image, and
 // within it row-major over the (out_h / M) x (out_w / M) grid, rounded up.
@@ -260,42 +274,44 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
   }
 }
 
-// A e A^T of filters [f0, f0 + n) of one 2x2 dy tile (Full: n == kLanes, as input_block).
-template <bool Full>
-inline void dy_block(const float* const src[2][2], int64_t f0, int64_t n, float* dst,
+// A e A^T of filters [f0, f0 + n) of one M x M dy tile (Full: n == kLanes, as input_block).
+template <int M, bool Full>
+inline void dy_block(const float* const src[M][M], int64_t f0, int64_t n, float* dst,
                      int64_t plane) {
-  V rows[4][2];  // A e: rows[p][j] for dy column j
-  for (int j = 0; j < 2; ++j) {
-    V d[2], r[4];
-    for (int i = 0; i < 2; ++i) d[i] = load_n(src[i][j] + f0, Full ? kLanes : n);
-    dy_1d(d, r);
-    for (int p = 0; p < 4; ++p) rows[p][j] = r[p];
+  constexpr int T = M + 2;
+  V rows[T][M];  // A e: rows[p][j] for dy column j
+  for (int j = 0; j < M; ++j) {
+    V d[M], r[T];
+    for (int i = 0; i < M; ++i) d[i] = load_n(src[i][j] + f0, Full ? kLanes : n);
+    Transforms<M>::dy(d, r);
+    for (int p = 0; p < T; ++p) rows[p][j] = r[p];
   }
-  for (int p = 0; p < 4; ++p) {
-    V out[4];
-    dy_1d(rows[p], out);
-    for (int q = 0; q < 4; ++q) store_n(dst + (p * 4 + q) * plane + f0, out[q], Full ? kLanes : n);
+  for (int p = 0; p < T; ++p) {
+    V out[T];
+    Transforms<M>::dy(rows[p], out);
+    for (int q = 0; q < T; ++q) store_n(dst + (p * T + q) * plane + f0, out[q], Full ? kLanes : n);
   }
 }
 
-// e[(p * count + t) * F + f]: A e A^T of each 2x2 tile of dy (zeros past the edges).
+// e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges).
+template <int M>
 void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
                   float* e) {
-  const Tiling<2> tiles(g);
+  const Tiling<M> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   const float* zero = zeros(F);
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t oh0 = tiles.row(tile), ow0 = tiles.col(tile);
-    const float* src[2][2];
-    for (int i = 0; i < 2; ++i)
-      for (int j = 0; j < 2; ++j)
+    const float* src[M][M];
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < M; ++j)
         src[i][j] = oh0 + i < g.out_h && ow0 + j < g.out_w
                         ? dy + ((n * g.out_h + oh0 + i) * g.out_w + ow0 + j) * F
                         : zero;
     float* dst = e + t * F;
-    for (int64_t f0 = 0; f0 < full; f0 += kLanes) dy_block<true>(src, f0, kLanes, dst, plane);
-    if (full < F) dy_block<false>(src, full, F - full, dst, plane);
+    for (int64_t f0 = 0; f0 < full; f0 += kLanes) dy_block<M, true>(src, f0, kLanes, dst, plane);
+    if (full < F) dy_block<M, false>(src, full, F - full, dst, plane);
   }
 }
 
@@ -386,21 +402,25 @@ bool all_finite(const float* p, int64_t n) {
   return true;
 }
 
-void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                          int64_t n1, float* dw) {
-  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2};
-  const int64_t per_image = Tiling<2>(g).per_image(), C = s.c, F = s.f;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(16 * (C + F));
-  // The 16 per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
-  const int64_t tiles_floats = 16 * std::min(chunk, t_end - n0 * per_image) * (C + F);
-  float* v = workspace(tiles_floats + 16 * C * F);
+// F(3x3, M x M): tiles of x (T x T, as in the forward) against M x M tiles of dy.
+template <int M>
+void filter_grad_tiled(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
+                       int64_t n1, float* dw) {
+  constexpr int T = M + 2;
+  constexpr int64_t P = T * T;  // transformed positions
+  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, M};
+  const int64_t per_image = Tiling<M>(g).per_image(), C = s.c, F = s.f;
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
+  // The P per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
+  const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
+  float* v = workspace(tiles_floats + P * C * F);
   float* acc = v + tiles_floats;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
-    float* e = v + 16 * count * C;
-    transform_input<2>(g, x, t0, count, v);
-    transform_dy(g, dy, t0, count, e);
-    for (int64_t p = 0; p < 16; ++p)
+    float* e = v + P * count * C;
+    transform_input<M>(g, x, t0, count, v);
+    transform_dy<M>(g, dy, t0, count, e);
+    for (int64_t p = 0; p < P; ++p)
       sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
             t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * C * F, F);
   }
@@ -408,19 +428,27 @@ void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t 
   for (int64_t c = 0; c < C; ++c)
     for (int64_t f0 = 0; f0 < F; f0 += kLanes) {
       const int64_t fb = std::min(kLanes, F - f0);
-      V rows[3][4];  // G^T M: rows[kh][q]
-      for (int q = 0; q < 4; ++q) {
-        V col[4], r[3];
-        for (int p = 0; p < 4; ++p) col[p] = load_n(acc + ((p * 4 + q) * C + c) * F + f0, fb);
-        filter_grad_1d(col, r);
+      V rows[3][T];  // G^T M: rows[kh][q]
+      for (int q = 0; q < T; ++q) {
+        V col[T], r[3];
+        for (int p = 0; p < T; ++p) col[p] = load_n(acc + ((p * T + q) * C + c) * F + f0, fb);
+        Transforms<M>::filter_grad(col, r);
         for (int kh = 0; kh < 3; ++kh) rows[kh][q] = r[kh];
       }
       for (int kh = 0; kh < 3; ++kh) {
         V out[3];
-        filter_grad_1d(rows[kh], out);
+        Transforms<M>::filter_grad(rows[kh], out);
         for (int kw = 0; kw < 3; ++kw) store_n(dw + ((kh * 3 + kw) * C + c) * F + f0, out[kw], fb);
       }
     }
+}
+
+void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int tile, int64_t n0,
+                 int64_t n1, float* dw) {
+  if (tile == 4)
+    filter_grad_tiled<4>(s, x, dy, n0, n1, dw);
+  else
+    filter_grad_tiled<2>(s, x, dy, n0, n1, dw);
 }
 
 constexpr WinogradKernels kKernels{filters, conv, filter_grad, all_finite};

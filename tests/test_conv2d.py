@@ -137,7 +137,7 @@ def test_backward_matches_reference(rng, case):
     for g, w, name in zip(got, want, ("dx", "dw", "db")):
         assert g.dtype == np.float32 and g.shape == w.shape, name
         # dw and db sum over every output cell: scale the absolute tolerance with their count (dw
-        # always takes F(2x2) transposed).
+        # takes the forward's tile, transposed: F(3x3, 4x4) on the F4 cases).
         cells = max(dy.shape[0] * dy.shape[1] * dy.shape[2], 1)
         if name == "dx":
             atol = scale_tol(case) * np.sqrt(k.shape[3] * k.shape[0] * k.shape[1])
@@ -313,7 +313,9 @@ def test_backward_bad_input(dy, match):
         ops.conv2d_backward(dy, X, W)
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD[:1] + [CHUNKED, GROUPED])
+@pytest.mark.parametrize(
+    "case", CASES + DIRECT + WINOGRAD[:1] + WINOGRAD4[1:2] + [CHUNKED, GROUPED]
+)
 def test_backward_without_dx_gives_the_same_dw_and_db(rng, case):
     # need_dx=False skips the input-gradient pass: dw and db must be exactly those of the full
     # backward (same kernels, same summation order), natively and in the reference.

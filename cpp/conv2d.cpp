@@ -338,8 +338,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
       const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
-      if (dx)
-        winograd_conv(dx_geometry, dy, u.data(), nullptr, n0, n1, dx);
+      if (dx) winograd_input_grad(dx_geometry, dy, u.data(), n0, n1, dx);
       winograd_filter_grad(s, x, dy, n0, n1, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);

@@ -49,23 +49,26 @@ int winograd_tile(const WinogradGeometry& g) {
 
 namespace {
 
-// geometry with its tile: winograd_tile's, unless the n images at in hold a NaN or an infinity.
-WinogradGeometry with_tile(WinogradGeometry g, int64_t n, const float* in) {
+// g with its tile: winograd_tile's, unless the `floats` values at scan hold a NaN or an infinity.
+WinogradGeometry with_tile(WinogradGeometry g, const float* scan, int64_t floats) {
   g.tile = winograd_tile(g);
-  if (g.tile == 4 && !kernels().all_finite(in, n * g.in_h * g.in_w * g.ci)) g.tile = 2;
+  if (g.tile == 4 && !kernels().all_finite(scan, floats)) g.tile = 2;
   return g;
+}
+
+WinogradGeometry forward_geometry(const Conv2dShape& s) {
+  return {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2};
 }
 
 }  // namespace
 
 WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x) {
-  return with_tile({s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2}, s.n, x);
+  return with_tile(forward_geometry(s), x, s.n * s.h.in * s.w.in * s.c);
 }
 
 WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy) {
-  // dx(ih) = sum over kh of dy(ih + pad - kh) w(kh) = sum over k of dy(ih - (2 - pad) + k) w(2 - k).
-  return with_tile({s.h.out, s.w.out, s.f, s.h.in, s.w.in, s.c, 2 - s.h.pad, 2 - s.w.pad, 2}, s.n,
-                   dy);
+  // The transposed product has the forward's GEMMs and transform sizes, so its costs.
+  return with_tile(forward_geometry(s), dy, s.n * s.h.out * s.w.out * s.f);
 }
 
 std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
@@ -80,14 +83,18 @@ void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, c
   kernels().conv(g, in, u, b, n0, n1, out);
 }
 
+void winograd_input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
+                         int64_t n1, float* dx) {
+  kernels().input_grad(g, dy, u, n0, n1, dx);
+}
+
 void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
                           int64_t n1, float* dw) {
   // F(3x3, M x M) transforms the same x tiles as the forward's F(M x M, 3x3) and dy tiles of the
   // forward's output tiles: the forward's costs, so its tile. Unlike the forward it needs no
   // fallback for non-finite inputs: neither tile keeps a NaN of x to the taps whose windows
   // reach it (both spread it over the taps of its channel), and dy's reaches all of them anyway.
-  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, 2};
-  kernels().filter_grad(s, x, dy, winograd_tile(g), n0, n1, dw);
+  kernels().filter_grad(s, x, dy, winograd_tile(forward_geometry(s)), n0, n1, dw);
 }
 
 }  // namespace shendu

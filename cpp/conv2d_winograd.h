@@ -12,8 +12,11 @@
 //
 // The same machinery serves all three products of a layer:
 //   forward       y = conv(x, w)
-//   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
-//                 itself a 3x3 stride-1 convolution, padded by 2 - pad
+//   dx            the transposed F(MxM, 3x3) on the forward's tiles: each M x M tile of dy
+//                 transformed, the T * T GEMMs with the forward's transformed filters (channels
+//                 swapped), and each T x T result transformed back and added into the input cells
+//                 the tile reads. On 'valid' layers it runs on the forward's tiles, fewer than
+//                 those of dx's own outputs (13 x 13 'valid' F(4x4): 9 against 16 per image).
 //   dw            F(3x3, MxM), the transposed F(MxM, 3x3) with the forward's tile M: tiles of x
 //                 (as in the forward) against M x M tiles of dy, summed over all tiles in the
 //                 transformed domain (one GEMM per position, the tiles being its inner dimension)
@@ -51,14 +54,16 @@ bool winograd_pays(const Conv2dShape& s);
 // The forward on x (n images), with the tile winograd_tile picks, or 2 where x holds a NaN or an
 // infinity (see above).
 WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x);
-// dx as a convolution of dy, the tile chosen as above.
+// The forward's geometry for dx, with the tile winograd_tile picks, or 2 where dy holds a NaN or an
+// infinity: the transposed F(2x2, 3x3) keeps dy's NaN to the dx cells its window covers, the
+// transposed F(4x4, 3x3) does not.
 WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy);
 
 // The tile (2 or 4) with the lower estimated cost for g (its tile field ignored).
 int winograd_tile(const WinogradGeometry& g);
 
-// The transformed filters (T * T x ci x co, T = tile + 2) for a geometry above: w as is, or for
-// the input gradient flipped with its channel axes swapped.
+// The transformed filters (T * T x C x F, T = tile + 2) for a geometry above: for the forward, or
+// for the input gradient with the channel axes swapped (T * T x F x C).
 std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
                                     int tile);
 
@@ -66,6 +71,11 @@ std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool i
 // Runs on the calling thread (or sgemm threads itself outside a parallel region).
 void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
+
+// dx of images [n0, n1) (overwritten) from dy; g from winograd_input_grad_geometry, u from
+// winograd_filters(..., true, g.tile). Runs on the calling thread like winograd_conv.
+void winograd_input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
+                         int64_t n1, float* dx);
 
 // dw (KH * KW * C rows of F) = the weight gradient of images [n0, n1), overwritten.
 void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,

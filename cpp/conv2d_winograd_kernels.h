@@ -19,6 +19,8 @@ struct WinogradKernels {
   void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u);
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
+  void (*input_grad)(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
+                     int64_t n1, float* dx);
   void (*filter_grad)(const Conv2dShape& s, const float* x, const float* dy, int tile,
                       int64_t n0, int64_t n1, float* dw);
   bool (*all_finite)(const float* p, int64_t n);
@@ -72,8 +74,10 @@ inline void store_n(float* p, V v, int64_t n) {
 // input        B^T d   (T -> T)
 // output       A^T m   (T -> M)
 // filter       G g     (3 -> T)
-// and those of F(3, M) for dw, its transpose (B^T d as above for the input, then):
-// dy           A e     (the M dy values of a tile row -> T)
+// and those of the transposed F(M, 3): for dx (the gradient of d)
+// input_transposed  B m   (T -> T)
+// and for dw, F(3, M) (B^T d as above for the input, then):
+// dy           A e     (the M dy values of a tile row -> T, also dx's)
 // filter_grad  G^T m   (T -> 3)
 template <int M>
 struct Transforms;
@@ -96,6 +100,12 @@ struct Transforms<2> {
     out[1] = 0.5f * (g[0] + g[1] + g[2]);
     out[2] = 0.5f * (g[0] - g[1] + g[2]);
     out[3] = g[2];
+  }
+  static void input_transposed(const V m[4], V out[4]) {
+    out[0] = m[0];
+    out[1] = m[1] - m[2] + m[3];
+    out[2] = m[1] + m[2] - m[0];
+    out[3] = -m[3];
   }
   static void dy(const V e[2], V out[4]) {
     out[0] = e[0];
@@ -142,6 +152,15 @@ struct Transforms<4> {
     out[3] = (1.0f / 6) * (quarter + 0.5f * g[1]);
     out[4] = (1.0f / 6) * (quarter - 0.5f * g[1]);
     out[5] = g[2];
+  }
+  static void input_transposed(const V m[6], V out[6]) {
+    const V p = m[1] + m[2], n = m[1] - m[2], p2 = m[3] + m[4], n2 = m[3] - m[4];
+    out[0] = 4.0f * m[0];
+    out[1] = 4.0f * (m[5] - n) - 2.0f * n2;
+    out[2] = -5.0f * m[0] - 4.0f * p - p2;
+    out[3] = n + 2.0f * n2 - 5.0f * m[5];
+    out[4] = m[0] + p + p2;
+    out[5] = m[5];
   }
   static void dy(const V e[4], V out[6]) {
     const V p = e[0] + e[2], n = e[1] + e[3], p2 = e[0] + 4.0f * e[2], n2 = 2.0f * e[1] + 8.0f * e[3];
@@ -274,6 +293,55 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
   }
 }
 
+// dx += B m B^T for channels [c0, c0 + n) of one tile, at its cells [i0, i1) x [j0, j1) (the
+// others lie outside the image): cell (i, j) is dx[origin + i * row_floats + j * C] (origin may be
+// negative: the index is formed before the pointer). Full: n == kLanes, as input_block.
+template <int M, bool Full>
+inline void input_grad_block(const float* src, int64_t c0, int64_t n, int64_t plane, int i0,
+                             int i1, int j0, int j1, float* dx, int64_t origin,
+                             int64_t row_floats, int64_t C) {
+  constexpr int T = M + 2;
+  const int64_t w = Full ? kLanes : n;
+  V cols[T][T];  // B m: cols[i][q] for transformed column q
+  for (int q = 0; q < T; ++q) {
+    V col[T], r[T];
+    for (int p = 0; p < T; ++p) col[p] = load_n(src + (p * T + q) * plane + c0, w);
+    Transforms<M>::input_transposed(col, r);
+    for (int i = 0; i < T; ++i) cols[i][q] = r[i];
+  }
+  for (int i = i0; i < i1; ++i) {
+    V d[T];
+    Transforms<M>::input_transposed(cols[i], d);
+    for (int j = j0; j < j1; ++j) {
+      float* cell = dx + (origin + i * row_floats + j * C + c0);
+      store_n(cell, load_n(cell, w) + d[j], w);
+    }
+  }
+}
+
+// dx += B m B^T of tiles [t0, t0 + count), m[(p * count + t) * C + c] (see input_grad_tiled).
+template <int M>
+void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64_t count,
+                    float* dx) {
+  constexpr int T = M + 2;
+  const Tiling<M> tiles(g);
+  const int64_t C = g.ci, plane = count * C, full = C / kLanes * kLanes;
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t tile = t0 + t, n = tiles.image(tile);
+    const int64_t ih0 = tiles.row(tile) - g.pad_h, iw0 = tiles.col(tile) - g.pad_w;
+    const int i0 = static_cast<int>(std::max<int64_t>(0, -ih0));
+    const int i1 = static_cast<int>(std::min<int64_t>(T, g.in_h - ih0));
+    const int j0 = static_cast<int>(std::max<int64_t>(0, -iw0));
+    const int j1 = static_cast<int>(std::min<int64_t>(T, g.in_w - iw0));
+    const float* src = m + t * C;
+    const int64_t origin = ((n * g.in_h + ih0) * g.in_w + iw0) * C, row = g.in_w * C;
+    for (int64_t c0 = 0; c0 < full; c0 += kLanes)
+      input_grad_block<M, true>(src, c0, kLanes, plane, i0, i1, j0, j1, dx, origin, row, C);
+    if (full < C)
+      input_grad_block<M, false>(src, full, C - full, plane, i0, i1, j0, j1, dx, origin, row, C);
+  }
+}
+
 // A e A^T of filters [f0, f0 + n) of one M x M dy tile (Full: n == kLanes, as input_block).
 template <int M, bool Full>
 inline void dy_block(const float* const src[M][M], int64_t f0, int64_t n, float* dst,
@@ -321,7 +389,8 @@ int64_t chunk_tiles(int64_t floats_per_tile) {
 
 
 // u[((p * T + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
-// output channel o, 16 output channels at a time.
+// output channel o (forward: ci = C, co = F; input_grad: the same filters with ci = F, co = C, the
+// layout input_grad_tiled multiplies by), 16 of the co channels at a time.
 template <int M>
 void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
   constexpr int T = M + 2;
@@ -337,8 +406,8 @@ void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, float*
             g[kh][kw] = load_n(w + ((kh * 3 + kw) * C + i) * F + o0, ob);
             continue;
           }
-          // Flipped, channels swapped: the output channels (c) lie F apart in w.
-          const float* src = w + (((2 - kh) * 3 + 2 - kw) * C + o0) * F + i;
+          // Channels swapped: the co channels (c) lie F apart in w.
+          const float* src = w + ((kh * 3 + kw) * C + o0) * F + i;
           V v = {};
           for (int64_t l = 0; l < ob; ++l) v[l] = src[l * F];
           g[kh][kw] = v;
@@ -376,11 +445,46 @@ void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
   }
 }
 
+// dx (zeros first) for the forward tiles of images [n0, n1) of the forward geometry g, as the
+// transpose of conv_tiled: for every tile, A e A^T of its M x M dy cells (F channels), the P
+// GEMMs with the transformed filters (F x C each), and B m B^T added into its T x T input cells
+// (C channels) that lie inside the image. Neighbouring tiles overlap by 2 cells; all tiles of an
+// image belong to one call, so the sums run in tile order whatever the thread count.
+template <int M>
+void input_grad_tiled(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
+                      int64_t n1, float* dx) {
+  constexpr int T = M + 2;
+  constexpr int64_t P = T * T;
+  const Tiling<M> tiles(g);
+  const int64_t per_image = tiles.per_image(), C = g.ci, F = g.co;
+  const int64_t image_floats = g.in_h * g.in_w * C;
+  std::fill(dx + n0 * image_floats, dx + n1 * image_floats, 0.0f);
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
+  float* e = workspace(P * std::min(chunk, t_end - n0 * per_image) * (C + F));
+  for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
+    const int64_t count = std::min(chunk, t_end - t0);
+    float* m = e + P * count * F;
+    transform_dy<M>(g, dy, t0, count, e);
+    for (int64_t p = 0; p < P; ++p)
+      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * F * C, C, 0.0f,
+            m + p * count * C, C);
+    add_input_grad<M>(g, m, t0, count, dx);
+  }
+}
+
 void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u) {
   if (tile == 4)
     filters_tiled<4>(s, w, input_grad, u);
   else
     filters_tiled<2>(s, w, input_grad, u);
+}
+
+void input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
+                int64_t n1, float* dx) {
+  if (g.tile == 4)
+    input_grad_tiled<4>(g, dy, u, n0, n1, dx);
+  else
+    input_grad_tiled<2>(g, dy, u, n0, n1, dx);
 }
 
 void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
@@ -451,7 +555,7 @@ void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int tile
     filter_grad_tiled<2>(s, x, dy, n0, n1, dw);
 }
 
-constexpr WinogradKernels kKernels{filters, conv, filter_grad, all_finite};
+constexpr WinogradKernels kKernels{filters, conv, input_grad, filter_grad, all_finite};
 
 }  // namespace winograd
 }  // namespace

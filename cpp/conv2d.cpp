@@ -318,10 +318,9 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const WinogradGeometry dx_geometry =
-      winograd && dx ? winograd_input_grad_geometry(s, dy) : WinogradGeometry{};
+  const WinogradGeometry geometry = winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
   const std::vector<float> u =
-      winograd && dx ? winograd_filters(s, w, true, dx_geometry.tile) : std::vector<float>();
+      winograd && dx ? winograd_filters(s, w, true, geometry.tile) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
@@ -337,9 +336,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
                               gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
-      const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
-      if (dx) winograd_input_grad(dx_geometry, dy, u.data(), n0, n1, dx);
-      winograd_filter_grad(s, x, dy, n0, n1, p);
+      winograd_backward(geometry, x, dy, u.data(), gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
     }

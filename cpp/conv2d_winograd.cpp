@@ -66,8 +66,8 @@ WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x)
   return with_tile(forward_geometry(s), x, s.n * s.h.in * s.w.in * s.c);
 }
 
-WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy) {
-  // The transposed product has the forward's GEMMs and transform sizes, so its costs.
+WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* dy) {
+  // The transposed products have the forward's GEMMs and transform sizes, so its costs.
   return with_tile(forward_geometry(s), dy, s.n * s.h.out * s.w.out * s.f);
 }
 
@@ -83,18 +83,12 @@ void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, c
   kernels().conv(g, in, u, b, n0, n1, out);
 }
 
-void winograd_input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
-                         int64_t n1, float* dx) {
-  kernels().input_grad(g, dy, u, n0, n1, dx);
-}
-
-void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                          int64_t n1, float* dw) {
-  // F(3x3, M x M) transforms the same x tiles as the forward's F(M x M, 3x3) and dy tiles of the
-  // forward's output tiles: the forward's costs, so its tile. Unlike the forward it needs no
-  // fallback for non-finite inputs: neither tile keeps a NaN of x to the taps whose windows
-  // reach it (both spread it over the taps of its channel), and dy's reaches all of them anyway.
-  kernels().filter_grad(s, x, dy, winograd_tile(forward_geometry(s)), n0, n1, dw);
+void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+                       int64_t n0, int64_t n1, float* dx, float* dw) {
+  // Unlike dx, dw needs no F(2x2) for non-finite inputs: neither tile keeps a NaN of x to the taps
+  // whose windows reach it (both spread it over the taps of its channel), and dy's reaches all of
+  // them anyway. It follows dx's tile all the same, sharing dy's transform.
+  kernels().backward(g, x, dy, u, n0, n1, dx, dw);
 }
 
 }  // namespace shendu

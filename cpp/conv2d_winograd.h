@@ -17,10 +17,10 @@
 //                 swapped), and each T x T result transformed back and added into the input cells
 //                 the tile reads. On 'valid' layers it runs on the forward's tiles, fewer than
 //                 those of dx's own outputs (13 x 13 'valid' F(4x4): 9 against 16 per image).
-//   dw            F(3x3, MxM), the transposed F(MxM, 3x3) with the forward's tile M: tiles of x
-//                 (as in the forward) against M x M tiles of dy, summed over all tiles in the
-//                 transformed domain (one GEMM per position, the tiles being its inner dimension)
-//                 and transformed back once.
+//   dw            F(3x3, MxM), the transposed F(MxM, 3x3) on the same tiles: tiles of x (as in
+//                 the forward) against M x M tiles of dy (transformed once for dx and dw),
+//                 summed over all tiles in the transformed domain (one GEMM per position, the
+//                 tiles being its inner dimension) and transformed back once.
 //
 // The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
 // ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)
@@ -54,10 +54,10 @@ bool winograd_pays(const Conv2dShape& s);
 // The forward on x (n images), with the tile winograd_tile picks, or 2 where x holds a NaN or an
 // infinity (see above).
 WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x);
-// The forward's geometry for dx, with the tile winograd_tile picks, or 2 where dy holds a NaN or an
-// infinity: the transposed F(2x2, 3x3) keeps dy's NaN to the dx cells its window covers, the
-// transposed F(4x4, 3x3) does not.
-WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy);
+// The forward's geometry for the backward, with the tile winograd_tile picks, or 2 where dy holds
+// a NaN or an infinity: the transposed F(2x2, 3x3) keeps dy's NaN to the dx cells its window
+// covers, the transposed F(4x4, 3x3) does not.
+WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* dy);
 
 // The tile (2 or 4) with the lower estimated cost for g (its tile field ignored).
 int winograd_tile(const WinogradGeometry& g);
@@ -72,13 +72,11 @@ std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool i
 void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dx of images [n0, n1) (overwritten) from dy; g from winograd_input_grad_geometry, u from
-// winograd_filters(..., true, g.tile). Runs on the calling thread like winograd_conv.
-void winograd_input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
-                         int64_t n1, float* dx);
-
-// dw (KH * KW * C rows of F) = the weight gradient of images [n0, n1), overwritten.
-void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                          int64_t n1, float* dw);
+// dw (KH * KW * C rows of F) of images [n0, n1), overwritten, and their dx unless dx is null;
+// g from winograd_backward_geometry (its tile serves both, so dw does not depend on whether dx
+// is asked for), u from winograd_filters(..., true, g.tile) (unused without dx). Runs on the
+// calling thread like winograd_conv.
+void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+                       int64_t n0, int64_t n1, float* dx, float* dw);
 
 }  // namespace shendu

@@ -19,10 +19,8 @@ struct WinogradKernels {
   void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u);
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
-  void (*input_grad)(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
-                     int64_t n1, float* dx);
-  void (*filter_grad)(const Conv2dShape& s, const float* x, const float* dy, int tile,
-                      int64_t n0, int64_t n1, float* dw);
+  void (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+                   int64_t n0, int64_t n1, float* dx, float* dw);
   bool (*all_finite)(const float* p, int64_t n);
 };
 
@@ -319,7 +317,7 @@ inline void input_grad_block(const float* src, int64_t c0, int64_t n, int64_t pl
   }
 }
 
-// dx += B m B^T of tiles [t0, t0 + count), m[(p * count + t) * C + c] (see input_grad_tiled).
+// dx += B m B^T of tiles [t0, t0 + count), m[(p * count + t) * C + c] (see backward_tiled).
 template <int M>
 void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64_t count,
                     float* dx) {
@@ -390,7 +388,7 @@ int64_t chunk_tiles(int64_t floats_per_tile) {
 
 // u[((p * T + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
 // output channel o (forward: ci = C, co = F; input_grad: the same filters with ci = F, co = C, the
-// layout input_grad_tiled multiplies by), 16 of the co channels at a time.
+// layout backward_tiled multiplies by), 16 of the co channels at a time.
 template <int M>
 void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
   constexpr int T = M + 2;
@@ -445,46 +443,11 @@ void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
   }
 }
 
-// dx (zeros first) for the forward tiles of images [n0, n1) of the forward geometry g, as the
-// transpose of conv_tiled: for every tile, A e A^T of its M x M dy cells (F channels), the P
-// GEMMs with the transformed filters (F x C each), and B m B^T added into its T x T input cells
-// (C channels) that lie inside the image. Neighbouring tiles overlap by 2 cells; all tiles of an
-// image belong to one call, so the sums run in tile order whatever the thread count.
-template <int M>
-void input_grad_tiled(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
-                      int64_t n1, float* dx) {
-  constexpr int T = M + 2;
-  constexpr int64_t P = T * T;
-  const Tiling<M> tiles(g);
-  const int64_t per_image = tiles.per_image(), C = g.ci, F = g.co;
-  const int64_t image_floats = g.in_h * g.in_w * C;
-  std::fill(dx + n0 * image_floats, dx + n1 * image_floats, 0.0f);
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
-  float* e = workspace(P * std::min(chunk, t_end - n0 * per_image) * (C + F));
-  for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
-    const int64_t count = std::min(chunk, t_end - t0);
-    float* m = e + P * count * F;
-    transform_dy<M>(g, dy, t0, count, e);
-    for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * F * C, C, 0.0f,
-            m + p * count * C, C);
-    add_input_grad<M>(g, m, t0, count, dx);
-  }
-}
-
 void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u) {
   if (tile == 4)
     filters_tiled<4>(s, w, input_grad, u);
   else
     filters_tiled<2>(s, w, input_grad, u);
-}
-
-void input_grad(const WinogradGeometry& g, const float* dy, const float* u, int64_t n0,
-                int64_t n1, float* dx) {
-  if (g.tile == 4)
-    input_grad_tiled<4>(g, dy, u, n0, n1, dx);
-  else
-    input_grad_tiled<2>(g, dy, u, n0, n1, dx);
 }
 
 void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
@@ -506,14 +469,22 @@ bool all_finite(const float* p, int64_t n) {
   return true;
 }
 
-// F(3x3, M x M): tiles of x (T x T, as in the forward) against M x M tiles of dy.
+// The gradients of the forward geometry g's F(M x M, 3x3) for images [n0, n1), both transposes
+// of it on the forward's tiles and sharing the transform of each M x M dy tile (A e A^T):
+//   dw  F(3x3, M x M): per position, the sum over tiles of (B^T x B)^T (A e A^T) (one GEMM whose
+//       inner dimension is the tiles), transformed back (G^T . G) once at the end.
+//   dx  (unless null; zeros first) per position, (A e A^T) times the transformed filters (F x C
+//       each, from u), then B m B^T added into the T x T input cells of each tile that lie inside
+//       the image. Neighbouring tiles overlap by 2 cells; all tiles of an image belong to one call,
+//       so the sums run in tile order whatever the thread count.
+// dw's sums do not depend on whether dx is computed.
 template <int M>
-void filter_grad_tiled(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                       int64_t n1, float* dw) {
+void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+                    int64_t n0, int64_t n1, float* dx, float* dw) {
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
-  const WinogradGeometry g = {s.h.in, s.w.in, s.c, s.h.out, s.w.out, s.f, s.h.pad, s.w.pad, M};
-  const int64_t per_image = Tiling<M>(g).per_image(), C = s.c, F = s.f;
+  const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
+  if (dx) std::fill(dx + n0 * g.in_h * g.in_w * C, dx + n1 * g.in_h * g.in_w * C, 0.0f);
   const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
   // The P per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
@@ -527,6 +498,12 @@ void filter_grad_tiled(const Conv2dShape& s, const float* x, const float* dy, in
     for (int64_t p = 0; p < P; ++p)
       sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
             t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * C * F, F);
+    if (!dx) continue;
+    // The x tiles are consumed; their space now receives dx's transformed tiles.
+    for (int64_t p = 0; p < P; ++p)
+      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * F * C, C, 0.0f,
+            v + p * count * C, C);
+    add_input_grad<M>(g, v, t0, count, dx);
   }
   // dw = G^T M G for every (c, f), 16 filters at a time.
   for (int64_t c = 0; c < C; ++c)
@@ -547,15 +524,15 @@ void filter_grad_tiled(const Conv2dShape& s, const float* x, const float* dy, in
     }
 }
 
-void filter_grad(const Conv2dShape& s, const float* x, const float* dy, int tile, int64_t n0,
-                 int64_t n1, float* dw) {
-  if (tile == 4)
-    filter_grad_tiled<4>(s, x, dy, n0, n1, dw);
+void backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+              int64_t n0, int64_t n1, float* dx, float* dw) {
+  if (g.tile == 4)
+    backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw);
   else
-    filter_grad_tiled<2>(s, x, dy, n0, n1, dw);
+    backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw);
 }
 
-constexpr WinogradKernels kKernels{filters, conv, input_grad, filter_grad, all_finite};
+constexpr WinogradKernels kKernels{filters, conv, backward, all_finite};
 
 }  // namespace winograd
 }  // namespace

@@ -1,7 +1,11 @@
 #include "conv2d_winograd.h"
 
+#include <algorithm>
+#include <atomic>
+
 #include "conv2d_winograd_kernels.h"
 #include "cpu_features.h"
+#include "parallel.h"
 
 namespace shendu {
 namespace {
@@ -49,10 +53,22 @@ int winograd_tile(const WinogradGeometry& g) {
 
 namespace {
 
+// True when none of p[0, n) is NaN or infinite, the blocks scanned in parallel: on two threads a
+// serial scan of x was ~5% of the 13x13x32 -> 64 layer's forward.
+bool all_finite(const float* p, int64_t n) {
+  constexpr int64_t kBlock = int64_t{1} << 14;
+  std::atomic<bool> finite{true};
+  parallel_for((n + kBlock - 1) / kBlock, kBlock, [&](int64_t b0, int64_t b1) {
+    const int64_t i0 = b0 * kBlock, i1 = std::min(n, b1 * kBlock);
+    if (!kernels().all_finite(p + i0, i1 - i0)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
+}
+
 // g with its tile: winograd_tile's, unless the `floats` values at scan hold a NaN or an infinity.
 WinogradGeometry with_tile(WinogradGeometry g, const float* scan, int64_t floats) {
   g.tile = winograd_tile(g);
-  if (g.tile == 4 && !kernels().all_finite(scan, floats)) g.tile = 2;
+  if (g.tile == 4 && !all_finite(scan, floats)) g.tile = 2;
   return g;
 }
 
@@ -73,8 +89,12 @@ WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* d
 
 std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
                                     int tile) {
-  std::vector<float> u(static_cast<size_t>((tile + 2) * (tile + 2) * s.c * s.f));
-  kernels().filters(s, w, input_grad, tile, u.data());
+  const int64_t t = tile + 2, ci = input_grad ? s.f : s.c;
+  std::vector<float> u(static_cast<size_t>(t * t * s.c * s.f));
+  // Rows in parallel, like the scan above.
+  parallel_for(ci, 9 * t * t * (s.c + s.f), [&](int64_t i0, int64_t i1) {
+    kernels().filters(s, w, input_grad, tile, i0, i1, u.data());
+  });
   return u;
 }
 

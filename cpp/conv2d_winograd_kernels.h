@@ -15,8 +15,9 @@
 namespace shendu {
 
 struct WinogradKernels {
-  // u (T * T x ci x co) from w, as winograd_filters.
-  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u);
+  // Rows [i0, i1) of every ci x co position of u (T * T x ci x co) from w, as winograd_filters.
+  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
+                  int64_t i1, float* u);
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
   void (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
@@ -390,11 +391,12 @@ int64_t chunk_tiles(int64_t floats_per_tile) {
 // output channel o (forward: ci = C, co = F; input_grad: the same filters with ci = F, co = C, the
 // layout backward_tiled multiplies by), 16 of the co channels at a time.
 template <int M>
-void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, float* u) {
+void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_t i0, int64_t i1,
+                   float* u) {
   constexpr int T = M + 2;
   const int64_t C = s.c, F = s.f;
   const int64_t ci = input_grad ? F : C, co = input_grad ? C : F;
-  for (int64_t i = 0; i < ci; ++i)
+  for (int64_t i = i0; i < i1; ++i)
     for (int64_t o0 = 0; o0 < co; o0 += kLanes) {
       const int64_t ob = std::min(kLanes, co - o0);
       V g[3][3];
@@ -443,11 +445,12 @@ void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
   }
 }
 
-void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, float* u) {
+void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
+             int64_t i1, float* u) {
   if (tile == 4)
-    filters_tiled<4>(s, w, input_grad, u);
+    filters_tiled<4>(s, w, input_grad, i0, i1, u);
   else
-    filters_tiled<2>(s, w, input_grad, u);
+    filters_tiled<2>(s, w, input_grad, i0, i1, u);
 }
 
 void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,

@@ -294,11 +294,13 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
 
 // dx += B m B^T for channels [c0, c0 + n) of one tile, at its cells [i0, i1) x [j0, j1) (the
 // others lie outside the image): cell (i, j) is dx[origin + i * row_floats + j * C] (origin may be
-// negative: the index is formed before the pointer). Full: n == kLanes, as input_block.
+// negative: the index is formed before the pointer). Cells from row fresh_i and column fresh_j on
+// have no earlier tile and are stored instead (so dx needs no zeroing first). Full: n == kLanes,
+// as input_block.
 template <int M, bool Full>
 inline void input_grad_block(const float* src, int64_t c0, int64_t n, int64_t plane, int i0,
-                             int i1, int j0, int j1, float* dx, int64_t origin,
-                             int64_t row_floats, int64_t C) {
+                             int i1, int j0, int j1, int fresh_i, int fresh_j, float* dx,
+                             int64_t origin, int64_t row_floats, int64_t C) {
   constexpr int T = M + 2;
   const int64_t w = Full ? kLanes : n;
   V cols[T][T];  // B m: cols[i][q] for transformed column q
@@ -313,7 +315,7 @@ inline void input_grad_block(const float* src, int64_t c0, int64_t n, int64_t pl
     Transforms<M>::input_transposed(cols[i], d);
     for (int j = j0; j < j1; ++j) {
       float* cell = dx + (origin + i * row_floats + j * C + c0);
-      store_n(cell, load_n(cell, w) + d[j], w);
+      store_n(cell, i >= fresh_i && j >= fresh_j ? d[j] : load_n(cell, w) + d[j], w);
     }
   }
 }
@@ -333,11 +335,16 @@ void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64
     const int j0 = static_cast<int>(std::max<int64_t>(0, -iw0));
     const int j1 = static_cast<int>(std::min<int64_t>(T, g.in_w - iw0));
     const float* src = m + t * C;
+    // Tiles run in row-major order and overlap their neighbours by T - M = 2 cells, so a tile
+    // that is not first in its row (column) of tiles finds cells before row (column) 2 written.
+    const int fi = tiles.row(tile) == 0 ? 0 : T - M, fj = tiles.col(tile) == 0 ? 0 : T - M;
     const int64_t origin = ((n * g.in_h + ih0) * g.in_w + iw0) * C, row = g.in_w * C;
     for (int64_t c0 = 0; c0 < full; c0 += kLanes)
-      input_grad_block<M, true>(src, c0, kLanes, plane, i0, i1, j0, j1, dx, origin, row, C);
+      input_grad_block<M, true>(src, c0, kLanes, plane, i0, i1, j0, j1, fi, fj, dx, origin, row,
+                                C);
     if (full < C)
-      input_grad_block<M, false>(src, full, C - full, plane, i0, i1, j0, j1, dx, origin, row, C);
+      input_grad_block<M, false>(src, full, C - full, plane, i0, i1, j0, j1, fi, fj, dx, origin,
+                                 row, C);
   }
 }
 
@@ -476,10 +483,11 @@ bool all_finite(const float* p, int64_t n) {
 // of it on the forward's tiles and sharing the transform of each M x M dy tile (A e A^T):
 //   dw  F(3x3, M x M): per position, the sum over tiles of (B^T x B)^T (A e A^T) (one GEMM whose
 //       inner dimension is the tiles), transformed back (G^T . G) once at the end.
-//   dx  (unless null; zeros first) per position, (A e A^T) times the transformed filters (F x C
+//   dx  (unless null) per position, (A e A^T) times the transformed filters (F x C
 //       each, from u), then B m B^T added into the T x T input cells of each tile that lie inside
-//       the image. Neighbouring tiles overlap by 2 cells; all tiles of an image belong to one call,
-//       so the sums run in tile order whatever the thread count.
+//       the image (the first tile to reach a cell stores it). Neighbouring tiles overlap by 2
+//       cells; all tiles of an image belong to one call, so the sums run in tile order whatever
+//       the thread count.
 // dw's sums do not depend on whether dx is computed.
 template <int M>
 void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
@@ -487,7 +495,6 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
-  if (dx) std::fill(dx + n0 * g.in_h * g.in_w * C, dx + n1 * g.in_h * g.in_w * C, 0.0f);
   const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
   // The P per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);

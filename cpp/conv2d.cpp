@@ -318,14 +318,15 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const WinogradGeometry geometry = winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
+  const WinogradGeometry geometry =
+      winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
   const std::vector<float> u =
       winograd && dx ? winograd_filters(s, w, true, geometry.tile) : std::vector<float>();
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials.data() + g * part;
     float* db_part = p + K * ld;
-    if (!direct) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
     if (!dy_padded.empty())
       for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
         std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
@@ -336,7 +337,8 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
                               gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
-      winograd_backward(geometry, x, dy, u.data(), gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p);
+      winograd_backward(geometry, x, dy, u.data(), gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
+                        db_part);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
     }

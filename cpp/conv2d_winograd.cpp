@@ -104,11 +104,11 @@ void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, c
 }
 
 void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
-                       int64_t n0, int64_t n1, float* dx, float* dw) {
+                       int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
   // Unlike dx, dw needs no F(2x2) for non-finite inputs: neither tile keeps a NaN of x to the taps
   // whose windows reach it (both spread it over the taps of its channel), and dy's reaches all of
   // them anyway. It follows dx's tile all the same, sharing dy's transform.
-  kernels().backward(g, x, dy, u, n0, n1, dx, dw);
+  kernels().backward(g, x, dy, u, n0, n1, dx, dw, db);
 }
 
 }  // namespace shendu

@@ -72,11 +72,12 @@ std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool i
 void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dw (KH * KW * C rows of F) of images [n0, n1), overwritten, and their dx unless dx is null;
+// dw (KH * KW * C rows of F) of images [n0, n1), overwritten, db (F) added to, and their dx
+// unless dx is null;
 // g from winograd_backward_geometry (its tile serves both, so dw does not depend on whether dx
 // is asked for), u from winograd_filters(..., true, g.tile) (unused without dx). Runs on the
 // calling thread like winograd_conv.
 void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
-                       int64_t n0, int64_t n1, float* dx, float* dw);
+                       int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 
 }  // namespace shendu

@@ -21,7 +21,7 @@ struct WinogradKernels {
   void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
   void (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
-                   int64_t n0, int64_t n1, float* dx, float* dw);
+                   int64_t n0, int64_t n1, float* dx, float* dw, float* db);
   bool (*all_finite)(const float* p, int64_t n);
 };
 
@@ -479,6 +479,16 @@ bool all_finite(const float* p, int64_t n) {
   return true;
 }
 
+// sums[f] += e[t * F + f] for t < count, in order, 16 columns at a time in registers.
+inline void add_tile_sums(const float* e, int64_t count, int64_t F, float* sums) {
+  for (int64_t f0 = 0; f0 < F; f0 += kLanes) {
+    const int64_t w = std::min(kLanes, F - f0);
+    V acc = load_n(sums + f0, w);
+    for (int64_t t = 0; t < count; ++t) acc += load_n(e + t * F + f0, w);
+    store_n(sums + f0, acc, w);
+  }
+}
+
 // The gradients of the forward geometry g's F(M x M, 3x3) for images [n0, n1), both transposes
 // of it on the forward's tiles and sharing the transform of each M x M dy tile (A e A^T):
 //   dw  F(3x3, M x M): per position, the sum over tiles of (B^T x B)^T (A e A^T) (one GEMM whose
@@ -488,10 +498,12 @@ bool all_finite(const float* p, int64_t n) {
 //       the image (the first tile to reach a cell stores it). Neighbouring tiles overlap by 2
 //       cells; all tiles of an image belong to one call, so the sums run in tile order whatever
 //       the thread count.
-// dw's sums do not depend on whether dx is computed.
+//   db  (added to) the sum over tiles of the transformed dy at position (1, 1): the sum of the
+//       tile's cells (row 1 of A is all ones), so dy is not read a second time.
+// dw's and db's sums do not depend on whether dx is computed.
 template <int M>
 void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
-                    int64_t n0, int64_t n1, float* dx, float* dw) {
+                    int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
@@ -505,6 +517,7 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
     float* e = v + P * count * C;
     transform_input<M>(g, x, t0, count, v);
     transform_dy<M>(g, dy, t0, count, e);
+    add_tile_sums(e + (T + 1) * count * F, count, F, db);
     for (int64_t p = 0; p < P; ++p)
       sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
             t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * C * F, F);
@@ -535,11 +548,11 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
 }
 
 void backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
-              int64_t n0, int64_t n1, float* dx, float* dw) {
+              int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
   if (g.tile == 4)
-    backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw);
+    backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw, db);
   else
-    backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw);
+    backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
 }
 
 constexpr WinogradKernels kKernels{filters, conv, backward, all_finite};

@@ -21,6 +21,7 @@
 //                 the forward) against M x M tiles of dy (transformed once for dx and dw),
 //                 summed over all tiles in the transformed domain (one GEMM per position, the
 //                 tiles being its inner dimension) and transformed back once.
+//   db            from the same transformed dy tiles (one position holds each tile's sum).
 //
 // The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
 // ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)
@@ -72,11 +73,10 @@ std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool i
 void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dw (KH * KW * C rows of F) of images [n0, n1), overwritten, db (F) added to, and their dx
-// unless dx is null;
-// g from winograd_backward_geometry (its tile serves both, so dw does not depend on whether dx
-// is asked for), u from winograd_filters(..., true, g.tile) (unused without dx). Runs on the
-// calling thread like winograd_conv.
+// dw (KH * KW * C rows of F, overwritten), db (F, added to) and, unless dx is null, dx of images
+// [n0, n1); g from winograd_backward_geometry (its tile serves all three, so dw and db do not
+// depend on whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused without
+// dx). Runs on the calling thread like winograd_conv.
 void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                        int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 

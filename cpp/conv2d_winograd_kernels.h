@@ -162,7 +162,8 @@ struct Transforms<4> {
     out[5] = m[5];
   }
   static void dy(const V e[4], V out[6]) {
-    const V p = e[0] + e[2], n = e[1] + e[3], p2 = e[0] + 4.0f * e[2], n2 = 2.0f * e[1] + 8.0f * e[3];
+    const V p = e[0] + e[2], n = e[1] + e[3];
+    const V p2 = e[0] + 4.0f * e[2], n2 = 2.0f * e[1] + 8.0f * e[3];
     out[0] = e[0];
     out[1] = p + n;
     out[2] = p - n;

@@ -21,8 +21,7 @@ constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 // than the small convolutions themselves.
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
-  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
-  return buffer.data();
+  return line_aligned(buffer, floats);
 }
 
 int64_t patch_size(const Conv2dShape& s) { return s.h.kernel * s.w.kernel * s.c; }
@@ -278,10 +277,11 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   if (use_winograd(s)) {
     const WinogradGeometry geometry = winograd_forward_geometry(s, x);
-    const std::vector<float> u = winograd_filters(s, w, false, geometry.tile);
+    std::vector<float> storage;
+    const float* u = winograd_filters(s, w, false, geometry.tile, storage);
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
-      winograd_conv(geometry, x, u.data(), b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
+      winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
     });
     return;
   }
@@ -312,7 +312,8 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool direct = use_direct(s);
   const int64_t ld = direct ? padded_filters(F) : F, part = (K + 1) * ld;
   const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
-  std::vector<float> partials(static_cast<size_t>(groups * part));
+  std::vector<float> partial_sums;
+  float* partials = line_aligned(partial_sums, groups * part);
   // The direct kernels read dy with rows padded to whole vectors as well.
   std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
@@ -320,11 +321,12 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool winograd = use_winograd(s);
   const WinogradGeometry geometry =
       winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
-  const std::vector<float> u =
-      winograd && dx ? winograd_filters(s, w, true, geometry.tile) : std::vector<float>();
+  std::vector<float> u_storage;
+  const float* u =
+      winograd && dx ? winograd_filters(s, w, true, geometry.tile, u_storage) : nullptr;
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
-    float* p = partials.data() + g * part;
+    float* p = partials + g * part;
     float* db_part = p + K * ld;
     if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
     if (!dy_padded.empty())
@@ -337,19 +339,20 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
                               gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
-      winograd_backward(geometry, x, dy, u.data(), gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
+      winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
                         db_part);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
     }
   });
-  zero_run(dw, K * F);
-  zero_run(db, F);
-  for (int64_t g = 0; g < groups; ++g) {
-    const float* p = partials.data() + g * part;
-    for (int64_t k = 0; k < K; ++k) add_run(dw + k * F, p + k * ld, F);
-    add_run(db, p + K * ld, F);
-  }
+  // Row k of dw (k == K: db) sums the groups' rows in group order, rows in parallel.
+  parallel_for(K + 1, groups * F, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k) {
+      float* dst = k < K ? dw + k * F : db;
+      zero_run(dst, F);
+      for (int64_t g = 0; g < groups; ++g) add_run(dst, partials + g * part + k * ld, F);
+    }
+  });
 }
 
 }  // namespace shendu

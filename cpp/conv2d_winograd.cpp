@@ -87,13 +87,13 @@ WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* d
   return with_tile(forward_geometry(s), dy, s.n * s.h.out * s.w.out * s.f);
 }
 
-std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
-                                    int tile) {
+const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile,
+                              std::vector<float>& storage) {
   const int64_t t = tile + 2, ci = input_grad ? s.f : s.c;
-  std::vector<float> u(static_cast<size_t>(t * t * s.c * s.f));
+  float* u = line_aligned(storage, t * t * s.c * s.f);
   // Rows in parallel, like the scan above.
   parallel_for(ci, 9 * t * t * (s.c + s.f), [&](int64_t i0, int64_t i1) {
-    kernels().filters(s, w, input_grad, tile, i0, i1, u.data());
+    kernels().filters(s, w, input_grad, tile, i0, i1, u);
   });
   return u;
 }

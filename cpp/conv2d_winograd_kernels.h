@@ -47,8 +47,7 @@ constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 // per ISA copy; only the active one grows.
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
-  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
-  return buffer.data();
+  return line_aligned(buffer, floats);
 }
 
 // The first n (<= kLanes) floats at p, zeros after; the full width is a constant-size copy.

@@ -285,8 +285,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   if (use_winograd(s)) {
     const WinogradGeometry geometry = winograd_forward_geometry(s, x);
-    std::vector<float> storage;
-    const float* u = winograd_filters(s, w, false, geometry.tile, storage);
+    const float* u = winograd_filters(s, w, false, geometry.tile);
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
       winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
@@ -328,9 +327,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool winograd = use_winograd(s);
   const WinogradGeometry geometry =
       winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
-  std::vector<float> u_storage;
-  const float* u =
-      winograd && dx ? winograd_filters(s, w, true, geometry.tile, u_storage) : nullptr;
+  const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     float* p = partials + g * part;

@@ -87,8 +87,9 @@ WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* d
   return with_tile(forward_geometry(s), dy, s.n * s.h.out * s.w.out * s.f);
 }
 
-const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile,
-                              std::vector<float>& storage) {
+const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile) {
+  // Reused across calls like the workspaces: a fresh vector was zeroed before being overwritten.
+  thread_local std::vector<float> storage;
   const int64_t t = tile + 2, ci = input_grad ? s.f : s.c;
   float* u = line_aligned(storage, t * t * s.c * s.f);
   // Rows in parallel, like the scan above.

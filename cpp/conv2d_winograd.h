@@ -64,10 +64,9 @@ WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* d
 int winograd_tile(const WinogradGeometry& g);
 
 // The transformed filters (T * T x C x F, T = tile + 2) for a geometry above: for the forward, or
-// for the input gradient with the channel axes swapped (T * T x F x C), in storage (line-aligned,
-// see line_aligned).
-const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile,
-                              std::vector<float>& storage);
+// for the input gradient with the channel axes swapped (T * T x F x C). In a per-thread buffer,
+// valid until the calling thread's next call.
+const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile);
 
 // out = conv(in, filters) + b (b may be null) for images [n0, n1); u from winograd_filters.
 // Runs on the calling thread (or sgemm threads itself outside a parallel region).

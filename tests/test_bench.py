@@ -32,3 +32,66 @@ def test_bench_rejects_unknown_framework(capsys):
     with pytest.raises(SystemExit):
         benchmarks.main(["--frameworks", "shendu,caffe"])
     assert "caffe" in capsys.readouterr().err
+
+
+def test_bench_rejects_rounds_below_one(capsys):
+    with pytest.raises(SystemExit):
+        benchmarks.main(["--rounds", "0"])
+    assert "--rounds" in capsys.readouterr().err
+
+
+def _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s):
+    kernel = {"time_s": shendu_s, "median_s": shendu_s, "min_s": shendu_s / 2, "samples": [1.0]}
+    benchmarks._gather(
+        per_fw,
+        "shendu",
+        {
+            "kernels": {"k": kernel},
+            "programs": {"p": {"fit_s": fit_s, "accuracy": 0.9 + fit_s / 100}},
+        },
+    )
+    benchmarks._gather(
+        per_fw,
+        "numpy",
+        {"kernels": {"k": dict(kernel, time_s=numpy_s, median_s=numpy_s, min_s=numpy_s)}},
+    )
+    benchmarks._gather(
+        per_fw, "torch", {"programs": {"p": {"fit_s": torch_fit_s, "accuracy": 0.9}}}
+    )
+
+
+def test_rounds_report_medians_and_the_range_of_paired_speedups():
+    per_fw = {}
+    # Round by round: shendu 1, 2, 4 s against NumPy 3, 3, 5 s -> speed-ups 3, 1.5, 1.25.
+    for shendu_s, numpy_s, fit_s, torch_fit_s in [(1, 3, 2, 8), (2, 3, 3, 6), (4, 5, 5, 6)]:
+        _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s)
+    work = [{"id": "k", "family": "gemm", "target": {"vs": "numpy", "speedup": 1.3}}]
+    (row,) = benchmarks._merge_kernels(work, per_fw, {})
+    shendu_t = row["times"]["shendu"]
+    assert shendu_t["rounds"] == [1, 2, 4] and shendu_t["time_s"] == 2
+    assert shendu_t["min_s"] == 0.5 and shendu_t["samples"] == [1.0, 1.0, 1.0]
+    assert row["speedup"]["numpy"] == 3 / 2  # medians 3 s / 2 s: met
+    assert row["speedup_range"]["numpy"] == (1.25, 3.0) and row["met"] is True
+    (prog,) = benchmarks._merge_programs(["p"], {"p": 1}, per_fw)
+    assert prog["results"]["shendu"]["fit_s"] == 3 and prog["speedup_vs_best"] == 2.0
+    assert prog["speedup_range"]["best"] == (1.2, 4.0)
+    assert prog["results"]["shendu"]["accuracy"] == pytest.approx(0.93)
+    result = {
+        "date": "d",
+        "machine": {
+            "cpu_model": "cpu",
+            "physical_cores": 2,
+            "logical_cpus": 2,
+            "isa": "avx2",
+            "threads": 2,
+            "python": "3",
+        },
+        "config": {"stat": "median", "repeats": 3, "rounds": 3},
+        "versions": {},
+        "notes": [],
+        "kernels": [row],
+        "programs": [prog],
+    }
+    table = benchmarks.markdown(result)
+    assert "| 1.50x (1.25-3.00) |" in table and "| 2.00x (1.20-4.00) |" in table
+    assert "3 rounds" in table

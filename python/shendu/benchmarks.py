@@ -345,6 +345,13 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, help="timed samples per kernel (default 15, quick 7)"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every framework's workers this many times in turn and report the median "
+        "over the rounds, with the range of the per-round speed-ups (default 1)",
+    )
+    parser.add_argument(
         "--stat",
         choices=("median", "min"),
         default="median",
@@ -364,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads: expected a positive integer, got {args.threads}")
+    if args.rounds < 1:
+        parser.error(f"--rounds: expected a positive integer, got {args.rounds}")
     frameworks = _subset(parser, "--frameworks", args.frameworks, FRAMEWORKS)
     programs = _subset(parser, "--programs", args.programs, PROGRAMS)
     repeats = args.repeats or (3 if args.tiny else 7 if args.quick else 15)
@@ -380,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "tiny": args.tiny,
             "repeats": repeats,
+            "rounds": args.rounds,
             "suite": args.suite,
             "stat": args.stat,
         },
@@ -406,8 +416,9 @@ def main(argv: list[str] | None = None) -> int:
             per_fw = {}
             # One family at a time, every framework in turn: the frameworks compared on a
             # workload are timed minutes apart at most, under much the same background load.
+            # Rounds repeat that sequence, so each round pairs samples taken close together.
             families = list(dict.fromkeys(w["family"] for w in work))
-            for family in families:
+            for family in families * args.rounds:
                 ids = [w["id"] for w in work if w["family"] == family]
                 for fw in present:
                     if fw == "tensorflow":
@@ -440,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                 p: 1 if args.tiny else (QUICK_EPOCHS if args.quick else EPOCHS)[p] for p in programs
             }
             per_fw = {}
-            for program in programs:  # every framework in turn, as for the kernels
+            for program in list(programs) * args.rounds:  # every framework in turn, as above
                 for fw in present:
                     if fw == "numpy":
                         continue
@@ -545,12 +556,37 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
 
 
 def _gather(per_fw, fw, res):
-    """Adds one worker's results to what that framework's earlier workers returned."""
+    """Adds one worker's results to what that framework's earlier workers returned: a list of
+    entries (one per round) for each kernel and program."""
     into = per_fw.setdefault(fw, {"versions": {}, "notes": [], "kernels": {}, "programs": {}})
     into["versions"].update(res.get("versions", {}))
     into["notes"] += [n for n in res.get("notes", []) if n not in into["notes"]]
-    into["kernels"].update(res.get("kernels", {}))
-    into["programs"].update(res.get("programs", {}))
+    for suite in ("kernels", "programs"):
+        for name, entry in res.get(suite, {}).items():
+            into[suite].setdefault(name, []).append(entry)
+
+
+def _over_rounds(entries, key):
+    """One entry for a workload timed in several rounds: `key` (its time), the median and the
+    accuracy are the medians over the rounds, min_s the least, samples all of them; the
+    rounds' times are kept in "rounds"."""
+    if not entries:
+        return None
+    out = dict(entries[0], rounds=[e[key] for e in entries])
+    for field in (key, "median_s", "accuracy"):
+        if field in out:
+            out[field] = statistics.median(e[field] for e in entries)
+    if "min_s" in out:
+        out["min_s"] = min(e["min_s"] for e in entries)
+    if "samples" in out:
+        out["samples"] = [t for e in entries for t in e["samples"]]
+    return out
+
+
+def _round_range(own, other):
+    """(lowest, highest) speed-up of one round's shendu time against the same round's other."""
+    ratios = [o / s for s, o in zip(own["rounds"], other["rounds"])]
+    return min(ratios), max(ratios)
 
 
 def _collect(per_fw, result):
@@ -565,7 +601,7 @@ def _merge_kernels(work, per_fw, machine) -> list[dict]:
     for w in work:
         row = dict(w, times={})
         for fw, res in per_fw.items():
-            entry = res.get("kernels", {}).get(w["id"])
+            entry = _over_rounds(res.get("kernels", {}).get(w["id"], []), "time_s")
             if entry:
                 row["times"][fw] = entry
         own = row["times"].get("shendu")
@@ -574,9 +610,9 @@ def _merge_kernels(work, per_fw, machine) -> list[dict]:
             if peak:
                 row["shendu_peak_fraction"] = row["gflops"]["shendu"] / peak
         if own:
-            row["speedup"] = {
-                fw: e["time_s"] / own["time_s"] for fw, e in row["times"].items() if fw != "shendu"
-            }
+            others = {fw: e for fw, e in row["times"].items() if fw != "shendu"}
+            row["speedup"] = {fw: e["time_s"] / own["time_s"] for fw, e in others.items()}
+            row["speedup_range"] = {fw: _round_range(own, e) for fw, e in others.items()}
         row["met"] = _target_met(row)
         rows.append(row)
     return rows
@@ -598,7 +634,7 @@ def _merge_programs(programs, epochs, per_fw) -> list[dict]:
     for p in programs:
         row = {"program": p, "epochs": epochs[p], "results": {}}
         for fw, res in per_fw.items():
-            entry = res.get("programs", {}).get(p)
+            entry = _over_rounds(res.get("programs", {}).get(p, []), "fit_s")
             if entry:
                 row["results"][fw] = entry
         own = row["results"].get("shendu")
@@ -608,6 +644,12 @@ def _merge_programs(programs, epochs, per_fw) -> list[dict]:
             row["best_other"] = best_fw
             row["speedup"] = {fw: t / own["fit_s"] for fw, t in others.items()}
             row["speedup_vs_best"] = others[best_fw] / own["fit_s"]
+            rounds = zip(*(row["results"][fw]["rounds"] for fw in others))
+            vs_best = [min(t) / s for s, t in zip(own["rounds"], rounds)]
+            row["speedup_range"] = {
+                **{fw: _round_range(own, row["results"][fw]) for fw in others},
+                "best": (min(vs_best), max(vs_best)),
+            }
             ref = row["results"].get("tensorflow")
             row["accuracy_gap_vs_keras"] = (
                 None if ref is None else own["accuracy"] - ref["accuracy"]
@@ -634,8 +676,13 @@ def _fmt_time(seconds):
     return f"{seconds:.2f} s"
 
 
-def _fmt_ratio(r):
-    return "–" if r is None else f"{r:.2f}x"
+def _fmt_ratio(r, spread=None):
+    """The speed-up, and with several rounds the range of the per-round speed-ups."""
+    if r is None:
+        return "–"
+    if spread is None or spread[0] == spread[1]:
+        return f"{r:.2f}x"
+    return f"{r:.2f}x ({spread[0]:.2f}-{spread[1]:.2f})"
 
 
 def _fmt_met(m):
@@ -663,6 +710,13 @@ def markdown(result) -> str:
         "Speed-up = other framework's time / shendu's time (>1: shendu is faster). "
         f"Kernel times: {stat} of {result['config']['repeats']} samples after warm-up."
     )
+    rounds = result["config"].get("rounds", 1)
+    if rounds > 1:
+        lines.append(
+            f"Every framework ran {rounds} rounds, in turn, each in fresh processes: times are "
+            "the medians over the rounds, and a speed-up in brackets is the range of the "
+            "speed-ups within one round."
+        )
     lines.append("")
     if result["kernels"]:
         lines += [
@@ -674,7 +728,7 @@ def markdown(result) -> str:
         ]
         for r in result["kernels"]:
             t = r["times"]
-            sp = r.get("speedup", {})
+            sp, spread = r.get("speedup", {}), r.get("speedup_range", {})
             gf = r.get("gflops", {}).get("shendu")
             gf_s = (
                 "–"
@@ -699,7 +753,8 @@ def markdown(result) -> str:
             lines.append(
                 f"| {r['id']} | {_fmt_time(t['shendu']['time_s']) if 'shendu' in t else '–'} "
                 f"| {_fmt_time(t['numpy']['time_s']) if 'numpy' in t else '–'} | {torch_s} "
-                f"| {_fmt_ratio(sp.get('numpy'))} | {_fmt_ratio(sp.get('torch'))} | {gf_s} "
+                f"| {_fmt_ratio(sp.get('numpy'), spread.get('numpy'))} "
+                f"| {_fmt_ratio(sp.get('torch'), spread.get('torch'))} | {gf_s} "
                 f"| {tgt_s} | {_fmt_met(r['met'])} |"
             )
         gemm = [r for r in result["kernels"] if r["family"] == "gemm" and "gflops" in r]
@@ -728,7 +783,7 @@ def markdown(result) -> str:
         ]
         for r in result["programs"]:
             res = r["results"]
-            sp = r.get("speedup", {})
+            sp, spread = r.get("speedup", {}), r.get("speedup_range", {})
 
             def cell(fw, key, fmt, res=res):
                 return fmt(res[fw][key]) if fw in res else "–"
@@ -737,8 +792,10 @@ def markdown(result) -> str:
             lines.append(
                 f"| {r['program']} | {r['epochs']} | {cell('shendu', 'fit_s', _fmt_time)} "
                 f"| {cell('tensorflow', 'fit_s', _fmt_time)} | {cell('torch', 'fit_s', _fmt_time)} "
-                f"| {_fmt_ratio(sp.get('tensorflow'))} | {_fmt_ratio(sp.get('torch'))} "
-                f"| {_fmt_ratio(r.get('speedup_vs_best'))} | {cell('shendu', 'accuracy', acc)} "
+                f"| {_fmt_ratio(sp.get('tensorflow'), spread.get('tensorflow'))} "
+                f"| {_fmt_ratio(sp.get('torch'), spread.get('torch'))} "
+                f"| {_fmt_ratio(r.get('speedup_vs_best'), spread.get('best'))} "
+                f"| {cell('shendu', 'accuracy', acc)} "
                 f"| {cell('tensorflow', 'accuracy', acc)} | {cell('torch', 'accuracy', acc)} "
                 f"| ≥2x best, acc ±1.5 pt of Keras | {_fmt_met(r['met'])} |"
             )

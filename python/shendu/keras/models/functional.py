@@ -6,8 +6,9 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 
 from __future__ import annotations
 
-from .. import backend
-from ..layers.core import InputLayer
+from .. import activations, backend
+from ..layers.convolutional import MaxPooling2D
+from ..layers.core import Activation, InputLayer, _Activated
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
 from . import trainer
@@ -40,14 +41,35 @@ def _keras_layer_order(nodes, first_visit, input_ids, inputs):
 
 class _Step:
     """One layer call. input_grads: whether its inputs' gradients matter when the model's own
-    input gradients do not (see Model.backward)."""
+    input gradients do not (see Model.backward). defers / takes_deferred: see
+    Model._find_deferred_activations."""
 
-    __slots__ = ("layer", "ins", "outs", "multi_in", "multi_out", "weight_idx", "input_grads")
+    __slots__ = (
+        "layer",
+        "ins",
+        "outs",
+        "multi_in",
+        "multi_out",
+        "weight_idx",
+        "input_grads",
+        "defers",
+        "takes_deferred",
+    )
 
     def __init__(self, layer, ins, outs, multi_in, multi_out, weight_idx, input_grads):
         self.layer, self.ins, self.outs = layer, ins, outs
         self.multi_in, self.multi_out, self.weight_idx = multi_in, multi_out, weight_idx
         self.input_grads = input_grads
+        self.defers = self.takes_deferred = False
+
+
+class _Deferred:
+    """The context of a max pooling step that also ran its producer's relu."""
+
+    __slots__ = ("inner", "y")
+
+    def __init__(self, inner, y):
+        self.inner, self.y = inner, y
 
 
 class Model(Trainer, Layer):
@@ -136,6 +158,7 @@ class Model(Trainer, Layer):
         self._graph_serial = next(trainer._serials)
         self._index_weights()
         self._logit_step = self._find_logit_step()
+        self._find_deferred_activations()
         self.built = True
 
     def _weight_list(self) -> list:
@@ -182,6 +205,29 @@ class Model(Trainer, Layer):
         if found is None or not self._steps[found].layer.output_activation():
             return None
         return found
+
+    def _find_deferred_activations(self) -> None:
+        """Marks each layer with an activation whose output only a MaxPooling2D reads: when that
+        activation is relu the model runs it after the pooling instead, on a quarter of the
+        values (2x2 pools) forward and backward. Exact, because max(relu(a), relu(b)) =
+        relu(max(a, b)), and the gradient reaches the same cell (a positive maximum, whose order
+        relu keeps) or is zero (relu(max) = 0: every cell of the window has relu' = 0 anyway).
+        In a CNN the relu passes over conv outputs were a seventh of a training step."""
+        readers: dict[int, list] = {}
+        for step in self._steps:
+            for s in step.ins:
+                readers.setdefault(s, []).append(step)
+        for step in self._steps:
+            if step.multi_out or step.outs[0] in self._output_slots:
+                continue
+            read_by = readers.get(step.outs[0], [])
+            if (
+                isinstance(step.layer, (_Activated, Activation))
+                and len(read_by) == 1
+                and isinstance(read_by[0].layer, MaxPooling2D)
+                and not read_by[0].multi_in
+            ):
+                step.defers = read_by[0].takes_deferred = True
 
     @property
     def layers(self) -> list:
@@ -251,12 +297,19 @@ class Model(Trainer, Layer):
             vals[s] = x
         ctxs = []
         logit_step = self._logit_step if logits else None
+        deferred = set()  # slots holding a pre-relu value that the pooling reading it will finish
         for k, step in enumerate(self._steps):
             x = [vals[i] for i in step.ins] if step.multi_in else vals[step.ins[0]]
             if k == logit_step:
                 y, ctx = step.layer.forward_logits(x, training)
+            elif step.defers and step.layer.activation == "relu":
+                y, ctx = step.layer.forward_logits(x, training)
+                deferred.add(step.outs[0])
             else:
                 y, ctx = step.layer.forward(x, training)
+                if step.takes_deferred and step.ins[0] in deferred:
+                    y = activations.forward("relu", y)
+                    ctx = _Deferred(ctx, y)
             if step.multi_out:
                 for s, v in zip(step.outs, y):
                     vals[s] = v
@@ -300,6 +353,8 @@ class Model(Trainer, Layer):
                 dy = grads[step.outs[0]]
                 if dy is None:
                     continue
+            if step.takes_deferred and type(ctx) is _Deferred:
+                dy, ctx = activations.backward("relu", dy, ctx.y), ctx.inner
             wants_dx = need_dx or step.input_grads
             if wants_dx:
                 dx, dw = step.layer.backward(ctx, dy)

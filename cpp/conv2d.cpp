@@ -21,8 +21,15 @@ constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 // than the small convolutions themselves.
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
-  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
-  return buffer.data();
+  return line_aligned(buffer, floats);
+}
+
+// The backward's per-group dw/db partials: per calling thread and reused like the workspace (the
+// groups fill theirs from the worker threads). A fresh vector was zeroed on the calling thread
+// before the parallel region: ~4% of the 5x5x64 -> 64 backward on one thread.
+float* partials_buffer(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  return line_aligned(buffer, floats);
 }
 
 int64_t patch_size(const Conv2dShape& s) { return s.h.kernel * s.w.kernel * s.c; }
@@ -278,10 +285,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   if (use_winograd(s)) {
     const WinogradGeometry geometry = winograd_forward_geometry(s, x);
-    const std::vector<float> u = winograd_filters(s, w, false, geometry.tile);
+    const float* u = winograd_filters(s, w, false, geometry.tile);
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
-      winograd_conv(geometry, x, u.data(), b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
+      winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
     });
     return;
   }
@@ -312,21 +319,21 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool direct = use_direct(s);
   const int64_t ld = direct ? padded_filters(F) : F, part = (K + 1) * ld;
   const int64_t groups = std::min({kGroups, s.n, 1 + kPartialFloats / part});
-  std::vector<float> partials(static_cast<size_t>(groups * part));
+  float* partials = partials_buffer(groups * part);
   // The direct kernels read dy with rows padded to whole vectors as well.
   std::vector<float> dy_padded(static_cast<size_t>(direct && ld != F ? rows * ld : 0));
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const WinogradGeometry dx_geometry =
-      winograd && dx ? winograd_input_grad_geometry(s, dy) : WinogradGeometry{};
-  const std::vector<float> u =
-      winograd && dx ? winograd_filters(s, w, true, dx_geometry.tile) : std::vector<float>();
+  const WinogradGeometry geometry =
+      winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
+  const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
-    float* p = partials.data() + g * part;
+    float* p = partials + g * part;
     float* db_part = p + K * ld;
-    if (!direct) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    zero_run(db_part, ld);  // every path overwrites its dw partial but adds into its db
+    if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
     if (!dy_padded.empty())
       for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
         std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
@@ -337,18 +344,18 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
                               gr.l1 / s.h.out * s.h.in, dx);
       kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
     } else if (winograd) {
-      const int64_t n0 = gr.l0 / s.h.out, n1 = gr.l1 / s.h.out;
-      if (dx)
-        winograd_conv(dx_geometry, dy, u.data(), nullptr, n0, n1, dx);
-      winograd_filter_grad(s, x, dy, n0, n1, p);
+      winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
+                        db_part);
     } else {
       backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
     }
   });
+  // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
+  // (a descheduled worker holding a chunk) than it saved (N32 5x5 C64->64 on two loaded cores).
   zero_run(dw, K * F);
   zero_run(db, F);
   for (int64_t g = 0; g < groups; ++g) {
-    const float* p = partials.data() + g * part;
+    const float* p = partials + g * part;
     for (int64_t k = 0; k < K; ++k) add_run(dw + k * F, p + k * ld, F);
     add_run(db, p + K * ld, F);
   }

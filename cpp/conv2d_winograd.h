@@ -12,12 +12,16 @@
 //
 // The same machinery serves all three products of a layer:
 //   forward       y = conv(x, w)
-//   dx            a full correlation of dy with the flipped filters (in and out channels swapped):
-//                 itself a 3x3 stride-1 convolution, padded by 2 - pad
-//   dw            F(3x3, 2x2), the transposed F(2x2, 3x3) (always 4x4 tiles): tiles of x (as in
-//                 the forward) against 2x2 tiles of dy, summed over all tiles in the transformed
-//                 domain (one GEMM per position, the tiles being its inner dimension) and
-//                 transformed back once.
+//   dx            the transposed F(MxM, 3x3) on the forward's tiles: each M x M tile of dy
+//                 transformed, the T * T GEMMs with the forward's transformed filters (channels
+//                 swapped), and each T x T result transformed back and added into the input cells
+//                 the tile reads. On 'valid' layers it runs on the forward's tiles, fewer than
+//                 those of dx's own outputs (13 x 13 'valid' F(4x4): 9 against 16 per image).
+//   dw            F(3x3, MxM), the transposed F(MxM, 3x3) on the same tiles: tiles of x (as in
+//                 the forward) against M x M tiles of dy (transformed once for dx and dw),
+//                 summed over all tiles in the transformed domain (one GEMM per position, the
+//                 tiles being its inner dimension) and transformed back once.
+//   db            from the same transformed dy tiles (one position holds each tile's sum).
 //
 // The F(2x2, 3x3) transforms only add, subtract and halve, so float32 results stay within a few
 // ulps of the direct sums' error (~1e-6 of the output scale on unit normal data); F(4x4, 3x3)
@@ -51,24 +55,29 @@ bool winograd_pays(const Conv2dShape& s);
 // The forward on x (n images), with the tile winograd_tile picks, or 2 where x holds a NaN or an
 // infinity (see above).
 WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x);
-// dx as a convolution of dy, the tile chosen as above.
-WinogradGeometry winograd_input_grad_geometry(const Conv2dShape& s, const float* dy);
+// The forward's geometry for the backward, with the tile winograd_tile picks, or 2 where dy holds
+// a NaN or an infinity: the transposed F(2x2, 3x3) keeps dy's NaN to the dx cells its window
+// covers, the transposed F(4x4, 3x3) does not.
+WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* dy);
 
 // The tile (2 or 4) with the lower estimated cost for g (its tile field ignored).
 int winograd_tile(const WinogradGeometry& g);
 
-// The transformed filters (T * T x ci x co, T = tile + 2) for a geometry above: w as is, or for
-// the input gradient flipped with its channel axes swapped.
-std::vector<float> winograd_filters(const Conv2dShape& s, const float* w, bool input_grad,
-                                    int tile);
+// The transformed filters (T * T x C x F, T = tile + 2) for a geometry above: for the forward, or
+// for the input gradient with the channel axes swapped (T * T x F x C). In a per-thread buffer,
+// valid until the calling thread's next call.
+const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile);
 
 // out = conv(in, filters) + b (b may be null) for images [n0, n1); u from winograd_filters.
 // Runs on the calling thread (or sgemm threads itself outside a parallel region).
 void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dw (KH * KW * C rows of F) = the weight gradient of images [n0, n1), overwritten.
-void winograd_filter_grad(const Conv2dShape& s, const float* x, const float* dy, int64_t n0,
-                          int64_t n1, float* dw);
+// dw (KH * KW * C rows of F, overwritten), db (F, added to) and, unless dx is null, dx of images
+// [n0, n1); g from winograd_backward_geometry (its tile serves all three, so dw and db do not
+// depend on whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused without
+// dx). Runs on the calling thread like winograd_conv.
+void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+                       int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 
 }  // namespace shendu

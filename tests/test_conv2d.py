@@ -49,23 +49,25 @@ DIRECT = [
 GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
 
 # 3x3 stride-1 layers with C > 4 whose outputs fill the tiles well take Winograd
-# (conv2d_winograd.h), F(2x2, 3x3) or F(4x4, 3x3) by winograd_tile's cost rule. These first five
-# take F(2x2) in the forward and dx (the last: F(4x4)): odd sizes leave partial tiles at the
-# bottom/right, F = 1 and 17/33 channels leave partial 16-float vectors in the transforms,
-# 5 images split into uneven groups, and 2 x 20 x 20 x 64 -> 64 spans several chunks of tiles in
-# dw (128 per chunk), the first ending mid-image.
+# (conv2d_winograd.h), F(2x2, 3x3) or F(4x4, 3x3) by winograd_tile's cost rule, in the forward,
+# dx and dw alike (the last two transposed, on the forward's tiles). These take F(2x2) (the fifth:
+# F(4x4)): odd sizes leave partial tiles at the bottom/right, F = 1 and 17/33 channels leave
+# partial 16-float vectors in the transforms, 5 images split into uneven groups, and
+# 3 x 40 x 40 x 8 -> 8 spans two chunks of tiles (1024 per chunk, 400 per image), the first ending
+# mid-image: dx's overlapping tiles add across a chunk boundary.
 WINOGRAD = [
     (2, 9, 8, 7, 33, (3, 3), (1, 1), "valid"),
     (1, 8, 9, 17, 1, (3, 3), (1, 1), "same"),
     (5, 6, 5, 5, 16, (3, 3), (1, 1), "same"),
     (1, 5, 4, 6, 2, (3, 3), (1, 1), "valid"),
     (2, 20, 20, 64, 64, (3, 3), (1, 1), "valid"),
+    (3, 40, 40, 8, 8, (3, 3), (1, 1), "same"),
 ]
 
-# F(4x4, 3x3) (forward and dx unless noted): 11 x 10 outputs leave tiles of 3 and 2 cells at the
-# edges, 40/24/33/20 channels partial 16-float vectors; the 13 x 13 'valid' layer takes F(4x4) in
-# the forward (11 x 11 outputs) and F(2x2) in dx (13 x 13); 34 x 34 x 64 -> 64 spans two chunks of
-# 6x6 tiles (56 per chunk, 81 per image) in the forward and dx.
+# F(4x4, 3x3): 11 x 10 outputs leave tiles of 3 and 2 cells at the edges, 40/24/33/20 channels
+# partial 16-float vectors; the 13 x 13 'valid' layer's dx covers 13 x 13 cells from the tiles of
+# its 11 x 11 outputs; 34 x 34 x 64 -> 64 spans two chunks of 6x6 tiles (56 per chunk, 81 per
+# image), the first ending mid-image.
 WINOGRAD4 = [
     (2, 11, 10, 40, 24, (3, 3), (1, 1), "same"),
     (3, 13, 13, 33, 20, (3, 3), (1, 1), "valid"),
@@ -96,7 +98,7 @@ def make(rng, case, dtype=np.float32):
 # the output scale (sqrt(kh * kw * C) on unit normals) where a direct sum's stay under 2e-6. Its
 # layers get an absolute tolerance of 1e-4 of that scale, the others 2e-5; a wrong transform
 # coefficient or sign is off by a sizeable fraction of the scale and fails either.
-F4 = WINOGRAD[4:] + WINOGRAD4
+F4 = WINOGRAD[4:5] + WINOGRAD4
 
 
 def scale_tol(case):
@@ -137,7 +139,7 @@ def test_backward_matches_reference(rng, case):
     for g, w, name in zip(got, want, ("dx", "dw", "db")):
         assert g.dtype == np.float32 and g.shape == w.shape, name
         # dw and db sum over every output cell: scale the absolute tolerance with their count (dw
-        # always takes F(2x2) transposed).
+        # takes the forward's tile, transposed: F(3x3, 4x4) on the F4 cases).
         cells = max(dy.shape[0] * dy.shape[1] * dy.shape[2], 1)
         if name == "dx":
             atol = scale_tol(case) * np.sqrt(k.shape[3] * k.shape[0] * k.shape[1])
@@ -313,7 +315,9 @@ def test_backward_bad_input(dy, match):
         ops.conv2d_backward(dy, X, W)
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD[:1] + [CHUNKED, GROUPED])
+@pytest.mark.parametrize(
+    "case", CASES + DIRECT + WINOGRAD[:1] + WINOGRAD4[1:2] + [CHUNKED, GROUPED]
+)
 def test_backward_without_dx_gives_the_same_dw_and_db(rng, case):
     # need_dx=False skips the input-gradient pass: dw and db must be exactly those of the full
     # backward (same kernels, same summation order), natively and in the reference.

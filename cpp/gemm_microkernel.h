@@ -90,20 +90,19 @@ struct MicroKernel {
 
   // Kernel::pack_t in S::T x S::T register blocks: an element-wise gather writes one float per
   // strided store, which made packing B^T cost as much as the product for small layer shapes.
-  // A ragged last row or column block of a panel at least T wide is a full block shifted back
-  // over the previous one (rewriting a few elements with the same values): the 14-row A micro-panel
-  // is a block of 8 and one of 6 rows, which gathered element-wise made packing A cost ~6% of
-  // 2048^3. Narrower panels are gathered element-wise: at most T - 1 rows or columns, cheaper than a
-  // round trip through a zero-padded T x T buffer (32x10x128 AB^T: k = 10 is a full and a 2-wide
-  // block).
+  // Ragged edges: a ragged last block of rows, in a panel of at least T, is a full block shifted
+  // back over the previous one (rewriting a few elements with the same values): the 14-row A
+  // micro-panel is 8 + 6 rows, which gathered element-wise made packing A cost ~6% of 2048^3.
+  // Ragged columns (k) are gathered element-wise: at most T - 1 of them, cheaper than a round trip
+  // through a zero-padded T x T buffer (32x10x128 AB^T: k = 10 is a full and a 2-wide block), and
+  // than the overlapping shift (5% slower there).
   static void pack_t(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                      int64_t ldd) {
     constexpr int T = S::T;
     for (int r = 0; r < rows; r += T) {
       const int r0 = rows >= T ? std::min(r, rows - T) : r;
       const int rh = std::min(T, rows - r0);
-      for (int64_t c = 0; c < cols; c += T) {
-        const int64_t c0 = cols >= T ? std::min<int64_t>(c, cols - T) : c;
+      for (int64_t c0 = 0; c0 < cols; c0 += T) {
         const int cw = static_cast<int>(std::min<int64_t>(T, cols - c0));
         const float* s = src + r0 * lds + c0;
         float* d = dst + c0 * ldd + r0;
@@ -111,8 +110,8 @@ struct MicroKernel {
           S::transpose(s, lds, d, ldd);
           continue;
         }
-        for (int cc = 0; cc < cw; ++cc)
-          for (int rr = 0; rr < rh; ++rr) d[cc * ldd + rr] = s[rr * lds + cc];
+        for (int c = 0; c < cw; ++c)
+          for (int i = 0; i < rh; ++i) d[c * ldd + i] = s[i * lds + c];
       }
     }
   }

@@ -2,15 +2,15 @@
 //
 //   for jc in N by nc:            B panel kc x nc (L2), packed in nr-wide micro-panels
 //     for pc in K by kc:
-//       for ic in M by mc:        A^T block mc x kc, packed in mr-tall micro-panels
+//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels (see below)
 //         for ir, for jr:         micro-kernel on one A micro-panel (L1) and one B micro-panel
 //
 // A (not transposed) is read in place: the ir-major tile order keeps its mr x kc micro-panel in
 // L1 across the B micro-panels, so a transposing pack would be pure cost; except in the products
-// that share B panels among threads (big ones, see multiply): there a row stride of 4 or 8 KiB
-// (1024 or 2048 columns) puts all mr rows of the micro-panel in one L1 set, more than its ways,
-// and packing A took 2048^3 from 137 to 149 GFLOP/s (1 thread). B (not transposed) is read in
-// place when C has few rows, A^T when C has few columns: packing them cannot pay there.
+// that share B panels among threads (big ones, see multiply_shared_b): there a row stride of 4 or
+// 8 KiB (1024 or 2048 columns) puts all mr rows of the micro-panel in one L1 set, more than its
+// ways, and packing A took 2048^3 from 137 to 149 GFLOP/s (1 thread). B (not transposed) is read
+// in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). Threads take whole blocks of C or micro-panel rows of it (see
@@ -122,8 +122,8 @@ void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t 
     for (int64_t i = 0; i < mc; i += mr) {
       const int m = static_cast<int>(std::min<int64_t>(mr, mc - i));
       if (trans)
-        ker.pack_n(A + (k0 + k) * lda + i0 + i, lda, m, std::min(step, kc - k), dst + i * kc + k * mr,
-                   mr);
+        ker.pack_n(A + (k0 + k) * lda + i0 + i, lda, m, std::min(step, kc - k),
+                   dst + i * kc + k * mr, mr);
       else
         ker.pack_t(A + (i0 + i) * lda + k0, lda, m, kc, dst + i * kc, mr);
     }
@@ -217,35 +217,55 @@ void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_
   }
 }
 
-// The BLIS loop nest over a product. Serial (threaded false), it packs its own B panels, so
-// blocks running on different threads never wait for each other. Threaded, each B panel is packed
-// once, its micro-panels shared out among the threads, then the threads take micro-panel rows of C
-// against it, each packing its own A blocks (GotoBLAS/BLIS): two parallel_for calls per panel,
-// instead of every row block repacking all of B. Either way each element of C accumulates its k
-// blocks in order, and no tile depends on how the rows are shared out.
-void multiply(const Product& p, bool threaded) {
+// The serial BLIS loop nest over a product or a block of one. It packs its own B panels, so
+// blocks running on different threads never wait for each other.
+void multiply_block(const Product& p) {
   const Kernel& ker = active_kernel();
-  const int mr = ker.mr, nr = ker.nr;
+  const int nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
   const bool pack_all_b = p.trans_b || p.M > kPackBMinRows;
-  const bool a_packed = threaded || packs_a(ker, p.trans_a, p.N);
+  const bool a_packed = packs_a(ker, p.trans_a, p.N);
   thread_local std::vector<float> b_store;
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
   for (int64_t jc = 0; jc < p.N; jc += NC) {
-    const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);
+    const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
       const Panel q{jc, nc, pc, std::min(KC, p.K - pc), pack_all_b, bbuf};
-      if (!threaded) {
-        pack_panel(ker, p, q, 0, n_panels);
-        multiply_panel(ker, p, q, a_packed, 0, p.M);
-        continue;
-      }
-      parallel_for(n_panels, q.kc * nr,
-                   [&](int64_t jr0, int64_t jr1) { pack_panel(ker, p, q, jr0, jr1); });
-      parallel_for(ceil_div(p.M, mr), 2 * mr * nc * q.kc, [&](int64_t ir0, int64_t ir1) {
-        multiply_panel(ker, p, q, a_packed, ir0 * mr, std::min(ir1 * mr, p.M));
-      });
+      pack_panel(ker, p, q, 0, ceil_div(nc, nr));
+      multiply_panel(ker, p, q, a_packed, 0, p.M);
     }
+  }
+}
+
+// A product whose B every row block would repack (GotoBLAS/BLIS): per column panel of nc, the
+// threads pack all its k blocks once, sharing the micro-panels out, then take micro-panel rows of
+// C, each packing its own A blocks and reading the shared B. So two parallel_for calls per column
+// panel, not per k block: each is a point where the caller may wait for a descheduled worker.
+// (2 threads on the loaded 2-core machine, GFLOP/s, min of 15: separate row blocks / a pair per
+// k block / a pair per column panel: 512^3 135 / 108 / 138, 1024^3 61 / 54 / 71, 2048^3
+// 75 / 95 / 92.) Each thread's k blocks read their B panel from L3 once, then from L2: 3% slower on
+// 1 thread than packing each just before use. Each element of C still accumulates its k blocks in
+// order, and no tile depends on how the rows are shared out.
+void multiply_shared_b(const Product& p) {
+  const Kernel& ker = active_kernel();
+  const int mr = ker.mr, nr = ker.nr;
+  const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N), k_blocks = ceil_div(p.K, KC);
+  thread_local std::vector<float> b_store;
+  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
+  for (int64_t jc = 0; jc < p.N; jc += NC) {
+    const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);
+    auto panel = [&](int64_t kb) {
+      const int64_t pc = kb * KC;
+      return Panel{jc, nc, pc, std::min(KC, p.K - pc), true, bbuf + pc * n_panels * nr};
+    };
+    parallel_for(k_blocks * n_panels, KC * nr, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        pack_panel(ker, p, panel(i / n_panels), i % n_panels, i % n_panels + 1);
+    });
+    parallel_for(ceil_div(p.M, mr), 2 * mr * nc * p.K, [&](int64_t ir0, int64_t ir1) {
+      for (int64_t kb = 0; kb < k_blocks; ++kb)
+        multiply_panel(ker, p, panel(kb), true, ir0 * mr, std::min(ir1 * mr, p.M));
+    });
   }
 }
 
@@ -292,7 +312,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // A B larger than one panel, which every row block would repack from memory: pack each panel
   // once and share it (2048^3 was eight row blocks, each packing all of B).
   if (!split_n && repacks && blocks > 1 && K * N > ker.kc * ker.nc) {
-    multiply(p, true);
+    multiply_shared_b(p);
     return;
   }
   if (blocks % 2 == 1 && blocks > 1 && blocks < units) ++blocks;
@@ -310,7 +330,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         block.A = trans_a ? A + lo : A + lo * lda;
         block.C = C + lo * ldc;
       }
-      multiply(block, false);
+      multiply_block(block);
     }
   });
 }

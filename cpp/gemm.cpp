@@ -93,7 +93,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Equal k blocks of at most ker.kc: a short last block would reload C for little work.
 int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
-// Whether A is packed: only A^T (see the top of the file), and only when enough B panels share it.
+// Whether row blocks pack A: only A^T (see the top of the file), when enough B panels share it.
 bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
   return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
 }
@@ -250,7 +250,7 @@ void multiply_shared_b(const Product& p) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N), k_blocks = ceil_div(p.K, KC);
-  thread_local std::vector<float> b_store;
+  thread_local std::vector<float> b_store;  // K x nc: 4 MiB for K = 2048
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);

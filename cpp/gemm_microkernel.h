@@ -90,12 +90,12 @@ struct MicroKernel {
 
   // Kernel::pack_t in S::T x S::T register blocks: an element-wise gather writes one float per
   // strided store, which made packing B^T cost as much as the product for small layer shapes.
-  // Ragged edges: a ragged last block of rows, in a panel of at least T, is a full block shifted
-  // back over the previous one (rewriting a few elements with the same values): the 14-row A
-  // micro-panel is 8 + 6 rows, which gathered element-wise made packing A cost ~6% of 2048^3.
-  // Ragged columns (k) are gathered element-wise: at most T - 1 of them, cheaper than a round trip
-  // through a zero-padded T x T buffer (32x10x128 AB^T: k = 10 is a full and a 2-wide block), and
-  // than the overlapping shift (5% slower there).
+  // A ragged last block of rows, in a panel of at least T rows, is a full block shifted back over
+  // the previous one (rewriting a few elements with the same values): the 14-row A micro-panel is
+  // 8 + 6 rows, and gathering the 6 would copy 43% of A one float at a time. Ragged columns (k)
+  // are gathered element-wise: at most T - 1 of them, cheaper than a round trip through a
+  // zero-padded T x T buffer (32x10x128 AB^T: k = 10 is a full and a 2-wide block), and than the
+  // overlapping shift (5% slower there).
   static void pack_t(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                      int64_t ldd) {
     constexpr int T = S::T;

@@ -63,9 +63,9 @@ def test_matmul_crosses_every_block(rng):
 # (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
 # (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
 # blocks that read B (it fits in L2) in place. A B of more than one kc x nc panel (256 x 512) is
-# packed once per panel and shared by threads taking micro-panel rows of C: (400, 300, 400) is just
-# below that size, (400, 400, 400) just above; (701, 600, 650) takes two column panels (the second
-# ragged) of three k blocks, with a last micro-panel row of 1.
+# packed once and shared by threads taking micro-panel rows of C: (400, 300, 400) is just below
+# that size, (400, 400, 400) just above; (701, 600, 650) takes two column panels (the second
+# ragged) of three k blocks each, with a last micro-panel row of 1.
 @pytest.mark.parametrize(
     "shape",
     [

@@ -2,16 +2,20 @@
 //
 //   for jc in N by nc:            B panel kc x nc (L2), packed in nr-wide micro-panels
 //     for pc in K by kc:
-//       for ic in M by mc:        A^T block mc x kc, packed in mr-tall micro-panels
+//       for ic in M by mc:        A block mc x kc, packed in mr-tall micro-panels (see below)
 //         for ir, for jr:         micro-kernel on one A micro-panel (L1) and one B micro-panel
 //
 // A (not transposed) is read in place: the ir-major tile order keeps its mr x kc micro-panel in
-// L1 across the B micro-panels, so a transposing pack would be pure cost. B (not transposed) is
-// read in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
+// L1 across the B micro-panels, so a transposing pack would be pure cost; except in the products
+// that share B panels among threads (big ones, see multiply_shared_b): there a row stride of 4 or
+// 8 KiB (1024 or 2048 columns) puts all mr rows of the micro-panel in one L1 set, more than its
+// ways, and packing A took 2048^3 from 137 to 149 GFLOP/s (1 thread). B (not transposed) is read
+// in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
-// padded work, no scalar path). Threads take whole blocks of C (see sgemm), split by the shape
-// alone, so every element of C is computed in the same order whatever the thread count.
+// padded work, no scalar path). Threads take whole blocks of C or micro-panel rows of it (see
+// sgemm), split by the shape alone, so every element of C is computed in the same order whatever
+// the thread count.
 #include "gemm.h"
 
 #include <algorithm>
@@ -89,7 +93,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Equal k blocks of at most ker.kc: a short last block would reload C for little work.
 int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
-// Whether A is packed: only A^T (see the top of the file), and only when enough B panels share it.
+// Whether row blocks pack A: only A^T (see the top of the file), when enough B panels share it.
 bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
   return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
 }
@@ -102,11 +106,27 @@ float* scratch(std::vector<float>& buf, size_t n) {
   return buf.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
-// A^T micro-panel: rows [i0, i0 + m) x columns [k0, k0 + kc) of op(A) = A^T as dst[k * mr + i],
-// zero-padded to mr rows. op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of m.
-void pack_a_t(const Kernel& ker, const float* A, int64_t lda, int64_t i0, int m, int64_t k0,
-              int64_t kc, float* dst) {
-  ker.pack_n(A + k0 * lda + i0, lda, m, kc, dst, ker.mr);
+// How many rows of A^T the packing of an A^T block copies into all its micro-panels before the next
+// rows: its rows are then read in order. (Micro-panel by micro-panel, kc rows of mr floats at
+// A's stride defeated the prefetchers: 2048^3 A^TB 127 -> 142 GFLOP/s, 1 thread.)
+constexpr int64_t kPackATRows = 16;
+
+// Rows [i0, i0 + mc) x columns [k0, k0 + kc) of op(A), in micro-panels of mr rows: micro-panel ir
+// at dst + ir * mr * kc as [k * mr + i]. For A^T, op(A)(i, k) = A[k * lda + i], each k a run of
+// contiguous floats to copy; A (not transposed) is transposed.
+void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc,
+            int64_t k0, int64_t kc, float* dst) {
+  const int mr = ker.mr;
+  const int64_t step = trans ? kPackATRows : kc;
+  for (int64_t k = 0; k < kc; k += step)
+    for (int64_t i = 0; i < mc; i += mr) {
+      const int m = static_cast<int>(std::min<int64_t>(mr, mc - i));
+      if (trans)
+        ker.pack_n(A + (k0 + k) * lda + i0 + i, lda, m, std::min(step, kc - k),
+                   dst + i * kc + k * mr, mr);
+      else
+        ker.pack_t(A + (i0 + i) * lda + k0, lda, m, kc, dst + i * kc, mr);
+    }
 }
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
@@ -134,58 +154,118 @@ void scale(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
   }
 }
 
-// The serial BLIS loop nest over one block of C. It packs its own A and B panels, so blocks
-// running on different threads never wait for each other.
-void sgemm_block(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                 int64_t ldc) {
+// One product, or the block of one that a thread computes: C[M,N] = alpha * op(A) op(B) + beta * C.
+struct Product {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+// One k block of one B panel: columns [jc, jc + nc) x rows [pc, pc + kc) of op(B). Micro-panel jr
+// is packed at buf + jr * nr * kc, or (pack_all false, full-width) read from B in place.
+struct Panel {
+  int64_t jc, nc, pc, kc;
+  bool pack_all;
+  float* buf;
+  bool packed(int64_t jr, int nr) const { return pack_all || (jr + 1) * nr > nc; }
+};
+
+// Packs micro-panels [jr0, jr1) of q.
+void pack_panel(const Kernel& ker, const Product& p, const Panel& q, int64_t jr0, int64_t jr1) {
+  const int nr = ker.nr;
+  for (int64_t jr = jr0; jr < jr1; ++jr)
+    if (q.packed(jr, nr))
+      pack_b(ker, p.trans_b, p.B, p.ldb, q.pc, q.kc, q.jc + jr * nr,
+             static_cast<int>(std::min<int64_t>(nr, q.nc - jr * nr)), q.buf + jr * nr * q.kc);
+}
+
+// Rows [i0, i1) of C times panel q: A packed in blocks of mc rows (on this thread's scratch), or
+// A or A^T in place.
+void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_packed, int64_t i0,
+                    int64_t i1) {
+  const int mr = ker.mr, nr = ker.nr;
+  const int64_t kc = q.kc, pc = q.pc, n_panels = ceil_div(q.nc, nr);
+  thread_local std::vector<float> a_store;
+  float* abuf = a_packed ? scratch(a_store, static_cast<size_t>(
+                                              std::min(ker.mc, ceil_div(i1 - i0, mr) * mr) * kc))
+                       : nullptr;
+  for (int64_t ic = i0; ic < i1; ic += ker.mc) {
+    const int64_t mc = std::min(ker.mc, i1 - ic);
+    const int64_t m_panels = ceil_div(mc, mr);
+    if (a_packed) pack_a(ker, p.trans_a, p.A, p.lda, ic, mc, pc, kc, abuf);
+    for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
+      // ir-major: the A micro-panel stays in L1 while the B micro-panels stream from L2.
+      const int64_t ir = idx / n_panels, jr = idx % n_panels;
+      const int64_t i = ic + ir * mr, j = q.jc + jr * nr;
+      const bool pb = q.packed(jr, nr);
+      const float* a = a_packed    ? abuf + ir * mr * kc
+                       : p.trans_a ? p.A + pc * p.lda + i
+                                   : p.A + i * p.lda + pc;
+      ker.tile(TileArgs{kc, a, a_packed ? mr : p.lda, !a_packed && !p.trans_a,
+                        pb ? q.buf + jr * nr * kc : p.B + pc * p.ldb + j, pb ? nr : p.ldb,
+                        p.C + i * p.ldc + j, p.ldc, static_cast<int>(std::min<int64_t>(mr, i1 - i)),
+                        static_cast<int>(std::min<int64_t>(nr, p.N - j)), p.alpha,
+                        pc == 0 ? p.beta : 1.0f});  // later k blocks accumulate
+    }
+  }
+}
+
+// The serial BLIS loop nest over a product or a block of one. It packs its own B panels, so
+// blocks running on different threads never wait for each other.
+void multiply_block(const Product& p) {
+  const Kernel& ker = active_kernel();
+  const int nr = ker.nr;
+  const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
+  const bool pack_all_b = p.trans_b || p.M > kPackBMinRows;
+  const bool a_packed = packs_a(ker, p.trans_a, p.N);
+  thread_local std::vector<float> b_store;
+  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
+  for (int64_t jc = 0; jc < p.N; jc += NC) {
+    const int64_t nc = std::min(NC, p.N - jc);
+    for (int64_t pc = 0; pc < p.K; pc += KC) {
+      const Panel q{jc, nc, pc, std::min(KC, p.K - pc), pack_all_b, bbuf};
+      pack_panel(ker, p, q, 0, ceil_div(nc, nr));
+      multiply_panel(ker, p, q, a_packed, 0, p.M);
+    }
+  }
+}
+
+// A product whose B every row block would repack (GotoBLAS/BLIS): per column panel of nc, the
+// threads pack all its k blocks once, sharing the micro-panels out, then take micro-panel rows of
+// C, each packing its own A blocks and reading the shared B. So two parallel_for calls per column
+// panel, not per k block: each is a point where the caller may wait for a descheduled worker.
+// (2 threads on the loaded 2-core machine, GFLOP/s, min of 15: separate row blocks / a pair per
+// k block / a pair per column panel: 512^3 135 / 108 / 138, 1024^3 61 / 54 / 71, 2048^3
+// 75 / 95 / 92.) Each thread's k blocks read their B panel from L3 once, then from L2: 3% slower on
+// 1 thread than packing each just before use. Each element of C still accumulates its k blocks in
+// order, and no tile depends on how the rows are shared out.
+void multiply_shared_b(const Product& p) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
-  const int64_t KC = k_block(ker, K);
-  const int64_t MC = ker.mc, NC = std::min(ker.nc, N);
-  const bool pack_all_b = trans_b || M > kPackBMinRows;
-  const bool pack_a_block = packs_a(ker, trans_a, N);
-
-  thread_local std::vector<float> b_store, a_store;
-  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
-  float* abuf =
-      pack_a_block ? scratch(a_store, static_cast<size_t>(std::min(MC, ceil_div(M, mr) * mr) * KC))
-                   : nullptr;
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    const int64_t n_panels = ceil_div(nc, nr);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      // In-place B needs full-width panels; the ragged last one is always packed.
-      auto packed = [&](int64_t jr) { return pack_all_b || (jr + 1) * nr > nc; };
-      for (int64_t jr = 0; jr < n_panels; ++jr)
-        if (packed(jr))
-          pack_b(ker, trans_b, B, ldb, pc, kc, jc + jr * nr,
-                 static_cast<int>(std::min<int64_t>(nr, nc - jr * nr)), bbuf + jr * nr * kc);
-      for (int64_t ic = 0; ic < M; ic += MC) {
-        const int64_t mc = std::min(MC, M - ic);
-        const int64_t m_panels = ceil_div(mc, mr);
-        if (pack_a_block)
-          for (int64_t ir = 0; ir < m_panels; ++ir)
-            pack_a_t(ker, A, lda, ic + ir * mr,
-                     static_cast<int>(std::min<int64_t>(mr, mc - ir * mr)), pc, kc,
-                     abuf + ir * mr * kc);
-        for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
-          // ir-major: the A micro-panel stays in L1 while the B micro-panels stream from L2.
-          const int64_t ir = idx / n_panels, jr = idx % n_panels;
-          const int64_t i = ic + ir * mr, j = jc + jr * nr;
-          const bool pb = packed(jr);
-          const float* a = pack_a_block ? abuf + ir * mr * kc
-                           : trans_a    ? A + pc * lda + i
-                                        : A + i * lda + pc;
-          ker.tile(TileArgs{kc, a, pack_a_block ? mr : lda, !pack_a_block && !trans_a,
-                            pb ? bbuf + jr * nr * kc : B + pc * ldb + j, pb ? nr : ldb,
-                            C + i * ldc + j, ldc, static_cast<int>(std::min<int64_t>(mr, M - i)),
-                            static_cast<int>(std::min<int64_t>(nr, N - j)), alpha,
-                            pc == 0 ? beta : 1.0f});  // later k blocks accumulate
-        }
-      }
-    }
+  const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N), k_blocks = ceil_div(p.K, KC);
+  thread_local std::vector<float> b_store;  // K x nc: 4 MiB for K = 2048
+  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
+  for (int64_t jc = 0; jc < p.N; jc += NC) {
+    const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);
+    auto panel = [&](int64_t kb) {
+      const int64_t pc = kb * KC;
+      return Panel{jc, nc, pc, std::min(KC, p.K - pc), true, bbuf + pc * n_panels * nr};
+    };
+    parallel_for(k_blocks * n_panels, KC * nr, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        pack_panel(ker, p, panel(i / n_panels), i % n_panels, i % n_panels + 1);
+    });
+    parallel_for(ceil_div(p.M, mr), 2 * mr * nc * p.K, [&](int64_t ir0, int64_t ir1) {
+      for (int64_t kb = 0; kb < k_blocks; ++kb)
+        multiply_panel(ker, p, panel(kb), true, ir0 * mr, std::min(ir1 * mr, p.M));
+    });
   }
 }
 
@@ -228,17 +308,29 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB
   // as 3 blocks kept one thread busy for two of them: 2 threads 163 -> 180 GFLOP/s).
   if (repacks) blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
+  const Product p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  // A B larger than one panel, which every row block would repack from memory: pack each panel
+  // once and share it (2048^3 was eight row blocks, each packing all of B).
+  if (!split_n && repacks && blocks > 1 && K * N > ker.kc * ker.nc) {
+    multiply_shared_b(p);
+    return;
+  }
   if (blocks % 2 == 1 && blocks > 1 && blocks < units) ++blocks;
   parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = std::min(units * b / blocks * unit, split_n ? N : M);
       const int64_t hi = std::min(units * (b + 1) / blocks * unit, split_n ? N : M);
-      if (split_n)
-        sgemm_block(trans_a, trans_b, M, hi - lo, K, alpha, A, lda,
-                    trans_b ? B + lo * ldb : B + lo, ldb, beta, C + lo, ldc);
-      else
-        sgemm_block(trans_a, trans_b, hi - lo, N, K, alpha, trans_a ? A + lo : A + lo * lda, lda,
-                    B, ldb, beta, C + lo * ldc, ldc);
+      Product block = p;
+      if (split_n) {
+        block.N = hi - lo;
+        block.B = trans_b ? B + lo * ldb : B + lo;
+        block.C = C + lo;
+      } else {
+        block.M = hi - lo;
+        block.A = trans_a ? A + lo : A + lo * lda;
+        block.C = C + lo * ldc;
+      }
+      multiply_block(block);
     }
   });
 }

@@ -62,7 +62,10 @@ def test_matmul_crosses_every_block(rng):
 # A^T packed (N of 5 B panels or more) and in place, B packed and in place;
 # (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
 # (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
-# blocks that read B (it fits in L2) in place.
+# blocks that read B (it fits in L2) in place. A B of more than one kc x nc panel (256 x 512) is
+# packed once and shared by threads taking micro-panel rows of C: (400, 300, 400) is just below
+# that size, (400, 400, 400) just above; (701, 600, 650) takes two column panels (the second
+# ragged) of three k blocks each, with a last micro-panel row of 1.
 @pytest.mark.parametrize(
     "shape",
     [
@@ -72,6 +75,9 @@ def test_matmul_crosses_every_block(rng):
         (784, 40, 128),
         (600, 100, 300),
         (300, 800, 64),
+        (400, 300, 400),
+        (400, 400, 400),
+        (701, 600, 650),
     ],
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
@@ -82,6 +88,23 @@ def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, tran
     set_threads(2)
     two = ops.matmul(a, b, trans_a, trans_b)
     np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("rows, channels, filters", [(400, 300, 400), (701, 600, 650)])
+def test_matmul_accumulating_into_c(rng, isa, set_threads, rows, channels, filters):
+    # sgemm with beta = 1 over several k blocks: a 1x1 convolution writes the bias into y, then
+    # adds its product (rows x channels times channels x filters) to it. Both sides of the shared-B
+    # panel size (see above), on 1 and 2 threads.
+    x = rng.standard_normal((1, 1, rows, channels)).astype(np.float32)
+    w = rng.standard_normal((1, 1, channels, filters)).astype(np.float32)
+    b = rng.standard_normal(filters).astype(np.float32)
+    want = reference.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
+    got = []
+    for threads in (1, 2):
+        set_threads(threads)
+        got.append(ops.conv2d(x, w, b))
+        np.testing.assert_allclose(got[-1], want, rtol=1e-4, atol=1e-4 * np.sqrt(channels))
+    np.testing.assert_array_equal(got[0], got[1])
 
 
 def test_matmul_accepts_views_and_ints(rng):

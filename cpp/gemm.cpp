@@ -237,7 +237,7 @@ void multiply_block(const Product& p) {
   }
 }
 
-// A product whose B every row block would repack (GotoBLAS/BLIS): per column panel of nc, the
+// A product whose B every row block would repack (GotoBLAS/BLIS): per column panel (see below), the
 // threads pack all its k blocks once, sharing the micro-panels out, then take micro-panel rows of
 // C, each packing its own A blocks and reading the shared B. So two parallel_for calls per column
 // panel, not per k block: each is a point where the caller may wait for a descheduled worker.
@@ -246,11 +246,20 @@ void multiply_block(const Product& p) {
 // 75 / 95 / 92.) Each thread's k blocks read their B panel from L3 once, then from L2: 3% slower on
 // 1 thread than packing each just before use. Each element of C still accumulates its k blocks in
 // order, and no tile depends on how the rows are shared out.
+//
+// Its column panels are kSharedPanelNc nc wide: each row share packs its A rows once per column
+// panel, which at nc (512) was ~6% of 2048^3 (four panels; perf, 1 thread). A k block of B is then
+// 1 MiB (AVX-512), which with the packed A block still fits the 2 MiB L2. 1 thread, GFLOP/s,
+// median of 15 alternating with nc-wide panels, NumPy in the same process: 2048^3 134 -> 138
+// (NumPy 149), 1024^3 137 -> 141 (NumPy 144); 2 threads level within the noise (+-3%).
+constexpr int64_t kSharedPanelNc = 2;
+
 void multiply_shared_b(const Product& p) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
-  const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N), k_blocks = ceil_div(p.K, KC);
-  thread_local std::vector<float> b_store;  // K x nc: 4 MiB for K = 2048
+  const int64_t KC = k_block(ker, p.K), NC = std::min(kSharedPanelNc * ker.nc, p.N);
+  const int64_t k_blocks = ceil_div(p.K, KC);
+  thread_local std::vector<float> b_store;  // K x 2 nc: 8 MiB for K = 2048
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);

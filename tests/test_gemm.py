@@ -52,9 +52,11 @@ def test_matmul_matches_reference(rng, isa, shape, trans_a, trans_b):
 
 def test_matmul_crosses_every_block(rng):
     # m > mc (336 on AVX-512), k > kc, n > nc (512): every blocking loop runs more than once (the
-    # mc blocks pack A^T).
-    for trans_a in (False, True):
-        check(*operands(rng, 700, 600, 700, trans_a, False), trans_a, False)
+    # mc blocks pack A^T). 1093 x 600 x 1030 takes the shared-B path, whose column panels are
+    # 2 nc (1024) wide, over two of them (the second 6 columns) and three k blocks.
+    for m, k, n in ((700, 600, 700), (1093, 600, 1030)):
+        for trans_a in (False, True):
+            check(*operands(rng, m, k, n, trans_a, False), trans_a, False)
     a, b = operands(rng, 20, 3, 4133, False, True)
     check(a, b, False, True)
 
@@ -64,8 +66,9 @@ def test_matmul_crosses_every_block(rng):
 # (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
 # blocks that read B (it fits in L2) in place. A B of more than one kc x nc panel (256 x 512) is
 # packed once and shared by threads taking micro-panel rows of C: (400, 300, 400) is just below
-# that size, (400, 400, 400) just above; (701, 600, 650) takes two column panels (the second
-# ragged) of three k blocks each, with a last micro-panel row of 1.
+# that size, (400, 400, 400) just above; (701, 600, 650) takes one ragged column panel (they are
+# 2 nc = 1024 wide there) of three k blocks, with a last micro-panel row of 1; (1093, 300, 1030)
+# two column panels (the second 6 columns, under one micro-panel) of two k blocks, last row of 1.
 @pytest.mark.parametrize(
     "shape",
     [
@@ -78,6 +81,7 @@ def test_matmul_crosses_every_block(rng):
         (400, 300, 400),
         (400, 400, 400),
         (701, 600, 650),
+        (1093, 300, 1030),
     ],
 )
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False)])
@@ -90,7 +94,9 @@ def test_matmul_same_with_one_and_two_threads(rng, isa, set_threads, shape, tran
     np.testing.assert_array_equal(one, two)
 
 
-@pytest.mark.parametrize("rows, channels, filters", [(400, 300, 400), (701, 600, 650)])
+@pytest.mark.parametrize(
+    "rows, channels, filters", [(400, 300, 400), (701, 600, 650), (1093, 300, 1030)]
+)
 def test_matmul_accumulating_into_c(rng, isa, set_threads, rows, channels, filters):
     # sgemm with beta = 1 over several k blocks: a 1x1 convolution writes the bias into y, then
     # adds its product (rows x channels times channels x filters) to it. Both sides of the shared-B

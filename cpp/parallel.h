@@ -45,11 +45,11 @@ using ChunkFn = void (*)(void* body, int64_t begin, int64_t end);
 void run_chunks(int64_t n, int64_t chunks, int threads, ChunkFn fn, void* body);
 }  // namespace detail
 
-// Calls body(begin, end) on contiguous chunks of [0, n) that together cover it once. Splits across
-// threads only when the total work (n * work_per_item) is large enough to pay for it. Bodies must
-// not depend on how [0, n) is chunked (results are then independent of the thread count).
+namespace detail {
+// parallel_for with at most chunks_per_thread chunks per thread (0: one chunk per item).
 template <class Body>
-void parallel_for(int64_t n, int64_t work_per_item, Body&& body) {
+void parallel_for_chunked(int64_t n, int64_t work_per_item, int64_t chunks_per_thread,
+                          Body&& body) {
   if (n <= 0) return;
   const int threads = num_threads();
   if (threads <= 1 || n == 1 || n * work_per_item < kParallelMinWork || in_parallel_region()) {
@@ -58,12 +58,30 @@ void parallel_for(int64_t n, int64_t work_per_item, Body&& body) {
     return;
   }
   using B = std::remove_reference_t<Body>;
-  // A few chunks per thread, so a descheduled worker delays only the one it holds.
-  const int64_t chunks = std::min<int64_t>(n, int64_t{4} * threads);
-  detail::run_chunks(
+  const int64_t chunks =
+      chunks_per_thread > 0 ? std::min<int64_t>(n, chunks_per_thread * threads) : n;
+  run_chunks(
       n, chunks, threads,
       [](void* b, int64_t begin, int64_t end) { (*static_cast<B*>(b))(begin, end); },
       const_cast<void*>(static_cast<const void*>(&body)));
+}
+}  // namespace detail
+
+// Calls body(begin, end) on contiguous chunks of [0, n) that together cover it once. Splits across
+// threads only when the total work (n * work_per_item) is large enough to pay for it. Bodies must
+// not depend on how [0, n) is chunked (results are then independent of the thread count).
+// A few chunks per thread, so a descheduled worker delays only the one it holds.
+template <class Body>
+void parallel_for(int64_t n, int64_t work_per_item, Body&& body) {
+  detail::parallel_for_chunked(n, work_per_item, 4, body);
+}
+
+// parallel_for with every item its own chunk, for a few large items of equal cost: grouped 4
+// chunks per thread, 10 items on 2 threads would be chunks of 1, 1, 1, 2, ..., and a thread
+// could end up idle for a whole item while the other finishes a 2-item chunk.
+template <class Body>
+void parallel_for_each_item(int64_t n, int64_t work_per_item, Body&& body) {
+  detail::parallel_for_chunked(n, work_per_item, 0, body);
 }
 
 }  // namespace shendu

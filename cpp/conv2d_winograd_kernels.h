@@ -201,23 +201,24 @@ const float* zeros(int64_t n) {
   return buffer.data();
 }
 
-// B^T d B of channels [c0, c0 + n) of one T x T tile (n == kLanes when Full, a constant the loads
-// and stores compile to single vector moves with).
-template <int M, bool Full>
-inline void input_block(const float* const src[M + 2][M + 2], int64_t c0, int64_t n, float* dst,
-                        int64_t plane) {
-  constexpr int T = M + 2;
-  V rows[T][T];  // B^T d: rows[i][j] for tile column j
-  for (int j = 0; j < T; ++j) {
-    V d[T], r[T];
-    for (int i = 0; i < T; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
-    Transforms<M>::input(d, r);
-    for (int i = 0; i < T; ++i) rows[i][j] = r[i];
+// Tr (In points -> Out points) along both axes of one In x In tile, for channels [c0, c0 + n):
+// dst[(p * Out + q) * plane + c]. Full: n == kLanes, a constant the loads and stores compile to
+// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.)
+template <int In, int Out, void (*Tr)(const V*, V*), bool Full>
+inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n, float* dst,
+                           int64_t plane) {
+  V rows[Out][In];  // Tr along the tile's columns: rows[p][j] for tile column j
+  for (int j = 0; j < In; ++j) {
+    V d[In], r[Out];
+    for (int i = 0; i < In; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
+    Tr(d, r);
+    for (int p = 0; p < Out; ++p) rows[p][j] = r[p];
   }
-  for (int i = 0; i < T; ++i) {
-    V out[T];
-    Transforms<M>::input(rows[i], out);
-    for (int j = 0; j < T; ++j) store_n(dst + (i * T + j) * plane + c0, out[j], Full ? kLanes : n);
+  for (int p = 0; p < Out; ++p) {
+    V out[Out];
+    Tr(rows[p], out);
+    for (int q = 0; q < Out; ++q)
+      store_n(dst + (p * Out + q) * plane + c0, out[q], Full ? kLanes : n);
   }
 }
 
@@ -243,14 +244,15 @@ void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int
       }
     float* dst = v + t * tile_stride;
     for (int64_t c0 = 0; c0 < full; c0 += kLanes)
-      input_block<M, true>(src, c0, kLanes, dst, plane);
-    if (full < C) input_block<M, false>(src, full, C - full, dst, plane);
+      transform_tile<T, T, Transforms<M>::input, true>(src, c0, kLanes, dst, plane);
+    if (full < C)
+      transform_tile<T, T, Transforms<M>::input, false>(src, full, C - full, dst, plane);
   }
 }
 
 // A^T m A (+ bias) of filters [f0, f0 + n) of one tile; only its rows_in x cols_in cells, which
 // lie row_floats apart (rows) and F apart (columns) from dst, are stored (Full: n == kLanes, as
-// input_block).
+// transform_tile).
 template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
                          int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F) {
@@ -298,7 +300,7 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
 // others lie outside the image): cell (i, j) is dx[origin + i * row_floats + j * C] (origin may be
 // negative: the index is formed before the pointer). Cells from row fresh_i and column fresh_j on
 // have no earlier tile and are stored instead (so dx needs no zeroing first). Full: n == kLanes,
-// as input_block.
+// as transform_tile.
 template <int M, bool Full>
 inline void input_grad_block(const float* src, int64_t c0, int64_t n, int64_t plane, int i0,
                              int i1, int j0, int j1, int fresh_i, int fresh_j, float* dx,
@@ -350,25 +352,6 @@ void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64
   }
 }
 
-// A e A^T of filters [f0, f0 + n) of one M x M dy tile (Full: n == kLanes, as input_block).
-template <int M, bool Full>
-inline void dy_block(const float* const src[M][M], int64_t f0, int64_t n, float* dst,
-                     int64_t plane) {
-  constexpr int T = M + 2;
-  V rows[T][M];  // A e: rows[p][j] for dy column j
-  for (int j = 0; j < M; ++j) {
-    V d[M], r[T];
-    for (int i = 0; i < M; ++i) d[i] = load_n(src[i][j] + f0, Full ? kLanes : n);
-    Transforms<M>::dy(d, r);
-    for (int p = 0; p < T; ++p) rows[p][j] = r[p];
-  }
-  for (int p = 0; p < T; ++p) {
-    V out[T];
-    Transforms<M>::dy(rows[p], out);
-    for (int q = 0; q < T; ++q) store_n(dst + (p * T + q) * plane + f0, out[q], Full ? kLanes : n);
-  }
-}
-
 // e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges).
 template <int M>
 void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
@@ -386,8 +369,10 @@ void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_
                         ? dy + ((n * g.out_h + oh0 + i) * g.out_w + ow0 + j) * F
                         : zero;
     float* dst = e + t * F;
-    for (int64_t f0 = 0; f0 < full; f0 += kLanes) dy_block<M, true>(src, f0, kLanes, dst, plane);
-    if (full < F) dy_block<M, false>(src, full, F - full, dst, plane);
+    for (int64_t f0 = 0; f0 < full; f0 += kLanes)
+      transform_tile<M, M + 2, Transforms<M>::dy, true>(src, f0, kLanes, dst, plane);
+    if (full < F)
+      transform_tile<M, M + 2, Transforms<M>::dy, false>(src, full, F - full, dst, plane);
   }
 }
 

@@ -99,36 +99,69 @@ void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float*
   }
 }
 
-// dx += col2im(dcol) for output lines [l0, l1): every dx line (n, ih) those lines touch gathers
-// its contributions in a fixed order (kh, kw, ow), so threads never share a dx line and the sums
-// do not depend on the thread count. Tap-major order keeps consecutive adds on distinct cells:
-// cell-major order would re-read a cell the previous add just stored, partially overlapping when
-// C is small, which stalls store forwarding.
-void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1, float* dx) {
+// d[0, n) = (add ? d : 0) + srcs[0][0, n) + ... + srcs[count - 1][0, n), summed in that order, in
+// blocks of 16 floats held in vector registers (a float array here was kept on the stack: a
+// load and a store per add).
+void sum_runs(const float* const* srcs, int64_t count, int64_t n, bool add, float* d) {
+  typedef float V __attribute__((vector_size(16)));
+  constexpr int64_t kVectors = 4, kBlock = kVectors * 4;
+  int64_t c0 = 0;
+  for (; c0 + kBlock <= n; c0 += kBlock) {
+    V acc[kVectors];
+    for (int64_t j = 0; j < kVectors; ++j)
+      if (add)
+        std::memcpy(&acc[j], d + c0 + 4 * j, sizeof(V));
+      else
+        acc[j] = V{0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t t = 0; t < count; ++t)
+      for (int64_t j = 0; j < kVectors; ++j) {
+        V v;
+        std::memcpy(&v, srcs[t] + c0 + 4 * j, sizeof(V));
+        acc[j] += v;
+      }
+    for (int64_t j = 0; j < kVectors; ++j) std::memcpy(d + c0 + 4 * j, &acc[j], sizeof(V));
+  }
+  for (; c0 < n; ++c0) {
+    float acc = add ? d[c0] : 0.0f;
+    for (int64_t t = 0; t < count; ++t) acc += srcs[t][c0];
+    d[c0] = acc;
+  }
+}
+
+// col2im of dcol (the rows of output lines [l0, l1)) into dx, gathered: each dx cell sums its
+// contributions in registers, 16 channels at a time, and is stored once. (Scattering every
+// contribution into dx, a read-modify-write per tap, was 9% of the N32 5x5 C64->64 backward.) With
+// add, dx += the sum over these lines, for the lines of dx they touch: chunks that end mid-image
+// add up across calls. Without, [l0, l1) is whole images and their dx is overwritten, zeros where
+// no window reaches. Each cell adds its taps in the same order (kh, then kw) in every call, so the
+// sums do not depend on the thread count.
+void col2im(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1, bool add, float* dx) {
   const int64_t C = s.c, KW = s.w.kernel, K = patch_size(s), Wo = s.w.out, Ho = s.h.out;
   const int64_t H = s.h.in, line_floats = s.w.in * C;
   const int64_t n0 = l0 / Ho, n1 = (l1 - 1) / Ho;
-  const int64_t g0 = n0 * H + std::max<int64_t>(0, (l0 % Ho) * s.h.stride - s.h.pad);
-  const int64_t g1 = n1 * H + std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel);
-  std::vector<Taps> ow_range(static_cast<size_t>(KW));
-  for (int64_t kw = 0; kw < KW; ++kw) ow_range[kw] = outputs_of_tap(s.w, kw);
+  const int64_t g0 = n0 * H + (add ? std::max<int64_t>(0, (l0 % Ho) * s.h.stride - s.h.pad) : 0);
+  const int64_t g1 =
+      n1 * H + (add ? std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel) : H);
+  std::vector<const float*> srcs(static_cast<size_t>(s.h.kernel * KW));
   for (int64_t g = g0; g < g1; ++g) {
-      const int64_t n = g / H, ih = g % H;
-      float* dx_line = dx + g * line_floats;
-      for (int64_t kh = 0; kh < s.h.kernel; ++kh) {
-        const int64_t t = ih + s.h.pad - kh;
-        if (t < 0 || t % s.h.stride != 0 || t / s.h.stride >= Ho) continue;
-        const int64_t l = n * Ho + t / s.h.stride;
-        if (l < l0 || l >= l1) continue;
-        const float* src_line = dcol + (l - l0) * Wo * K + kh * KW * C;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const Taps o = ow_range[kw];
-          float* d = dx_line + (o.k0 * s.w.stride - s.w.pad + kw) * C;
-          const float* src = src_line + o.k0 * K + kw * C;
-          for (int64_t ow = o.k0; ow < o.k1; ++ow, d += s.w.stride * C, src += K)
-            add_run(d, src, C);
-        }
+    const int64_t n = g / H, ih = g % H;
+    // Output lines covering ih, within [l0, l1), walked down so that kh = ih + pad - oh * stride
+    // goes up.
+    const Taps oh_range = outputs_covering(s.h, ih);
+    const int64_t oh0 = std::max(oh_range.k0, l0 - n * Ho);
+    const int64_t oh1 = std::min(oh_range.k1, l1 - n * Ho);
+    float* dx_line = dx + g * line_floats;
+    for (int64_t iw = 0; iw < s.w.in; ++iw) {
+      const Taps ow_range = outputs_covering(s.w, iw);
+      int64_t count = 0;
+      for (int64_t oh = oh1 - 1; oh >= oh0; --oh) {
+        const int64_t kh = ih + s.h.pad - oh * s.h.stride;
+        const float* row = dcol + ((n * Ho + oh - l0) * Wo) * K + kh * KW * C;
+        for (int64_t ow = ow_range.k1 - 1; ow >= ow_range.k0; --ow)
+          srcs[count++] = row + ow * K + (iw + s.w.pad - ow * s.w.stride) * C;
       }
+      sum_runs(srcs.data(), count, C, add, dx_line + iw * C);
+    }
   }
 }
 
@@ -237,8 +270,62 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
     if (!dx) continue;
     // The columns are consumed; the same workspace now receives dy @ w^T.
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
-    col2im_add(s, col, c0, c1, dx);
+    col2im(s, col, c0, c1, true, dx);
   }
+}
+
+// Layers whose whole-batch im2col fits the workspace cap run each product once over the batch
+// instead of once per group: sgemm splits it among the threads in 14-row micro-panels with one
+// short tail (the groups' 72-row products of N32 5x5 C64->64 each ended in a 2-row tile: 6% of its
+// forward), and each operand the groups all packed is packed once.
+bool whole_batch(const Conv2dShape& s) {
+  return s.n * s.h.out * s.w.out * patch_size(s) <= kWorkspaceFloats;
+}
+
+// im2col of the whole batch (and y = b) in groups, then one product.
+void forward_whole_batch(const Conv2dShape& s, const float* x, const float* w, const float* b,
+                         float* y) {
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, rows = s.n * s.h.out * Wo;
+  const int64_t groups = std::min(kGroups, s.n);
+  float* col = workspace(rows * K);
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    im2col(s, x, gr.l0, gr.l1, col + gr.l0 * Wo * K);
+    if (b)
+      for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
+        std::memcpy(y + r * F, b, sizeof(float) * F);
+  });
+  sgemm(false, false, rows, F, K, 1.0f, col, K, w, F, b ? 1.0f : 0.0f, y, F);
+}
+
+// The backward, in three steps:
+//   dcol = dy @ w^T  one product, into the workspace beside the im2col: it packs w^T once, where
+//                    every group packed all of it;
+//   per group        im2col of x, db partial, col2im of dcol into dx;
+//   dw = col^T @ dy  one product, split by rows of dw: no per-group dw partials to write, re-read
+//                    and add up on the calling thread.
+// Three parallel regions instead of one, but for N32 5x5 C64->64 (1 thread) the backward went from
+// 400 to 345 us, of which ~45 us were the partials and the repeated packing of w^T.
+void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x, const float* w,
+                          float* dx, float* dw, float* db) {
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, rows = s.n * s.h.out * Wo;
+  const int64_t groups = std::min(kGroups, s.n);
+  float* col = workspace(2 * rows * K);
+  float* dcol = col + rows * K;
+  if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dcol, K);
+  float* db_parts = partials_buffer(groups * F);
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    im2col(s, x, gr.l0, gr.l1, col + gr.l0 * Wo * K);
+    float* db_part = db_parts + g * F;
+    zero_run(db_part, F);
+    add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+    if (!dx) return;
+    col2im(s, dcol + gr.l0 * Wo * K, gr.l0, gr.l1, false, dx);
+  });
+  sgemm(true, false, K, F, rows, 1.0f, col, K, dy, F, 0.0f, dw, F);
+  zero_run(db, F);
+  for (int64_t g = 0; g < groups; ++g) add_run(db, db_parts + g * F, F);
 }
 
 const DirectConv& direct_kernels() {
@@ -292,6 +379,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     });
     return;
   }
+  if (whole_batch(s)) {
+    forward_whole_batch(s, x, w, b, y);
+    return;
+  }
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
     forward_lines(s, x, w, b, gr.l0, gr.l1, y);
@@ -312,6 +403,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     column_sums(dy, rows, F, db);
     sgemm(true, false, K, F, rows, 1.0f, x, K, dy, F, 0.0f, dw, F);
     if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
+    return;
+  }
+  if (!use_direct(s) && !use_winograd(s) && whole_batch(s)) {
+    backward_whole_batch(s, dy, x, w, dx, dw, db);
     return;
   }
   // Each group sums its dw (rows of ld floats) and db (ld floats) into a partial; the partials are

@@ -274,16 +274,50 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
   }
 }
 
+// t (cols x rows) = a^T for a (rows x cols), in 4 x 4 blocks through vector registers (element by
+// element took 17 us for a 576 x 64 filter matrix, these 6).
+void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int I __attribute__((vector_size(16)));
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) {
+    int64_t c0 = 0;
+    for (; c0 + 4 <= cols; c0 += 4) {
+      V v[4];
+      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
+      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
+      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
+      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
+      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
+      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
+                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
+      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
+    }
+    for (; c0 < cols; ++c0)
+      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
+  }
+  for (; r0 < rows; ++r0)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
+}
+
 // Layers whose whole-batch im2col fits the workspace cap: their backward keeps all of it (and
-// dy @ w^T beside it, up to twice the cap in all) for one dw product over the batch, and their
-// forward takes more groups.
+// dy @ w^T beside it, up to twice the cap in all) for one dw product over the batch, and both
+// directions take kSmallGroups groups.
 bool whole_batch(const Conv2dShape& s) {
   return s.n * s.h.out * s.w.out * patch_size(s) <= kWorkspaceFloats;
 }
 
+// Twice kGroups: N32 5x5 C64->64 then multiplies blocks of 36 rows, which end in an 8-row tile,
+// not 72-row ones ending in a 2-row tile, the least efficient shape of the micro-kernel (in the
+// forward, 6% of the time for 0.7% of the flops: 159 -> 153 us on 1 thread).
+constexpr int64_t kSmallGroups = 2 * kGroups;
+
 // The backward of a whole_batch layer, in two parallel regions:
 //   per group        im2col of x into the batch's columns, db partial, dcol = dy @ w^T for its
-//                    rows, col2im of those into dx;
+//                    rows (w^T transposed once before, read in place by sgemm: packing it per
+//                    group took 18 us of CPU), col2im of those into dx;
 //   dw = col^T @ dy  one product over the batch, split by rows of dw: no per-group dw partials to
 //                    write, re-read and add up on the calling thread.
 // For N32 5x5 C64->64 (1 thread) the backward went from 400 to 340 us. (Computing dcol as one
@@ -292,9 +326,11 @@ bool whole_batch(const Conv2dShape& s) {
 void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                           float* dx, float* dw, float* db) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, rows = s.n * s.h.out * Wo;
-  const int64_t groups = std::min(kGroups, s.n);
-  float* col = workspace(2 * rows * K);
+  const int64_t groups = std::min(kSmallGroups, s.n);
+  float* col = workspace(2 * rows * K + (dx ? K * F : 0));
   float* dcol = col + rows * K;
+  float* wt = dcol + rows * K;
+  if (dx) transpose(w, K, F, wt);
   float* db_parts = partials_buffer(groups * F);
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
@@ -304,7 +340,7 @@ void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x,
     add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
     if (!dx) return;
     const int64_t r0 = gr.l0 * Wo, r1 = gr.l1 * Wo;
-    sgemm(false, true, r1 - r0, K, F, 1.0f, dy + r0 * F, F, w, F, 0.0f, dcol + r0 * K, K);
+    sgemm(false, false, r1 - r0, K, F, 1.0f, dy + r0 * F, F, wt, K, 0.0f, dcol + r0 * K, K);
     col2im(s, dcol + r0 * K, gr.l0, gr.l1, false, dx);
   });
   sgemm(true, false, K, F, rows, 1.0f, col, K, dy, F, 0.0f, dw, F);
@@ -363,10 +399,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     });
     return;
   }
-  // Twice the groups for whole_batch layers: N32 5x5 C64->64's forward then multiplies 36-row
-  // blocks, which end in an 8-row tile, not 72-row ones ending in a 2-row tile, the least efficient
-  // shape of the micro-kernel (6% of the time for 0.7% of the flops): 159 -> 153 us on 1 thread.
-  const int64_t gemm_groups = whole_batch(s) ? std::min(2 * kGroups, s.n) : groups;
+  const int64_t gemm_groups = whole_batch(s) ? std::min(kSmallGroups, s.n) : groups;
   for_groups(s, gemm_groups, [&](int64_t g) {
     const Group gr = group(s, g, gemm_groups);
     forward_lines(s, x, w, b, gr.l0, gr.l1, y);

@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
 // Per calling thread and reused across calls: faulting in fresh pages for every call costs more
-// than the small convolutions themselves.
+// than the small convolutions themselves. Slot 1 is a second buffer for use beside slot 0.
+template <int Slot = 0>
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
   return line_aligned(buffer, floats);
@@ -302,50 +303,55 @@ void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
     for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
 }
 
-// Layers whose whole-batch im2col fits the workspace cap: their backward keeps all of it (and
-// dy @ w^T beside it, up to twice the cap in all) for one dw product over the batch, and both
-// directions take kSmallGroups groups.
+// Layers whose whole-batch im2col fits the workspace cap: small enough that each group's products
+// run on the whole group at once (no chunks), and the forward takes kSmallGroups groups, the
+// backward backward_whole_batch.
 bool whole_batch(const Conv2dShape& s) {
   return s.n * s.h.out * s.w.out * patch_size(s) <= kWorkspaceFloats;
 }
 
-// Twice kGroups: N32 5x5 C64->64 then multiplies blocks of 36 rows, which end in an 8-row tile,
-// not 72-row ones ending in a 2-row tile, the least efficient shape of the micro-kernel (in the
-// forward, 6% of the time for 0.7% of the flops: 159 -> 153 us on 1 thread).
+// Twice kGroups: N32 5x5 C64->64's forward then multiplies blocks of 36 rows, which end in an
+// 8-row tile, not 72-row ones ending in a 2-row tile, the least efficient shape of the
+// micro-kernel (6% of the time for 0.7% of the flops: 159 -> 153 us on 1 thread).
 constexpr int64_t kSmallGroups = 2 * kGroups;
 
 // The backward of a whole_batch layer, in two parallel regions:
-//   per group        im2col of x into the batch's columns, db partial, dcol = dy @ w^T for its
-//                    rows (w^T transposed once before, read in place by sgemm: packing it per
-//                    group took 18 us of CPU), col2im of those into dx;
-//   dw = col^T @ dy  one product over the batch, split by rows of dw: no per-group dw partials to
-//                    write, re-read and add up on the calling thread.
-// For N32 5x5 C64->64 (1 thread) the backward went from ~375 to ~325 us. (Computing dcol as one
-// product too, which packs w^T once instead of once per group, saved another ~10 us of CPU on one
-// thread, but took a third region and left col2im reading rows another core had written.)
+//   per group   im2col of its rows, its dw and db partials, dcol = dy @ w^T for its rows (w^T
+//               transposed once before, read in place by sgemm: packing it per group took 18 us
+//               of CPU), col2im of those into dx; all on the thread's own workspaces;
+//   per dw row  the group partials summed in group order, in vector registers (a serial sum on
+//               the calling thread was ~35 us of N32 5x5 C64->64's backward).
+// (dw as one product over the whole batch's im2col avoided the partials and was 13% faster on
+// one thread, but 10% slower on two: its A^T operand, read in place, came half from the other
+// core's cache.)
 void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                           float* dx, float* dw, float* db) {
-  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, rows = s.n * s.h.out * Wo;
-  const int64_t groups = std::min(kSmallGroups, s.n);
-  float* col = workspace(rows * K + (dx ? rows * K + K * F : 0));
-  float* dcol = col + rows * K;
-  float* wt = dcol + rows * K;
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, part = (K + 1) * F;
+  const int64_t groups = std::min(kGroups, s.n);
+  float* partials = partials_buffer(groups * part + (dx ? K * F : 0));
+  float* wt = partials + groups * part;
   if (dx) transpose(w, K, F, wt);
-  float* db_parts = partials_buffer(groups * F);
   for_groups(s, groups, [&](int64_t g) {
     const Group gr = group(s, g, groups);
-    im2col(s, x, gr.l0, gr.l1, col + gr.l0 * Wo * K);
-    float* db_part = db_parts + g * F;
-    zero_run(db_part, F);
-    add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
-    if (!dx) return;
     const int64_t r0 = gr.l0 * Wo, r1 = gr.l1 * Wo;
-    sgemm(false, false, r1 - r0, K, F, 1.0f, dy + r0 * F, F, wt, K, 0.0f, dcol + r0 * K, K);
-    col2im(s, dcol + r0 * K, gr.l0, gr.l1, false, dx);
+    float* p = partials + g * part;
+    zero_run(p + K * F, F);
+    add_rows(dy, r0, r1, F, p + K * F);
+    float* col = workspace((r1 - r0) * K);
+    im2col(s, x, gr.l0, gr.l1, col);
+    sgemm(true, false, K, F, r1 - r0, 1.0f, col, K, dy + r0 * F, F, 0.0f, p, F);
+    if (!dx) return;
+    float* dcol = workspace<1>((r1 - r0) * K);
+    sgemm(false, false, r1 - r0, K, F, 1.0f, dy + r0 * F, F, wt, K, 0.0f, dcol, K);
+    col2im(s, dcol, gr.l0, gr.l1, false, dx);
   });
-  sgemm(true, false, K, F, rows, 1.0f, col, K, dy, F, 0.0f, dw, F);
-  zero_run(db, F);
-  for (int64_t g = 0; g < groups; ++g) add_run(db, db_parts + g * F, F);
+  parallel_for(K + 1, groups * F, [&](int64_t k0, int64_t k1) {
+    std::vector<const float*> srcs(static_cast<size_t>(groups));
+    for (int64_t k = k0; k < k1; ++k) {
+      for (int64_t g = 0; g < groups; ++g) srcs[g] = partials + g * part + k * F;
+      sum_runs(srcs.data(), groups, F, false, k < K ? dw + k * F : db);
+    }
+  });
 }
 
 const DirectConv& direct_kernels() {

@@ -45,9 +45,9 @@ DIRECT = [
     (1, 5, 33, 3, 16, (5, 3), (3, 2), "same"),
 ]
 
-# The GEMM path with a batch split into uneven groups of whole images: small enough that each
-# product runs once over the whole batch (GROUPED, like most CASES), and too big for that (324K
-# im2col floats > 256K), so that each group runs its own products and adds its dw partial.
+# The GEMM path with a batch split into uneven groups of whole images: small enough for the
+# whole-batch workspace (GROUPED, like most CASES: w^T transposed once, dw partials summed in
+# parallel), and too big for it (324K im2col floats > 256K: the chunked per-group path).
 GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
 GROUPED_LARGE = (5, 40, 30, 9, 3, (2, 3), (1, 1), "same")
 

@@ -18,7 +18,8 @@ namespace {
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
 // Per calling thread and reused across calls: faulting in fresh pages for every call costs more
-// than the small convolutions themselves.
+// than the small convolutions themselves. Slot 1 is a second buffer for use beside slot 0.
+template <int Slot = 0>
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
   return line_aligned(buffer, floats);
@@ -99,36 +100,69 @@ void im2col(const Conv2dShape& s, const float* x, int64_t l0, int64_t l1, float*
   }
 }
 
-// dx += col2im(dcol) for output lines [l0, l1): every dx line (n, ih) those lines touch gathers
-// its contributions in a fixed order (kh, kw, ow), so threads never share a dx line and the sums
-// do not depend on the thread count. Tap-major order keeps consecutive adds on distinct cells:
-// cell-major order would re-read a cell the previous add just stored, partially overlapping when
-// C is small, which stalls store forwarding.
-void col2im_add(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1, float* dx) {
+// d[0, n) = (add ? d : 0) + srcs[0][0, n) + ... + srcs[count - 1][0, n), summed in that order, in
+// blocks of 16 floats held in vector registers (a float array here was kept on the stack: a
+// load and a store per add).
+void sum_runs(const float* const* srcs, int64_t count, int64_t n, bool add, float* d) {
+  typedef float V __attribute__((vector_size(16)));
+  constexpr int64_t kVectors = 4, kBlock = kVectors * 4;
+  int64_t c0 = 0;
+  for (; c0 + kBlock <= n; c0 += kBlock) {
+    V acc[kVectors];
+    for (int64_t j = 0; j < kVectors; ++j)
+      if (add)
+        std::memcpy(&acc[j], d + c0 + 4 * j, sizeof(V));
+      else
+        acc[j] = V{0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t t = 0; t < count; ++t)
+      for (int64_t j = 0; j < kVectors; ++j) {
+        V v;
+        std::memcpy(&v, srcs[t] + c0 + 4 * j, sizeof(V));
+        acc[j] += v;
+      }
+    for (int64_t j = 0; j < kVectors; ++j) std::memcpy(d + c0 + 4 * j, &acc[j], sizeof(V));
+  }
+  for (; c0 < n; ++c0) {
+    float acc = add ? d[c0] : 0.0f;
+    for (int64_t t = 0; t < count; ++t) acc += srcs[t][c0];
+    d[c0] = acc;
+  }
+}
+
+// col2im of dcol (the rows of output lines [l0, l1)) into dx, gathered: each dx cell sums its
+// contributions in registers, 16 channels at a time, and is stored once. (Scattering every
+// contribution into dx, a read-modify-write per tap, was 9% of the N32 5x5 C64->64 backward.) With
+// add, dx += the sum over these lines, for the lines of dx they touch: chunks that end mid-image
+// add up across calls. Without, [l0, l1) is whole images and their dx is overwritten, zeros where
+// no window reaches. Each cell adds its taps in the same order (kh, then kw) in every call, so the
+// sums do not depend on the thread count.
+void col2im(const Conv2dShape& s, const float* dcol, int64_t l0, int64_t l1, bool add, float* dx) {
   const int64_t C = s.c, KW = s.w.kernel, K = patch_size(s), Wo = s.w.out, Ho = s.h.out;
   const int64_t H = s.h.in, line_floats = s.w.in * C;
   const int64_t n0 = l0 / Ho, n1 = (l1 - 1) / Ho;
-  const int64_t g0 = n0 * H + std::max<int64_t>(0, (l0 % Ho) * s.h.stride - s.h.pad);
-  const int64_t g1 = n1 * H + std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel);
-  std::vector<Taps> ow_range(static_cast<size_t>(KW));
-  for (int64_t kw = 0; kw < KW; ++kw) ow_range[kw] = outputs_of_tap(s.w, kw);
+  const int64_t g0 = n0 * H + (add ? std::max<int64_t>(0, (l0 % Ho) * s.h.stride - s.h.pad) : 0);
+  const int64_t g1 =
+      n1 * H + (add ? std::min(H, ((l1 - 1) % Ho) * s.h.stride - s.h.pad + s.h.kernel) : H);
+  std::vector<const float*> srcs(static_cast<size_t>(s.h.kernel * KW));
   for (int64_t g = g0; g < g1; ++g) {
-      const int64_t n = g / H, ih = g % H;
-      float* dx_line = dx + g * line_floats;
-      for (int64_t kh = 0; kh < s.h.kernel; ++kh) {
-        const int64_t t = ih + s.h.pad - kh;
-        if (t < 0 || t % s.h.stride != 0 || t / s.h.stride >= Ho) continue;
-        const int64_t l = n * Ho + t / s.h.stride;
-        if (l < l0 || l >= l1) continue;
-        const float* src_line = dcol + (l - l0) * Wo * K + kh * KW * C;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          const Taps o = ow_range[kw];
-          float* d = dx_line + (o.k0 * s.w.stride - s.w.pad + kw) * C;
-          const float* src = src_line + o.k0 * K + kw * C;
-          for (int64_t ow = o.k0; ow < o.k1; ++ow, d += s.w.stride * C, src += K)
-            add_run(d, src, C);
-        }
+    const int64_t n = g / H, ih = g % H;
+    // Output lines covering ih, within [l0, l1), walked down so that kh = ih + pad - oh * stride
+    // goes up.
+    const Taps oh_range = outputs_covering(s.h, ih);
+    const int64_t oh0 = std::max(oh_range.k0, l0 - n * Ho);
+    const int64_t oh1 = std::min(oh_range.k1, l1 - n * Ho);
+    float* dx_line = dx + g * line_floats;
+    for (int64_t iw = 0; iw < s.w.in; ++iw) {
+      const Taps ow_range = outputs_covering(s.w, iw);
+      int64_t count = 0;
+      for (int64_t oh = oh1 - 1; oh >= oh0; --oh) {
+        const int64_t kh = ih + s.h.pad - oh * s.h.stride;
+        const float* row = dcol + ((n * Ho + oh - l0) * Wo) * K + kh * KW * C;
+        for (int64_t ow = ow_range.k1 - 1; ow >= ow_range.k0; --ow)
+          srcs[count++] = row + ow * K + (iw + s.w.pad - ow * s.w.stride) * C;
       }
+      sum_runs(srcs.data(), count, C, add, dx_line + iw * C);
+    }
   }
 }
 
@@ -237,8 +271,87 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
     if (!dx) continue;
     // The columns are consumed; the same workspace now receives dy @ w^T.
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
-    col2im_add(s, col, c0, c1, dx);
+    col2im(s, col, c0, c1, true, dx);
   }
+}
+
+// t (cols x rows) = a^T for a (rows x cols), in 4 x 4 blocks through vector registers (element by
+// element took 17 us for a 576 x 64 filter matrix, these 6).
+void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int I __attribute__((vector_size(16)));
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) {
+    int64_t c0 = 0;
+    for (; c0 + 4 <= cols; c0 += 4) {
+      V v[4];
+      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
+      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
+      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
+      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
+      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
+      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
+                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
+      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
+    }
+    for (; c0 < cols; ++c0)
+      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
+  }
+  for (; r0 < rows; ++r0)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
+}
+
+// Layers whose whole-batch im2col fits the workspace cap: small enough that each group's products
+// run on the whole group at once (no chunks), and the forward takes kSmallGroups groups, the
+// backward backward_whole_batch.
+bool whole_batch(const Conv2dShape& s) {
+  return s.n * s.h.out * s.w.out * patch_size(s) <= kWorkspaceFloats;
+}
+
+// Twice kGroups: N32 5x5 C64->64's forward then multiplies blocks of 36 rows, which end in an
+// 8-row tile, not 72-row ones ending in a 2-row tile, the least efficient shape of the
+// micro-kernel (6% of the time for 0.7% of the flops: 159 -> 153 us on 1 thread).
+constexpr int64_t kSmallGroups = 2 * kGroups;
+
+// The backward of a whole_batch layer, in two parallel regions:
+//   per group   im2col of its rows, its dw and db partials, dcol = dy @ w^T for its rows (w^T
+//               transposed once before, read in place by sgemm: packing it per group took 18 us
+//               of CPU), col2im of those into dx; all on the thread's own workspaces;
+//   per dw row  the group partials summed in group order, in vector registers (a serial sum on
+//               the calling thread was ~35 us of N32 5x5 C64->64's backward).
+// (dw as one product over the whole batch's im2col avoided the partials and was 13% faster on
+// one thread, but 10% slower on two: its A^T operand, read in place, came half from the other
+// core's cache.)
+void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x, const float* w,
+                          float* dx, float* dw, float* db) {
+  const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, part = (K + 1) * F;
+  const int64_t groups = std::min(kGroups, s.n);
+  float* partials = partials_buffer(groups * part + (dx ? K * F : 0));
+  float* wt = partials + groups * part;
+  if (dx) transpose(w, K, F, wt);
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    const int64_t r0 = gr.l0 * Wo, r1 = gr.l1 * Wo;
+    float* p = partials + g * part;
+    zero_run(p + K * F, F);
+    add_rows(dy, r0, r1, F, p + K * F);
+    float* col = workspace((r1 - r0) * K);
+    im2col(s, x, gr.l0, gr.l1, col);
+    sgemm(true, false, K, F, r1 - r0, 1.0f, col, K, dy + r0 * F, F, 0.0f, p, F);
+    if (!dx) return;
+    float* dcol = workspace<1>((r1 - r0) * K);
+    sgemm(false, false, r1 - r0, K, F, 1.0f, dy + r0 * F, F, wt, K, 0.0f, dcol, K);
+    col2im(s, dcol, gr.l0, gr.l1, false, dx);
+  });
+  parallel_for(K + 1, groups * F, [&](int64_t k0, int64_t k1) {
+    std::vector<const float*> srcs(static_cast<size_t>(groups));
+    for (int64_t k = k0; k < k1; ++k) {
+      for (int64_t g = 0; g < groups; ++g) srcs[g] = partials + g * part + k * F;
+      sum_runs(srcs.data(), groups, F, false, k < K ? dw + k * F : db);
+    }
+  });
 }
 
 const DirectConv& direct_kernels() {
@@ -292,8 +405,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     });
     return;
   }
-  for_groups(s, groups, [&](int64_t g) {
-    const Group gr = group(s, g, groups);
+  const int64_t gemm_groups = whole_batch(s) ? std::min(kSmallGroups, s.n) : groups;
+  for_groups(s, gemm_groups, [&](int64_t g) {
+    const Group gr = group(s, g, gemm_groups);
     forward_lines(s, x, w, b, gr.l0, gr.l1, y);
   });
 }
@@ -312,6 +426,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     column_sums(dy, rows, F, db);
     sgemm(true, false, K, F, rows, 1.0f, x, K, dy, F, 0.0f, dw, F);
     if (dx) sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
+    return;
+  }
+  if (!use_direct(s) && !use_winograd(s) && whole_batch(s)) {
+    backward_whole_batch(s, dy, x, w, dx, dw, db);
     return;
   }
   // Each group sums its dw (rows of ld floats) and db (ld floats) into a partial; the partials are

@@ -45,8 +45,11 @@ DIRECT = [
     (1, 5, 33, 3, 16, (5, 3), (3, 2), "same"),
 ]
 
-# The GEMM path with a batch split into uneven groups of whole images.
+# The GEMM path with a batch split into uneven groups of whole images: small enough for the
+# whole-batch workspace (GROUPED, like most CASES: w^T transposed once, dw partials summed in
+# parallel), and too big for it (324K im2col floats > 256K: the chunked per-group path).
 GROUPED = (9, 7, 6, 6, 5, (3, 3), (1, 1), "same")
+GROUPED_LARGE = (5, 40, 30, 9, 3, (2, 3), (1, 1), "same")
 
 # 3x3 stride-1 layers with C > 4 whose outputs fill the tiles well take Winograd
 # (conv2d_winograd.h), F(2x2, 3x3) or F(4x4, 3x3) by winograd_tile's cost rule, in the forward,
@@ -117,7 +120,9 @@ def as64(*arrays):
     return [a.astype(np.float64) for a in arrays]
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED])
+@pytest.mark.parametrize(
+    "case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED, GROUPED_LARGE]
+)
 def test_forward_matches_reference(rng, case):
     x, k, b, strides, padding = make(rng, case)
     got = ops.conv2d(x, k, b, strides, padding)
@@ -129,7 +134,9 @@ def test_forward_matches_reference(rng, case):
     )
 
 
-@pytest.mark.parametrize("case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED])
+@pytest.mark.parametrize(
+    "case", CASES + DIRECT + WINOGRAD + WINOGRAD4 + [CHUNKED, GROUPED, GROUPED_LARGE]
+)
 def test_backward_matches_reference(rng, case):
     x, k, _, strides, padding = make(rng, case)
     y_shape = reference.conv2d(x, k, None, strides, padding).shape
@@ -157,7 +164,11 @@ def test_empty_batch_gives_zero_gradients(rng):
 
 @pytest.mark.parametrize(
     "case",
-    [CASES[2], CASES[4], CHUNKED, GROUPED] + DIRECT[:3] + WINOGRAD[2:3] + WINOGRAD[4:] + WINOGRAD4,
+    [CASES[2], CASES[4], CHUNKED, GROUPED, GROUPED_LARGE]
+    + DIRECT[:3]
+    + WINOGRAD[2:3]
+    + WINOGRAD[4:]
+    + WINOGRAD4,
 )
 def test_one_and_two_threads_agree(rng, case):
     x, k, b, strides, padding = make(rng, case)
@@ -316,7 +327,7 @@ def test_backward_bad_input(dy, match):
 
 
 @pytest.mark.parametrize(
-    "case", CASES + DIRECT + WINOGRAD[:1] + WINOGRAD4[1:2] + [CHUNKED, GROUPED]
+    "case", CASES + DIRECT + WINOGRAD[:1] + WINOGRAD4[1:2] + [CHUNKED, GROUPED, GROUPED_LARGE]
 )
 def test_backward_without_dx_gives_the_same_dw_and_db(rng, case):
     # need_dx=False skips the input-gradient pass: dw and db must be exactly those of the full

@@ -275,6 +275,17 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
   }
 }
 
+// Rows [k0, k1) of dw (k < K) and db (k == K) as the sum of the groups' partials in group order:
+// row k of group g's partial lies at partials + g * part + k * ld.
+void sum_partials(const float* partials, int64_t groups, int64_t part, int64_t ld, int64_t K,
+                  int64_t F, int64_t k0, int64_t k1, float* dw, float* db) {
+  std::vector<const float*> srcs(static_cast<size_t>(groups));
+  for (int64_t k = k0; k < k1; ++k) {
+    for (int64_t g = 0; g < groups; ++g) srcs[g] = partials + g * part + k * ld;
+    sum_runs(srcs.data(), groups, F, false, k < K ? dw + k * F : db);
+  }
+}
+
 // t (cols x rows) = a^T for a (rows x cols), in 4 x 4 blocks through vector registers (element by
 // element took 17 us for a 576 x 64 filter matrix, these 6).
 void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
@@ -346,11 +357,7 @@ void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x,
     col2im(s, dcol, gr.l0, gr.l1, false, dx);
   });
   parallel_for(K + 1, groups * F, [&](int64_t k0, int64_t k1) {
-    std::vector<const float*> srcs(static_cast<size_t>(groups));
-    for (int64_t k = k0; k < k1; ++k) {
-      for (int64_t g = 0; g < groups; ++g) srcs[g] = partials + g * part + k * F;
-      sum_runs(srcs.data(), groups, F, false, k < K ? dw + k * F : db);
-    }
+    sum_partials(partials, groups, part, F, K, F, k0, k1, dw, db);
   });
 }
 
@@ -470,13 +477,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   });
   // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
   // (a descheduled worker holding a chunk) than it saved (N32 5x5 C64->64 on two loaded cores).
-  zero_run(dw, K * F);
-  zero_run(db, F);
-  for (int64_t g = 0; g < groups; ++g) {
-    const float* p = partials + g * part;
-    for (int64_t k = 0; k < K; ++k) add_run(dw + k * F, p + k * ld, F);
-    add_run(db, p + K * ld, F);
-  }
+  sum_partials(partials, groups, part, ld, K, F, 0, K + 1, dw, db);
 }
 
 }  // namespace shendu

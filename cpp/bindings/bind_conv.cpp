@@ -30,8 +30,9 @@ FloatArray conv2d(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::hand
   std::optional<FloatArray> b = as_float32_or_none(b_obj, "b", 1);
   const Conv2dShape s = conv_shape(x, w, strides, padding);
   if (b)
-    require_shape(b->shape(0) == s.f, "b", *b,
-                  "shape (" + std::to_string(s.f) + ",) to match w " + shape_str(w));
+    require_shape(b->shape(0) == s.f, "b", *b, [&] {
+      return "shape (" + std::to_string(s.f) + ",) to match w " + shape_str(w);
+    });
   FloatArray y = new_float32(output_shape(s));
   {
     py::gil_scoped_release release;
@@ -47,9 +48,10 @@ py::tuple conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
   FloatArray x = as_float32(x_obj, "x", 4);
   FloatArray w = as_float32(w_obj, "w", 4);
   const Conv2dShape s = conv_shape(x, w, strides, padding);
-  require_shape(shape_of(dy) == output_shape(s), "dy", dy,
-                "shape " + shape_str(output_shape(s)) + " (the output of conv2d on x " +
-                    shape_str(x) + " and w " + shape_str(w) + ")");
+  require_shape(shape_of(dy) == output_shape(s), "dy", dy, [&] {
+    return "shape " + shape_str(output_shape(s)) + " (the output of conv2d on x " + shape_str(x) +
+           " and w " + shape_str(w) + ")";
+  });
   std::optional<FloatArray> dx;
   if (need_dx) dx = new_float32(shape_of(x));
   FloatArray dw = new_float32(shape_of(w));

@@ -72,7 +72,9 @@ FloatArray activation_backward(py::handle dy_obj, py::handle y_obj, Activation a
   FloatArray y = as_float32(y_obj, "y");
   require_shape(act != Activation::Softmax || dy.ndim() >= 1, "dy", dy,
                 "an array of at least 1 dimension (softmax runs over the last axis)");
-  require_shape(shape_of(y) == shape_of(dy), "y", y, "the shape of dy " + shape_str(dy));
+  require_shape(shape_of(y) == shape_of(dy), "y", y, [&] {
+    return "the shape of dy " + shape_str(dy);
+  });
   FloatArray dx = new_float32(shape_of(dy));
   const auto [rows, cols] = rows_cols(dy);
   {
@@ -88,10 +90,12 @@ FloatArray dense(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::handl
   FloatArray w = as_float32(w_obj, "w", 2);
   std::optional<FloatArray> b = as_float32_or_none(b_obj, "b", 1);
   const int64_t n = x.shape(0), in = x.shape(1), out = w.shape(1);
-  require_shape(w.shape(0) == in, "w", w,
-                "(" + std::to_string(in) + ", out) to match x " + shape_str(x));
-  if (b) require_shape(b->shape(0) == out, "b", *b, "(" + std::to_string(out) + ",) to match w " +
-                                                         shape_str(w));
+  require_shape(w.shape(0) == in, "w", w, [&] {
+    return "(" + std::to_string(in) + ", out) to match x " + shape_str(x);
+  });
+  if (b) require_shape(b->shape(0) == out, "b", *b, [&] {
+    return "(" + std::to_string(out) + ",) to match w " + shape_str(w);
+  });
   FloatArray y = new_float32({n, out});
   {
     py::gil_scoped_release release;
@@ -109,12 +113,15 @@ py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, 
   FloatArray w = as_float32(w_obj, "w", 2);
   FloatArray y = as_float32(y_obj, "y", 2);
   const int64_t n = x.shape(0), in = x.shape(1), out = w.shape(1);
-  require_shape(w.shape(0) == in, "w", w,
-                "(" + std::to_string(in) + ", out) to match x " + shape_str(x));
-  const std::string nout = "(" + std::to_string(n) + ", " + std::to_string(out) + ")";
-  require_shape(shape_of(dy) == Shape{n, out}, "dy", dy, nout + " from x " + shape_str(x) +
-                                                              " and w " + shape_str(w));
-  require_shape(shape_of(y) == Shape{n, out}, "y", y, nout + ", the shape of dy");
+  require_shape(w.shape(0) == in, "w", w, [&] {
+    return "(" + std::to_string(in) + ", out) to match x " + shape_str(x);
+  });
+  require_shape(shape_of(dy) == Shape{n, out}, "dy", dy, [&] {
+    return shape_str(Shape{n, out}) + " from x " + shape_str(x) + " and w " + shape_str(w);
+  });
+  require_shape(shape_of(y) == Shape{n, out}, "y", y, [&] {
+    return shape_str(Shape{n, out}) + ", the shape of dy";
+  });
   std::optional<FloatArray> dx;
   if (need_dx) dx = new_float32({n, in});
   FloatArray dw = new_float32({in, out});

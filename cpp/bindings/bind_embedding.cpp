@@ -27,7 +27,9 @@ FloatArray embedding_backward(py::handle dy_obj, py::handle ids_obj, py::handle 
   Shape expected = shape_of(ids);
   const int64_t D = dy.shape(dy.ndim() - 1);
   expected.push_back(D);
-  require_shape(shape_of(dy) == expected, "dy", dy, "ids.shape + (D,) = " + shape_str(expected));
+  require_shape(shape_of(dy) == expected, "dy", dy, [&] {
+    return "ids.shape + (D,) = " + shape_str(expected);
+  });
   FloatArray dtable = new_float32({V, D});
   {
     py::gil_scoped_release release;

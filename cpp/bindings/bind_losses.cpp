@@ -17,8 +17,9 @@ py::tuple sparse_softmax_cross_entropy(py::handle logits_obj, py::handle labels_
   FloatArray logits = as_logits(logits_obj);
   const int64_t N = logits.shape(0), C = logits.shape(1);
   IndexArray labels = as_indices(labels_obj, "labels", C);
-  require_shape(labels.ndim() == 1 && labels.shape(0) == N, "labels", labels,
-                "(N,) matching logits " + shape_str(logits));
+  require_shape(labels.ndim() == 1 && labels.shape(0) == N, "labels", labels, [&] {
+    return "(N,) matching logits " + shape_str(logits);
+  });
   FloatArray grad = new_float32(shape_of(logits));
   double loss;
   {

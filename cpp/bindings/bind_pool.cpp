@@ -65,13 +65,12 @@ Pool2dShape max_pool_shape(const Shape& x_shape, const char* x_name, py::handle 
   return s;
 }
 
-// The upstream gradient of a pooling backward has the shape pooling x_shape gives. (The message
-// is built only on failure: two shape_str cost ~1 us, more than a small pooling takes.)
+// The upstream gradient of a pooling backward has the shape pooling x_shape gives.
 void require_pooled_dy(const FloatArray& dy, const Pool2dShape& s, const Shape& x_shape) {
-  if (shape_of(dy) != output_shape(s))
-    require_shape(false, "dy", dy,
-                  "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " +
-                      shape_str(x_shape) + ")");
+  require_shape(shape_of(dy) == output_shape(s), "dy", dy, [&] {
+    return "shape " + shape_str(output_shape(s)) + " (the pooled x_shape " + shape_str(x_shape) +
+           ")";
+  });
 }
 
 bool byte_taps(const Pool2dShape& s) { return s.h.kernel * s.w.kernel <= kMaxPoolByteArea; }
@@ -119,8 +118,8 @@ FloatArray route_max(const FloatArray& dy, py::handle argmax_obj, const Pool2dSh
   const TapArray argmax = TapArray::check_(argmax_obj)
                               ? py::reinterpret_borrow<TapArray>(argmax_obj)
                               : TapArray::ensure(argmax_obj);
-  if (shape_of(argmax) != shape_of(dy))
-    require_shape(false, "argmax", argmax, "shape " + shape_str(dy) + " (as dy)");
+  require_shape(shape_of(argmax) == shape_of(dy), "argmax", argmax,
+                [&] { return "shape " + shape_str(dy) + " (as dy)"; });
   FloatArray dx = new_float32_lined(x_shape, "x_shape");
   int64_t stray;
   {

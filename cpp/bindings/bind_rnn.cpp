@@ -26,12 +26,14 @@ Inputs check_inputs(RnnCell cell, py::handle x_obj, py::handle kernel_obj,
   Inputs in{as_float32(x_obj, "x", 3), as_float32(kernel_obj, "kernel", 2),
             as_float32(recurrent_obj, "recurrent_kernel", 2), {}};
   const int64_t U = in.recurrent.shape(0), I = in.x.shape(2);
-  require_shape(U >= 1 && in.recurrent.shape(1) == G * U, "recurrent_kernel", in.recurrent,
-                "(units, " + gu + ") with units >= 1");
+  require_shape(U >= 1 && in.recurrent.shape(1) == G * U, "recurrent_kernel", in.recurrent, [&] {
+    return "(units, " + gu + ") with units >= 1";
+  });
   require(I >= 1, std::string("x: expected at least one feature, got shape ") + shape_str(in.x));
-  require_shape(in.kernel.shape(0) == I && in.kernel.shape(1) == G * U, "kernel", in.kernel,
-                shape_str(Shape{I, G * U}) + " = (I, " + gu + ") for x " + shape_str(in.x) +
-                    " and recurrent_kernel " + shape_str(in.recurrent));
+  require_shape(in.kernel.shape(0) == I && in.kernel.shape(1) == G * U, "kernel", in.kernel, [&] {
+    return shape_str(Shape{I, G * U}) + " = (I, " + gu + ") for x " + shape_str(in.x) +
+           " and recurrent_kernel " + shape_str(in.recurrent);
+  });
   in.shape = {in.x.shape(0), in.x.shape(1), I, U};
   return in;
 }
@@ -40,8 +42,9 @@ Inputs check_inputs(RnnCell cell, py::handle x_obj, py::handle kernel_obj,
 std::optional<FloatArray> check_state(py::handle obj, const char* name, const RnnShape& s) {
   auto a = as_float32_or_none(obj, name, 2);
   if (a)
-    require_shape(a->shape(0) == s.N && a->shape(1) == s.U, name, *a,
-                  shape_str(Shape{s.N, s.U}) + " = (batch, units)");
+    require_shape(a->shape(0) == s.N && a->shape(1) == s.U, name, *a, [&] {
+      return shape_str(Shape{s.N, s.U}) + " = (batch, units)";
+    });
   return a;
 }
 
@@ -85,8 +88,11 @@ Cache check_cache(RnnCell cell, py::handle obj, const RnnShape& s) {
     const std::string name = "cache[" + std::to_string(i) + "]";
     if (!py::isinstance<py::array>(t[i])) throw py::type_error(what + "; " + name + " is not an array");
     FloatArray a = as_float32(t[i], name.c_str(), 3);
+    const auto expected = [&] {
+      return shape_str(Shape{s.N, s.T, width}) + " (as " + cell_name(cell) + " returned it)";
+    };
     require_shape(a.shape(0) == s.N && a.shape(1) == s.T && a.shape(2) == width, name.c_str(), a,
-                  shape_str(Shape{s.N, s.T, width}) + " (as " + cell_name(cell) + " returned it)");
+                  expected);
     return a;
   };
   Cache c;
@@ -105,11 +111,13 @@ std::optional<FloatArray> check_bias(RnnCell cell, py::handle obj, const RnnShap
   const int64_t GU = rnn_gate_count(cell) * s.U;
   if (cell == RnnCell::Gru) {
     auto b = as_float32_or_none(obj, "bias", 2);
-    if (b) require_shape(b->shape(0) == 2 && b->shape(1) == GU, "bias", *b, shape_str(Shape{2, GU}));
+    if (b) require_shape(b->shape(0) == 2 && b->shape(1) == GU, "bias", *b, [&] {
+      return shape_str(Shape{2, GU});
+    });
     return b;
   }
   auto b = as_float32_or_none(obj, "bias", 1);
-  if (b) require_shape(b->shape(0) == GU, "bias", *b, shape_str(Shape{GU}));
+  if (b) require_shape(b->shape(0) == GU, "bias", *b, [&] { return shape_str(Shape{GU}); });
   return b;
 }
 
@@ -156,8 +164,9 @@ py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::ha
   Inputs in = check_inputs(cell, x, kernel, recurrent);
   const RnnShape& s = in.shape;
   FloatArray dhs = as_float32(dhs_obj, "dhs", 3);
-  require_shape(dhs.shape(0) == s.N && dhs.shape(1) == s.T && dhs.shape(2) == s.U, "dhs", dhs,
-                shape_str(Shape{s.N, s.T, s.U}) + " = (batch, steps, units)");
+  require_shape(dhs.shape(0) == s.N && dhs.shape(1) == s.T && dhs.shape(2) == s.U, "dhs", dhs, [&] {
+    return shape_str(Shape{s.N, s.T, s.U}) + " = (batch, steps, units)";
+  });
   auto dh_T = check_state(dh_T_obj, "dh_T", s);
   auto dc_T = check_state(dc_T_obj, "dc_T", s);
   Cache cache = check_cache(cell, cache_obj, s);

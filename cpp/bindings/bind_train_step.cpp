@@ -142,7 +142,7 @@ class PyDenseStack {
                  py::handle seeds_obj) {
     FloatArray x = as_float32(x_obj, "x", 2);
     const int64_t n = x.shape(0);
-    if (x.shape(1) != in_) require_shape(false, "x", x, "(n, " + std::to_string(in_) + ")");
+    require_shape(x.shape(1) == in_, "x", x, [&] { return "(n, " + std::to_string(in_) + ")"; });
     const double lr = as_finite_double(lr_obj, "learning_rate");
     const int64_t iteration = as_int(step_obj, "step", 1);
     seeds_.clear();
@@ -166,11 +166,11 @@ class PyDenseStack {
       ok = targets->ndim() >= 1 && targets->shape(0) == n && targets->size() == n * out_;
       y = *targets;
     }
-    if (!ok)
-      require_shape(false, "y", y, (labels ? "labels of shape (" + std::to_string(n) + ",)"
-                                           : "targets of shape (" + std::to_string(n) + ", " +
-                                                 std::to_string(out_) + ")") +
-                                       " to match x " + shape_str(x));
+    require_shape(ok, "y", y, [&] {
+      const std::string want = labels ? "labels of shape " + shape_str(Shape{n})
+                                      : "targets of shape " + shape_str(Shape{n, out_});
+      return want + " to match x " + shape_str(x);
+    });
     double loss;
     {
       py::gil_scoped_release release;

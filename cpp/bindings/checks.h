@@ -49,6 +49,13 @@ bool as_bool(py::handle obj, const char* name);
 
 // Raises ValueError "<name>: expected <expected>, got shape (...)" unless ok.
 void require_shape(bool ok, const char* name, const py::array& a, const std::string& expected);
+// The same, with the expected text built by expected() only on failure: a message of shape_str
+// and to_string pieces costs ~1 us to build, more than many small ops take.
+template <class MakeExpected,
+          class = decltype(std::string(std::declval<MakeExpected&>()()))>
+void require_shape(bool ok, const char* name, const py::array& a, MakeExpected&& expected) {
+  if (!ok) require_shape(false, name, a, std::string(expected()));
+}
 // Raises ValueError "<name>: expected the shape of <like_name> (...), got shape (...)" unless
 // a and like have the same shape.
 void require_same_shape(const py::array& a, const char* name, const py::array& like,

@@ -55,24 +55,40 @@ struct MicroKernel {
       a += ARows ? 1 : lda;
       b += ldb;
     }
-    const V valpha = S::bcast(t.alpha), vbeta = S::bcast(t.beta);
-    const bool read_c = t.beta != 0.0f;
+    // The stores below may alias t (the vector types may alias anything): what the epilogue reads
+    // of it is read once, here, and every choice is made once per tile, not per vector (with
+    // small K, per-tile costs are a sizable part of the product). The first NU - 1 vectors of a
+    // row are whole (NU vectors cover n), the last holds `last` floats.
+    const int last = t.n - (NU - 1) * W;
+    const float alpha = t.alpha, beta = t.beta;
+    if (alpha != 1.0f) {  // 1 * x == x: skipping the product for alpha == 1 changes no bit
+      const V valpha = S::bcast(alpha);
 #pragma GCC unroll 32
-    for (int i = 0; i < M; ++i) {
-      float* ci = c + i * ldc;
+      for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+        for (int j = 0; j < NU; ++j) acc[i][j] = S::mul(valpha, acc[i][j]);
+    }
+    if (beta != 0.0f) {  // beta == 0 never reads C
+      const V vbeta = S::bcast(beta);
+#pragma GCC unroll 32
+      for (int i = 0; i < M; ++i)
+#pragma GCC unroll 8
+        for (int j = 0; j < NU; ++j) {
+          const float* cij = c + i * ldc + j * W;
+          const V old = j < NU - 1 || last == W ? S::load(cij) : S::load_n(cij, last);
+          acc[i][j] = S::fmadd(vbeta, old, acc[i][j]);
+        }
+    }
+#pragma GCC unroll 32
+    for (int i = 0; i < M; ++i)
 #pragma GCC unroll 8
       for (int j = 0; j < NU; ++j) {
-        const int rest = t.n - j * W;  // >= 1: NU vectors cover n
-        V r = S::mul(valpha, acc[i][j]);
-        if (rest >= W) {
-          if (read_c) r = S::fmadd(vbeta, S::load(ci + j * W), r);
-          S::store(ci + j * W, r);
-        } else {
-          if (read_c) r = S::fmadd(vbeta, S::load_n(ci + j * W, rest), r);
-          S::store_n(ci + j * W, r, rest);
-        }
+        float* cij = c + i * ldc + j * W;
+        if (j < NU - 1 || last == W)
+          S::store(cij, acc[i][j]);
+        else
+          S::store_n(cij, acc[i][j], last);
       }
-    }
   }
 
   struct Table {

@@ -217,24 +217,58 @@ void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_
   }
 }
 
+// Where panel (jc, pc) of op(B) lies in a copy of all of it packed at once (pack_b_all): column
+// panels of NC columns one after another, each its k blocks one after another (every panel but
+// the last is NC wide, a multiple of nr).
+int64_t packed_b_offset(const Kernel& ker, const Product& p, int64_t jc, int64_t nc, int64_t pc) {
+  return jc * p.K + pc * ceil_div(nc, ker.nr) * ker.nr;
+}
+
 // The serial BLIS loop nest over a product or a block of one. It packs its own B panels, so
-// blocks running on different threads never wait for each other.
-void multiply_block(const Product& p) {
+// blocks running on different threads never wait for each other; or, with shared_b, reads them
+// from there, all of op(B) packed beforehand by pack_b_all.
+void multiply_block(const Product& p, float* shared_b) {
   const Kernel& ker = active_kernel();
   const int nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
   const bool pack_all_b = p.trans_b || p.M > kPackBMinRows;
   const bool a_packed = packs_a(ker, p.trans_a, p.N);
   thread_local std::vector<float> b_store;
-  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
+  float* bbuf =
+      shared_b ? nullptr : scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
-      const Panel q{jc, nc, pc, std::min(KC, p.K - pc), pack_all_b, bbuf};
+      const int64_t kc = std::min(KC, p.K - pc);
+      if (shared_b) {
+        const Panel q{jc, nc, pc, kc, true, shared_b + packed_b_offset(ker, p, jc, nc, pc)};
+        multiply_panel(ker, p, q, a_packed, 0, p.M);
+        continue;
+      }
+      const Panel q{jc, nc, pc, kc, pack_all_b, bbuf};
       pack_panel(ker, p, q, 0, ceil_div(nc, nr));
       multiply_panel(ker, p, q, a_packed, 0, p.M);
     }
   }
+}
+
+// Packs all of op(B) (every micro-panel, whole k range), as multiply_block would panel by panel,
+// into the calling thread's scratch for multiply_block(..., shared_b).
+float* pack_b_all(const Product& p) {
+  const Kernel& ker = active_kernel();
+  const int nr = ker.nr;
+  const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
+  thread_local std::vector<float> store;
+  float* buf = scratch(store, static_cast<size_t>(ceil_div(p.N, nr) * nr * p.K));
+  for (int64_t jc = 0; jc < p.N; jc += NC) {
+    const int64_t nc = std::min(NC, p.N - jc);
+    for (int64_t pc = 0; pc < p.K; pc += KC)
+      pack_panel(ker, p,
+                 Panel{jc, nc, pc, std::min(KC, p.K - pc), true,
+                       buf + packed_b_offset(ker, p, jc, nc, pc)},
+                 0, ceil_div(nc, nr));
+  }
+  return buf;
 }
 
 // A product whose B every row block would repack (GotoBLAS/BLIS): per column panel (see below), the
@@ -313,10 +347,15 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const bool narrow_b_in_place = M / blocks <= kPackBMinRows && K * N <= ker.kc * ker.nc;
   const bool repacks = split_n ? packs_a(ker, trans_a, N)
                                : trans_b || (M > kPackBMinRows && !narrow_b_in_place);
+  // Row blocks that would each pack a B of at most a panel's size (K x N <= kc x nc) share one
+  // copy instead, packed by the calling thread before they start (in L2 for every block), so they
+  // need not be wide. (1568x64x288 AB^T: six blocks each transposed all of B^T.)
+  const bool share_b = !split_n && repacks && blocks > 1 && K * N <= ker.kc * ker.nc;
   // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
   // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB
   // as 3 blocks kept one thread busy for two of them: 2 threads 163 -> 180 GFLOP/s).
-  if (repacks) blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
+  if (repacks && !share_b)
+    blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
   const Product p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   // A B larger than one panel, which every row block would repack from memory: pack each panel
   // once and share it (2048^3 was eight row blocks, each packing all of B).
@@ -325,6 +364,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     return;
   }
   if (blocks % 2 == 1 && blocks > 1 && blocks < units) ++blocks;
+  float* shared_b = share_b ? pack_b_all(p) : nullptr;
   parallel_for(blocks, flops / blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t lo = std::min(units * b / blocks * unit, split_n ? N : M);
@@ -339,7 +379,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
         block.A = trans_a ? A + lo : A + lo * lda;
         block.C = C + lo * ldc;
       }
-      multiply_block(block);
+      multiply_block(block, shared_b);
     }
   });
 }

@@ -25,7 +25,8 @@ def check(a, b, trans_a, trans_b):
 # or three blocks, the later ones accumulating into C), plus layer shapes. The transposing pack of
 # B^T works in 8 x 8 (4 x 4 portable) register blocks: (23, 45, 203) packs panels of 32 and 11
 # columns, neither a multiple of 8, with k ragged too; (23, 600, 700) packs A^T in micro-panels of
-# 14 and 9 rows, over two B panels (nc 512) and two k blocks.
+# 14 and 9 rows, over two B panels (nc 512) and two k blocks. (784, 20, 600) splits into row
+# blocks that share one packed copy of B, of two column panels.
 SHAPES = [
     (1, 1, 1),
     (7, 33, 5),
@@ -35,6 +36,7 @@ SHAPES = [
     (15, 300, 17),
     (20, 600, 70),
     (1568, 288, 64),
+    (784, 20, 600),
     (23, 45, 203),
     (23, 600, 700),
     (0, 3, 4),
@@ -62,13 +64,15 @@ def test_matmul_crosses_every_block(rng):
 
 
 # A^T packed (N of 5 B panels or more) and in place, B packed and in place;
-# (600, 100, 300) splits rows into two blocks that each pack B (the whole product packs it), and
-# (784, 40, 128) into four (three rounded up to an even count); (300, 800, 64) into 14 narrow
-# blocks that read B (it fits in L2) in place. A B of more than one kc x nc panel (256 x 512) is
+# (600, 100, 300) splits rows into 16 blocks that share one packed copy of B (at most a kc x nc
+# panel's size, 256 x 512: packed by the calling thread), (784, 40, 128) into four (three rounded
+# up to an even count), (784, 20, 600) into eight over two column panels (nc 512) of that copy;
+# (300, 800, 64) into 14 narrow blocks that read B (it fits in L2) in place. A larger B is
 # packed once and shared by threads taking micro-panel rows of C: (400, 300, 400) is just below
-# that size, (400, 400, 400) just above; (701, 600, 650) takes one ragged column panel (they are
-# 2 nc = 1024 wide there) of three k blocks, with a last micro-panel row of 1; (1093, 300, 1030)
-# two column panels (the second 6 columns, under one micro-panel) of two k blocks, last row of 1.
+# that size (its shared copy has two k blocks), (400, 400, 400) just above; (701, 600, 650) takes
+# one ragged column panel (they are 2 nc = 1024 wide there) of three k blocks, with a last
+# micro-panel row of 1; (1093, 300, 1030) two column panels (the second 6 columns, under one
+# micro-panel) of two k blocks, last row of 1.
 @pytest.mark.parametrize(
     "shape",
     [
@@ -76,6 +80,7 @@ def test_matmul_crosses_every_block(rng):
         (200, 300, 500),
         (40, 784, 128),
         (784, 40, 128),
+        (784, 20, 600),
         (600, 100, 300),
         (300, 800, 64),
         (400, 300, 400),

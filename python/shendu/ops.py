@@ -28,10 +28,15 @@ def _is_cupy(x) -> bool:
     return type(x).__module__.split(".", 1)[0] == "cupy"
 
 
+_ndarray = np.ndarray
+
+
 def _backend(x) -> ModuleType:
-    if _config.get_backend() == "reference":
+    # Reads the setting itself rather than calling _config.get_backend(): each Python call on this
+    # path costs ~0.1 us, 5% of a 32x128x10 matmul.
+    if _config._backend == "reference":
         return reference
-    if type(x) is not np.ndarray and _is_cupy(x):  # the common case first: a tiny op costs ~1 us
+    if type(x) is not _ndarray and _is_cupy(x):  # the common case first: a tiny op costs ~1 us
         if _cuda is None:
             raise RuntimeError("got a CuPy array, but shendu was built without its CUDA module")
         return _cuda

@@ -131,7 +131,7 @@ void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t 
 }
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
-// to nr columns (the micro-kernel loads whole vectors).
+// to whole vectors (the micro-kernel loads whole vectors; pack_n pads only the last one it fills).
 void pack_b(const Kernel& ker, bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc,
             int64_t j0, int n, float* dst) {
   const int nr = ker.nr;

@@ -7,8 +7,9 @@
 // A_panel, m x kc: element (i, k) at a[k * lda + i] (a packed panel, lda == mr, or op(A) = A^T in
 // place) or, when a_rows, at a[i * lda + k] (op(A) = A in place). A (not transposed) is always
 // read in place (the tile order keeps its micro-panel in L1); A^T when few B panels share it.
-// B_panel, kc x n: element (k, j) at b[k * ldb + j]: a packed panel (ldb == nr, zero-padded to nr)
-// or, for a full-width tile, B in place (ldb = B's row stride), which saves packing for small M.
+// B_panel, kc x n: element (k, j) at b[k * ldb + j]: a packed panel (ldb == nr, zero-padded to
+// whole vectors) or, for a full-width tile, B in place (ldb = B's row stride), which saves packing
+// for small M.
 #pragma once
 #include <cstdint>
 
@@ -32,7 +33,9 @@ using TileFn = void (*)(const TileArgs& t);
 using PackTFn = void (*)(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                          int64_t ldd);
 
-// The copying packs: dst[r * ldd + c] = src[r * lds + c] for c < n, 0 for n <= c < ldd (n <= ldd).
+// The copying packs: dst[r * ldd + c] = src[r * lds + c] for c < n (n <= ldd), then zeros to the
+// end of the vector that holds column n - 1 (or to ldd, if sooner): the tiles read whole vectors,
+// and only those that hold columns of C.
 using PackNFn = void (*)(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd);
 
 struct Kernel {

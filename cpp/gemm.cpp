@@ -241,23 +241,20 @@ void multiply_block(const Product& p, float* all_b) {
     const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
       const int64_t kc = std::min(KC, p.K - pc);
-      if (all_b) {
-        const Panel q{jc, nc, pc, kc, true, all_b + packed_b_offset(ker, p, jc, nc, pc)};
-        multiply_panel(ker, p, q, a_packed, 0, p.M);
-        continue;
-      }
-      const Panel q{jc, nc, pc, kc, pack_all_b, bbuf};
-      pack_panel(ker, p, q, 0, ceil_div(nc, nr));
+      const Panel q = all_b ? Panel{jc, nc, pc, kc, true,
+                                    all_b + packed_b_offset(ker, p, jc, nc, pc)}
+                            : Panel{jc, nc, pc, kc, pack_all_b, bbuf};
+      if (!all_b) pack_panel(ker, p, q, 0, ceil_div(nc, nr));
       multiply_panel(ker, p, q, a_packed, 0, p.M);
     }
   }
 }
 
 // All of op(B) (every micro-panel, whole k range), packed as multiply_block would pack it panel by
-// panel, on the calling thread's scratch: packed by the first block of sgemm call `call` that runs
-// on this thread, reused by the others. (One copy packed by the calling thread and read by both
-// made each call move it between the cores: 784x64x128 A^TB on 2 threads, min of 30 in quiet
-// moments, 45-53 us, against 37-45 per thread.)
+// panel, in this thread's scratch: by the first block of sgemm call `call` that runs on this
+// thread, for all its blocks of that call. (One copy packed by the calling thread and read by both
+// moved it between the cores every call: 784x64x128 A^TB on 2 threads, min of 30 in idle
+// moments, took 45-53 us, against 37-45 with a copy per thread.)
 float* packed_b(const Product& p, uint64_t call) {
   const Kernel& ker = active_kernel();
   const int nr = ker.nr;
@@ -335,8 +332,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   }
   // Threads take whole blocks of C along its longer side, in micro-panel multiples; each block is
   // an independent product (duplicate packing of the shared operand costs O(1/block width) of the
-  // flops). The split depends on the shape only, so every element is computed the same way
-  // whatever the thread count.
+  // flops; a small B is packed once per thread, see share_b). The split depends on the shape only,
+  // so every element is computed the same way whatever the thread count.
   const Kernel& ker = active_kernel();
   const int64_t flops = 2 * M * N * K;
   const int64_t wanted = std::clamp<int64_t>(flops / kBlockFlops, 1, kMaxBlocks);

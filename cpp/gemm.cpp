@@ -177,13 +177,21 @@ struct Panel {
   bool packed(int64_t jr, int nr) const { return pack_all || (jr + 1) * nr > nc; }
 };
 
-// Packs micro-panels [jr0, jr1) of q.
-void pack_panel(const Kernel& ker, const Product& p, const Panel& q, int64_t jr0, int64_t jr1) {
+// How many rows of B the packing of a panel copies into all its micro-panels before the next rows
+// (B not transposed): its rows, 4-8 KiB apart in a big product, are then read in order.
+constexpr int64_t kPackBRows = 16;
+
+// Packs the micro-panels of q. B^T is packed micro-panel by micro-panel: its rows are already
+// runs of k.
+void pack_panel(const Kernel& ker, const Product& p, const Panel& q) {
   const int nr = ker.nr;
-  for (int64_t jr = jr0; jr < jr1; ++jr)
-    if (q.packed(jr, nr))
-      pack_b(ker, p.trans_b, p.B, p.ldb, q.pc, q.kc, q.jc + jr * nr,
-             static_cast<int>(std::min<int64_t>(nr, q.nc - jr * nr)), q.buf + jr * nr * q.kc);
+  const int64_t step = p.trans_b ? q.kc : kPackBRows;
+  for (int64_t r = 0; r < q.kc; r += step)
+    for (int64_t jr = 0; jr * nr < q.nc; ++jr)
+      if (q.packed(jr, nr))
+        pack_b(ker, p.trans_b, p.B, p.ldb, q.pc + r, std::min(step, q.kc - r), q.jc + jr * nr,
+               static_cast<int>(std::min<int64_t>(nr, q.nc - jr * nr)),
+               q.buf + jr * nr * q.kc + r * nr);
 }
 
 // Packed op(A) of all M rows for one k block, shared by the column panels of a product: micro-panel
@@ -242,7 +250,7 @@ void multiply_block(const Product& p) {
     const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
       const Panel q{jc, nc, pc, std::min(KC, p.K - pc), pack_all_b, bbuf};
-      pack_panel(ker, p, q, 0, ceil_div(nc, nr));
+      pack_panel(ker, p, q);
       multiply_panel(ker, p, q, a_packed, 0, p.M);
     }
   }
@@ -286,9 +294,8 @@ void multiply_shared_b(const Product& p) {
       const int64_t pc = kb * KC;
       return Panel{jc, nc, pc, std::min(KC, p.K - pc), true, bbuf + pc * n_panels * nr};
     };
-    parallel_for(k_blocks * n_panels, KC * nr, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        pack_panel(ker, p, panel(i / n_panels), i % n_panels, i % n_panels + 1);
+    parallel_for_each_item(k_blocks, KC * nc, [&](int64_t kb0, int64_t kb1) {
+      for (int64_t kb = kb0; kb < kb1; ++kb) pack_panel(ker, p, panel(kb));
     });
     parallel_for(ceil_div(p.M, mr), 2 * mr * nc * p.K, [&](int64_t ir0, int64_t ir1) {
       for (int64_t kb = 0; kb < k_blocks; ++kb) {

@@ -11,18 +11,6 @@ namespace shendu {
 namespace fma_peak {
 namespace {
 
-// Portable vectors (GCC/Clang vector extensions): SSE2 on x86-64, NEON elsewhere. Without a fused
-// multiply-add instruction this measures multiply + add, the best portable code can do.
-struct Portable {
-  typedef float V __attribute__((vector_size(16)));
-  static constexpr int W = 4;
-  static V set1(float x) { return V{x, x, x, x}; }
-  static V fmadd(V a, V b, V c) { return a * b + c; }
-  static float first(V v) { return v[0]; }
-};
-
-constexpr Chains kGeneric = make_chains<Portable>();
-
 const Chains& active_chains() {
   switch (active_isa()) {
     case Isa::Avx512: return chains_avx512();
@@ -37,7 +25,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-const Chains& chains_generic() { return kGeneric; }
+const Chains& chains_generic() {
+  static constexpr Chains kGeneric{&run_chains<4>, 4};
+  return kGeneric;
+}
 
 }  // namespace fma_peak
 

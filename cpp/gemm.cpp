@@ -178,29 +178,48 @@ struct Panel {
   bool packed(int64_t jr, int nr) const { return pack_all || (jr + 1) * nr > nc; }
 };
 
-// Packs micro-panels [jr0, jr1) of q.
-void pack_panel(const Kernel& ker, const Product& p, const Panel& q, int64_t jr0, int64_t jr1) {
+// How many rows of B the packing of a panel copies into all its micro-panels before the next rows
+// (B not transposed): its rows, 4-8 KiB apart in a big product, are then read in order.
+constexpr int64_t kPackBRows = 16;
+
+// Packs the micro-panels of q. B^T is packed micro-panel by micro-panel: its rows are already
+// runs of k.
+void pack_panel(const Kernel& ker, const Product& p, const Panel& q) {
   const int nr = ker.nr;
-  for (int64_t jr = jr0; jr < jr1; ++jr)
-    if (q.packed(jr, nr))
-      pack_b(ker, p.trans_b, p.B, p.ldb, q.pc, q.kc, q.jc + jr * nr,
-             static_cast<int>(std::min<int64_t>(nr, q.nc - jr * nr)), q.buf + jr * nr * q.kc);
+  const int64_t step = p.trans_b ? q.kc : kPackBRows;
+  for (int64_t r = 0; r < q.kc; r += step)
+    for (int64_t jr = 0; jr * nr < q.nc; ++jr)
+      if (q.packed(jr, nr))
+        pack_b(ker, p.trans_b, p.B, p.ldb, q.pc + r, std::min(step, q.kc - r), q.jc + jr * nr,
+               static_cast<int>(std::min<int64_t>(nr, q.nc - jr * nr)),
+               q.buf + jr * nr * q.kc + r * nr);
 }
 
-// Rows [i0, i1) of C times panel q: A packed in blocks of mc rows (on this thread's scratch), or
-// A or A^T in place.
+// Packed op(A) of all M rows for one k block, shared by the column panels of a product: micro-panel
+// of row i (a multiple of mr) at rows + i * kc. The first column panel packs it (fill), the others
+// read it.
+struct SharedA {
+  float* rows;
+  bool fill;
+};
+
+// Rows [i0, i1) of C times panel q: A packed in blocks of mc rows (on this thread's scratch, or in
+// shared when given), or A or A^T in place.
 void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_packed, int64_t i0,
-                    int64_t i1) {
+                    int64_t i1, const SharedA* shared = nullptr) {
   const int mr = ker.mr, nr = ker.nr;
   const int64_t kc = q.kc, pc = q.pc, n_panels = ceil_div(q.nc, nr);
   thread_local std::vector<float> a_store;
-  float* abuf = a_packed ? scratch(a_store, static_cast<size_t>(
-                                              std::min(ker.mc, ceil_div(i1 - i0, mr) * mr) * kc))
-                       : nullptr;
+  float* abuf = a_packed && !shared
+                    ? scratch(a_store, static_cast<size_t>(
+                                           std::min(ker.mc, ceil_div(i1 - i0, mr) * mr) * kc))
+                    : nullptr;
   for (int64_t ic = i0; ic < i1; ic += ker.mc) {
     const int64_t mc = std::min(ker.mc, i1 - ic);
     const int64_t m_panels = ceil_div(mc, mr);
-    if (a_packed) pack_a(ker, p.trans_a, p.A, p.lda, ic, mc, pc, kc, abuf);
+    if (shared) abuf = shared->rows + ic * kc;
+    if (a_packed && (!shared || shared->fill))
+      pack_a(ker, p.trans_a, p.A, p.lda, ic, mc, pc, kc, abuf);
     for (int64_t idx = 0; idx < n_panels * m_panels; ++idx) {
       // ir-major: the A micro-panel stays in L1 while the B micro-panels stream from L2.
       const int64_t ir = idx / n_panels, jr = idx % n_panels;
@@ -244,7 +263,7 @@ void multiply_block(const Product& p, float* all_b) {
       const Panel q = all_b ? Panel{jc, nc, pc, kc, true,
                                     all_b + packed_b_offset(ker, p, jc, nc, pc)}
                             : Panel{jc, nc, pc, kc, pack_all_b, bbuf};
-      if (!all_b) pack_panel(ker, p, q, 0, ceil_div(nc, nr));
+      if (!all_b) pack_panel(ker, p, q);
       multiply_panel(ker, p, q, a_packed, 0, p.M);
     }
   }
@@ -269,8 +288,7 @@ float* packed_b(const Product& p, uint64_t call) {
     for (int64_t pc = 0; pc < p.K; pc += KC)
       pack_panel(ker, p,
                  Panel{jc, nc, pc, std::min(KC, p.K - pc), true,
-                       buf + packed_b_offset(ker, p, jc, nc, pc)},
-                 0, ceil_div(nc, nr));
+                       buf + packed_b_offset(ker, p, jc, nc, pc)});
   }
   return buf;
 }
@@ -292,26 +310,36 @@ float* packed_b(const Product& p, uint64_t call) {
 // (NumPy 149), 1024^3 137 -> 141 (NumPy 144); 2 threads level within the noise (+-3%).
 constexpr int64_t kSharedPanelNc = 2;
 
+// With more than one column panel, A is packed once for all of them (the second packing of A was
+// 2% of 2048^3, 1 thread), in a buffer of all of op(A) when it holds at most kMaxSharedAFloats
+// (2048^2: 16 MiB; the cap is 32 MiB).
+constexpr int64_t kMaxSharedAFloats = int64_t{1} << 23;
+
 void multiply_shared_b(const Product& p) {
   const Kernel& ker = active_kernel();
   const int mr = ker.mr, nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(kSharedPanelNc * ker.nc, p.N);
-  const int64_t k_blocks = ceil_div(p.K, KC);
+  const int64_t k_blocks = ceil_div(p.K, KC), m_rows = ceil_div(p.M, mr) * mr;
   thread_local std::vector<float> b_store;  // K x 2 nc: 8 MiB for K = 2048
   float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
+  const bool share_a = NC < p.N && m_rows * p.K <= kMaxSharedAFloats;
+  thread_local std::vector<float> a_store;
+  float* abuf = share_a ? scratch(a_store, static_cast<size_t>(m_rows * p.K)) : nullptr;
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);
     auto panel = [&](int64_t kb) {
       const int64_t pc = kb * KC;
       return Panel{jc, nc, pc, std::min(KC, p.K - pc), true, bbuf + pc * n_panels * nr};
     };
-    parallel_for(k_blocks * n_panels, KC * nr, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i)
-        pack_panel(ker, p, panel(i / n_panels), i % n_panels, i % n_panels + 1);
+    parallel_for_each_item(k_blocks, KC * nc, [&](int64_t kb0, int64_t kb1) {
+      for (int64_t kb = kb0; kb < kb1; ++kb) pack_panel(ker, p, panel(kb));
     });
     parallel_for(ceil_div(p.M, mr), 2 * mr * nc * p.K, [&](int64_t ir0, int64_t ir1) {
-      for (int64_t kb = 0; kb < k_blocks; ++kb)
-        multiply_panel(ker, p, panel(kb), true, ir0 * mr, std::min(ir1 * mr, p.M));
+      for (int64_t kb = 0; kb < k_blocks; ++kb) {
+        const SharedA a{abuf + kb * KC * m_rows, jc == 0};
+        multiply_panel(ker, p, panel(kb), true, ir0 * mr, std::min(ir1 * mr, p.M),
+                       share_a ? &a : nullptr);
+      }
     });
   }
 }

@@ -5,7 +5,7 @@ import importlib.util
 import json
 
 import pytest
-from shendu import benchmarks
+from shendu import _cpu, benchmarks
 
 
 @pytest.mark.slow
@@ -38,6 +38,70 @@ def test_bench_rejects_rounds_below_one(capsys):
     with pytest.raises(SystemExit):
         benchmarks.main(["--rounds", "0"])
     assert "--rounds" in capsys.readouterr().err
+
+
+def test_fma_probe_measures_a_rate_per_isa(isa, set_threads):
+    set_threads(2)
+    one = _cpu.fma_peak_gflops(1, 0.02)
+    both = _cpu.fma_peak_gflops(2, 0.02)
+    # A rate, not a count of work: no machine does under a GFLOP/s or beyond 100 TFLOP/s per core.
+    assert 1.0 < one < 1e5 and 1.0 < both < 2e5
+
+
+@pytest.mark.parametrize(
+    "threads, seconds", [(0, 0.1), (-1, 0.1), (1, 0.0), (1, -1.0), (1, 11.0), (1, float("nan"))]
+)
+def test_fma_probe_rejects_bad_arguments(threads, seconds):
+    with pytest.raises(ValueError, match="threads" if threads < 1 else "seconds"):
+        _cpu.fma_peak_gflops(threads, seconds)
+
+
+def test_machine_peak_is_measured_unless_a_clock_is_given(monkeypatch):
+    calls = []
+
+    def probe(threads, seconds):
+        calls.append((threads, seconds))
+        return 100.0 + len(calls)  # the best of the runs counts
+
+    monkeypatch.setattr(_cpu, "fma_peak_gflops", probe)
+    measured = benchmarks.machine_info(2)
+    used = measured["peak_threads"]
+    assert used == min(2, measured["physical_cores"])
+    assert measured["peak_gflops"] == measured["measured_peak_gflops"] == used * 103.0
+    assert measured["measured_peak_isa"] == _cpu.isa()
+    assert calls == [(1, 0.2)] * 3
+    table = benchmarks.markdown(_result_with_machine(measured))
+    assert f"FMA peak fp32: {used * 103.0:.0f} GFLOP/s measured" in table
+
+    given = benchmarks.machine_info(2, ghz=3.0)
+    assert given["measured_peak_gflops"] is None
+    assert (
+        given["peak_gflops"]
+        == given["nominal_peak_gflops"]
+        == pytest.approx(used * 3.0 * given["fma_lanes_fp32"] * 2 * given["fma_units"])
+    )
+    (peak_line,) = [
+        line
+        for line in benchmarks.markdown(_result_with_machine(given)).splitlines()
+        if line.startswith("FMA peak fp32:")
+    ]
+    assert "measured" not in peak_line and "given with --ghz" in peak_line
+    assert benchmarks.machine_info(2, measure=False)["measured_peak_gflops"] is None
+    assert len(calls) == 3
+
+
+def _result_with_machine(machine):
+    config = {"threads": 2, "repeats": 3, "rounds": 1, "stat": "median", "suite": "kernels"}
+    return {
+        "date": "2026-11-26T00:00:00",
+        "machine": machine,
+        "config": config,
+        "versions": {},
+        "notes": [],
+        "kernels": [],
+        "programs": [],
+        "load_average_before": None,
+    }
 
 
 def _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s):

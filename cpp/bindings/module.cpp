@@ -11,6 +11,7 @@
 
 #include "cpu_features.h"
 #include "families.h"
+#include "fma_peak.h"
 #include "parallel.h"
 
 namespace py = pybind11;
@@ -63,6 +64,18 @@ PYBIND11_MODULE(_cpu, m) {
     }
     throw py::value_error("isa: expected 'generic', 'avx2' or 'avx512', got '" + name + "'");
   }, py::arg("isa"), "Select a kernel variant (testing): lower than detected only.");
+
+  m.def("fma_peak_gflops", [](int threads, double seconds) {
+    if (threads < 1)
+      throw py::value_error("threads: expected a positive thread count, got " + std::to_string(threads));
+    if (!(seconds > 0.0 && seconds <= 10.0))
+      throw py::value_error("seconds: expected a duration in (0, 10], got " + std::to_string(seconds));
+    py::gil_scoped_release release;
+    return shendu::fma_peak_gflops(threads, seconds);
+  }, py::arg("threads"), py::arg("seconds") = 0.2,
+        "fp32 GFLOP/s of `threads` threads (at most get_num_threads()) running independent FMA "
+        "chains in the active ISA's vectors together for about `seconds`: the machine's FMA "
+        "ceiling now, turbo included.");
 
   shendu::bind::bind_dense(m);
   shendu::bind::bind_conv(m);

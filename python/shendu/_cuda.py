@@ -20,6 +20,7 @@ import operator
 import numpy as np
 
 from . import _cuda_kernels as _k
+from . import reference
 
 # Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
 _ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
@@ -474,14 +475,8 @@ def _pool_window(x_shape, pool_size, strides, padding, name: str):
 
 
 def _tap_dtype(g):
-    """max_pool2d's argmax dtype for Window2d g: a byte up to 256 cells (see ops.max_pool2d)."""
-    kh, kw = g[4], g[5]
-    if kh * kw > 65536:
-        raise ValueError(
-            f"pool_size: window ({kh}, {kw}) has {kh * kw} cells; max_pool2d's argmax (uint16) "
-            "holds at most 65536"
-        )
-    return _cp().uint8 if kh * kw <= 256 else _cp().uint16
+    """max_pool2d's argmax dtype for Window2d g: the reference's rule (uint8 up to 256 cells)."""
+    return reference._tap_dtype((g[4], g[5]))
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):

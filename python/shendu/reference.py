@@ -176,10 +176,14 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
 
 
 def _tap_dtype(pool_size):
-    """max_pool2d's argmax dtype: a byte for windows of up to 256 cells (see ops.max_pool2d)."""
+    """max_pool2d's argmax dtype: a byte for windows of up to 256 cells (see ops.max_pool2d).
+    The CUDA backend uses this rule too (CuPy takes NumPy's dtypes); pool2d.h states it for C++."""
     kh, kw = _pair(pool_size)
     if kh * kw > 65536:
-        raise ValueError(f"pool_size: window ({kh}, {kw}) has more than 65536 cells")
+        raise ValueError(
+            f"pool_size: window ({kh}, {kw}) has {kh * kw} cells; max_pool2d's argmax (uint16) "
+            "holds at most 65536"
+        )
     return np.uint8 if kh * kw <= 256 else np.uint16
 
 

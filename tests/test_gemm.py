@@ -124,6 +124,18 @@ def test_matmul_accepts_views_and_ints(rng):
     np.testing.assert_allclose(ops.matmul(a, b), a @ b.astype(np.float32), rtol=1e-5, atol=1e-5)
 
 
+def test_matmul_big_output_is_an_ordinary_aligned_array(rng):
+    # Products of 2^20 flops or more write C into a 64-byte aligned view of a slightly larger
+    # array: it must behave as any other result (contiguous, writable, its own values).
+    a, b = operands(rng, 300, 64, 70, False, False)
+    c = ops.matmul(a, b)
+    assert c.ctypes.data % 64 == 0
+    assert c.flags.c_contiguous and c.flags.writeable and c.shape == (300, 70)
+    c[0, 0] = 123.0
+    np.testing.assert_allclose(c[1:], (a @ b)[1:], rtol=1e-4, atol=1e-3)
+    assert c[0, 0] == 123.0
+
+
 def test_matmul_zero_inner_dimension_gives_zeros():
     # The output starts as uninitialized memory: a product over k = 0 must still write zeros.
     for _ in range(3):

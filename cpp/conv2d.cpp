@@ -1,5 +1,6 @@
 #include "conv2d.h"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -404,12 +405,18 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     return;
   }
   if (use_winograd(s)) {
-    const WinogradGeometry geometry = winograd_forward_geometry(s, x);
-    const float* u = winograd_filters(s, w, false, geometry.tile);
-    for_groups(s, groups, [&](int64_t g) {
-      const Group gr = group(s, g, groups);
-      winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
-    });
+    // An F(4x4) pass that stored a NaN or an infinity is redone under F(2x2) (conv2d_winograd.h).
+    WinogradGeometry geometry = winograd_geometry(s);
+    for (bool finite = false; !finite; geometry.tile = 2) {
+      const float* u = winograd_filters(s, w, false, geometry.tile);
+      std::atomic<bool> all{true};
+      for_groups(s, groups, [&](int64_t g) {
+        const Group gr = group(s, g, groups);
+        if (!winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y))
+          all.store(false, std::memory_order_relaxed);
+      });
+      finite = all.load(std::memory_order_relaxed);
+    }
     return;
   }
   const int64_t gemm_groups = whole_batch(s) ? std::min(kSmallGroups, s.n) : groups;
@@ -450,31 +457,37 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const WinogradGeometry geometry =
-      winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
-  const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
-  for_groups(s, groups, [&](int64_t g) {
-    const Group gr = group(s, g, groups);
-    float* p = partials + g * part;
-    float* db_part = p + K * ld;
-    zero_run(db_part, ld);  // every path overwrites its dw partial but adds into its db
-    if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
-    if (!dy_padded.empty())
-      for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
-        std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
-    if (direct) {
-      const DirectConv& kernels = direct_kernels();
-      if (dx)
-        kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
-                              gr.l1 / s.h.out * s.h.in, dx);
-      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
-    } else if (winograd) {
-      winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
-                        db_part);
-    } else {
-      backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
-    }
-  });
+  WinogradGeometry geometry = winograd ? winograd_geometry(s) : WinogradGeometry{};
+  // An F(4x4) pass that read a NaN or an infinity in dy is redone under F(2x2)
+  // (conv2d_winograd.h); every other path finishes in one.
+  for (bool finite = false; !finite; geometry.tile = 2) {
+    const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
+    std::atomic<bool> all{true};
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      float* p = partials + g * part;
+      float* db_part = p + K * ld;
+      zero_run(db_part, ld);  // every path overwrites its dw partial but adds into its db
+      if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+      if (!dy_padded.empty())
+        for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
+          std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
+      if (direct) {
+        const DirectConv& kernels = direct_kernels();
+        if (dx)
+          kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                                gr.l1 / s.h.out * s.h.in, dx);
+        kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
+      } else if (winograd) {
+        if (!winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
+                               db_part))
+          all.store(false, std::memory_order_relaxed);
+      } else {
+        backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
+      }
+    });
+    finite = all.load(std::memory_order_relaxed);
+  }
   // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
   // (a descheduled worker holding a chunk) than it saved (N32 5x5 C64->64 on two loaded cores).
   sum_partials(partials, groups, part, ld, K, F, 0, K + 1, dw, db);

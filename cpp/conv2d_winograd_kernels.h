@@ -18,11 +18,10 @@ struct WinogradKernels {
   // Rows [i0, i1) of every ci x co position of u (T * T x ci x co) from w, as winograd_filters.
   void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
                   int64_t i1, float* u);
-  void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+  bool (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
-  void (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+  bool (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                    int64_t n0, int64_t n1, float* dx, float* dw, float* db);
-  bool (*all_finite)(const float* p, int64_t n);
 };
 
 const WinogradKernels& winograd_kernels_avx2();
@@ -65,6 +64,13 @@ inline void store_n(float* p, V v, int64_t n) {
     std::memcpy(p, &v, sizeof v);
   else
     std::memcpy(p, &v, sizeof(float) * n);
+}
+
+// True unless a lane of seen (a sum of 0 * values) took a NaN or infinite value.
+inline bool all_zero(V seen) {
+  for (int64_t l = 0; l < kLanes; ++l)
+    if (seen[l] != 0.0f) return false;
+  return true;
 }
 
 // The 1-D transforms, applied to the rows and then the columns of a tile. Transforms<M> holds
@@ -203,14 +209,18 @@ const float* zeros(int64_t n) {
 
 // Tr (In points -> Out points) along both axes of one In x In tile, for channels [c0, c0 + n):
 // dst[(p * Out + q) * plane + c]. Full: n == kLanes, a constant the loads and stores compile to
-// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.)
-template <int In, int Out, void (*Tr)(const V*, V*), bool Full>
+// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.) Check: seen += 0 *
+// each value read, which stays 0 unless one is NaN or infinite.
+template <int In, int Out, void (*Tr)(const V*, V*), bool Full, bool Check = false>
 inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n, float* dst,
-                           int64_t plane) {
+                           int64_t plane, V* seen = nullptr) {
   V rows[Out][In];  // Tr along the tile's columns: rows[p][j] for tile column j
   for (int j = 0; j < In; ++j) {
     V d[In], r[Out];
-    for (int i = 0; i < In; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
+    for (int i = 0; i < In; ++i) {
+      d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
+      if (Check) *seen += d[i] * 0.0f;
+    }
     Tr(d, r);
     for (int p = 0; p < Out; ++p) rows[p][j] = r[p];
   }
@@ -255,7 +265,8 @@ void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int
 // transform_tile).
 template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
-                         int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F) {
+                         int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F,
+                         V& seen) {
   constexpr int T = M + 2;
   const int64_t w = Full ? kLanes : n;
   const V bias = b ? load_n(b + f0, w) : V{};
@@ -269,18 +280,24 @@ inline void output_block(const float* src, const float* b, int64_t f0, int64_t n
   for (int i = 0; i < rows_in; ++i) {
     V y[M];
     Transforms<M>::output(cols[i], y);
-    for (int j = 0; j < cols_in; ++j) store_n(dst + i * row_floats + j * F + f0, y[j] + bias, w);
+    for (int j = 0; j < cols_in; ++j) {
+      const V out = y[j] + bias;
+      if (M > 2) seen += out * 0.0f;
+      store_n(dst + i * row_floats + j * F + f0, out, w);
+    }
   }
 }
 
 // out (+ b) for tiles [t0, t0 + count) from m[(t * T * T + p) * co + f] (tile-major, see
-// conv_tiled): A^T m A of each tile, the cells past the bottom/right edge dropped.
+// conv_tiled): A^T m A of each tile, the cells past the bottom/right edge dropped. Under F(4x4),
+// false when a stored output is NaN or infinite (see conv2d_winograd.h); under F(2x2), true.
 template <int M>
-void transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
+bool transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
                       int64_t count, float* out) {
   const Tiling<M> tiles(g);
   constexpr int64_t P = (M + 2) * (M + 2);
   const int64_t F = g.co, plane = F, full = F / kLanes * kLanes;
+  V seen = {};
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t oh0 = tiles.row(tile), ow0 = tiles.col(tile);
@@ -289,11 +306,13 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
     const float* src = m + t * P * F;
     float* dst = out + ((n * g.out_h + oh0) * g.out_w + ow0) * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
-      output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F);
+      output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F,
+                            seen);
     if (full < F)
       output_block<M, false>(src, b, full, F - full, plane, rows_in, cols_in, dst, g.out_w * F,
-                             F);
+                             F, seen);
   }
+  return all_zero(seen);
 }
 
 // dx += B m B^T for channels [c0, c0 + n) of one tile, at its cells [i0, i1) x [j0, j1) (the
@@ -352,10 +371,14 @@ void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64
   }
 }
 
-// e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges).
+// e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges). Under
+// F(4x4), false when a dy value read is NaN or infinite (see conv2d_winograd.h); under F(2x2),
+// true.
 template <int M>
-void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
+bool transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
                   float* e) {
+  constexpr bool kCheck = M > 2;
+  V seen = {};
   const Tiling<M> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   const float* zero = zeros(F);
@@ -370,10 +393,13 @@ void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_
                         : zero;
     float* dst = e + t * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
-      transform_tile<M, M + 2, Transforms<M>::dy, true>(src, f0, kLanes, dst, plane);
+      transform_tile<M, M + 2, Transforms<M>::dy, true, kCheck>(src, f0, kLanes, dst, plane,
+                                                               &seen);
     if (full < F)
-      transform_tile<M, M + 2, Transforms<M>::dy, false>(src, full, F - full, dst, plane);
+      transform_tile<M, M + 2, Transforms<M>::dy, false, kCheck>(src, full, F - full, dst, plane,
+                                                                &seen);
   }
+  return all_zero(seen);
 }
 
 int64_t chunk_tiles(int64_t floats_per_tile) {
@@ -381,9 +407,9 @@ int64_t chunk_tiles(int64_t floats_per_tile) {
 }
 
 
-// u[((p * T + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
-// output channel o (forward: ci = C, co = F; input_grad: the same filters with ci = F, co = C, the
-// layout backward_tiled multiplies by), 16 of the co channels at a time.
+// u[(p * T + q) * winograd_plane(ci, co) + i * co + o] = (G g G^T)[p][q] for the filter g from
+// input channel i to output channel o (forward: ci = C, co = F; input_grad: the same filters with
+// ci = F, co = C, the layout backward_tiled multiplies by), 16 of the co channels at a time.
 template <int M>
 void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_t i0, int64_t i1,
                    float* u) {
@@ -416,18 +442,20 @@ void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_
       for (int p = 0; p < T; ++p) {
         V r[T];
         Transforms<M>::filter(cols[p], r);
-        for (int q = 0; q < T; ++q) store_n(u + ((p * T + q) * ci + i) * co + o0, r[q], ob);
+        for (int q = 0; q < T; ++q)
+          store_n(u + (p * T + q) * winograd_plane(ci, co) + i * co + o0, r[q], ob);
       }
     }
 }
 
 template <int M>
-void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+bool conv_tiled(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                 int64_t n0, int64_t n1, float* out) {
   constexpr int64_t P = (M + 2) * (M + 2);  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), ci = g.ci, co = g.co;
   const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (ci + co));
   float* v = workspace(P * std::min(chunk, t_end - n0 * per_image) * (ci + co));
+  bool finite = true;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
     float* m = v + P * count * ci;
@@ -436,10 +464,11 @@ void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
     // position-major. The backward's GEMMs lost as much with it as its transforms gained.
     transform_input<M>(g, in, t0, count, P * ci, ci, v);
     for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, co, ci, 1.0f, v + p * ci, P * ci, u + p * ci * co, co, 0.0f,
-            m + p * co, P * co);
-    transform_output<M>(g, m, b, t0, count, out);
+      sgemm(false, false, count, co, ci, 1.0f, v + p * ci, P * ci, u + p * winograd_plane(ci, co),
+            co, 0.0f, m + p * co, P * co);
+    finite &= transform_output<M>(g, m, b, t0, count, out);
   }
+  return finite;
 }
 
 void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
@@ -450,23 +479,10 @@ void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, in
     filters_tiled<2>(s, w, input_grad, i0, i1, u);
 }
 
-void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
+bool conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
           int64_t n1, float* out) {
-  if (g.tile == 4)
-    conv_tiled<4>(g, in, u, b, n0, n1, out);
-  else
-    conv_tiled<2>(g, in, u, b, n0, n1, out);
-}
-
-// True when none of p[0, n) is NaN or infinite: x * 0 is 0 exactly for finite x.
-bool all_finite(const float* p, int64_t n) {
-  V acc = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) acc += load_n(p + i, kLanes) * 0.0f;
-  acc += load_n(p + i, n - i) * 0.0f;
-  for (int64_t l = 0; l < kLanes; ++l)
-    if (acc[l] != 0.0f) return false;
-  return true;
+  return g.tile == 4 ? conv_tiled<4>(g, in, u, b, n0, n1, out)
+                     : conv_tiled<2>(g, in, u, b, n0, n1, out);
 }
 
 // sums[f] += e[t * F + f] for t < count, in order, 16 columns at a time in registers.
@@ -492,30 +508,32 @@ inline void add_tile_sums(const float* e, int64_t count, int64_t F, float* sums)
 //       tile's cells (row 1 of A is all ones), so dy is not read a second time.
 // dw's and db's sums do not depend on whether dx is computed.
 template <int M>
-void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                     int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
   const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
-  // The P per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
+  // The P per-position sums (C x F each, winograd_plane apart) accumulate over the chunks after
+  // the chunk's tiles.
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
-  float* v = workspace(tiles_floats + P * C * F);
+  float* v = workspace(tiles_floats + P * winograd_plane(C, F));
   float* acc = v + tiles_floats;
+  bool finite = true;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
     float* e = v + P * count * C;
     transform_input<M>(g, x, t0, count, C, count * C, v);
-    transform_dy<M>(g, dy, t0, count, e);
+    finite &= transform_dy<M>(g, dy, t0, count, e);
     add_tile_sums(e + (T + 1) * count * F, count, F, db);
     for (int64_t p = 0; p < P; ++p)
       sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
-            t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * C * F, F);
+            t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * winograd_plane(C, F), F);
     if (!dx) continue;
     // The x tiles are consumed; their space now receives dx's transformed tiles.
     for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * F * C, C, 0.0f,
-            v + p * count * C, C);
+      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * winograd_plane(F, C), C,
+            0.0f, v + p * count * C, C);
     add_input_grad<M>(g, v, t0, count, dx);
   }
   // dw = G^T M G for every (c, f), 16 filters at a time.
@@ -525,7 +543,8 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
       V rows[3][T];  // G^T M: rows[kh][q]
       for (int q = 0; q < T; ++q) {
         V col[T], r[3];
-        for (int p = 0; p < T; ++p) col[p] = load_n(acc + ((p * T + q) * C + c) * F + f0, fb);
+        for (int p = 0; p < T; ++p)
+          col[p] = load_n(acc + (p * T + q) * winograd_plane(C, F) + c * F + f0, fb);
         Transforms<M>::filter_grad(col, r);
         for (int kh = 0; kh < 3; ++kh) rows[kh][q] = r[kh];
       }
@@ -535,17 +554,16 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
         for (int kw = 0; kw < 3; ++kw) store_n(dw + ((kh * 3 + kw) * C + c) * F + f0, out[kw], fb);
       }
     }
+  return finite;
 }
 
-void backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+bool backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
               int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
-  if (g.tile == 4)
-    backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw, db);
-  else
-    backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
+  return g.tile == 4 ? backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw, db)
+                     : backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
 }
 
-constexpr WinogradKernels kKernels{filters, conv, backward, all_finite};
+constexpr WinogradKernels kKernels{filters, conv, backward};
 
 }  // namespace winograd
 }  // namespace

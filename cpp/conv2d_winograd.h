@@ -31,11 +31,12 @@
 // an infinity can come out as NaN where a direct sum would give infinity. F(4x4, 3x3) loses the
 // first property (an output's inverse transform uses positions that depend on its whole 6-cell
 // tile row), so inputs with a non-finite value take F(2x2, 3x3). They are found on the way, not
-// by a separate read of the input: the forward checks the outputs it stores (a non-finite input
-// cell reaches, under either tile, every output whose window covers it: some transformed position
-// that the output's inverse transform uses depends on the cell, and inf or NaN times any
-// coefficient or filter value, or plus anything, stays inf or NaN) and the backward the dy cells
-// it transforms; an F(4x4, 3x3) pass that saw one is redone under F(2x2, 3x3).
+// by a separate read of the input: the forward checks its outputs (a non-finite input cell
+// reaches, under either tile, every output whose window covers it: some transformed position that
+// the output's inverse transform uses depends on the cell, and inf or NaN times any coefficient or
+// filter value, or plus anything, stays inf or NaN) and the backward the dy cells it transforms,
+// both through sums of the values, kept in registers; an F(4x4, 3x3) pass that saw one is redone
+// under F(2x2, 3x3). (A finite sum that overflows counts too, which costs only the redo.)
 #pragma once
 #include <cstdint>
 #include <vector>

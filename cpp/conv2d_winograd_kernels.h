@@ -39,8 +39,12 @@ constexpr int64_t kLanes = 16;
 typedef float V __attribute__((vector_size(kLanes * sizeof(float))));
 
 // Transformed tiles of one chunk (floats): 1 MiB keeps a chunk in L2 from its input transform
-// through the T * T GEMMs to its output transform.
+// through the T * T GEMMs to its output transform. The forward's chunks are smaller: 256 KiB (18
+// F(4x4) tiles of 32 -> 64 channels) ran its 13x13x32 -> 64 layer 3-5% faster on one thread
+// (separate processes, alternated); the backward's were slower so (dw's GEMMs sum over a chunk's
+// tiles: fewer tiles, more passes over their C x F results).
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
+constexpr int64_t kForwardChunkFloats = int64_t{1} << 16;
 
 // Per calling thread and reused across calls, like the im2col workspace (conv2d.cpp). One buffer
 // per ISA copy; only the active one grows.
@@ -66,10 +70,24 @@ inline void store_n(float* p, V v, int64_t n) {
     std::memcpy(p, &v, sizeof(float) * n);
 }
 
-// True unless a lane of seen (a sum of 0 * values) took a NaN or infinite value.
-inline bool all_zero(V seen) {
+// *acc += v[0] + ... + v[N - 1], summed in pairs: the non-finite checks below sum the values they
+// check, and a chain of one add per value (or a sum kept in memory) made them the slowest part of
+// the output transform.
+template <int N>
+inline void add_sum(const V* v, V* acc) {
+  V s[N];
+  for (int i = 0; i < N; ++i) s[i] = v[i];
+  for (int step = 1; step < N; step *= 2)
+    for (int i = 0; i + step < N; i += 2 * step) s[i] += s[i + step];
+  *acc += s[0];
+}
+
+// True when every lane of sum is finite: a sum holds a NaN or an infinity when one of its terms
+// does (or when finite terms overflow, which costs the caller only a redo under F(2x2)).
+inline bool finite(V sum) {
+  const V zero = sum * 0.0f;  // 0 for finite lanes, NaN for the others
   for (int64_t l = 0; l < kLanes; ++l)
-    if (seen[l] != 0.0f) return false;
+    if (zero[l] != 0.0f) return false;
   return true;
 }
 
@@ -209,18 +227,17 @@ const float* zeros(int64_t n) {
 
 // Tr (In points -> Out points) along both axes of one In x In tile, for channels [c0, c0 + n):
 // dst[(p * Out + q) * plane + c]. Full: n == kLanes, a constant the loads and stores compile to
-// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.) Check: seen += 0 *
-// each value read, which stays 0 unless one is NaN or infinite.
+// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.) Check: adds the sum
+// of the values read to *sum (for finite()), once at the end (kept in a register until then).
 template <int In, int Out, void (*Tr)(const V*, V*), bool Full, bool Check = false>
 inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n, float* dst,
-                           int64_t plane, V* seen = nullptr) {
+                           int64_t plane, V* sum_to = nullptr) {
   V rows[Out][In];  // Tr along the tile's columns: rows[p][j] for tile column j
+  V sum = {};
   for (int j = 0; j < In; ++j) {
     V d[In], r[Out];
-    for (int i = 0; i < In; ++i) {
-      d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
-      if (Check) *seen += d[i] * 0.0f;
-    }
+    for (int i = 0; i < In; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
+    if (Check) add_sum<In>(d, &sum);
     Tr(d, r);
     for (int p = 0; p < Out; ++p) rows[p][j] = r[p];
   }
@@ -230,6 +247,7 @@ inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n
     for (int q = 0; q < Out; ++q)
       store_n(dst + (p * Out + q) * plane + c0, out[q], Full ? kLanes : n);
   }
+  if (Check) *sum_to += sum;
 }
 
 // v[t * tile_stride + p * plane + c] for positions p < T * T of tiles [t0, t0 + count): B^T d B
@@ -262,11 +280,12 @@ void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int
 
 // A^T m A (+ bias) of filters [f0, f0 + n) of one tile; only its rows_in x cols_in cells, which
 // lie row_floats apart (rows) and F apart (columns) from dst, are stored (Full: n == kLanes, as
-// transform_tile).
+// transform_tile). Under F(4x4), adds the bias and the block's outputs before it to *sum_to (for
+// finite()), once at the end as transform_tile.
 template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
                          int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F,
-                         V& seen) {
+                         V* sum_to) {
   constexpr int T = M + 2;
   const int64_t w = Full ? kLanes : n;
   const V bias = b ? load_n(b + f0, w) : V{};
@@ -277,27 +296,28 @@ inline void output_block(const float* src, const float* b, int64_t f0, int64_t n
     Transforms<M>::output(col, r);
     for (int i = 0; i < M; ++i) cols[i][q] = r[i];
   }
+  V sum = M > 2 ? bias : V{};
   for (int i = 0; i < rows_in; ++i) {
     V y[M];
     Transforms<M>::output(cols[i], y);
-    for (int j = 0; j < cols_in; ++j) {
-      const V out = y[j] + bias;
-      if (M > 2) seen += out * 0.0f;
-      store_n(dst + i * row_floats + j * F + f0, out, w);
-    }
+    if (M > 2) add_sum<M>(y, &sum);
+    for (int j = 0; j < cols_in; ++j) store_n(dst + i * row_floats + j * F + f0, y[j] + bias, w);
   }
+  if (M > 2) *sum_to += sum;
 }
 
 // out (+ b) for tiles [t0, t0 + count) from m[(t * T * T + p) * co + f] (tile-major, see
 // conv_tiled): A^T m A of each tile, the cells past the bottom/right edge dropped. Under F(4x4),
-// false when a stored output is NaN or infinite (see conv2d_winograd.h); under F(2x2), true.
+// false when an output is NaN or infinite (see conv2d_winograd.h; the rows of a tile past the
+// bottom edge are checked too, harmlessly: finite inputs give them finite values); under F(2x2),
+// true.
 template <int M>
 bool transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
                       int64_t count, float* out) {
   const Tiling<M> tiles(g);
   constexpr int64_t P = (M + 2) * (M + 2);
   const int64_t F = g.co, plane = F, full = F / kLanes * kLanes;
-  V seen = {};
+  V sum = {};
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t oh0 = tiles.row(tile), ow0 = tiles.col(tile);
@@ -307,12 +327,12 @@ bool transform_output(const WinogradGeometry& g, const float* m, const float* b,
     float* dst = out + ((n * g.out_h + oh0) * g.out_w + ow0) * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
       output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F,
-                            seen);
+                            &sum);
     if (full < F)
       output_block<M, false>(src, b, full, F - full, plane, rows_in, cols_in, dst, g.out_w * F,
-                             F, seen);
+                             F, &sum);
   }
-  return all_zero(seen);
+  return finite(sum);
 }
 
 // dx += B m B^T for channels [c0, c0 + n) of one tile, at its cells [i0, i1) x [j0, j1) (the
@@ -378,7 +398,7 @@ template <int M>
 bool transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
                   float* e) {
   constexpr bool kCheck = M > 2;
-  V seen = {};
+  V sum = {};
   const Tiling<M> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   const float* zero = zeros(F);
@@ -394,16 +414,16 @@ bool transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_
     float* dst = e + t * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
       transform_tile<M, M + 2, Transforms<M>::dy, true, kCheck>(src, f0, kLanes, dst, plane,
-                                                               &seen);
+                                                               &sum);
     if (full < F)
       transform_tile<M, M + 2, Transforms<M>::dy, false, kCheck>(src, full, F - full, dst, plane,
-                                                                &seen);
+                                                                &sum);
   }
-  return all_zero(seen);
+  return finite(sum);
 }
 
-int64_t chunk_tiles(int64_t floats_per_tile) {
-  return std::max<int64_t>(1, kWorkspaceFloats / floats_per_tile);
+int64_t chunk_tiles(int64_t budget, int64_t floats_per_tile) {
+  return std::max<int64_t>(1, budget / floats_per_tile);
 }
 
 
@@ -453,7 +473,7 @@ bool conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
                 int64_t n0, int64_t n1, float* out) {
   constexpr int64_t P = (M + 2) * (M + 2);  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), ci = g.ci, co = g.co;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (ci + co));
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(kForwardChunkFloats, P * (ci + co));
   float* v = workspace(P * std::min(chunk, t_end - n0 * per_image) * (ci + co));
   bool finite = true;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
@@ -513,7 +533,7 @@ bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(kWorkspaceFloats, P * (C + F));
   // The P per-position sums (C x F each, winograd_plane apart) accumulate over the chunks after
   // the chunk's tiles.
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
@@ -526,15 +546,18 @@ bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
     transform_input<M>(g, x, t0, count, C, count * C, v);
     finite &= transform_dy<M>(g, dy, t0, count, e);
     add_tile_sums(e + (T + 1) * count * F, count, F, db);
-    for (int64_t p = 0; p < P; ++p)
-      sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
-            t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * winograd_plane(C, F), F);
-    if (!dx) continue;
-    // The x tiles are consumed; their space now receives dx's transformed tiles.
-    for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * winograd_plane(F, C), C,
-            0.0f, v + p * count * C, C);
-    add_input_grad<M>(g, v, t0, count, dx);
+    // Position by position, dx's product right after dw's: it reads the dy tiles dw's just read
+    // (L1, not L2) and writes dx's transformed tiles over the x tiles dw's has consumed.
+    for (int64_t p = 0; p < P; ++p) {
+      float* vp = v + p * count * C;
+      const float* ep = e + p * count * F;
+      sgemm(true, false, C, F, count, 1.0f, vp, C, ep, F, t0 == n0 * per_image ? 0.0f : 1.0f,
+            acc + p * winograd_plane(C, F), F);
+      if (dx)
+        sgemm(false, false, count, C, F, 1.0f, ep, F, u + p * winograd_plane(F, C), C, 0.0f, vp,
+              C);
+    }
+    if (dx) add_input_grad<M>(g, v, t0, count, dx);
   }
   // dw = G^T M G for every (c, f), 16 filters at a time.
   for (int64_t c = 0; c < C; ++c)

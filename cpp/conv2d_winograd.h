@@ -34,9 +34,10 @@
 // by a separate read of the input: the forward checks its outputs (a non-finite input cell
 // reaches, under either tile, every output whose window covers it: some transformed position that
 // the output's inverse transform uses depends on the cell, and inf or NaN times any coefficient or
-// filter value, or plus anything, stays inf or NaN) and the backward the dy cells it transforms,
-// both through sums of the values, kept in registers; an F(4x4, 3x3) pass that saw one is redone
-// under F(2x2, 3x3). (A finite sum that overflows counts too, which costs only the redo.)
+// filter value, or plus anything, stays inf or NaN), through sums of them kept in registers, and
+// the backward dy, through db (the sum of every dy cell, which it computes anyway); an F(4x4, 3x3)
+// pass that saw one is redone under F(2x2, 3x3). (A finite sum that overflows counts too, which
+// costs only the redo.)
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -85,12 +86,13 @@ const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_g
 bool winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dw (KH * KW * C rows of F, overwritten), db (F, added to) and, unless dx is null, dx of images
-// [n0, n1); g from winograd_geometry (its tile serves all three, so dw and db do not depend on
-// whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused without dx). Runs
-// on the calling thread like winograd_conv. Under F(4x4), false when a dy value it read is NaN or
-// infinite (the caller then redoes the layer under F(2x2): the transposed F(2x2) keeps dy's NaN to
-// the dx cells its windows cover, the transposed F(4x4) does not); under F(2x2), true.
+// dw (KH * KW * C rows of F, overwritten), db (F, added to; finite on entry) and, unless dx is
+// null, dx of images [n0, n1); g from winograd_geometry (its tile serves all three, so dw and db
+// do not depend on whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused
+// without dx). Runs on the calling thread like winograd_conv. Under F(4x4), false when a dy value
+// it read is NaN or infinite (the caller then redoes the layer under F(2x2): the transposed F(2x2)
+// keeps dy's NaN to the dx cells its windows cover, the transposed F(4x4) does not); under F(2x2),
+// true.
 bool winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                        int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 

@@ -5,6 +5,7 @@
 // linkage keeps the per-ISA copies apart; conv2d_winograd.cpp picks one at run time.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -227,17 +228,14 @@ const float* zeros(int64_t n) {
 
 // Tr (In points -> Out points) along both axes of one In x In tile, for channels [c0, c0 + n):
 // dst[(p * Out + q) * plane + c]. Full: n == kLanes, a constant the loads and stores compile to
-// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.) Check: adds the sum
-// of the values read to *sum (for finite()), once at the end (kept in a register until then).
-template <int In, int Out, void (*Tr)(const V*, V*), bool Full, bool Check = false>
+// single vector moves with. (B^T d B of an input tile, A e A^T of a dy tile.)
+template <int In, int Out, void (*Tr)(const V*, V*), bool Full>
 inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n, float* dst,
-                           int64_t plane, V* sum_to = nullptr) {
+                           int64_t plane) {
   V rows[Out][In];  // Tr along the tile's columns: rows[p][j] for tile column j
-  V sum = {};
   for (int j = 0; j < In; ++j) {
     V d[In], r[Out];
     for (int i = 0; i < In; ++i) d[i] = load_n(src[i][j] + c0, Full ? kLanes : n);
-    if (Check) add_sum<In>(d, &sum);
     Tr(d, r);
     for (int p = 0; p < Out; ++p) rows[p][j] = r[p];
   }
@@ -247,7 +245,6 @@ inline void transform_tile(const float* const src[In][In], int64_t c0, int64_t n
     for (int q = 0; q < Out; ++q)
       store_n(dst + (p * Out + q) * plane + c0, out[q], Full ? kLanes : n);
   }
-  if (Check) *sum_to += sum;
 }
 
 // v[t * tile_stride + p * plane + c] for positions p < T * T of tiles [t0, t0 + count): B^T d B
@@ -281,7 +278,7 @@ void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int
 // A^T m A (+ bias) of filters [f0, f0 + n) of one tile; only its rows_in x cols_in cells, which
 // lie row_floats apart (rows) and F apart (columns) from dst, are stored (Full: n == kLanes, as
 // transform_tile). Under F(4x4), adds the bias and the block's outputs before it to *sum_to (for
-// finite()), once at the end as transform_tile.
+// finite()), once at the end: the sum stays in a register until then.
 template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
                          int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F,
@@ -391,14 +388,10 @@ void add_input_grad(const WinogradGeometry& g, const float* m, int64_t t0, int64
   }
 }
 
-// e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges). Under
-// F(4x4), false when a dy value read is NaN or infinite (see conv2d_winograd.h); under F(2x2),
-// true.
+// e[(p * count + t) * F + f]: A e A^T of each M x M tile of dy (zeros past the edges).
 template <int M>
-bool transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
+void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_t count,
                   float* e) {
-  constexpr bool kCheck = M > 2;
-  V sum = {};
   const Tiling<M> tiles(g);
   const int64_t F = g.co, plane = count * F, full = F / kLanes * kLanes;
   const float* zero = zeros(F);
@@ -413,13 +406,10 @@ bool transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_
                         : zero;
     float* dst = e + t * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
-      transform_tile<M, M + 2, Transforms<M>::dy, true, kCheck>(src, f0, kLanes, dst, plane,
-                                                               &sum);
+      transform_tile<M, M + 2, Transforms<M>::dy, true>(src, f0, kLanes, dst, plane);
     if (full < F)
-      transform_tile<M, M + 2, Transforms<M>::dy, false, kCheck>(src, full, F - full, dst, plane,
-                                                                &sum);
+      transform_tile<M, M + 2, Transforms<M>::dy, false>(src, full, F - full, dst, plane);
   }
-  return finite(sum);
 }
 
 int64_t chunk_tiles(int64_t budget, int64_t floats_per_tile) {
@@ -524,9 +514,12 @@ inline void add_tile_sums(const float* e, int64_t count, int64_t F, float* sums)
 //       the image (the first tile to reach a cell stores it). Neighbouring tiles overlap by 2
 //       cells; all tiles of an image belong to one call, so the sums run in tile order whatever
 //       the thread count.
-//   db  (added to) the sum over tiles of the transformed dy at position (1, 1): the sum of the
-//       tile's cells (row 1 of A is all ones), so dy is not read a second time.
-// dw's and db's sums do not depend on whether dx is computed.
+//   db  (added to; finite on entry) the sum over tiles of the transformed dy at position (1, 1):
+//       the sum of the tile's cells (row 1 of A is all ones), so dy is not read a second time.
+// dw's and db's sums do not depend on whether dx is computed. Under F(4x4), false when dy holds a
+// NaN or an infinity (see conv2d_winograd.h), found at no cost from db: every dy cell is in one
+// tile's sum, and a non-finite term leaves the sum non-finite (as does, harmlessly, an overflow).
+// Under F(2x2), true.
 template <int M>
 bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                     int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
@@ -539,12 +532,11 @@ bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
   float* v = workspace(tiles_floats + P * winograd_plane(C, F));
   float* acc = v + tiles_floats;
-  bool finite = true;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
     float* e = v + P * count * C;
     transform_input<M>(g, x, t0, count, C, count * C, v);
-    finite &= transform_dy<M>(g, dy, t0, count, e);
+    transform_dy<M>(g, dy, t0, count, e);
     add_tile_sums(e + (T + 1) * count * F, count, F, db);
     // Position by position, dx's product right after dw's: it reads the dy tiles dw's just read
     // (L1, not L2) and writes dx's transformed tiles over the x tiles dw's has consumed.
@@ -577,7 +569,10 @@ bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
         for (int kw = 0; kw < 3; ++kw) store_n(dw + ((kh * 3 + kw) * C + c) * F + f0, out[kw], fb);
       }
     }
-  return finite;
+  if (M == 2) return true;
+  for (int64_t f = 0; f < F; ++f)
+    if (!std::isfinite(db[f])) return false;
+  return true;
 }
 
 bool backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,

@@ -406,12 +406,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   if (use_winograd(s)) {
     // An F(4x4) pass that stored a NaN or an infinity is redone under F(2x2) (conv2d_winograd.h).
+    // kSmallGroups: the forward's groups cost nothing of their own (a group's chunks of tiles are
+    // the same either way), and smaller ones leave less to wait for when a worker thread is
+    // descheduled mid-group on a busy machine.
+    const int64_t winograd_groups = std::min(kSmallGroups, s.n);
     WinogradGeometry geometry = winograd_geometry(s);
     for (bool finite = false; !finite; geometry.tile = 2) {
       const float* u = winograd_filters(s, w, false, geometry.tile);
       std::atomic<bool> all{true};
-      for_groups(s, groups, [&](int64_t g) {
-        const Group gr = group(s, g, groups);
+      for_groups(s, winograd_groups, [&](int64_t g) {
+        const Group gr = group(s, g, winograd_groups);
         if (!winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y))
           all.store(false, std::memory_order_relaxed);
       });

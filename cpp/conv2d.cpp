@@ -287,34 +287,6 @@ void sum_partials(const float* partials, int64_t groups, int64_t part, int64_t l
   }
 }
 
-// t (cols x rows) = a^T for a (rows x cols), in 4 x 4 blocks through vector registers (element by
-// element took 17 us for a 576 x 64 filter matrix, these 6).
-void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
-  typedef float V __attribute__((vector_size(16)));
-  typedef int I __attribute__((vector_size(16)));
-  int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) {
-    int64_t c0 = 0;
-    for (; c0 + 4 <= cols; c0 += 4) {
-      V v[4];
-      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
-      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
-      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
-      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
-      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
-      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
-                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
-                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
-                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
-      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
-    }
-    for (; c0 < cols; ++c0)
-      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
-  }
-  for (; r0 < rows; ++r0)
-    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
-}
-
 // Layers whose whole-batch im2col fits the workspace cap: small enough that each group's products
 // run on the whole group at once (no chunks), and the forward takes kSmallGroups groups, the
 // backward backward_whole_batch.
@@ -380,6 +352,34 @@ std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
 }
 
 }  // namespace
+
+// In 4 x 4 blocks through vector registers (element by element took 17 us for a 576 x 64 filter
+// matrix, these 6).
+void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int I __attribute__((vector_size(16)));
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) {
+    int64_t c0 = 0;
+    for (; c0 + 4 <= cols; c0 += 4) {
+      V v[4];
+      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
+      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
+      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
+      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
+      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
+      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
+                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
+      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
+    }
+    for (; c0 < cols; ++c0)
+      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
+  }
+  for (; r0 < rows; ++r0)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
+}
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                     float* y) {

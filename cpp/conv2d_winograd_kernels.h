@@ -16,9 +16,10 @@
 namespace shendu {
 
 struct WinogradKernels {
-  // Rows [i0, i1) of every ci x co position of u (T * T x ci x co) from w, as winograd_filters.
-  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
-                  int64_t i1, float* u);
+  // Rows [i0, i1) of every ci x co position of u (T * T positions, winograd_plane apart) from w:
+  // the forward's filters of the layer s (ci = s.c, co = s.f).
+  void (*filters)(const Conv2dShape& s, const float* w, int tile, int64_t i0, int64_t i1,
+                  float* u);
   bool (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
   bool (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
@@ -418,30 +419,18 @@ int64_t chunk_tiles(int64_t budget, int64_t floats_per_tile) {
 
 
 // u[(p * T + q) * winograd_plane(ci, co) + i * co + o] = (G g G^T)[p][q] for the filter g from
-// input channel i to output channel o (forward: ci = C, co = F; input_grad: the same filters with
-// ci = F, co = C, the layout backward_tiled multiplies by), 16 of the co channels at a time.
+// input channel i to output channel o (ci = s.c, co = s.f), 16 of the co channels at a time.
 template <int M>
-void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_t i0, int64_t i1,
-                   float* u) {
+void filters_tiled(const Conv2dShape& s, const float* w, int64_t i0, int64_t i1, float* u) {
   constexpr int T = M + 2;
-  const int64_t C = s.c, F = s.f;
-  const int64_t ci = input_grad ? F : C, co = input_grad ? C : F;
+  const int64_t ci = s.c, co = s.f;
   for (int64_t i = i0; i < i1; ++i)
     for (int64_t o0 = 0; o0 < co; o0 += kLanes) {
       const int64_t ob = std::min(kLanes, co - o0);
       V g[3][3];
       for (int kh = 0; kh < 3; ++kh)
-        for (int kw = 0; kw < 3; ++kw) {
-          if (!input_grad) {
-            g[kh][kw] = load_n(w + ((kh * 3 + kw) * C + i) * F + o0, ob);
-            continue;
-          }
-          // Channels swapped: the co channels (c) lie F apart in w.
-          const float* src = w + ((kh * 3 + kw) * C + o0) * F + i;
-          V v = {};
-          for (int64_t l = 0; l < ob; ++l) v[l] = src[l * F];
-          g[kh][kw] = v;
-        }
+        for (int kw = 0; kw < 3; ++kw)
+          g[kh][kw] = load_n(w + ((kh * 3 + kw) * ci + i) * co + o0, ob);
       V cols[T][3];  // G g: cols[p][kw]
       for (int kw = 0; kw < 3; ++kw) {
         const V col[3] = {g[0][kw], g[1][kw], g[2][kw]};
@@ -481,12 +470,11 @@ bool conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
   return finite;
 }
 
-void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
-             int64_t i1, float* u) {
+void filters(const Conv2dShape& s, const float* w, int tile, int64_t i0, int64_t i1, float* u) {
   if (tile == 4)
-    filters_tiled<4>(s, w, input_grad, i0, i1, u);
+    filters_tiled<4>(s, w, i0, i1, u);
   else
-    filters_tiled<2>(s, w, input_grad, i0, i1, u);
+    filters_tiled<2>(s, w, i0, i1, u);
 }
 
 bool conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,

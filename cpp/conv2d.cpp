@@ -405,7 +405,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     return;
   }
   if (use_winograd(s)) {
-    // An F(4x4) pass that stored a NaN or an infinity is redone under F(2x2) (conv2d_winograd.h).
+    // An F(4x4) pass whose outputs hold a NaN or an infinity is redone under F(2x2)
+    // (conv2d_winograd.h).
     // kSmallGroups: the forward's groups cost nothing of their own (a group's chunks of tiles are
     // the same either way), and smaller ones leave less to wait for when a worker thread is
     // descheduled mid-group on a busy machine.

@@ -1,5 +1,6 @@
 #include "conv2d.h"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -286,34 +287,6 @@ void sum_partials(const float* partials, int64_t groups, int64_t part, int64_t l
   }
 }
 
-// t (cols x rows) = a^T for a (rows x cols), in 4 x 4 blocks through vector registers (element by
-// element took 17 us for a 576 x 64 filter matrix, these 6).
-void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
-  typedef float V __attribute__((vector_size(16)));
-  typedef int I __attribute__((vector_size(16)));
-  int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) {
-    int64_t c0 = 0;
-    for (; c0 + 4 <= cols; c0 += 4) {
-      V v[4];
-      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
-      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
-      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
-      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
-      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
-      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
-                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
-                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
-                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
-      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
-    }
-    for (; c0 < cols; ++c0)
-      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
-  }
-  for (; r0 < rows; ++r0)
-    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
-}
-
 // Layers whose whole-batch im2col fits the workspace cap: small enough that each group's products
 // run on the whole group at once (no chunks), and the forward takes kSmallGroups groups, the
 // backward backward_whole_batch.
@@ -380,6 +353,34 @@ std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
 
 }  // namespace
 
+// In 4 x 4 blocks through vector registers (element by element took 17 us for a 576 x 64 filter
+// matrix, these 6).
+void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
+  typedef float V __attribute__((vector_size(16)));
+  typedef int I __attribute__((vector_size(16)));
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) {
+    int64_t c0 = 0;
+    for (; c0 + 4 <= cols; c0 += 4) {
+      V v[4];
+      for (int i = 0; i < 4; ++i) std::memcpy(&v[i], a + (r0 + i) * cols + c0, sizeof(V));
+      const V lo01 = __builtin_shuffle(v[0], v[1], I{0, 4, 1, 5});
+      const V lo23 = __builtin_shuffle(v[2], v[3], I{0, 4, 1, 5});
+      const V hi01 = __builtin_shuffle(v[0], v[1], I{2, 6, 3, 7});
+      const V hi23 = __builtin_shuffle(v[2], v[3], I{2, 6, 3, 7});
+      const V out[4] = {__builtin_shuffle(lo01, lo23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(lo01, lo23, I{2, 3, 6, 7}),
+                        __builtin_shuffle(hi01, hi23, I{0, 1, 4, 5}),
+                        __builtin_shuffle(hi01, hi23, I{2, 3, 6, 7})};
+      for (int i = 0; i < 4; ++i) std::memcpy(t + (c0 + i) * rows + r0, &out[i], sizeof(V));
+    }
+    for (; c0 < cols; ++c0)
+      for (int64_t r = r0; r < r0 + 4; ++r) t[c0 * rows + r] = a[r * cols + c0];
+  }
+  for (; r0 < rows; ++r0)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
+}
+
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
                     float* y) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, lines = s.n * s.h.out;
@@ -404,12 +405,23 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     return;
   }
   if (use_winograd(s)) {
-    const WinogradGeometry geometry = winograd_forward_geometry(s, x);
-    const float* u = winograd_filters(s, w, false, geometry.tile);
-    for_groups(s, groups, [&](int64_t g) {
-      const Group gr = group(s, g, groups);
-      winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y);
-    });
+    // An F(4x4) pass whose outputs hold a NaN or an infinity is redone under F(2x2)
+    // (conv2d_winograd.h).
+    // kSmallGroups: the forward's groups cost nothing of their own (a group's chunks of tiles are
+    // the same either way), and smaller ones leave less to wait for when a worker thread is
+    // descheduled mid-group on a busy machine.
+    const int64_t winograd_groups = std::min(kSmallGroups, s.n);
+    WinogradGeometry geometry = winograd_geometry(s);
+    for (bool finite = false; !finite; geometry.tile = 2) {
+      const float* u = winograd_filters(s, w, false, geometry.tile);
+      std::atomic<bool> all{true};
+      for_groups(s, winograd_groups, [&](int64_t g) {
+        const Group gr = group(s, g, winograd_groups);
+        if (!winograd_conv(geometry, x, u, b, gr.l0 / s.h.out, gr.l1 / s.h.out, y))
+          all.store(false, std::memory_order_relaxed);
+      });
+      finite = all.load(std::memory_order_relaxed);
+    }
     return;
   }
   const int64_t gemm_groups = whole_batch(s) ? std::min(kSmallGroups, s.n) : groups;
@@ -450,31 +462,37 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
   const std::vector<float> wp = direct && dx ? pad_filters(w, K, F) : std::vector<float>();
   const bool winograd = use_winograd(s);
-  const WinogradGeometry geometry =
-      winograd ? winograd_backward_geometry(s, dy) : WinogradGeometry{};
-  const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
-  for_groups(s, groups, [&](int64_t g) {
-    const Group gr = group(s, g, groups);
-    float* p = partials + g * part;
-    float* db_part = p + K * ld;
-    zero_run(db_part, ld);  // every path overwrites its dw partial but adds into its db
-    if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
-    if (!dy_padded.empty())
-      for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
-        std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
-    if (direct) {
-      const DirectConv& kernels = direct_kernels();
-      if (dx)
-        kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
-                              gr.l1 / s.h.out * s.h.in, dx);
-      kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
-    } else if (winograd) {
-      winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
-                        db_part);
-    } else {
-      backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
-    }
-  });
+  WinogradGeometry geometry = winograd ? winograd_geometry(s) : WinogradGeometry{};
+  // An F(4x4) pass that read a NaN or an infinity in dy is redone under F(2x2)
+  // (conv2d_winograd.h); every other path finishes in one.
+  for (bool finite = false; !finite; geometry.tile = 2) {
+    const float* u = winograd && dx ? winograd_filters(s, w, true, geometry.tile) : nullptr;
+    std::atomic<bool> all{true};
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      float* p = partials + g * part;
+      float* db_part = p + K * ld;
+      zero_run(db_part, ld);  // every path overwrites its dw partial but adds into its db
+      if (!direct && !winograd) add_rows(dy, gr.l0 * Wo, gr.l1 * Wo, F, db_part);
+      if (!dy_padded.empty())
+        for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
+          std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
+      if (direct) {
+        const DirectConv& kernels = direct_kernels();
+        if (dx)
+          kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
+                                gr.l1 / s.h.out * s.h.in, dx);
+        kernels.backward_filter(s, dyp, x, gr.l0, gr.l1, p, db_part);
+      } else if (winograd) {
+        if (!winograd_backward(geometry, x, dy, u, gr.l0 / s.h.out, gr.l1 / s.h.out, dx, p,
+                               db_part))
+          all.store(false, std::memory_order_relaxed);
+      } else {
+        backward_lines(s, dy, x, w, gr.l0, gr.l1, dx, p);
+      }
+    });
+    finite = all.load(std::memory_order_relaxed);
+  }
   // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
   // (a descheduled worker holding a chunk) than it saved (N32 5x5 C64->64 on two loaded cores).
   sum_partials(partials, groups, part, ld, K, F, 0, K + 1, dw, db);

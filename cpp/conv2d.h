@@ -28,6 +28,10 @@ inline float* line_aligned(std::vector<float>& buf, int64_t floats) {
   return static_cast<float*>(std::align(kLine, bytes, p, space));
 }
 
+// t (cols x rows) = a^T for a (rows x cols): the backward's filters for dx, in the im2col and
+// Winograd paths alike.
+void transpose(const float* a, int64_t rows, int64_t cols, float* t);
+
 // y = conv(x, w) + b; b may be null.
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y);
 

@@ -30,8 +30,14 @@
 // output's inverse transform uses only the transformed positions that depend on its window), but
 // an infinity can come out as NaN where a direct sum would give infinity. F(4x4, 3x3) loses the
 // first property (an output's inverse transform uses positions that depend on its whole 6-cell
-// tile row), so inputs with a non-finite value take F(2x2, 3x3), at the price of one extra read
-// of the input to find them.
+// tile row), so inputs with a non-finite value take F(2x2, 3x3). They are found on the way, not
+// by a separate read of the input: the forward checks its outputs (a non-finite input cell
+// reaches, under either tile, every output whose window covers it: some transformed position that
+// the output's inverse transform uses depends on the cell, and inf or NaN times any coefficient or
+// filter value, or plus anything, stays inf or NaN), through sums of them kept in registers, and
+// the backward dy, through db (the sum of every dy cell, which it computes anyway); an F(4x4, 3x3)
+// pass that saw one is redone under F(2x2, 3x3). (A finite sum that overflows counts too, which
+// costs only the redo.)
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -52,32 +58,42 @@ struct WinogradGeometry {
 // products to outweigh the transforms and the partial tiles at odd edges.
 bool winograd_pays(const Conv2dShape& s);
 
-// The forward on x (n images), with the tile winograd_tile picks, or 2 where x holds a NaN or an
-// infinity (see above).
-WinogradGeometry winograd_forward_geometry(const Conv2dShape& s, const float* x);
-// The forward's geometry for the backward, with the tile winograd_tile picks, or 2 where dy holds
-// a NaN or an infinity: the transposed F(2x2, 3x3) keeps dy's NaN to the dx cells its window
-// covers, the transposed F(4x4, 3x3) does not.
-WinogradGeometry winograd_backward_geometry(const Conv2dShape& s, const float* dy);
+// The forward's geometry, with the tile winograd_tile picks. The backward (dx and dw, on the
+// forward's tiles) takes it too: its transposed products have the forward's GEMMs and transform
+// sizes, so its costs.
+WinogradGeometry winograd_geometry(const Conv2dShape& s);
 
 // The tile (2 or 4) with the lower estimated cost for g (its tile field ignored).
 int winograd_tile(const WinogradGeometry& g);
 
-// The transformed filters (T * T x C x F, T = tile + 2) for a geometry above: for the forward, or
-// for the input gradient with the channel axes swapped (T * T x F x C). In a per-thread buffer,
+// Floats between the positions of the transformed filters and of the backward's per-position dw
+// sums (ci x co each): one 16-float vector past ci * co, so that positions do not lie a multiple of
+// 4 KiB apart. At 32 x 64 filters (8 KiB) the 36 stores of one filter's positions, and the 36
+// loads of dw's inverse transform, all fell into one L1 set: the filter transform took ~5% of the
+// 13x13x32 -> 64 layer's fwd+bwd for under 0.1% of its arithmetic.
+inline int64_t winograd_plane(int64_t ci, int64_t co) { return ci * co + 16; }
+
+// The transformed filters (T * T positions of C x F, winograd_plane floats apart, T = tile + 2)
+// for a geometry above: for the forward, or for the input gradient with the channel axes swapped
+// (positions of F x C). In a per-thread buffer,
 // valid until the calling thread's next call.
 const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_grad, int tile);
 
 // out = conv(in, filters) + b (b may be null) for images [n0, n1); u from winograd_filters.
-// Runs on the calling thread (or sgemm threads itself outside a parallel region).
-void winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+// Runs on the calling thread (or sgemm threads itself outside a parallel region). Under F(4x4),
+// false when an output it stored is NaN or infinite (the caller then redoes the layer under
+// F(2x2), see above); under F(2x2), true.
+bool winograd_conv(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                    int64_t n0, int64_t n1, float* out);
 
-// dw (KH * KW * C rows of F, overwritten), db (F, added to) and, unless dx is null, dx of images
-// [n0, n1); g from winograd_backward_geometry (its tile serves all three, so dw and db do not
-// depend on whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused without
-// dx). Runs on the calling thread like winograd_conv.
-void winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+// dw (KH * KW * C rows of F, overwritten), db (F, added to; finite on entry) and, unless dx is
+// null, dx of images [n0, n1); g from winograd_geometry (its tile serves all three, so dw and db
+// do not depend on whether dx is asked for), u from winograd_filters(..., true, g.tile) (unused
+// without dx). Runs on the calling thread like winograd_conv. Under F(4x4), false when a dy value
+// it read is NaN or infinite (the caller then redoes the layer under F(2x2): the transposed F(2x2)
+// keeps dy's NaN to the dx cells its windows cover, the transposed F(4x4) does not); under F(2x2),
+// true.
+bool winograd_backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                        int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 
 }  // namespace shendu

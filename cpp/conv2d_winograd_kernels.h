@@ -5,6 +5,7 @@
 // linkage keeps the per-ISA copies apart; conv2d_winograd.cpp picks one at run time.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -15,14 +16,14 @@
 namespace shendu {
 
 struct WinogradKernels {
-  // Rows [i0, i1) of every ci x co position of u (T * T x ci x co) from w, as winograd_filters.
-  void (*filters)(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
-                  int64_t i1, float* u);
-  void (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+  // Rows [i0, i1) of every ci x co position of u (T * T positions, winograd_plane apart) from w:
+  // the forward's filters of the layer s (ci = s.c, co = s.f).
+  void (*filters)(const Conv2dShape& s, const float* w, int tile, int64_t i0, int64_t i1,
+                  float* u);
+  bool (*conv)(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                int64_t n0, int64_t n1, float* out);
-  void (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+  bool (*backward)(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                    int64_t n0, int64_t n1, float* dx, float* dw, float* db);
-  bool (*all_finite)(const float* p, int64_t n);
 };
 
 const WinogradKernels& winograd_kernels_avx2();
@@ -40,8 +41,12 @@ constexpr int64_t kLanes = 16;
 typedef float V __attribute__((vector_size(kLanes * sizeof(float))));
 
 // Transformed tiles of one chunk (floats): 1 MiB keeps a chunk in L2 from its input transform
-// through the T * T GEMMs to its output transform.
+// through the T * T GEMMs to its output transform. The forward's chunks are smaller: 256 KiB (18
+// F(4x4) tiles of 32 -> 64 channels) ran its 13x13x32 -> 64 layer 3-5% faster on one thread
+// (separate processes, alternated); the backward's were slower so (dw's GEMMs sum over a chunk's
+// tiles: fewer tiles, more passes over their C x F results).
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
+constexpr int64_t kForwardChunkFloats = int64_t{1} << 16;
 
 // Per calling thread and reused across calls, like the im2col workspace (conv2d.cpp). One buffer
 // per ISA copy; only the active one grows.
@@ -65,6 +70,27 @@ inline void store_n(float* p, V v, int64_t n) {
     std::memcpy(p, &v, sizeof v);
   else
     std::memcpy(p, &v, sizeof(float) * n);
+}
+
+// *acc += v[0] + ... + v[N - 1], summed in pairs: the non-finite checks below sum the values they
+// check, and a chain of one add per value (or a sum kept in memory) made them the slowest part of
+// the output transform.
+template <int N>
+inline void add_sum(const V* v, V* acc) {
+  V s[N];
+  for (int i = 0; i < N; ++i) s[i] = v[i];
+  for (int step = 1; step < N; step *= 2)
+    for (int i = 0; i + step < N; i += 2 * step) s[i] += s[i + step];
+  *acc += s[0];
+}
+
+// True when every lane of sum is finite: a sum holds a NaN or an infinity when one of its terms
+// does (or when finite terms overflow, which costs the caller only a redo under F(2x2)).
+inline bool finite(V sum) {
+  const V zero = sum * 0.0f;  // 0 for finite lanes, NaN for the others
+  for (int64_t l = 0; l < kLanes; ++l)
+    if (zero[l] != 0.0f) return false;
+  return true;
 }
 
 // The 1-D transforms, applied to the rows and then the columns of a tile. Transforms<M> holds
@@ -252,10 +278,12 @@ void transform_input(const WinogradGeometry& g, const float* in, int64_t t0, int
 
 // A^T m A (+ bias) of filters [f0, f0 + n) of one tile; only its rows_in x cols_in cells, which
 // lie row_floats apart (rows) and F apart (columns) from dst, are stored (Full: n == kLanes, as
-// transform_tile).
+// transform_tile). Under F(4x4), adds the bias and the block's outputs before it to *sum_to (for
+// finite()), once at the end: the sum stays in a register until then.
 template <int M, bool Full>
 inline void output_block(const float* src, const float* b, int64_t f0, int64_t n, int64_t plane,
-                         int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F) {
+                         int rows_in, int cols_in, float* dst, int64_t row_floats, int64_t F,
+                         V* sum_to) {
   constexpr int T = M + 2;
   const int64_t w = Full ? kLanes : n;
   const V bias = b ? load_n(b + f0, w) : V{};
@@ -266,21 +294,28 @@ inline void output_block(const float* src, const float* b, int64_t f0, int64_t n
     Transforms<M>::output(col, r);
     for (int i = 0; i < M; ++i) cols[i][q] = r[i];
   }
+  V sum = M > 2 ? bias : V{};
   for (int i = 0; i < rows_in; ++i) {
     V y[M];
     Transforms<M>::output(cols[i], y);
+    if (M > 2) add_sum<M>(y, &sum);
     for (int j = 0; j < cols_in; ++j) store_n(dst + i * row_floats + j * F + f0, y[j] + bias, w);
   }
+  if (M > 2) *sum_to += sum;
 }
 
 // out (+ b) for tiles [t0, t0 + count) from m[(t * T * T + p) * co + f] (tile-major, see
-// conv_tiled): A^T m A of each tile, the cells past the bottom/right edge dropped.
+// conv_tiled): A^T m A of each tile, the cells past the bottom/right edge dropped. Under F(4x4),
+// false when an output is NaN or infinite (see conv2d_winograd.h; the rows of a tile past the
+// bottom edge are checked too, harmlessly: finite inputs give them finite values); under F(2x2),
+// true.
 template <int M>
-void transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
+bool transform_output(const WinogradGeometry& g, const float* m, const float* b, int64_t t0,
                       int64_t count, float* out) {
   const Tiling<M> tiles(g);
   constexpr int64_t P = (M + 2) * (M + 2);
   const int64_t F = g.co, plane = F, full = F / kLanes * kLanes;
+  V sum = {};
   for (int64_t t = 0; t < count; ++t) {
     const int64_t tile = t0 + t, n = tiles.image(tile);
     const int64_t oh0 = tiles.row(tile), ow0 = tiles.col(tile);
@@ -289,11 +324,13 @@ void transform_output(const WinogradGeometry& g, const float* m, const float* b,
     const float* src = m + t * P * F;
     float* dst = out + ((n * g.out_h + oh0) * g.out_w + ow0) * F;
     for (int64_t f0 = 0; f0 < full; f0 += kLanes)
-      output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F);
+      output_block<M, true>(src, b, f0, kLanes, plane, rows_in, cols_in, dst, g.out_w * F, F,
+                            &sum);
     if (full < F)
       output_block<M, false>(src, b, full, F - full, plane, rows_in, cols_in, dst, g.out_w * F,
-                             F);
+                             F, &sum);
   }
+  return finite(sum);
 }
 
 // dx += B m B^T for channels [c0, c0 + n) of one tile, at its cells [i0, i1) x [j0, j1) (the
@@ -376,36 +413,24 @@ void transform_dy(const WinogradGeometry& g, const float* dy, int64_t t0, int64_
   }
 }
 
-int64_t chunk_tiles(int64_t floats_per_tile) {
-  return std::max<int64_t>(1, kWorkspaceFloats / floats_per_tile);
+int64_t chunk_tiles(int64_t budget, int64_t floats_per_tile) {
+  return std::max<int64_t>(1, budget / floats_per_tile);
 }
 
 
-// u[((p * T + q) * ci + i) * co + o] = (G g G^T)[p][q] for the filter g from input channel i to
-// output channel o (forward: ci = C, co = F; input_grad: the same filters with ci = F, co = C, the
-// layout backward_tiled multiplies by), 16 of the co channels at a time.
+// u[(p * T + q) * winograd_plane(ci, co) + i * co + o] = (G g G^T)[p][q] for the filter g from
+// input channel i to output channel o (ci = s.c, co = s.f), 16 of the co channels at a time.
 template <int M>
-void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_t i0, int64_t i1,
-                   float* u) {
+void filters_tiled(const Conv2dShape& s, const float* w, int64_t i0, int64_t i1, float* u) {
   constexpr int T = M + 2;
-  const int64_t C = s.c, F = s.f;
-  const int64_t ci = input_grad ? F : C, co = input_grad ? C : F;
+  const int64_t ci = s.c, co = s.f;
   for (int64_t i = i0; i < i1; ++i)
     for (int64_t o0 = 0; o0 < co; o0 += kLanes) {
       const int64_t ob = std::min(kLanes, co - o0);
       V g[3][3];
       for (int kh = 0; kh < 3; ++kh)
-        for (int kw = 0; kw < 3; ++kw) {
-          if (!input_grad) {
-            g[kh][kw] = load_n(w + ((kh * 3 + kw) * C + i) * F + o0, ob);
-            continue;
-          }
-          // Channels swapped: the co channels (c) lie F apart in w.
-          const float* src = w + ((kh * 3 + kw) * C + o0) * F + i;
-          V v = {};
-          for (int64_t l = 0; l < ob; ++l) v[l] = src[l * F];
-          g[kh][kw] = v;
-        }
+        for (int kw = 0; kw < 3; ++kw)
+          g[kh][kw] = load_n(w + ((kh * 3 + kw) * ci + i) * co + o0, ob);
       V cols[T][3];  // G g: cols[p][kw]
       for (int kw = 0; kw < 3; ++kw) {
         const V col[3] = {g[0][kw], g[1][kw], g[2][kw]};
@@ -416,18 +441,20 @@ void filters_tiled(const Conv2dShape& s, const float* w, bool input_grad, int64_
       for (int p = 0; p < T; ++p) {
         V r[T];
         Transforms<M>::filter(cols[p], r);
-        for (int q = 0; q < T; ++q) store_n(u + ((p * T + q) * ci + i) * co + o0, r[q], ob);
+        for (int q = 0; q < T; ++q)
+          store_n(u + (p * T + q) * winograd_plane(ci, co) + i * co + o0, r[q], ob);
       }
     }
 }
 
 template <int M>
-void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, const float* b,
+bool conv_tiled(const WinogradGeometry& g, const float* in, const float* u, const float* b,
                 int64_t n0, int64_t n1, float* out) {
   constexpr int64_t P = (M + 2) * (M + 2);  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), ci = g.ci, co = g.co;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (ci + co));
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(kForwardChunkFloats, P * (ci + co));
   float* v = workspace(P * std::min(chunk, t_end - n0 * per_image) * (ci + co));
+  bool finite = true;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
     float* m = v + P * count * ci;
@@ -436,37 +463,24 @@ void conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
     // position-major. The backward's GEMMs lost as much with it as its transforms gained.
     transform_input<M>(g, in, t0, count, P * ci, ci, v);
     for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, co, ci, 1.0f, v + p * ci, P * ci, u + p * ci * co, co, 0.0f,
-            m + p * co, P * co);
-    transform_output<M>(g, m, b, t0, count, out);
+      sgemm(false, false, count, co, ci, 1.0f, v + p * ci, P * ci, u + p * winograd_plane(ci, co),
+            co, 0.0f, m + p * co, P * co);
+    finite &= transform_output<M>(g, m, b, t0, count, out);
   }
+  return finite;
 }
 
-void filters(const Conv2dShape& s, const float* w, bool input_grad, int tile, int64_t i0,
-             int64_t i1, float* u) {
+void filters(const Conv2dShape& s, const float* w, int tile, int64_t i0, int64_t i1, float* u) {
   if (tile == 4)
-    filters_tiled<4>(s, w, input_grad, i0, i1, u);
+    filters_tiled<4>(s, w, i0, i1, u);
   else
-    filters_tiled<2>(s, w, input_grad, i0, i1, u);
+    filters_tiled<2>(s, w, i0, i1, u);
 }
 
-void conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
+bool conv(const WinogradGeometry& g, const float* in, const float* u, const float* b, int64_t n0,
           int64_t n1, float* out) {
-  if (g.tile == 4)
-    conv_tiled<4>(g, in, u, b, n0, n1, out);
-  else
-    conv_tiled<2>(g, in, u, b, n0, n1, out);
-}
-
-// True when none of p[0, n) is NaN or infinite: x * 0 is 0 exactly for finite x.
-bool all_finite(const float* p, int64_t n) {
-  V acc = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) acc += load_n(p + i, kLanes) * 0.0f;
-  acc += load_n(p + i, n - i) * 0.0f;
-  for (int64_t l = 0; l < kLanes; ++l)
-    if (acc[l] != 0.0f) return false;
-  return true;
+  return g.tile == 4 ? conv_tiled<4>(g, in, u, b, n0, n1, out)
+                     : conv_tiled<2>(g, in, u, b, n0, n1, out);
 }
 
 // sums[f] += e[t * F + f] for t < count, in order, 16 columns at a time in registers.
@@ -488,19 +502,23 @@ inline void add_tile_sums(const float* e, int64_t count, int64_t F, float* sums)
 //       the image (the first tile to reach a cell stores it). Neighbouring tiles overlap by 2
 //       cells; all tiles of an image belong to one call, so the sums run in tile order whatever
 //       the thread count.
-//   db  (added to) the sum over tiles of the transformed dy at position (1, 1): the sum of the
-//       tile's cells (row 1 of A is all ones), so dy is not read a second time.
-// dw's and db's sums do not depend on whether dx is computed.
+//   db  (added to; finite on entry) the sum over tiles of the transformed dy at position (1, 1):
+//       the sum of the tile's cells (row 1 of A is all ones), so dy is not read a second time.
+// dw's and db's sums do not depend on whether dx is computed. Under F(4x4), false when dy holds a
+// NaN or an infinity (see conv2d_winograd.h), found at no cost from db: every dy cell is in one
+// tile's sum, and a non-finite term leaves the sum non-finite (as does, harmlessly, an overflow).
+// Under F(2x2), true.
 template <int M>
-void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+bool backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
                     int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
   constexpr int T = M + 2;
   constexpr int64_t P = T * T;  // transformed positions
   const int64_t per_image = Tiling<M>(g).per_image(), C = g.ci, F = g.co;
-  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(P * (C + F));
-  // The P per-position sums (C x F each) accumulate over the chunks after the chunk's tiles.
+  const int64_t t_end = n1 * per_image, chunk = chunk_tiles(kWorkspaceFloats, P * (C + F));
+  // The P per-position sums (C x F each, winograd_plane apart) accumulate over the chunks after
+  // the chunk's tiles.
   const int64_t tiles_floats = P * std::min(chunk, t_end - n0 * per_image) * (C + F);
-  float* v = workspace(tiles_floats + P * C * F);
+  float* v = workspace(tiles_floats + P * winograd_plane(C, F));
   float* acc = v + tiles_floats;
   for (int64_t t0 = n0 * per_image; t0 < t_end; t0 += chunk) {
     const int64_t count = std::min(chunk, t_end - t0);
@@ -508,15 +526,18 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
     transform_input<M>(g, x, t0, count, C, count * C, v);
     transform_dy<M>(g, dy, t0, count, e);
     add_tile_sums(e + (T + 1) * count * F, count, F, db);
-    for (int64_t p = 0; p < P; ++p)
-      sgemm(true, false, C, F, count, 1.0f, v + p * count * C, C, e + p * count * F, F,
-            t0 == n0 * per_image ? 0.0f : 1.0f, acc + p * C * F, F);
-    if (!dx) continue;
-    // The x tiles are consumed; their space now receives dx's transformed tiles.
-    for (int64_t p = 0; p < P; ++p)
-      sgemm(false, false, count, C, F, 1.0f, e + p * count * F, F, u + p * F * C, C, 0.0f,
-            v + p * count * C, C);
-    add_input_grad<M>(g, v, t0, count, dx);
+    // Position by position, dx's product right after dw's: it reads the dy tiles dw's just read
+    // (L1, not L2) and writes dx's transformed tiles over the x tiles dw's has consumed.
+    for (int64_t p = 0; p < P; ++p) {
+      float* vp = v + p * count * C;
+      const float* ep = e + p * count * F;
+      sgemm(true, false, C, F, count, 1.0f, vp, C, ep, F, t0 == n0 * per_image ? 0.0f : 1.0f,
+            acc + p * winograd_plane(C, F), F);
+      if (dx)
+        sgemm(false, false, count, C, F, 1.0f, ep, F, u + p * winograd_plane(F, C), C, 0.0f, vp,
+              C);
+    }
+    if (dx) add_input_grad<M>(g, v, t0, count, dx);
   }
   // dw = G^T M G for every (c, f), 16 filters at a time.
   for (int64_t c = 0; c < C; ++c)
@@ -525,7 +546,8 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
       V rows[3][T];  // G^T M: rows[kh][q]
       for (int q = 0; q < T; ++q) {
         V col[T], r[3];
-        for (int p = 0; p < T; ++p) col[p] = load_n(acc + ((p * T + q) * C + c) * F + f0, fb);
+        for (int p = 0; p < T; ++p)
+          col[p] = load_n(acc + (p * T + q) * winograd_plane(C, F) + c * F + f0, fb);
         Transforms<M>::filter_grad(col, r);
         for (int kh = 0; kh < 3; ++kh) rows[kh][q] = r[kh];
       }
@@ -535,17 +557,19 @@ void backward_tiled(const WinogradGeometry& g, const float* x, const float* dy, 
         for (int kw = 0; kw < 3; ++kw) store_n(dw + ((kh * 3 + kw) * C + c) * F + f0, out[kw], fb);
       }
     }
+  if (M == 2) return true;
+  for (int64_t f = 0; f < F; ++f)
+    if (!std::isfinite(db[f])) return false;
+  return true;
 }
 
-void backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
+bool backward(const WinogradGeometry& g, const float* x, const float* dy, const float* u,
               int64_t n0, int64_t n1, float* dx, float* dw, float* db) {
-  if (g.tile == 4)
-    backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw, db);
-  else
-    backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
+  return g.tile == 4 ? backward_tiled<4>(g, x, dy, u, n0, n1, dx, dw, db)
+                     : backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
 }
 
-constexpr WinogradKernels kKernels{filters, conv, backward, all_finite};
+constexpr WinogradKernels kKernels{filters, conv, backward};
 
 }  // namespace winograd
 }  // namespace

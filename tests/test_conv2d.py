@@ -268,6 +268,37 @@ def test_winograd_nan_reaches_exactly_the_covering_outputs(rng, case, padding):
     np.testing.assert_array_equal(np.isnan(dx).any(axis=3), reached[..., 0] > 0)
 
 
+@pytest.mark.parametrize("case", WINOGRAD4[:2])
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_winograd4_infinity_takes_f2_in_forward_and_dx(rng, case, value):
+    # F(4x4) finds a non-finite input from its outputs (forward) or the dy tiles it transforms
+    # (backward) and redoes the layer under F(2x2): an infinity, which F(4x4) would spread over
+    # whole tile rows, must reach (as inf or NaN) exactly the outputs and dx cells whose windows
+    # cover it, and leave the others as exact as without it.
+    x, k, _, _, padding = make(rng, case)
+    x[1, 4, 5, 6] = value
+    y = ops.conv2d(x, k, None, 1, padding)
+    mask = np.zeros(x.shape[:3] + (1,), np.float32)
+    mask[1, 4, 5, 0] = 1
+    covered = reference.conv2d(mask, np.ones((3, 3, 1, 1)), None, 1, padding)[..., 0] > 0
+    np.testing.assert_array_equal(~np.isfinite(y).all(axis=3), covered)
+    finite_x = np.where(np.isfinite(x), x, 0)
+    want = reference.conv2d(*as64(finite_x, k), None, 1, padding)
+    np.testing.assert_allclose(y[~covered], want[~covered], **tolerance(k))
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dy[1, 4, 3, 2] = value
+    dx = ops.conv2d_backward(dy, x, k, 1, padding)[0]
+    dmask = np.zeros(dy.shape[:3] + (1,))
+    dmask[1, 4, 3, 0] = 1
+    reached = reference.conv2d_backward(dmask, finite_x[..., :1], np.ones((3, 3, 1, 1)), 1, padding)
+    reached = reached[0][..., 0] > 0
+    np.testing.assert_array_equal(~np.isfinite(dx).all(axis=3), reached)
+    dy[1, 4, 3, 2] = 0
+    want = reference.conv2d_backward(*as64(dy, finite_x, k), 1, padding)[0]
+    dx_atol = scale_tol(case) * np.sqrt(k.shape[0] * k.shape[1] * k.shape[3])
+    np.testing.assert_allclose(dx[~reached], want[~reached], rtol=1e-4, atol=dx_atol)
+
+
 X = np.zeros((2, 6, 6, 3), np.float32)
 W = np.zeros((3, 3, 3, 4), np.float32)
 

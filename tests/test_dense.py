@@ -180,6 +180,23 @@ def test_dense_empty_batch_gives_zero_weight_gradients():
     np.testing.assert_array_equal(db, np.zeros(3))
 
 
+def test_dense_big_outputs_are_ordinary_aligned_arrays(rng):
+    # y, dx and dw of a product of 2^20 flops or more are 64-byte aligned views of slightly larger
+    # arrays (as matmul's C): they must behave as any other result.
+    x, w, b = dense_operands(rng, 64, 300, 40)
+    y = ops.dense(x, w, b, "relu")
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dw, db = ops.dense_backward(dy, x, w, y, "relu")
+    y_ref = reference.dense(x, w, b, "relu")
+    dx_ref, dw_ref, _ = reference.dense_backward(dy, x, w, y_ref, "relu")
+    for got, want in ((y, y_ref), (dx, dx_ref), (dw, dw_ref)):
+        assert got.ctypes.data % 64 == 0
+        assert got.flags.c_contiguous and got.flags.writeable and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+        got[0, 0] = 123.0
+        assert got[0, 0] == 123.0
+
+
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_dense_same_with_one_and_two_threads(rng, isa, set_threads, activation):
     x, w, b = dense_operands(rng, 64, 784, 128)

@@ -13,20 +13,13 @@ namespace shendu::bind {
 namespace {
 
 // Products of at least this many flops (~6 us on one AVX-512 core) release the GIL and write a
-// 64-byte aligned C (see aligned_c); smaller ones do neither, each costing ~0.1 us.
+// 64-byte aligned C (new_float32_lined: 1568x64x288 AB^T 4%, 784x64x128 A^TB 2% faster on one
+// thread); smaller ones do neither, each costing ~0.1 us.
 constexpr int64_t kBigProductFlops = int64_t{1} << 20;
 
-// A new M x N float32 array whose data starts on a 64-byte boundary: a view into a slightly larger
-// one. NumPy's large allocations are 16-byte aligned, so a micro-tile's row of C (two 64-byte
-// vectors) straddled three cache lines and every vector store was split across two
-// (1568x64x288 AB^T 4%, 784x64x128 A^TB 2% slower, 1 thread).
-FloatArray aligned_c(int64_t M, int64_t N) {
-  constexpr int64_t kAlign = 64 / sizeof(float);
-  py::array_t<float> buf(M * N + kAlign - 1);
-  float* data = buf.mutable_data();
-  data += (kAlign - reinterpret_cast<uintptr_t>(data) / sizeof(float) % kAlign) % kAlign;
-  return FloatArray({M, N}, {N * static_cast<int64_t>(sizeof(float)), int64_t{sizeof(float)}},
-                    data, buf);
+// The output of a product of `flops`: cache-line aligned when it is big (see kBigProductFlops).
+FloatArray product_output(const Shape& shape, int64_t flops, const char* name) {
+  return flops >= kBigProductFlops ? new_float32_lined(shape, name) : new_float32(shape);
 }
 
 FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b) {
@@ -40,12 +33,12 @@ FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b
     throw py::value_error("matmul: inner dimensions differ: a " + shape_str(a) + " (trans_a=" +
                           (trans_a ? "True" : "False") + ") and b " + shape_str(b) +
                           " (trans_b=" + (trans_b ? "True" : "False") + ")");
-  const bool big = 2 * M * N * K >= kBigProductFlops;
-  FloatArray c = big ? aligned_c(M, N) : new_float32({M, N});
+  const int64_t flops = 2 * M * N * K;
+  FloatArray c = product_output({M, N}, flops, "a");
   // Releasing the GIL (and taking it back) costs ~0.1 us, 5% of a 32x128x10 product: products
   // of a few microseconds keep it (other Python threads wait no longer than for a Python op).
   std::optional<py::gil_scoped_release> release;
-  if (big) release.emplace();
+  if (flops >= kBigProductFlops) release.emplace();
   sgemm(trans_a, trans_b, M, N, K, 1.0f, a.data(), a.shape(1), b.data(), b.shape(1), 0.0f,
         c.mutable_data(), N);
   return c;
@@ -117,7 +110,7 @@ FloatArray dense(py::handle x_obj, py::handle w_obj, py::handle b_obj, py::handl
   if (b) require_shape(b->shape(0) == out, "b", *b, [&] {
     return "(" + std::to_string(out) + ",) to match w " + shape_str(w);
   });
-  FloatArray y = new_float32({n, out});
+  FloatArray y = product_output({n, out}, 2 * n * in * out, "x");
   {
     py::gil_scoped_release release;
     dense_forward(x.data(), w.data(), b ? b->data() : nullptr, y.mutable_data(), n, in, out, act);
@@ -144,8 +137,8 @@ py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, 
     return shape_str(Shape{n, out}) + ", the shape of dy";
   });
   std::optional<FloatArray> dx;
-  if (need_dx) dx = new_float32({n, in});
-  FloatArray dw = new_float32({in, out});
+  if (need_dx) dx = product_output({n, in}, 2 * n * in * out, "x");
+  FloatArray dw = product_output({in, out}, 2 * n * in * out, "w");
   FloatArray db = new_float32({out});
   {
     py::gil_scoped_release release;

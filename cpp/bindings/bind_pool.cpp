@@ -22,26 +22,6 @@ Pool2dShape pool_shape(const Shape& x_shape, const char* x_name, py::handle pool
 
 Shape output_shape(const Pool2dShape& s) { return {s.n, s.h.out, s.w.out, s.c}; }
 
-// A C-contiguous float32 array whose data starts on a cache line (64 bytes): a view into a block
-// 15 floats longer. numpy aligns to 16 bytes only, and there every 16-float store of the kernels
-// straddles two lines; for max_pool2d_backward's dx (C = 32) that made the writes 1.2x (from L3)
-// to 1.7x (from L2) slower.
-// `name`: the argument that gave the shape, for the error when it has too many cells.
-FloatArray new_float32_lined(const Shape& shape, const char* name) {
-  py::ssize_t count = 1;
-  bool overflow = false;
-  for (py::ssize_t d : shape) overflow |= __builtin_mul_overflow(count, d, &count);
-  if (overflow || count > (PY_SSIZE_T_MAX - 64) / static_cast<py::ssize_t>(sizeof(float)))
-    throw py::value_error(std::string(name) + ": " + shape_str(shape) +
-                          " has too many cells for a float32 array");
-  FloatArray block({count + 15});
-  const auto addr = reinterpret_cast<std::uintptr_t>(block.data());
-  const py::ssize_t skip = static_cast<py::ssize_t>((64 - addr % 64) % 64 / sizeof(float));
-  Shape strides(shape.size(), static_cast<py::ssize_t>(sizeof(float)));
-  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
-  return FloatArray(shape, strides, block.mutable_data() + skip, block);
-}
-
 // x_shape for the backward ops: a sequence of 4 non-negative ints.
 Shape as_x_shape(py::handle obj) {
   if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj) || py::len(obj) != 4)

@@ -1,6 +1,7 @@
 #include "checks.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 
@@ -206,6 +207,21 @@ bool as_bool(py::handle obj, const char* name) {
 }
 
 FloatArray new_float32(const Shape& shape) { return FloatArray(shape); }
+
+FloatArray new_float32_lined(const Shape& shape, const char* name) {
+  py::ssize_t count = 1;
+  bool overflow = false;
+  for (py::ssize_t d : shape) overflow |= __builtin_mul_overflow(count, d, &count);
+  if (overflow || count > (PY_SSIZE_T_MAX - 64) / static_cast<py::ssize_t>(sizeof(float)))
+    throw py::value_error(std::string(name) + ": " + shape_str(shape) +
+                          " has too many cells for a float32 array");
+  FloatArray block({count + 15});
+  const auto addr = reinterpret_cast<std::uintptr_t>(block.data());
+  const py::ssize_t skip = static_cast<py::ssize_t>((64 - addr % 64) % 64 / sizeof(float));
+  Shape strides(shape.size(), static_cast<py::ssize_t>(sizeof(float)));
+  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  return FloatArray(shape, strides, block.mutable_data() + skip, block);
+}
 
 FloatArray zeros_float32(const Shape& shape) {
   FloatArray a(shape);

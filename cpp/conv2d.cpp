@@ -9,6 +9,7 @@
 #include "cpu_features.h"
 #include "gemm.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace shendu {
 namespace {
@@ -18,21 +19,18 @@ namespace {
 // (4 MiB, spilling to L3, made the 13x13x32 layer's im2col 1.7x slower).
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
-// Per calling thread and reused across calls: faulting in fresh pages for every call costs more
-// than the small convolutions themselves. Slot 1 is a second buffer for use beside slot 0.
+// Per calling thread and reused across calls (scratch.h). Each slot is its own buffer: slot 1 for
+// use beside slot 0, slot 2 for partials_buffer.
 template <int Slot = 0>
 float* workspace(int64_t floats) {
   thread_local std::vector<float> buffer;
   return line_aligned(buffer, floats);
 }
 
-// The backward's per-group dw/db partials: per calling thread and reused like the workspace (the
-// groups fill theirs from the worker threads). A fresh vector was zeroed on the calling thread
-// before the parallel region: ~4% of the 5x5x64 -> 64 backward on one thread.
-float* partials_buffer(int64_t floats) {
-  thread_local std::vector<float> buffer;
-  return line_aligned(buffer, floats);
-}
+// The backward's per-group dw/db partials, on the calling thread's slot-2 workspace (the groups
+// fill theirs from the worker threads). A fresh vector was zeroed on the calling thread before
+// the parallel region: ~4% of the 5x5x64 -> 64 backward on one thread.
+float* partials_buffer(int64_t floats) { return workspace<2>(floats); }
 
 int64_t patch_size(const Conv2dShape& s) { return s.h.kernel * s.w.kernel * s.c; }
 

@@ -2,8 +2,6 @@
 // y (N, Ho, Wo, F). Lowered to sgemm through im2col, chunked so the workspace stays bounded.
 #pragma once
 #include <cstdint>
-#include <memory>
-#include <vector>
 
 #include "window2d.h"
 
@@ -13,20 +11,6 @@ struct Conv2dShape {
   int64_t n, c, f;
   Axis h, w;  // h.kernel = KH, w.kernel = KW
 };
-
-// The first of `floats` floats in buf (grown as needed) that starts a cache line: std::vector
-// guarantees 16 bytes, and workspaces that happened to start mid-line made every 64-byte vector
-// load and store of the Winograd transforms straddle two lines (the 13x13x32 -> 64 backward ran
-// ~15% slower, depending on where the heap placed them).
-inline float* line_aligned(std::vector<float>& buf, int64_t floats) {
-  constexpr size_t kLine = 64;
-  const size_t need = static_cast<size_t>(floats) + kLine / sizeof(float);
-  if (buf.size() < need) buf.resize(need);
-  void* p = buf.data();
-  size_t space = buf.size() * sizeof(float);
-  const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
-  return static_cast<float*>(std::align(kLine, bytes, p, space));
-}
 
 // t (cols x rows) = a^T for a (rows x cols): the backward's filters for dx, in the im2col and
 // Winograd paths alike.

@@ -6,6 +6,7 @@
 #include "conv2d_winograd_kernels.h"
 #include "cpu_features.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace shendu {
 namespace {

@@ -12,6 +12,7 @@
 
 #include "conv2d_winograd.h"
 #include "gemm.h"
+#include "scratch.h"
 
 namespace shendu {
 

@@ -27,6 +27,7 @@
 #include "gemm_kernel.h"
 #include "gemm_microkernel.h"
 #include "parallel.h"
+#include "scratch.h"
 
 namespace shendu {
 namespace gemm {
@@ -97,14 +98,6 @@ int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, k
 // Whether row blocks pack A: only A^T (see the top of the file), when enough B panels share it.
 bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
   return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
-}
-
-// 64-byte aligned scratch that grows and persists per calling thread, so repeated products of
-// the same shapes allocate nothing.
-float* scratch(std::vector<float>& buf, size_t n) {
-  if (buf.size() < n + 16) buf.resize(n + 16);
-  const auto addr = reinterpret_cast<uintptr_t>(buf.data());
-  return buf.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
 // How many rows of A^T the packing of an A^T block copies into all its micro-panels before the next
@@ -211,8 +204,7 @@ void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_
   const int64_t kc = q.kc, pc = q.pc, n_panels = ceil_div(q.nc, nr);
   thread_local std::vector<float> a_store;
   float* abuf = a_packed && !shared
-                    ? scratch(a_store, static_cast<size_t>(
-                                           std::min(ker.mc, ceil_div(i1 - i0, mr) * mr) * kc))
+                    ? line_aligned(a_store, std::min(ker.mc, ceil_div(i1 - i0, mr) * mr) * kc)
                     : nullptr;
   for (int64_t ic = i0; ic < i1; ic += ker.mc) {
     const int64_t mc = std::min(ker.mc, i1 - ic);
@@ -254,8 +246,7 @@ void multiply_block(const Product& p, float* all_b) {
   const bool pack_all_b = p.trans_b || p.M > kPackBMinRows;
   const bool a_packed = packs_a(ker, p.trans_a, p.N);
   thread_local std::vector<float> b_store;
-  float* bbuf =
-      all_b ? nullptr : scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * KC));
+  float* bbuf = all_b ? nullptr : line_aligned(b_store, ceil_div(NC, nr) * nr * KC);
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
@@ -280,7 +271,7 @@ float* packed_b(const Product& p, uint64_t call) {
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
   thread_local std::vector<float> store;
   thread_local uint64_t packed_call = 0;
-  float* buf = scratch(store, static_cast<size_t>(ceil_div(p.N, nr) * nr * p.K));
+  float* buf = line_aligned(store, ceil_div(p.N, nr) * nr * p.K);
   if (packed_call == call) return buf;
   packed_call = call;
   for (int64_t jc = 0; jc < p.N; jc += NC) {
@@ -303,8 +294,9 @@ float* packed_b(const Product& p, uint64_t call) {
 // 1 thread than packing each just before use. Each element of C still accumulates its k blocks in
 // order, and no tile depends on how the rows are shared out.
 //
-// Its column panels are kSharedPanelNc nc wide: each row share packs its A rows once per column
-// panel, which at nc (512) was ~6% of 2048^3 (four panels; perf, 1 thread). A k block of B is then
+// Its column panels are kSharedPanelNc nc wide: each row share packed its A rows once per column
+// panel (before A was shared, see below), which at nc (512) was ~6% of 2048^3 (four panels; perf,
+// 1 thread). A k block of B is then
 // 1 MiB (AVX-512), which with the packed A block still fits the 2 MiB L2. 1 thread, GFLOP/s,
 // median of 15 alternating with nc-wide panels, NumPy in the same process: 2048^3 134 -> 138
 // (NumPy 149), 1024^3 137 -> 141 (NumPy 144); 2 threads level within the noise (+-3%).
@@ -321,10 +313,10 @@ void multiply_shared_b(const Product& p) {
   const int64_t KC = k_block(ker, p.K), NC = std::min(kSharedPanelNc * ker.nc, p.N);
   const int64_t k_blocks = ceil_div(p.K, KC), m_rows = ceil_div(p.M, mr) * mr;
   thread_local std::vector<float> b_store;  // K x 2 nc: 8 MiB for K = 2048
-  float* bbuf = scratch(b_store, static_cast<size_t>(ceil_div(NC, nr) * nr * p.K));
+  float* bbuf = line_aligned(b_store, ceil_div(NC, nr) * nr * p.K);
   const bool share_a = NC < p.N && m_rows * p.K <= kMaxSharedAFloats;
   thread_local std::vector<float> a_store;
-  float* abuf = share_a ? scratch(a_store, static_cast<size_t>(m_rows * p.K)) : nullptr;
+  float* abuf = share_a ? line_aligned(a_store, m_rows * p.K) : nullptr;
   for (int64_t jc = 0; jc < p.N; jc += NC) {
     const int64_t nc = std::min(NC, p.N - jc), n_panels = ceil_div(nc, nr);
     auto panel = [&](int64_t kb) {
@@ -376,22 +368,25 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
   // Except a B that fits in L2: narrow blocks read it in place well (288x1568x64 A^TB as 16
   // blocks of 18 rows, B in place: 143 -> 150 GFLOP/s, 1 thread, and finer shares for 2).
-  const bool narrow_b_in_place = M / blocks <= kPackBMinRows && K * N <= ker.kc * ker.nc;
+  const bool b_fits_panel = K * N <= ker.kc * ker.nc;
+  const bool narrow_b_in_place = M / blocks <= kPackBMinRows && b_fits_panel;
   const bool repacks = split_n ? packs_a(ker, trans_a, N)
                                : trans_b || (M > kPackBMinRows && !narrow_b_in_place);
-  // Row blocks that would each pack a B of at most a panel's size (K x N <= kc x nc) share one
-  // copy per thread instead (see packed_b), so they need not be wide. (1568x64x288 AB^T: six
-  // blocks each transposed all of B^T.)
-  const bool share_b = !split_n && repacks && blocks > 1 && K * N <= ker.kc * ker.nc;
+  // Row blocks that would each pack all of B share it instead: one copy per thread when it is at
+  // most a panel's size (see packed_b), so the blocks need not be wide (1568x64x288 AB^T: six
+  // blocks each transposed all of B^T); else multiply_shared_b, below.
+  const bool rows_repack_b = !split_n && repacks && blocks > 1;
+  const bool share_b = rows_repack_b && b_fits_panel;
   // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
   // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB
   // as 3 blocks kept one thread busy for two of them: 2 threads 163 -> 180 GFLOP/s).
+  // (It keeps two blocks or more where there were: rows_repack_b still holds after it.)
   if (repacks && !share_b)
     blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));
   const Product p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc};
   // A B larger than one panel, which every row block would repack from memory: pack each panel
   // once and share it (2048^3 was eight row blocks, each packing all of B).
-  if (!split_n && repacks && blocks > 1 && K * N > ker.kc * ker.nc) {
+  if (rows_repack_b && !b_fits_panel) {
     multiply_shared_b(p);
     return;
   }

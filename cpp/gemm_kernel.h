@@ -47,7 +47,7 @@ struct Kernel {
   int64_t mc, kc, nc;
   TileFn tile;
   PackTFn pack_t;  // op(B) = B^T into micro-panels, in register blocks
-  PackNFn pack_n;  // op(B) = B and op(A) = A^T into micro-panels, a row in whole vectors
+  PackNFn pack_n;  // op(B) = B and op(A) = A^T into micro-panels, in whole vectors
 };
 
 const Kernel& kernel_generic();

@@ -542,8 +542,7 @@ class Trainer:
             and fused.counts_all_metrics
             and len(y)
         ):  # the same step and logs as below, without the general path's overhead
-            values = fused.logs_of_batch(xs[0], y)
-            return values[0] if len(values) == 1 else values
+            return _keras_values(fused.logs_of_batch(xs[0], y))
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
         self._train_step(*_on_device(xs, y))
         return self._batch_result(return_dict)
@@ -559,10 +558,7 @@ class Trainer:
     def _batch_result(self, return_dict):
         """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
         in compile order) without building the dict."""
-        if return_dict:
-            return self._logs()
-        values = self._log_values()
-        return values[0] if len(values) == 1 else values
+        return self._logs() if return_dict else _keras_values(self._log_values())
 
     def predict_on_batch(self, x):
         xs = self._inputs(x)
@@ -609,5 +605,10 @@ def _verbose(verbose) -> int:
 
 def _flatten_logs(logs: dict, names: list):
     """Keras's list return: the loss, then the metrics in compile order (not the logs' order)."""
-    values = [logs[name] for name in names]
+    return _keras_values([logs[name] for name in names])
+
+
+def _keras_values(values: list):
+    """What Keras returns for the values in compile order: the loss alone when there is no
+    metric, else the list."""
     return values[0] if len(values) == 1 else values

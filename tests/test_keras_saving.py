@@ -396,3 +396,89 @@ def test_real_sequential_weights_into_fresh_model(tmp_path):
     assert not np.array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
     fresh.load_weights(tmp_path / "m.weights.h5")
     np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_interrupt_after_the_rename_is_the_interrupt(tmp_path, monkeypatch):
+    """Ctrl-C landing once os.replace has moved the temporary: the new file stands, nothing is
+    left behind, and the caller sees KeyboardInterrupt (not a failed cleanup's error)."""
+    path = tmp_path / "m.weights.h5"
+    saving.save_weights(make_model(), path)
+    real_replace = os.replace
+
+    def replace_then_interrupt(src, dst):
+        real_replace(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    newer = make_model(seed=7)
+    with pytest.raises(KeyboardInterrupt):
+        saving.save_weights(newer, path)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["m.weights.h5"]
+    fresh = make_model(seed=8)
+    saving.load_weights(fresh, path)
+    assert_same_weights(fresh, newer)
+
+
+def test_interrupt_before_the_rename_keeps_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.weights.h5"
+    model = make_model()
+    saving.save_weights(model, path)
+    before = path.read_bytes()
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        saving.save_weights(make_model(seed=7), path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.weights.h5"]
+
+
+def test_save_syncs_the_file_before_and_the_folder_after_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    saving.save_weights(make_model(), tmp_path / "m.weights.h5")
+    expected = ["fsync file", "replace"] + (["fsync folder"] if hasattr(os, "O_DIRECTORY") else [])
+    assert events == expected
+
+
+def dead_pid():
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_next_save_removes_stale_temporaries(tmp_path):
+    path = tmp_path / "m.weights.h5"
+    saving.save_weights(make_model(), path)
+    old = os.path.getmtime(path) - 3600
+    stale_dead = tmp_path / f".m.weights.h5.{dead_pid()}.k2j4x_9a.tmp"
+    stale_old = tmp_path / f".m.weights.h5.{os.getpid()}.abcdefgh.tmp"
+    in_progress = tmp_path / f".m.weights.h5.{os.getpid()}.zyxwvuts.tmp"  # a concurrent save
+    other_target = tmp_path / f".other.weights.h5.{dead_pid()}.abcdefgh.tmp"
+    for p in (stale_dead, stale_old, in_progress, other_target):
+        p.write_bytes(b"partial")
+    os.utime(stale_old, (old, old))
+    model = make_model(seed=5)
+    saving.save_weights(model, path)
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["m.weights.h5", in_progress.name, other_target.name]
+    )
+    fresh = make_model(seed=8)
+    saving.load_weights(fresh, path)
+    assert_same_weights(fresh, model)

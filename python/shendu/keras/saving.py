@@ -7,9 +7,9 @@
   ...). Entries are named by position and class, not by ``layer.name``, so a fresh model of the
   same architecture (whose auto-generated names differ) loads the file, as in Keras.
 
-Every write goes to a temporary file in the destination folder and is renamed over the target only
-once complete (os.replace is atomic on POSIX and Windows), so an interrupted or failed save never
-leaves a truncated file nor damages the one already there.
+Every write goes to a temporary file in the destination folder, flushed to disk and renamed over
+the target only once complete (atomic_file), so an interrupted or failed save never leaves a
+truncated file nor damages the one already there.
 """
 
 import datetime
@@ -18,10 +18,11 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 
 import numpy as np
+
+from .atomic_file import atomic_write
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -63,7 +64,7 @@ def save_model(model, filepath, overwrite=True):
             zf.writestr(_CONFIG, config_json)
             zf.writestr(_WEIGHTS, weights.getvalue())
 
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -112,7 +113,7 @@ def save_weights(model, filepath, overwrite=True):
     """Writes the weights of every layer of ``model`` to a ``.weights.h5`` file."""
     path = _checked_path(filepath, (".weights.h5",), "save_weights")
     _check_overwrite(path, overwrite)
-    _atomic_write(path, lambda tmp: _write_weights(model, tmp))
+    atomic_write(path, lambda tmp: _write_weights(model, tmp))
 
 
 def load_weights(model, filepath):
@@ -170,28 +171,6 @@ def _check_exists(path):
 def _check_overwrite(path, overwrite):
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path!r} exists and overwrite=False")
-
-
-def _atomic_write(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot save to {path!r}: folder {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _snake_case(name):

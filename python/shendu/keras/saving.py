@@ -10,12 +10,18 @@
 Every write goes to a temporary file in the destination folder, flushed to disk and renamed over
 the target only once complete (atomic_file), so an interrupted or failed save never leaves a
 truncated file nor damages the one already there.
+
+Loading treats files as untrusted (file_checks): a file can only fill a model with its own
+numbers, never run code, read other files or allocate more than the model needs, and every
+failure to read one is a ValueError naming the file.
 """
 
+import contextlib
 import datetime
 import importlib
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -23,6 +29,15 @@ import zipfile
 import numpy as np
 
 from .atomic_file import atomic_write
+from .file_checks import (
+    MAX_CONFIG_BYTES,
+    ZIP_ERRORS,
+    RefusedFile,
+    check_config,
+    check_h5_links,
+    check_weight_dataset,
+    read_member,
+)
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -69,44 +84,101 @@ def save_model(model, filepath, overwrite=True):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds the model saved in a ``.keras`` archive, with its weights, compiled as it was
-    when saved (unless ``compile=False``). ``safe_mode`` is accepted for Keras compatibility:
-    shendu never deserializes code (lambdas), so every load is safe."""
+    when saved (unless ``compile=False``). ``safe_mode`` has Keras's meaning, refusing code
+    (lambdas) stored in the file; shendu never deserializes code in either mode, so
+    ``safe_mode=False`` is accepted for compatibility only and Lambda layers stay unsupported.
+    Every failure to read the file is a ValueError naming it."""
     path = _checked_path(filepath, (".keras",), "load_model")
+    _check_safe_mode(safe_mode)
     _check_exists(path)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            missing = [n for n in (_CONFIG, _WEIGHTS) if n not in names]
-            if missing:
-                raise ValueError(
-                    f"load_model: {path!r} is not a Keras model archive: it has no "
-                    f"{' or '.join(missing)} (it holds: {', '.join(sorted(names)) or 'nothing'})"
-                )
-            config = json.loads(zf.read(_CONFIG))
-            weights = zf.read(_WEIGHTS)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
-        raise ValueError(
-            f"load_model: {path!r} is not a valid .keras file (not a readable zip "
-            f"archive; is it truncated or corrupt?): {e}"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"load_model: {path!r} has a corrupt {_CONFIG}: {e}") from None
-    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
-        raise ValueError(f"load_model: {path!r} has a {_CONFIG} without 'class_name' and 'config'")
-
-    # Looked up at call time: the model classes live in the models module (and tests swap it).
-    models = importlib.import_module("shendu.keras.models")
-    model = models.model_from_config(
-        {"class_name": config["class_name"], "config": config["config"]},
-        custom_objects=custom_objects,
-    )
-    build_config = config.get("build_config")
-    if build_config and not getattr(model, "built", True) and hasattr(model, "build_from_config"):
-        model.build_from_config(build_config)
+    with _open_archive(path, "load_model") as zf:
+        names = set(zf.namelist())
+        missing = [n for n in (_CONFIG, _WEIGHTS) if n not in names]
+        if missing:
+            raise ValueError(
+                f"load_model: {path!r} is not a Keras model archive: it has no "
+                f"{' or '.join(missing)} (it holds: {', '.join(sorted(names)) or 'nothing'})"
+            )
+        config = _read_config(zf, path)
+        with _rebuilding(path, _CONFIG):
+            # Looked up at call time: the model classes live in the models module (and tests
+            # swap it).
+            models = importlib.import_module("shendu.keras.models")
+            model = models.model_from_config(
+                {"class_name": config["class_name"], "config": config["config"]},
+                custom_objects=custom_objects,
+            )
+            build_config = config.get("build_config")
+            if (
+                build_config
+                and not getattr(model, "built", True)
+                and hasattr(model, "build_from_config")
+            ):
+                model.build_from_config(build_config)
+        weights = read_member(zf, _WEIGHTS, _weights_limit(model), path)
     _read_weights(model, io.BytesIO(weights), f"{path}/{_WEIGHTS}")
     if compile and config.get("compile_config") and hasattr(model, "compile_from_config"):
-        model.compile_from_config(config["compile_config"])
+        with _rebuilding(path, "compile_config"):
+            model.compile_from_config(config["compile_config"])
     return model
+
+
+def _check_safe_mode(safe_mode):
+    if not isinstance(safe_mode, bool):
+        raise TypeError(f"safe_mode must be True or False, got {safe_mode!r}")
+
+
+def _open_archive(path, who):
+    try:
+        return zipfile.ZipFile(path)
+    except ZIP_ERRORS as e:
+        raise ValueError(
+            f"{who}: {path!r} is not a valid .keras file (not a readable zip "
+            f"archive; is it truncated or corrupt?): {e}"
+        ) from e
+
+
+def _read_config(zf, path):
+    raw = read_member(zf, _CONFIG, MAX_CONFIG_BYTES, path)
+    try:
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # JSON and UTF-8 errors are ValueErrors
+        raise ValueError(f"load_model: {path!r} has a corrupt {_CONFIG}: {e}") from e
+    check_config(config, path)
+    return config
+
+
+# What building from a config that passed check_config can still raise on hostile values (a
+# string where a number belongs, a missing key, a size too large to allocate).
+_REBUILD_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+)
+
+
+@contextlib.contextmanager
+def _rebuilding(path, what):
+    try:
+        yield
+    except _REBUILD_ERRORS as e:
+        raise ValueError(
+            f"load_model: {path!r}: cannot rebuild the model from its {what}: "
+            f"{type(e).__name__}: {e}"
+        ) from e
+
+
+def _weights_limit(model):
+    """The most bytes model.weights.h5 may hold for ``model``: every value four times over
+    (Keras files may add optimizer slots) as float64, plus HDF5's per-dataset and file
+    overhead."""
+    sizes = [math.prod(w.shape) for _, layer in _entries(model.layers) for w in layer.weights]
+    return (16 << 20) + 32 * sum(sizes) + (8 << 10) * len(sizes)
 
 
 def save_weights(model, filepath, overwrite=True):
@@ -123,11 +195,10 @@ def load_weights(model, filepath):
     path = _checked_path(filepath, (".weights.h5", ".keras"), "load_weights")
     _check_exists(path)
     if path.endswith(".keras"):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                source = io.BytesIO(zf.read(_WEIGHTS))
-        except (zipfile.BadZipFile, EOFError, KeyError) as e:
-            raise ValueError(f"load_weights: {path!r} is not a valid .keras file: {e}") from None
+        with _open_archive(path, "load_weights") as zf:
+            if _WEIGHTS not in zf.namelist():
+                raise ValueError(f"load_weights: {path!r} is a zip archive without {_WEIGHTS}")
+            source = io.BytesIO(read_member(zf, _WEIGHTS, _weights_limit(model), path))
         _read_weights(model, source, f"{path}/{_WEIGHTS}")
     else:
         _read_weights(model, path, path)
@@ -204,58 +275,92 @@ def _write_weights(model, target):
                 group.create_dataset(str(i), data=np.asarray(w))
 
 
+# What h5py raises on a corrupt file: HDF5 errors map to OSError, RuntimeError, KeyError; damaged
+# types and names to TypeError, OverflowError, ValueError (UnicodeDecodeError among them).
+_H5_ERRORS = (
+    OSError,
+    RuntimeError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    OverflowError,
+    ValueError,
+)
+
+
 def _read_weights(model, source, label):
     h5py = _h5py()
     try:
         f = h5py.File(source, "r")
-    except OSError as e:
+    except _H5_ERRORS as e:
         raise ValueError(
             f"{label!r} is not a valid HDF5 weights file (truncated or corrupt?): {e}"
-        ) from None
-    with f:
-        pending = []
-        seen = set()
-        for entry, layer in _entries(model.layers):
-            seen.add(entry)
-            expected = layer.get_weights()
-            group = f.get(entry + "/vars")
-            if group is None:
-                if expected:
-                    raise ValueError(
-                        f"Layer '{layer.name}' ({type(layer).__name__}) has {len(expected)} "
-                        "weights "
-                        f"but {label!r} has no entry '{entry}' for it: the file was saved from a "
-                        "different architecture (its layers: "
-                        f"{', '.join(_file_entries(f)) or 'none'})"
-                    )
-                continue
-            try:
-                arrays = [np.asarray(group[str(i)][()]) for i in range(len(group))]
-            except (KeyError, OSError) as e:
-                raise ValueError(f"{label!r}: entry '{entry}' is corrupt: {e}") from None
-            if len(arrays) != len(expected):
-                raise ValueError(
-                    f"Layer '{layer.name}' ({type(layer).__name__}) expects {len(expected)} "
-                    "weights "
-                    f"but {label!r} holds {len(arrays)} for it (entry '{entry}')"
-                )
-            for i, (got, want) in enumerate(zip(arrays, expected)):
-                if got.shape != np.shape(want):
-                    raise ValueError(
-                        f"Layer '{layer.name}' ({type(layer).__name__}): weight {i} "
-                        f"({_weight_name(layer, i)}) has shape {np.shape(want)} in the model but "
-                        f"{got.shape} in {label!r} (entry '{entry}')"
-                    )
-            pending.append((layer, arrays))
-        extra = [e for e in _file_entries(f) if e not in seen and _holds_weights(f[e])]
-        if extra:
-            raise ValueError(
-                f"{label!r} holds weights for layers the model does not have: "
-                f"{', '.join(extra)} (saved from a different architecture)"
-            )
+        ) from e
+    try:
+        with f:
+            pending = _matched_weights(model, f, label)
+    except RefusedFile:
+        raise
+    except _H5_ERRORS as e:
+        raise ValueError(
+            f"{label!r} is a corrupt HDF5 weights file: {type(e).__name__}: {e}"
+        ) from e
     # Only now that every layer matched: a mismatch must not leave the model half loaded.
     for layer, arrays in pending:
         layer.set_weights(arrays)
+
+
+def _matched_weights(model, f, label):
+    """(layer, arrays) for every layer of ``model``, read from ``f`` only once every dataset
+    was checked to hold what the layer's weights need."""
+    check_h5_links(f, label)
+    pending = []
+    seen = set()
+    for entry, layer in _entries(model.layers):
+        seen.add(entry)
+        expected = layer.get_weights()
+        group = f.get(entry + "/vars")
+        if group is None:
+            if expected:
+                raise RefusedFile(
+                    f"Layer '{layer.name}' ({type(layer).__name__}) has {len(expected)} "
+                    "weights "
+                    f"but {label!r} has no entry '{entry}' for it: the file was saved from a "
+                    "different architecture (its layers: "
+                    f"{', '.join(_file_entries(f)) or 'none'})"
+                )
+            continue
+        if not isinstance(group, _h5py().Group):
+            raise RefusedFile(f"{label!r}: '{entry}/vars' is not a group")
+        if len(group) != len(expected):
+            raise RefusedFile(
+                f"Layer '{layer.name}' ({type(layer).__name__}) expects {len(expected)} "
+                "weights "
+                f"but {label!r} holds {len(group)} for it (entry '{entry}')"
+            )
+        datasets = []
+        for i, want in enumerate(expected):
+            where = f"{entry}/vars/{i}"
+            dataset = group.get(str(i))
+            if dataset is None:
+                raise RefusedFile(f"{label!r}: entry '{entry}' has no weight '{where}'")
+            check_weight_dataset(dataset, where, label)
+            if dataset.shape != np.shape(want):
+                raise RefusedFile(
+                    f"Layer '{layer.name}' ({type(layer).__name__}): weight {i} "
+                    f"({_weight_name(layer, i)}) has shape {np.shape(want)} in the model but "
+                    f"{dataset.shape} in {label!r} (entry '{entry}')"
+                )
+            datasets.append(dataset)
+        pending.append((layer, [np.asarray(d[()]) for d in datasets]))
+    extra = [e for e in _file_entries(f) if e not in seen and _holds_weights(f[e])]
+    if extra:
+        raise RefusedFile(
+            f"{label!r} holds weights for layers the model does not have: "
+            f"{', '.join(extra)} (saved from a different architecture)"
+        )
+    return pending
 
 
 def _file_entries(f):

@@ -20,7 +20,9 @@ def model_from_config(config, custom_objects=None):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from .. import saving
 
-    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+    return saving.load_model(
+        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+    )
 
 
 def clone_model(model):

@@ -8,6 +8,7 @@ import marshal
 import os
 import pickle
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -163,11 +164,25 @@ def test_chunks_larger_than_the_dataset_are_refused(tmp_path):
             maxshape=(None, None),
             chunks=(30000, 30000),
             dtype="f4",
-            compression="gzip",
         )
 
     with pytest.raises(ValueError, match=r"declares chunks \(30000, 30000\) larger than itself"):
         small_model().load_weights(weights_file(tmp_path, big_chunks))
+
+
+def test_compressed_chunks_are_refused_before_inflating(tmp_path, monkeypatch):
+    def deflate_bomb(f, _):
+        del f[KERNEL]
+        dataset = f.create_dataset(KERNEL, shape=(4, 6), dtype="f4", compression="gzip")
+        dataset.id.write_direct_chunk((0, 0), zlib.compress(bytes(64 << 20), 9))
+
+    path = weights_file(tmp_path, deflate_bomb)
+    assert os.path.getsize(path) < 256 << 10
+    reads = []
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", lambda self, key: reads.append(self.name))
+    with pytest.raises(ValueError, match=r"'layers/dense/vars/0' is compressed \(deflate\)"):
+        small_model().load_weights(path)
+    assert reads == []
 
 
 def test_non_numeric_dataset_is_refused(tmp_path):

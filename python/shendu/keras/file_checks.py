@@ -21,7 +21,11 @@ class RefusedFile(ValueError):
 
 MAX_CONFIG_BYTES = 8 << 20  # config.json of a very large Keras model is about 1 MiB
 MAX_CONFIG_DEPTH = 100  # each nested model adds about 6 levels; Python recursion ends near 1000
-MAX_H5_OBJECTS = 1_000_000  # ends the walk of a file whose hard links form a cycle
+MAX_H5_OBJECTS = 1_000_000
+_SIZE_KEEPING_FILTERS = (
+    2,
+    3,
+)  # HDF5's shuffle and fletcher32 (checksum) filters  # ends the walk of a file whose hard links form a cycle
 # Failures of zipfile/zlib on a corrupt archive (decompression, CRC, headers, encryption).
 ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -153,7 +157,9 @@ def _check_storage(dataset, where, label):
 
 def check_weight_dataset(dataset, where, label):
     """Refuses a dataset that is not a plain numeric array before any of its data is read (its
-    shape is compared with the model's by the caller); a chunk may not exceed the dataset."""
+    shape is compared with the model's by the caller): a chunk may not exceed the dataset, and
+    data may not be compressed, since HDF5 inflates a chunk without bound (1 MB of deflated
+    zeros reads as 1 GB). Keras and shendu write weights uncompressed."""
     h5py = _h5py()
     if not isinstance(dataset, h5py.Dataset):
         raise RefusedFile(f"{label!r}: '{where}' is a {type(dataset).__name__}, not a dataset")
@@ -168,6 +174,14 @@ def check_weight_dataset(dataset, where, label):
             f"{label!r}: dataset '{where}' of shape {dataset.shape} declares chunks {chunks} "
             "larger than itself"
         )
+    plist = dataset.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code, _, _, name = plist.get_filter(i)
+        if code not in _SIZE_KEEPING_FILTERS:
+            raise RefusedFile(
+                f"{label!r}: dataset '{where}' is compressed ({name.decode(errors='replace')}); "
+                "weights files are read uncompressed only"
+            )
 
 
 def _h5py():

@@ -404,6 +404,34 @@ def test_checkpoint_save_freq_in_batches(tmp_path):
     assert [os.path.basename(p) for p in model.saved] == ["e1-b3.keras", "e2-b2.keras"]
 
 
+def test_checkpoint_interrupted_at_the_rename_leaves_one_good_file(tmp_path, monkeypatch):
+    """Ctrl-C during a checkpoint, just after the new file replaced the old: the caller sees
+    KeyboardInterrupt, the checkpoint loads, and no temporary is left (a stale one from an
+    earlier killed run is removed by the first save)."""
+    pytest.importorskip("h5py")
+    stale = tmp_path / f".w.weights.h5.{os.getpid()}.abcdefgh.tmp"
+    stale.write_bytes(b"half a file")
+    os.utime(stale, (0, 0))
+    real_replace, calls = os.replace, []
+
+    def replace(src, dst):
+        real_replace(src, dst)
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", replace)
+    model = FakeModel()
+    cb = callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"), save_weights_only=True)
+    with pytest.raises(KeyboardInterrupt):
+        run_fit(model, [cb], val_losses(1, 1, 1))
+    assert os.listdir(tmp_path) == ["w.weights.h5"]
+    fresh = FakeModel(seed=7)
+    saving.load_weights(fresh, tmp_path / "w.weights.h5")
+    for got, want in zip(fresh.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_checkpoint_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="filepath ending in '.weights.h5', got filepath='w.h5'"):
         callbacks.ModelCheckpoint("w.h5", save_weights_only=True)

@@ -13,7 +13,6 @@ leaves a truncated file nor damages the one already there.
 """
 
 import datetime
-import importlib
 import io
 import json
 import os
@@ -22,6 +21,30 @@ import tempfile
 import zipfile
 
 import numpy as np
+
+from .. import __version__
+from . import registry, serialization
+from .registry import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "load_weights",
+    "register_keras_serializable",
+    "save_model",
+    "save_weights",
+]
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -45,8 +68,6 @@ def save_model(model, filepath, overwrite=True):
         config_json = json.dumps(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"save_model: the model's config is not JSON-serializable: {e}") from None
-    from .. import __version__
-
     metadata = json.dumps(
         {
             "keras_version": "3",  # the file format followed; the writer is named below
@@ -93,11 +114,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
         raise ValueError(f"load_model: {path!r} has a {_CONFIG} without 'class_name' and 'config'")
 
-    # Looked up at call time: the model classes live in the models module (and tests swap it).
-    models = importlib.import_module("shendu.keras.models")
-    model = models.model_from_config(
-        {"class_name": config["class_name"], "config": config["config"]},
-        custom_objects=custom_objects,
+    # Found by name (registry): the model classes import this module, not the other way.
+    model = serialization.deserialize_keras_object(
+        {key: config.get(key) for key in ("class_name", "config", "registered_name")},
+        registry.builtin_objects("layers"),
+        custom_objects,
+        what="model",
     )
     build_config = config.get("build_config")
     if build_config and not getattr(model, "built", True) and hasattr(model, "build_from_config"):

@@ -7,11 +7,13 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 from __future__ import annotations
 
 from .. import activations, backend
+from ..layers import deserialize, serialize
 from ..layers.convolutional import MaxPooling2D
 from ..layers.core import Activation, InputLayer, _Activated
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
 from . import trainer
+from .summary import print_summary
 from .trainer import Trainer
 
 
@@ -74,6 +76,8 @@ class _Deferred:
 
 class Model(Trainer, Layer):
     """keras.Model(inputs=..., outputs=..., name=...) (which makes a Functional, as in Keras)."""
+
+    _public_module = "keras"
 
     def __new__(cls, *args, **kwargs):
         return super().__new__(Functional if cls is Model else cls)
@@ -410,15 +414,11 @@ class Model(Trainer, Layer):
         show_trainable=False,
         layer_range=None,
     ):
-        from .summary import print_summary
-
         print_summary(self, line_length, positions, print_fn)
 
     # --- configuration --------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        from ..layers import serialize
-
         names = {}
         layer_configs = []
         for layer in self.layers:
@@ -454,8 +454,6 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..layers import deserialize
-
         created = {}
         for entry in config["layers"]:
             created[entry["name"]] = deserialize(entry, custom_objects)

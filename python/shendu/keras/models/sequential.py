@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ..layers import deserialize, serialize
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
@@ -94,8 +95,6 @@ class Sequential(Model):
         self._graph_inputs = value
 
     def get_config(self) -> dict:
-        from ..layers import serialize
-
         layers = [serialize(layer) for layer in self._stack]
         if self._input_layer is not None:
             layers.insert(0, serialize(self._input_layer))
@@ -111,8 +110,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..layers import deserialize
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             model.add(deserialize(entry, custom_objects), rebuild=False)

@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from ... import _config, _device
-from .. import backend
+from .. import backend, saving
+from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
@@ -311,8 +312,6 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _callbacks(self, callbacks, verbose, epochs, steps, history):
-        from .. import callbacks as callbacks_module
-
         if isinstance(callbacks, callbacks_module.CallbackList):
             return callbacks
         return callbacks_module.CallbackList(
@@ -568,18 +567,12 @@ class Trainer:
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
     def save(self, filepath, overwrite=True, **kwargs):
-        from .. import saving
-
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
-        from .. import saving
-
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        from .. import saving
-
         saving.load_weights(self, filepath, **kwargs)
 
 

@@ -9,22 +9,8 @@ import numpy as np
 from ... import ops
 from .. import activations, backend, initializers, regularizers
 from ..tensors import KerasTensor, Node
-from .layer import Layer, _shape_tuple
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _refuse(layer, **unsupported):
-    for name, value in unsupported.items():
-        if value is not None:
-            raise ValueError(f"{layer}: `{name}` is not supported by shendu, got {value!r}")
+from . import arguments
+from .layer import Layer
 
 
 class InputLayer(Layer):
@@ -44,13 +30,13 @@ class InputLayer(Layer):
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name or backend.unique_name("input_layer"), **kwargs)
-        _refuse("InputLayer", input_tensor=input_tensor)
+        arguments.refuse("InputLayer", input_tensor=input_tensor)
         if sparse:
             raise ValueError("InputLayer: sparse inputs are not supported by shendu")
         if batch_shape is not None:
-            self.batch_shape = _shape_tuple(batch_shape, "batch_shape")
+            self.batch_shape = arguments.shape_tuple(batch_shape, "batch_shape")
         elif shape is not None:
-            self.batch_shape = (batch_size,) + _shape_tuple(shape, "shape")
+            self.batch_shape = (batch_size,) + arguments.shape_tuple(shape, "shape")
         else:
             raise ValueError("You must pass a `shape` argument to Input / InputLayer.")
         self.input_dtype = "float32" if dtype is None else np.dtype(dtype).name
@@ -123,13 +109,13 @@ class Dense(_Activated):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _refuse(
+        arguments.refuse(
             "Dense",
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
-        self.units = _positive_int("units", units)
+        self.units = arguments.positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -225,13 +211,8 @@ class Softmax(Activation):
 class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _refuse("Dropout", noise_shape=noise_shape)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(
-                f"Invalid value received for argument `rate`. Expected a float value "
-                f"between 0 and 1 (1 excluded). Received: rate={rate!r}"
-            )
-        self.rate = float(rate)
+        arguments.refuse("Dropout", noise_shape=noise_shape)
+        self.rate = arguments.rate("rate", rate)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
 

@@ -19,6 +19,7 @@ import numpy as np
 from ... import _device
 from .. import backend, initializers, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
+from . import arguments
 
 
 class Variable:
@@ -74,18 +75,6 @@ class Variable:
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
-
-
-def _shape_tuple(shape, what):
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    try:
-        shape = tuple(None if d is None else int(d) for d in shape)
-    except TypeError:
-        raise ValueError(f"{what}: expected a tuple of ints, got {shape!r}") from None
-    if any(d is not None and d < 0 for d in shape):
-        raise ValueError(f"{what}: dimensions must be >= 0 or None, got {shape!r}")
-    return shape
 
 
 def _map_shapes(fn, inputs):
@@ -149,9 +138,11 @@ class Layer:
         if input_dim is not None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
-            self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape")
+            self._batch_input_shape = arguments.shape_tuple(batch_input_shape, "batch_input_shape")
         elif input_shape is not None:
-            self._batch_input_shape = (batch_size,) + _shape_tuple(input_shape, "input_shape")
+            self._batch_input_shape = (batch_size,) + arguments.shape_tuple(
+                input_shape, "input_shape"
+            )
         else:
             self._batch_input_shape = None
 

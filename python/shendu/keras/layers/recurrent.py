@@ -6,14 +6,8 @@ import numpy as np
 
 from ... import _device, ops
 from .. import activations, backend, initializers, regularizers
-from .core import _positive_int, _refuse
+from . import arguments
 from .layer import Layer
-
-
-def _rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1), got {name}={value!r}")
-    return float(value)
 
 
 class _RNN(Layer):
@@ -50,7 +44,7 @@ class _RNN(Layer):
     ):
         super().__init__(**kwargs)
         kind = type(self).__name__
-        _refuse(
+        arguments.refuse(
             kind,
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
@@ -67,7 +61,7 @@ class _RNN(Layer):
             )
         if stateful:
             raise ValueError(f"{kind}: stateful=True is not supported by shendu")
-        self.units = _positive_int("units", units)
+        self.units = arguments.positive_int("units", units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -75,8 +69,8 @@ class _RNN(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dropout = _rate("dropout", dropout)
-        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = arguments.rate("dropout", dropout)
+        self.recurrent_dropout = arguments.rate("recurrent_dropout", recurrent_dropout)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)

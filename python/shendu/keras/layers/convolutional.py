@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import ops
+from ..._padding import window_axis
 from .. import activations, initializers, regularizers
 from . import arguments
 from .core import _Activated
@@ -12,9 +13,7 @@ from .layer import Layer
 def _out_size(size, window, stride, padding):
     if size is None:
         return None
-    if padding == "same":
-        return -(-size // stride)
-    return max(0, (size - window) // stride + 1)
+    return max(0, window_axis(size, window, stride, padding)[0])
 
 
 def _check_image(layer, input_shape):

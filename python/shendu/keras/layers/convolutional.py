@@ -26,6 +26,22 @@ def _check_image(layer, input_shape):
 
 
 class Conv2D(_Activated):
+    """2-D convolution over NHWC images: ``activation(conv2d(inputs, kernel) + bias)``.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: the window's (height, width), or one int for both.
+        strides: the step between windows, (rows, columns) or one int.
+        padding: "valid" (windows inside the image) or "same" (output size
+            ``ceil(input / stride)``, zero padding split as TensorFlow does).
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
+        use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer:
+            as in Dense.
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, filters)``.
+    """
+
     def __init__(
         self,
         filters,
@@ -168,6 +184,17 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
+    """The maximum of each window of NHWC images, channel by channel.
+
+    Args:
+        pool_size: the window's (height, width), or one int for both.
+        strides: the step between windows (default: pool_size).
+        padding: "valid" or "same" (padding cells are never the maximum).
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, channels)``.
+    """
+
     def forward(self, x, training=False):
         y, argmax = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)
         return y, (argmax, x.shape)
@@ -181,6 +208,17 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
+    """The mean of each window of NHWC images, channel by channel.
+
+    Args:
+        pool_size: the window's (height, width), or one int for both.
+        strides: the step between windows (default: pool_size).
+        padding: "valid" or "same" (a window's mean counts only the input cells it covers).
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, channels)``.
+    """
+
     def forward(self, x, training=False):
         return ops.avg_pool2d(x, self.pool_size, self.strides, self.padding), x.shape
 

@@ -14,6 +14,18 @@ from .layer import Layer
 
 
 class InputLayer(Layer):
+    """The entry of a model: a symbolic tensor of a given shape (``keras.Input`` makes one).
+
+    Args:
+        shape: the shape of one sample, without the batch dimension (None for any size).
+        batch_size: a fixed batch size, or None.
+        dtype: the data's dtype (float32 by default; integer ids for an Embedding).
+        batch_shape: the full shape, batch dimension included, instead of shape/batch_size.
+        name: the layer's name.
+
+    Output shape: ``(batch_size,) + shape``.
+    """
+
     def __init__(
         self,
         shape=None,
@@ -94,6 +106,18 @@ class _Activated(Layer):
 
 
 class Dense(_Activated):
+    """A fully connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: the size of the output's last dimension.
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
+        use_bias: whether to add a bias vector.
+        kernel_initializer / bias_initializer: initializers of the weights.
+        kernel_regularizer / bias_regularizer: penalties on the weights, or None.
+
+    Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
+    """
+
     def __init__(
         self,
         units,
@@ -174,6 +198,14 @@ class Dense(_Activated):
 
 
 class Activation(Layer):
+    """Applies an activation to its input.
+
+    Args:
+        activation: "relu", "sigmoid", "tanh", "softmax" (over the last axis) or "linear".
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -196,6 +228,14 @@ class Activation(Layer):
 
 
 class Softmax(Activation):
+    """Softmax over the last axis.
+
+    Args:
+        axis: -1 only.
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, axis=-1, **kwargs):
         if axis != -1:
             raise ValueError(f"Softmax: only axis=-1 is supported by shendu, got axis={axis!r}")
@@ -209,6 +249,16 @@ class Softmax(Activation):
 
 
 class Dropout(Layer):
+    """Zeroes a ``rate`` fraction of its inputs while training, scaling the rest by
+    ``1 / (1 - rate)``; the identity at inference.
+
+    Args:
+        rate: the fraction to drop, in [0, 1).
+        seed: seeds this layer's own masks (else they come from keras.backend's generator).
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         arguments.refuse("Dropout", noise_shape=noise_shape)
@@ -234,6 +284,11 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
+    """Flattens every sample to one dimension.
+
+    Input shape: ``(batch, d1, d2, ...)``. Output shape: ``(batch, d1 * d2 * ...)``.
+    """
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
@@ -256,6 +311,15 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
+    """Reshapes every sample to ``target_shape``.
+
+    Args:
+        target_shape: the new shape of one sample, without the batch dimension; one entry may be
+            -1, inferred from the size.
+
+    Input shape: ``(batch, ...)``. Output shape: ``(batch,) + target_shape``.
+    """
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         target_shape = tuple(int(d) for d in target_shape)

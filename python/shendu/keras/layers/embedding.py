@@ -11,6 +11,18 @@ from .layer import Layer
 
 
 class Embedding(Layer):
+    """Maps integer ids to dense vectors: row ``i`` of ``embeddings`` for id ``i``.
+
+    Args:
+        input_dim: the number of ids (ids are in ``[0, input_dim)``).
+        output_dim: the size of each vector.
+        embeddings_initializer: initializer of the table (Keras's "uniform": +-0.05).
+        embeddings_regularizer: a penalty on the table, or None.
+        input_length: TF-Keras's way to give the sequence length.
+
+    Input shape: ``(batch, ...)`` of integer ids. Output shape: ``(batch, ..., output_dim)``.
+    """
+
     _int_input = True
 
     def __init__(

@@ -218,6 +218,24 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
+    """A fully connected recurrent layer: ``h_t = tanh(x_t @ kernel + h_{t-1} @
+    recurrent_kernel + bias)``, the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the state h.
+        activation: "tanh" only.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, and the matching
+            regularizers: as in Keras.
+        dropout / recurrent_dropout: fractions of the inputs / states dropped while training.
+        return_sequences: return every step's output, not only the last.
+        return_state: also return the final state.
+        go_backwards: run over the sequence in reverse.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h]``.
+    """
+
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
@@ -233,6 +251,22 @@ class SimpleRNN(_RNN):
 
 
 class LSTM(_RNN):
+    """Long short-term memory (Hochreiter & Schmidhuber), Keras's gate layout (i, f, c, o),
+    the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the states h and c.
+        activation / recurrent_activation: "tanh" / "sigmoid" only.
+        unit_forget_bias: start the forget gate's bias at 1.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
+            regularizers, dropout, recurrent_dropout, return_sequences, return_state,
+            go_backwards: as in SimpleRNN.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h, c]``.
+    """
+
     _gates = 4
     _state_count = 2
 
@@ -273,6 +307,22 @@ class LSTM(_RNN):
 
 
 class GRU(_RNN):
+    """Gated recurrent unit, Keras 2+'s variant (reset_after=True, gates z, r, h; separate
+    input and recurrent biases), the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the state h.
+        activation / recurrent_activation: "tanh" / "sigmoid" only.
+        reset_after: True only.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
+            regularizers, dropout, recurrent_dropout, return_sequences, return_state,
+            go_backwards: as in SimpleRNN.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h]``.
+    """
+
     _gates = 3
 
     def __init__(self, units, reset_after=True, **kwargs):

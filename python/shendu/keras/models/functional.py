@@ -75,7 +75,19 @@ class _Deferred:
 
 
 class Model(Trainer, Layer):
-    """keras.Model(inputs=..., outputs=..., name=...) (which makes a Functional, as in Keras)."""
+    """A graph of layer calls from inputs to outputs, trained with compile / fit.
+
+    ``keras.Model(inputs=..., outputs=..., name=...)`` makes a Functional, as in Keras.
+
+    Args:
+        inputs: a ``keras.Input`` tensor or a list of them.
+        outputs: the tensor(s) computed from them by calling layers.
+        name: the model's name.
+        trainable: whether its weights are updated by training.
+
+    Subclassing with a custom ``call()`` is not supported; build models with the functional
+    API or Sequential. A model is a Layer, so it can be called on tensors inside another model.
+    """
 
     _public_module = "keras"
 
@@ -486,7 +498,11 @@ class Model(Trainer, Layer):
 
 
 class Functional(Model):
-    """The class of models built with keras.Model(inputs, outputs)."""
+    """The class of models built with ``keras.Model(inputs, outputs)`` (see Model).
+
+    Input shapes: those of ``inputs``. Output shapes: those of ``outputs`` (a list when
+    ``outputs`` was given as one).
+    """
 
 
 def _tensor_config(inputs):

@@ -11,6 +11,17 @@ from .functional import Model
 
 
 class Sequential(Model):
+    """A linear stack of layers, each reading the previous one's output.
+
+    Args:
+        layers: the layers, in order; the first may be a ``keras.Input``, or carry
+            ``input_shape``, so the model is built at once (else it is built by its first call,
+            ``build(input_shape)`` or ``fit``).
+        name: the model's name.
+
+    ``add`` and ``pop`` change the stack; training, saving and the rest are Model's.
+    """
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
             name=name or backend.unique_name("sequential"), trainable=trainable, **kwargs

@@ -3,8 +3,8 @@
 One training step is: forward (to the logits when the loss fuses the output activation), the
 loss op, backward through the graph, regularizer gradients, and one fused optimizer update per
 weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
-in one native call instead (``dense_stack``). Batches are views when not shuffling, one
-fancy-index copy per array when shuffling; batch logs are built only when a callback reads them.
+in one native call instead (``dense_stack``). fit and evaluate take their batches from an
+``EpochIterator``; batch logs are built only when a callback reads them.
 """
 
 from __future__ import annotations

@@ -241,7 +241,7 @@ def with_layer(config, record):
         (lambda c: {**c, "config": json.loads("[" * 150 + "]" * 150)}, "nested more than 100"),
         (lambda c: with_layer(c, {"class_name": "Dense", "config": {}}), "cannot rebuild"),
         (lambda c: with_layer(c, {"class_name": "Dense", "config": {"units": "x"}}), "rebuild"),
-        (lambda c: {**c, "class_name": "Nope"}, "Unknown layer class: 'Nope'"),
+        (lambda c: {**c, "class_name": "Nope"}, "Unknown model class: 'Nope'"),
         (lambda c: {**c, "compile_config": {"optimizer": 3}}, "from its compile_config"),
         (lambda c: [c], "without 'class_name' and 'config'"),
     ],

@@ -1,12 +1,12 @@
 """keras.saving: .keras archives and .weights.h5 files, against fake models that implement the
 model side of the interface (layers with get/set_weights and .weights, get_config,
-get_compile_config/compile_from_config, a models.model_from_config to rebuild them)."""
+get_compile_config/compile_from_config, a from_config to rebuild them, found by name)."""
 
 import json
 import os
 import stat
+import subprocess
 import sys
-import types
 import zipfile
 
 import numpy as np
@@ -90,21 +90,22 @@ class Sequential:
     def compile_from_config(self, config):
         self.compiled_with = config
 
-
-def model_from_config(config, custom_objects=None):
-    """Rebuilds the fake models (fresh random weights, auto names unlike the saved ones)."""
-    assert config["class_name"] == "Sequential"
-    layers = []
-    for i, spec in enumerate(config["config"]["layers"]):
-        cls = {"Dense": Dense, "Dropout": Dropout, "Conv2D": Conv2D}[spec["class_name"]]
-        layers.append(cls(f"fresh_{i}", [tuple(s) for s in spec["config"]["shapes"]], seed=100 + i))
-    return Sequential(layers, name=config["config"]["name"])
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds the fake models (fresh random weights, auto names unlike the saved ones)."""
+        layers = []
+        for i, spec in enumerate(config["layers"]):
+            layer_cls = {"Dense": Dense, "Dropout": Dropout, "Conv2D": Conv2D}[spec["class_name"]]
+            shapes = [tuple(s) for s in spec["config"]["shapes"]]
+            layers.append(layer_cls(f"fresh_{i}", shapes, seed=100 + i))
+        return cls(layers, name=config["name"])
 
 
 @pytest.fixture
-def fake_models(monkeypatch):
-    module = types.SimpleNamespace(model_from_config=model_from_config)
-    monkeypatch.setitem(sys.modules, "shendu.keras.models", module)
+def fake_models():
+    # The scope's names come first: "Sequential" finds the fake, not keras's.
+    with saving.custom_object_scope({"Sequential": Sequential}):
+        yield
 
 
 def make_model(seed=0):
@@ -456,8 +457,6 @@ def test_save_syncs_the_file_before_and_the_folder_after_the_rename(tmp_path, mo
 
 
 def dead_pid():
-    import subprocess
-
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _cuda_kernels as _k
 from . import reference
+from ._padding import window_axis
 
 # Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
 _ACTIVATIONS = {"linear": 0, "relu": 1, "sigmoid": 2, "tanh": 3}
@@ -396,21 +397,16 @@ def _shape4(v, name: str) -> tuple[int, int, int, int]:
 
 
 def _window(x_shape, window, strides, padding: str, name: str):
-    """Window2d (cuda/window.h) for NHWC x_shape: TF's rule, 'same' putting the odd padding row or
-    column after the image."""
+    """Window2d (cuda/window.h) for NHWC x_shape, sized by window_axis (TensorFlow's rule)."""
     n, h, w, c = x_shape
     (kh, kw), (sh, sw) = window, strides
-    if padding == "valid":
-        if h < kh or w < kw:
-            raise ValueError(
-                f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
-                f"padding, got shape {tuple(x_shape)}"
-            )
-        ho, wo, pt, pl = (h - kh) // sh + 1, (w - kw) // sw + 1, 0, 0
-    else:
-        ho, wo = -(-h // sh), -(-w // sw)
-        pt = max((ho - 1) * sh + kh - h, 0) // 2
-        pl = max((wo - 1) * sw + kw - w, 0) // 2
+    if padding == "valid" and (h < kh or w < kw):
+        raise ValueError(
+            f"{name}: expected at least {(kh, kw)} rows and columns for 'valid' "
+            f"padding, got shape {tuple(x_shape)}"
+        )
+    ho, pt = window_axis(h, kh, sh, padding)
+    wo, pl = window_axis(w, kw, sw, padding)
     return (n, h, w, c, kh, kw, sh, sw, pt, pl, ho, wo)
 
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ._padding import window_axis
+
 
 def _float(x):
     """Float arrays keep their dtype (float64 for gradient checks); anything else becomes float32."""
@@ -105,14 +107,11 @@ def _pair(v):
 
 
 def _axis(size, k, stride, padding):
-    """(output size, padding before the first cell) along one axis; "same" follows TensorFlow."""
-    if padding.lower() == "valid":
-        if k > size:
-            raise ValueError(f"window {k} is larger than the input ({size}) with padding 'valid'")
-        return (size - k) // stride + 1, 0
-    out = -(-size // stride)
-    total = max((out - 1) * stride + k - size, 0)
-    return out, total // 2
+    """window_axis, refusing a 'valid' window larger than the input."""
+    padding = padding.lower()
+    if padding == "valid" and k > size:
+        raise ValueError(f"window {k} is larger than the input ({size}) with padding 'valid'")
+    return window_axis(size, k, stride, padding)
 
 
 def _geometry(shape, window, strides, padding):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import backend
+from . import backend, serialization
 
 
 def _fans(shape):
@@ -242,21 +242,13 @@ class _Callable(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-    }
+    return serialization.serialize_keras_object(initializer, "keras.initializers")
 
 
-def deserialize(config: dict) -> Initializer:
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(
-            f"Unknown initializer class: {config.get('class_name')!r}. Accepted: "
-            f"{', '.join(sorted(_CLASSES))}."
-        )
-    return cls.from_config(config.get("config", {}))
+def deserialize(config: dict, custom_objects=None) -> Initializer:
+    return serialization.deserialize_keras_object(
+        config, _CLASSES, custom_objects, what="initializer"
+    )
 
 
 zeros, ones, constant = Zeros, Ones, Constant

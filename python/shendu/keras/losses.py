@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
+from . import serialization
 from .tensors import eager
 
 _EPSILON = 1e-7
@@ -306,20 +307,10 @@ def get(identifier) -> Loss:
 
 
 def serialize(loss: Loss) -> dict:
-    return {
-        "module": "keras.losses",
-        "class_name": type(loss).__name__,
-        "config": loss.get_config(),
-        "registered_name": None,
-    }
+    return serialization.serialize_keras_object(loss, "keras.losses")
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         return get(config)
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(
-            f"Unknown loss class: {config.get('class_name')!r}. Accepted: {', '.join(_CLASSES)}"
-        )
-    return cls.from_config(config.get("config", {}))
+    return serialization.deserialize_keras_object(config, _CLASSES, custom_objects, what="loss")

@@ -12,7 +12,7 @@ import struct
 import numpy as np
 
 from .. import _device
-from . import activations
+from . import activations, serialization
 from . import losses as losses_module
 from .tensors import eager
 
@@ -230,21 +230,13 @@ def check(identifier) -> None:
 
 
 def serialize(metric: Metric) -> dict:
-    return {
-        "module": "keras.metrics",
-        "class_name": type(metric).__name__,
-        "config": metric.get_config(),
-        "registered_name": None,
-    }
+    return serialization.serialize_keras_object(metric, "keras.metrics")
 
 
-def deserialize(config):
+def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         return config
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(f"Unknown metric class: {config.get('class_name')!r}")
-    return cls.from_config(config.get("config", {}))
+    return serialization.deserialize_keras_object(config, _CLASSES, custom_objects, what="metric")
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):

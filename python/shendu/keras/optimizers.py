@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
+from . import serialization
 
 
 def _positive(name, value):
@@ -252,21 +253,13 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    return {
-        "module": "keras.optimizers",
-        "class_name": type(optimizer).__name__,
-        "config": optimizer.get_config(),
-        "registered_name": None,
-    }
+    return serialization.serialize_keras_object(optimizer, "keras.optimizers")
 
 
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name")) or _ALIASES.get(
-        str(config.get("class_name")).lower()
+def deserialize(config, custom_objects=None):
+    # As Keras: built-in class names are matched in any case ("adam", "Adam", "ADAM").
+    if isinstance(config, dict) and str(config.get("class_name")).lower() in _ALIASES:
+        config = {**config, "class_name": _ALIASES[config["class_name"].lower()].__name__}
+    return serialization.deserialize_keras_object(
+        config, _CLASSES, custom_objects, what="optimizer"
     )
-    if cls is None:
-        raise ValueError(
-            f"Unknown optimizer class: {config.get('class_name')!r}. Accepted: "
-            f"{', '.join(_CLASSES)}"
-        )
-    return cls.from_config(config.get("config", {}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device
+from . import serialization
 
 
 class Regularizer:
@@ -106,18 +107,10 @@ def get(identifier):
 def serialize(reg):
     if reg is None:
         return None
-    return {
-        "module": "keras.regularizers",
-        "class_name": type(reg).__name__,
-        "config": reg.get_config(),
-    }
+    return serialization.serialize_keras_object(reg, "keras.regularizers")
 
 
-def deserialize(config):
-    cls = _CLASSES.get(config.get("class_name"))
-    if cls is None:
-        raise ValueError(
-            f"Unknown regularizer class: {config.get('class_name')!r}. Accepted: "
-            f"{', '.join(_CLASSES)}."
-        )
-    return cls.from_config(config.get("config", {}))
+def deserialize(config, custom_objects=None):
+    return serialization.deserialize_keras_object(
+        config, _CLASSES, custom_objects, what="regularizer"
+    )

@@ -18,7 +18,6 @@ failure to read one is a ValueError naming the file.
 
 import contextlib
 import datetime
-import importlib
 import io
 import json
 import math
@@ -28,6 +27,8 @@ import zipfile
 
 import numpy as np
 
+from .. import __version__
+from . import registry, serialization
 from .atomic_file import atomic_write
 from .file_checks import (
     MAX_CONFIG_BYTES,
@@ -38,6 +39,27 @@ from .file_checks import (
     check_weight_dataset,
     read_member,
 )
+from .registry import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "load_weights",
+    "register_keras_serializable",
+    "save_model",
+    "save_weights",
+]
 
 _CONFIG = "config.json"
 _METADATA = "metadata.json"
@@ -61,8 +83,6 @@ def save_model(model, filepath, overwrite=True):
         config_json = json.dumps(config)
     except (TypeError, ValueError) as e:
         raise ValueError(f"save_model: the model's config is not JSON-serializable: {e}") from None
-    from .. import __version__
-
     metadata = json.dumps(
         {
             "keras_version": "3",  # the file format followed; the writer is named below
@@ -101,12 +121,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             )
         config = _read_config(zf, path)
         with _rebuilding(path, _CONFIG):
-            # Looked up at call time: the model classes live in the models module (and tests
-            # swap it).
-            models = importlib.import_module("shendu.keras.models")
-            model = models.model_from_config(
-                {"class_name": config["class_name"], "config": config["config"]},
-                custom_objects=custom_objects,
+            # Found by name (registry): the model classes import this module, not the other way.
+            model = serialization.deserialize_keras_object(
+                {key: config.get(key) for key in ("class_name", "config", "registered_name")},
+                registry.builtin_objects("layers"),
+                custom_objects,
+                what="model",
             )
             build_config = config.get("build_config")
             if (

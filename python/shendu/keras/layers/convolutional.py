@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import ops
+from ..._padding import window_axis
 from .. import activations, initializers, regularizers
-from .core import _Activated, _positive_int, _refuse
+from . import arguments
+from .core import _Activated
 from .layer import Layer
-
-_PADDINGS = ("valid", "same")
-
-
-def _pair(name, value):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        pair = tuple(int(v) for v in value)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) <= 0:
-        raise ValueError(
-            f"The `{name}` argument must be a tuple of 2 positive integers. "
-            f"Received: {name}={value!r}"
-        )
-    return pair
-
-
-def _padding(value):
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in _PADDINGS:
-        raise ValueError(
-            f"The `padding` argument must be one of {_PADDINGS}. Received: padding={value!r}"
-        )
-    return padding
-
-
-def _data_format(value):
-    if value not in (None, "channels_last"):
-        raise ValueError(f"data_format: only 'channels_last' (NHWC) is supported, got {value!r}")
 
 
 def _out_size(size, window, stride, padding):
     if size is None:
         return None
-    if padding == "same":
-        return -(-size // stride)
-    return max(0, (size - window) // stride + 1)
+    return max(0, window_axis(size, window, stride, padding)[0])
 
 
 def _check_image(layer, input_shape):
@@ -59,6 +26,22 @@ def _check_image(layer, input_shape):
 
 
 class Conv2D(_Activated):
+    """2-D convolution over NHWC images: ``activation(conv2d(inputs, kernel) + bias)``.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: the window's (height, width), or one int for both.
+        strides: the step between windows, (rows, columns) or one int.
+        padding: "valid" (windows inside the image) or "same" (output size
+            ``ceil(input / stride)``, zero padding split as TensorFlow does).
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
+        use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer:
+            as in Dense.
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, filters)``.
+    """
+
     def __init__(
         self,
         filters,
@@ -80,22 +63,22 @@ class Conv2D(_Activated):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _data_format(data_format)
-        _refuse(
+        arguments.channels_last(data_format)
+        arguments.refuse(
             "Conv2D",
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
-        if _pair("dilation_rate", dilation_rate) != (1, 1) or groups != 1:
+        if arguments.pair("dilation_rate", dilation_rate) != (1, 1) or groups != 1:
             raise ValueError(
                 f"Conv2D: dilation_rate != 1 and groups != 1 are not supported, got "
                 f"dilation_rate={dilation_rate!r}, groups={groups!r}"
             )
-        self.filters = _positive_int("filters", filters)
-        self.kernel_size = _pair("kernel_size", kernel_size)
-        self.strides = _pair("strides", strides)
-        self.padding = _padding(padding)
+        self.filters = arguments.positive_int("filters", filters)
+        self.kernel_size = arguments.pair("kernel_size", kernel_size)
+        self.strides = arguments.pair("strides", strides)
+        self.padding = arguments.padding(padding)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -175,10 +158,10 @@ class Conv2D(_Activated):
 class _Pooling2D(Layer):
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
-        _data_format(data_format)
-        self.pool_size = _pair("pool_size", pool_size)
-        self.strides = self.pool_size if strides is None else _pair("strides", strides)
-        self.padding = _padding(padding)
+        arguments.channels_last(data_format)
+        self.pool_size = arguments.pair("pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else arguments.pair("strides", strides)
+        self.padding = arguments.padding(padding)
 
     def compute_output_shape(self, input_shape):
         _check_image(self, input_shape)
@@ -201,6 +184,17 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
+    """The maximum of each window of NHWC images, channel by channel.
+
+    Args:
+        pool_size: the window's (height, width), or one int for both.
+        strides: the step between windows (default: pool_size).
+        padding: "valid" or "same" (padding cells are never the maximum).
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, channels)``.
+    """
+
     def forward(self, x, training=False):
         y, argmax = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)
         return y, (argmax, x.shape)
@@ -214,6 +208,17 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
+    """The mean of each window of NHWC images, channel by channel.
+
+    Args:
+        pool_size: the window's (height, width), or one int for both.
+        strides: the step between windows (default: pool_size).
+        padding: "valid" or "same" (a window's mean counts only the input cells it covers).
+
+    Input shape: ``(batch, height, width, channels)``.
+    Output shape: ``(batch, new_height, new_width, channels)``.
+    """
+
     def forward(self, x, training=False):
         return ops.avg_pool2d(x, self.pool_size, self.strides, self.padding), x.shape
 

@@ -9,25 +9,23 @@ import numpy as np
 from ... import ops
 from .. import activations, backend, initializers, regularizers
 from ..tensors import KerasTensor, Node
-from .layer import Layer, _shape_tuple
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _refuse(layer, **unsupported):
-    for name, value in unsupported.items():
-        if value is not None:
-            raise ValueError(f"{layer}: `{name}` is not supported by shendu, got {value!r}")
+from . import arguments
+from .layer import Layer
 
 
 class InputLayer(Layer):
+    """The entry of a model: a symbolic tensor of a given shape (``keras.Input`` makes one).
+
+    Args:
+        shape: the shape of one sample, without the batch dimension (None for any size).
+        batch_size: a fixed batch size, or None.
+        dtype: the data's dtype (float32 by default; integer ids for an Embedding).
+        batch_shape: the full shape, batch dimension included, instead of shape/batch_size.
+        name: the layer's name.
+
+    Output shape: ``(batch_size,) + shape``.
+    """
+
     def __init__(
         self,
         shape=None,
@@ -44,13 +42,13 @@ class InputLayer(Layer):
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name or backend.unique_name("input_layer"), **kwargs)
-        _refuse("InputLayer", input_tensor=input_tensor)
+        arguments.refuse("InputLayer", input_tensor=input_tensor)
         if sparse:
             raise ValueError("InputLayer: sparse inputs are not supported by shendu")
         if batch_shape is not None:
-            self.batch_shape = _shape_tuple(batch_shape, "batch_shape")
+            self.batch_shape = arguments.shape_tuple(batch_shape, "batch_shape")
         elif shape is not None:
-            self.batch_shape = (batch_size,) + _shape_tuple(shape, "shape")
+            self.batch_shape = (batch_size,) + arguments.shape_tuple(shape, "shape")
         else:
             raise ValueError("You must pass a `shape` argument to Input / InputLayer.")
         self.input_dtype = "float32" if dtype is None else np.dtype(dtype).name
@@ -108,6 +106,18 @@ class _Activated(Layer):
 
 
 class Dense(_Activated):
+    """A fully connected layer: ``activation(inputs @ kernel + bias)``.
+
+    Args:
+        units: the size of the output's last dimension.
+        activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
+        use_bias: whether to add a bias vector.
+        kernel_initializer / bias_initializer: initializers of the weights.
+        kernel_regularizer / bias_regularizer: penalties on the weights, or None.
+
+    Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
+    """
+
     def __init__(
         self,
         units,
@@ -123,13 +133,13 @@ class Dense(_Activated):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _refuse(
+        arguments.refuse(
             "Dense",
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
-        self.units = _positive_int("units", units)
+        self.units = arguments.positive_int("units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -188,6 +198,14 @@ class Dense(_Activated):
 
 
 class Activation(Layer):
+    """Applies an activation to its input.
+
+    Args:
+        activation: "relu", "sigmoid", "tanh", "softmax" (over the last axis) or "linear".
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -210,6 +228,14 @@ class Activation(Layer):
 
 
 class Softmax(Activation):
+    """Softmax over the last axis.
+
+    Args:
+        axis: -1 only.
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, axis=-1, **kwargs):
         if axis != -1:
             raise ValueError(f"Softmax: only axis=-1 is supported by shendu, got axis={axis!r}")
@@ -223,15 +249,20 @@ class Softmax(Activation):
 
 
 class Dropout(Layer):
+    """Zeroes a ``rate`` fraction of its inputs while training, scaling the rest by
+    ``1 / (1 - rate)``; the identity at inference.
+
+    Args:
+        rate: the fraction to drop, in [0, 1).
+        seed: seeds this layer's own masks (else they come from keras.backend's generator).
+
+    Input shape: any. Output shape: the input's.
+    """
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        _refuse("Dropout", noise_shape=noise_shape)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(
-                f"Invalid value received for argument `rate`. Expected a float value "
-                f"between 0 and 1 (1 excluded). Received: rate={rate!r}"
-            )
-        self.rate = float(rate)
+        arguments.refuse("Dropout", noise_shape=noise_shape)
+        self.rate = arguments.rate("rate", rate)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
 
@@ -253,6 +284,11 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
+    """Flattens every sample to one dimension.
+
+    Input shape: ``(batch, d1, d2, ...)``. Output shape: ``(batch, d1 * d2 * ...)``.
+    """
+
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         if data_format not in (None, "channels_last"):
@@ -275,6 +311,15 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
+    """Reshapes every sample to ``target_shape``.
+
+    Args:
+        target_shape: the new shape of one sample, without the batch dimension; one entry may be
+            -1, inferred from the size.
+
+    Input shape: ``(batch, ...)``. Output shape: ``(batch,) + target_shape``.
+    """
+
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         target_shape = tuple(int(d) for d in target_shape)

@@ -6,11 +6,23 @@ import numpy as np
 
 from ... import ops
 from .. import initializers, regularizers
-from .core import _positive_int, _refuse
+from . import arguments
 from .layer import Layer
 
 
 class Embedding(Layer):
+    """Maps integer ids to dense vectors: row ``i`` of ``embeddings`` for id ``i``.
+
+    Args:
+        input_dim: the number of ids (ids are in ``[0, input_dim)``).
+        output_dim: the size of each vector.
+        embeddings_initializer: initializer of the table (Keras's "uniform": +-0.05).
+        embeddings_regularizer: a penalty on the table, or None.
+        input_length: TF-Keras's way to give the sequence length.
+
+    Input shape: ``(batch, ...)`` of integer ids. Output shape: ``(batch, ..., output_dim)``.
+    """
+
     _int_input = True
 
     def __init__(
@@ -27,14 +39,14 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs:  # TF-Keras's spelling
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        _refuse("Embedding", embeddings_constraint=embeddings_constraint)
+        arguments.refuse("Embedding", embeddings_constraint=embeddings_constraint)
         if mask_zero:
             raise ValueError(
                 "Embedding: mask_zero=True is not supported by shendu (no layer here "
                 "consumes masks); pad with zeros and leave mask_zero=False."
             )
-        self.input_dim = _positive_int("input_dim", input_dim)
-        self.output_dim = _positive_int("output_dim", output_dim)
+        self.input_dim = arguments.positive_int("input_dim", input_dim)
+        self.output_dim = arguments.positive_int("output_dim", output_dim)
         # Keras's "uniform" for embeddings is RandomUniform(-0.05, 0.05).
         self.embeddings_initializer = (
             initializers.RandomUniform()

@@ -17,8 +17,9 @@ import math
 import numpy as np
 
 from ... import _device
-from .. import backend, initializers, regularizers
+from .. import backend, initializers, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
+from . import arguments
 
 
 class Variable:
@@ -76,18 +77,6 @@ class Variable:
         return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
 
 
-def _shape_tuple(shape, what):
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    try:
-        shape = tuple(None if d is None else int(d) for d in shape)
-    except TypeError:
-        raise ValueError(f"{what}: expected a tuple of ints, got {shape!r}") from None
-    if any(d is not None and d < 0 for d in shape):
-        raise ValueError(f"{what}: dimensions must be >= 0 or None, got {shape!r}")
-    return shape
-
-
 def _map_shapes(fn, inputs):
     return [fn(v) for v in inputs] if isinstance(inputs, (list, tuple)) else fn(inputs)
 
@@ -97,8 +86,28 @@ def _flatten(inputs):
 
 
 class Layer:
+    """The base of every layer: it owns weights (``add_weight``), builds them for its first
+    input shape, and computes ``forward`` / ``backward`` (see the module docstring).
+
+    Args:
+        name: the layer's name (default: the class name in snake case, numbered when taken).
+        trainable: whether its weights are updated by training.
+        dtype: only ``"float32"`` (or None).
+        input_shape / batch_input_shape / batch_size / input_dim: on the first layer of a
+            Sequential, the shape of the inputs it receives.
+
+    Subclasses of shendu's own are found by name when deserialized (``registry``); users'
+    subclasses register with ``keras.saving.register_keras_serializable``.
+    """
+
     # Layers that take integer ids (Embedding) keep integer input arrays as they are.
     _int_input = False
+    # Where Keras's API exports the class: the "module" of its serialized record.
+    _public_module = "keras.layers"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        registry.register_builtin("layers", cls)
 
     def __init__(
         self,
@@ -129,9 +138,11 @@ class Layer:
         if input_dim is not None:
             input_shape = (input_dim,)
         if batch_input_shape is not None:
-            self._batch_input_shape = _shape_tuple(batch_input_shape, "batch_input_shape")
+            self._batch_input_shape = arguments.shape_tuple(batch_input_shape, "batch_input_shape")
         elif input_shape is not None:
-            self._batch_input_shape = (batch_size,) + _shape_tuple(input_shape, "input_shape")
+            self._batch_input_shape = (batch_size,) + arguments.shape_tuple(
+                input_shape, "input_shape"
+            )
         else:
             self._batch_input_shape = None
 
@@ -311,6 +322,21 @@ class Layer:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def get_build_config(self):
+        """The input shape the layer was built for, as Keras records it (None when unbuilt)."""
+        shape = self._build_input_shape
+        if not self.built or shape is None:
+            return None
+        return {"input_shape": [list(s) for s in shape] if isinstance(shape, list) else list(shape)}
+
+    def build_from_config(self, config) -> None:
+        shape = config["input_shape"]
+        if shape and isinstance(shape[0], list):
+            shape = [tuple(s) for s in shape]
+        else:
+            shape = tuple(shape)
+        self._maybe_build(shape)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

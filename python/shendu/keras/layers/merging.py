@@ -17,6 +17,14 @@ def _check_list(layer, inputs, minimum=2):
 
 
 class Concatenate(Layer):
+    """Joins a list of inputs along ``axis``.
+
+    Args:
+        axis: the axis to join along (default: the last); other dimensions must match.
+
+    Input: a list of tensors of one rank. Output shape: theirs, with the ``axis`` sizes summed.
+    """
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
@@ -67,6 +75,11 @@ class _Elementwise(Layer):
 
 
 class Add(_Elementwise):
+    """The elementwise sum of a list of inputs.
+
+    Input: a list of tensors of one shape. Output shape: that shape.
+    """
+
     def forward(self, inputs, training=False):
         out = inputs[0] + inputs[1]
         for x in inputs[2:]:
@@ -78,6 +91,11 @@ class Add(_Elementwise):
 
 
 class Subtract(_Elementwise):
+    """The elementwise difference ``inputs[0] - inputs[1]``.
+
+    Input: a list of exactly two tensors of one shape. Output shape: that shape.
+    """
+
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 2:
             raise ValueError(
@@ -93,6 +111,11 @@ class Subtract(_Elementwise):
 
 
 class Average(_Elementwise):
+    """The elementwise mean of a list of inputs.
+
+    Input: a list of tensors of one shape. Output shape: that shape.
+    """
+
     def forward(self, inputs, training=False):
         out = inputs[0] + inputs[1]
         for x in inputs[2:]:

@@ -6,14 +6,8 @@ import numpy as np
 
 from ... import _device, ops
 from .. import activations, backend, initializers, regularizers
-from .core import _positive_int, _refuse
+from . import arguments
 from .layer import Layer
-
-
-def _rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1), got {name}={value!r}")
-    return float(value)
 
 
 class _RNN(Layer):
@@ -50,7 +44,7 @@ class _RNN(Layer):
     ):
         super().__init__(**kwargs)
         kind = type(self).__name__
-        _refuse(
+        arguments.refuse(
             kind,
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
@@ -67,7 +61,7 @@ class _RNN(Layer):
             )
         if stateful:
             raise ValueError(f"{kind}: stateful=True is not supported by shendu")
-        self.units = _positive_int("units", units)
+        self.units = arguments.positive_int("units", units)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -75,8 +69,8 @@ class _RNN(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.dropout = _rate("dropout", dropout)
-        self.recurrent_dropout = _rate("recurrent_dropout", recurrent_dropout)
+        self.dropout = arguments.rate("dropout", dropout)
+        self.recurrent_dropout = arguments.rate("recurrent_dropout", recurrent_dropout)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -224,6 +218,24 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
+    """A fully connected recurrent layer: ``h_t = tanh(x_t @ kernel + h_{t-1} @
+    recurrent_kernel + bias)``, the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the state h.
+        activation: "tanh" only.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, and the matching
+            regularizers: as in Keras.
+        dropout / recurrent_dropout: fractions of the inputs / states dropped while training.
+        return_sequences: return every step's output, not only the last.
+        return_state: also return the final state.
+        go_backwards: run over the sequence in reverse.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h]``.
+    """
+
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
@@ -239,6 +251,22 @@ class SimpleRNN(_RNN):
 
 
 class LSTM(_RNN):
+    """Long short-term memory (Hochreiter & Schmidhuber), Keras's gate layout (i, f, c, o),
+    the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the states h and c.
+        activation / recurrent_activation: "tanh" / "sigmoid" only.
+        unit_forget_bias: start the forget gate's bias at 1.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
+            regularizers, dropout, recurrent_dropout, return_sequences, return_state,
+            go_backwards: as in SimpleRNN.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h, c]``.
+    """
+
     _gates = 4
     _state_count = 2
 
@@ -279,6 +307,22 @@ class LSTM(_RNN):
 
 
 class GRU(_RNN):
+    """Gated recurrent unit, Keras 2+'s variant (reset_after=True, gates z, r, h; separate
+    input and recurrent biases), the whole sequence in one kernel call.
+
+    Args:
+        units: the size of the state h.
+        activation / recurrent_activation: "tanh" / "sigmoid" only.
+        reset_after: True only.
+        use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
+            regularizers, dropout, recurrent_dropout, return_sequences, return_state,
+            go_backwards: as in SimpleRNN.
+
+    Input shape: ``(batch, timesteps, features)``. Output shape: ``(batch, units)``, or
+    ``(batch, timesteps, units)`` with return_sequences; with return_state, a list
+    ``[output, h]``.
+    """
+
     _gates = 3
 
     def __init__(self, units, reset_after=True, **kwargs):

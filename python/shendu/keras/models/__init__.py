@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from ..layers import deserialize, serialize
+from ..saving import load_model
 from .functional import Functional, Model
 from .sequential import Sequential
 
 
 def model_from_config(config, custom_objects=None):
     """Rebuilds a model from {"class_name": "Sequential" | "Functional", "config": ...}."""
-    from ..layers import deserialize
-
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
             f"model_from_config: expected a dict with 'class_name' and 'config', got {config!r}"
@@ -17,18 +17,8 @@ def model_from_config(config, custom_objects=None):
     return deserialize(config, custom_objects)
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    from .. import saving
-
-    return saving.load_model(
-        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
-    )
-
-
 def clone_model(model):
     """A new model with the same architecture and freshly initialized weights."""
-    from ..layers import serialize
-
     return model_from_config(serialize(model))
 
 

@@ -7,11 +7,13 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 from __future__ import annotations
 
 from .. import activations, backend
+from ..layers import deserialize, serialize
 from ..layers.convolutional import MaxPooling2D
 from ..layers.core import Activation, InputLayer, _Activated
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
 from . import trainer
+from .summary import print_summary
 from .trainer import Trainer
 
 
@@ -73,7 +75,21 @@ class _Deferred:
 
 
 class Model(Trainer, Layer):
-    """keras.Model(inputs=..., outputs=..., name=...) (which makes a Functional, as in Keras)."""
+    """A graph of layer calls from inputs to outputs, trained with compile / fit.
+
+    ``keras.Model(inputs=..., outputs=..., name=...)`` makes a Functional, as in Keras.
+
+    Args:
+        inputs: a ``keras.Input`` tensor or a list of them.
+        outputs: the tensor(s) computed from them by calling layers.
+        name: the model's name.
+        trainable: whether its weights are updated by training.
+
+    Subclassing with a custom ``call()`` is not supported; build models with the functional
+    API or Sequential. A model is a Layer, so it can be called on tensors inside another model.
+    """
+
+    _public_module = "keras"
 
     def __new__(cls, *args, **kwargs):
         return super().__new__(Functional if cls is Model else cls)
@@ -410,15 +426,11 @@ class Model(Trainer, Layer):
         show_trainable=False,
         layer_range=None,
     ):
-        from .summary import print_summary
-
         print_summary(self, line_length, positions, print_fn)
 
     # --- configuration --------------------------------------------------------------------
 
     def get_config(self) -> dict:
-        from ..layers import serialize
-
         names = {}
         layer_configs = []
         for layer in self.layers:
@@ -454,8 +466,6 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..layers import deserialize
-
         created = {}
         for entry in config["layers"]:
             created[entry["name"]] = deserialize(entry, custom_objects)
@@ -488,7 +498,11 @@ class Model(Trainer, Layer):
 
 
 class Functional(Model):
-    """The class of models built with keras.Model(inputs, outputs)."""
+    """The class of models built with ``keras.Model(inputs, outputs)`` (see Model).
+
+    Input shapes: those of ``inputs``. Output shapes: those of ``outputs`` (a list when
+    ``outputs`` was given as one).
+    """
 
 
 def _tensor_config(inputs):

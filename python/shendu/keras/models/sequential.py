@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ..layers import deserialize, serialize
 from ..layers.core import InputLayer
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
@@ -10,6 +11,17 @@ from .functional import Model
 
 
 class Sequential(Model):
+    """A linear stack of layers, each reading the previous one's output.
+
+    Args:
+        layers: the layers, in order; the first may be a ``keras.Input``, or carry
+            ``input_shape``, so the model is built at once (else it is built by its first call,
+            ``build(input_shape)`` or ``fit``).
+        name: the model's name.
+
+    ``add`` and ``pop`` change the stack; training, saving and the rest are Model's.
+    """
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
             name=name or backend.unique_name("sequential"), trainable=trainable, **kwargs
@@ -94,8 +106,6 @@ class Sequential(Model):
         self._graph_inputs = value
 
     def get_config(self) -> dict:
-        from ..layers import serialize
-
         layers = [serialize(layer) for layer in self._stack]
         if self._input_layer is not None:
             layers.insert(0, serialize(self._input_layer))
@@ -111,8 +121,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..layers import deserialize
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config["layers"]:
             model.add(deserialize(entry, custom_objects), rebuild=False)

@@ -79,10 +79,6 @@ def _readable(size):
 
 
 def _is_sequential_like(model):
-    from .sequential import Sequential
-
-    if isinstance(model, Sequential):
-        return True
     reads = [s for step in model._steps for s in step.ins]
     return (
         all(len(step.ins) == 1 for step in model._steps)

@@ -3,8 +3,8 @@
 One training step is: forward (to the logits when the loss fuses the output activation), the
 loss op, backward through the graph, regularizer gradients, and one fused optimizer update per
 weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
-in one native call instead (``dense_stack``). Batches are views when not shuffling, one
-fancy-index copy per array when shuffling; batch logs are built only when a callback reads them.
+in one native call instead (``dense_stack``). fit and evaluate take their batches from an
+``EpochIterator``; batch logs are built only when a callback reads them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ import math
 import numpy as np
 
 from ... import _config, _device
-from .. import backend
+from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
+from .. import saving
 from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import dense_stack
+from .epoch_iterator import EpochIterator, on_device, take, train_validation_split
 
 
 def _flat(x):
@@ -35,18 +37,6 @@ def _as_numpy(x, name):
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected a numeric array, got dtype {x.dtype}")
     return x
-
-
-def _take(arrays, index):
-    return [a[index] for a in arrays]
-
-
-def _on_device(xs, y):
-    """A batch (host slices: views, or one copy each when shuffled) on the current device: one
-    upload per array when computing on the GPU, nothing on the CPU."""
-    if _device.get_device() == "cpu":  # they are NumPy arrays already
-        return xs, y
-    return [_device.to_device(a) for a in xs], _device.to_device(y)
 
 
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
@@ -311,8 +301,6 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def _callbacks(self, callbacks, verbose, epochs, steps, history):
-        from .. import callbacks as callbacks_module
-
         if isinstance(callbacks, callbacks_module.CallbackList):
             return callbacks
         return callbacks_module.CallbackList(
@@ -350,41 +338,9 @@ class Trainer:
             raise ValueError("fit: class_weight and sample_weight are not supported by shendu")
         batch_size = _batch_size(batch_size)
         verbose = _verbose(verbose)
-        xs = self._inputs(x)
-        if y is None:
-            raise ValueError("fit: expected targets y, got None")
-        y = _as_numpy(y, "y")
-        self._check_lengths(xs, y)
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError(
-                    "validation_data must be a tuple (x_val, y_val), got "
-                    f"{type(validation_data).__name__}"
-                )
-            if len(validation_data) == 3 and validation_data[2] is not None:
-                raise ValueError("validation_data: sample weights are not supported by shendu")
-            val = (
-                self._inputs(validation_data[0], "validation_data x"),
-                _as_numpy(validation_data[1], "validation_data y"),
-            )
-            self._check_lengths(*val)
-        elif validation_split:
-            # Keras takes the LAST fraction of the arrays, before any shuffling.
-            split = int(math.floor(len(y) * (1.0 - validation_split)))
-            val = ([a[split:] for a in xs], y[split:])
-            xs, y = [a[:split] for a in xs], y[:split]
-        self._prepare("fit", y.shape)
-        y = self._targets(y)
-        if val is not None:
-            val = (val[0], self._targets(val[1], "validation y"))
-        n = len(y)
-        steps = max(1, math.ceil(n / batch_size)) if n else 0
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
-        cbs = self._callbacks(callbacks, verbose, epochs, steps, history=True)
+        xs, y, val = self._fit_data(x, y, validation_split, validation_data)
+        batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle)
+        cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
         # Hooks that no callback overrides are skipped, and then so are the batch logs.
@@ -394,15 +350,11 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            order = backend.random_generator().permutation(n) if shuffle else None
             step = -1
-            for step in range(steps):
+            for step, batch in batches.epoch():
                 if batch_begin is not None:
                     batch_begin(step)
-                index = slice(step * batch_size, (step + 1) * batch_size)
-                if order is not None:
-                    index = order[index]
-                self._train_step(*_on_device(_take(xs, index), y[index]))
+                self._train_step(*batch)
                 if batch_end is not None:
                     batch_end(step, self._logs())
                 if self.stop_training:
@@ -423,18 +375,49 @@ class Trainer:
         cbs.on_train_end(epoch_logs)
         return self.history
 
+    def _fit_data(self, x, y, validation_split, validation_data):
+        """fit's training (xs, y) and validation (xs, y) or None, converted and checked, with
+        the model prepared for them."""
+        xs = self._inputs(x)
+        if y is None:
+            raise ValueError("fit: expected targets y, got None")
+        y = _as_numpy(y, "y")
+        self._check_lengths(xs, y)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        val = None
+        if validation_data is not None:
+            val = self._validation_arrays(validation_data)
+        elif validation_split:
+            (xs, y), val = train_validation_split(xs, y, validation_split)
+        self._prepare("fit", y.shape)
+        y = self._targets(y)
+        if val is not None:
+            val = (val[0], self._targets(val[1], "validation y"))
+        return xs, y, val
+
+    def _validation_arrays(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val), got "
+                f"{type(validation_data).__name__}"
+            )
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            raise ValueError("validation_data: sample weights are not supported by shendu")
+        val = (
+            self._inputs(validation_data[0], "validation_data x"),
+            _as_numpy(validation_data[1], "validation_data y"),
+        )
+        self._check_lengths(*val)
+        return val
+
     def _evaluate_arrays(self, xs, y, batch_size, cbs, steps=None) -> dict:
         self.reset_metrics()
-        n = len(y)
-        count = math.ceil(n / batch_size)
-        if steps is not None:
-            count = min(count, int(steps))
         cbs.on_test_begin()
         batch_end = cbs.listens("on_test_batch_end")  # batch logs wait for the device
-        for step in range(count):
+        for step, batch in EpochIterator(xs, y, batch_size, steps).epoch():
             cbs.on_test_batch_begin(step)
-            index = slice(step * batch_size, (step + 1) * batch_size)
-            self._test_step(*_on_device(_take(xs, index), y[index]))
+            self._test_step(*batch)
             if batch_end:
                 cbs.on_test_batch_end(step, self._logs())
         logs = self._logs()
@@ -484,7 +467,7 @@ class Trainer:
         for step in range(count):
             cbs.on_predict_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            out = _flat(self._predict_batch(_take(xs, index)))  # NumPy, as Keras returns
+            out = _flat(self._predict_batch(take(xs, index)))  # NumPy, as Keras returns
             if outputs is None:
                 outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
             for buf, o in zip(outputs, out):
@@ -544,7 +527,7 @@ class Trainer:
         ):  # the same step and logs as below, without the general path's overhead
             return _keras_values(fused.logs_of_batch(xs[0], y))
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
-        self._train_step(*_on_device(xs, y))
+        self._train_step(*on_device(xs, y))
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -552,7 +535,7 @@ class Trainer:
             raise ValueError("test_on_batch: sample_weight is not supported by shendu")
         xs, y = self._batch(x, y, "test_on_batch")
         self.reset_metrics()
-        self._test_step(*_on_device(xs, y))
+        self._test_step(*on_device(xs, y))
         return self._batch_result(return_dict)
 
     def _batch_result(self, return_dict):
@@ -568,18 +551,12 @@ class Trainer:
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
     def save(self, filepath, overwrite=True, **kwargs):
-        from .. import saving
-
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
-        from .. import saving
-
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        from .. import saving
-
         saving.load_weights(self, filepath, **kwargs)
 
 

@@ -1,9 +1,10 @@
 """keras.utils.set_random_seed."""
 
-import importlib
 import random
 
 import numpy as np
+
+from .. import backend
 
 
 def set_random_seed(seed):
@@ -16,5 +17,4 @@ def set_random_seed(seed):
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
-    # Looked up at call time: the backend belongs to the model code and may be swapped in tests.
-    importlib.import_module("shendu.keras.backend").set_random_seed(seed)
+    backend.set_random_seed(seed)

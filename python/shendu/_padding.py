@@ -1,0 +1,16 @@
+"""TensorFlow's output-size rule for a window sliding along one axis, written once for the NumPy
+twins, the CUDA backend and the Keras layers' shape inference (cpp/window2d.h is its C++ twin)."""
+
+from __future__ import annotations
+
+
+def window_axis(size: int, window: int, stride: int, padding: str) -> tuple[int, int]:
+    """(output size, padding cells before the input) along one axis.
+
+    'valid': only windows that fit inside the input, (size - window) // stride + 1 of them (less
+    than 1 when the window is larger than the input). 'same': ceil(size / stride) outputs; the
+    padding they need is split with the odd cell after the input, as TensorFlow does."""
+    if padding == "valid":
+        return (size - window) // stride + 1, 0
+    out = -(-size // stride)
+    return out, max((out - 1) * stride + window - size, 0) // 2

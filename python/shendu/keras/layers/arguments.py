@@ -1,0 +1,78 @@
+"""Checks of the constructor arguments layers share, with Keras's error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PADDINGS = ("valid", "same")
+
+
+def positive_int(name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Received an invalid value for `{name}`, expected a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def rate(name, value) -> float:
+    """A dropout rate in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a float value "
+            f"between 0 and 1 (1 excluded). Received: {name}={value!r}"
+        )
+    return float(value)
+
+
+def refuse(layer, **unsupported) -> None:
+    """Fails on each Keras argument that shendu does not implement and that was set."""
+    for name, value in unsupported.items():
+        if value is not None:
+            raise ValueError(f"{layer}: `{name}` is not supported by shendu, got {value!r}")
+
+
+def shape_tuple(shape, what) -> tuple:
+    """A shape (an int or ints and Nones) as a tuple."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise ValueError(f"{what}: expected a tuple of ints, got {shape!r}") from None
+    if any(d is not None and d < 0 for d in shape):
+        raise ValueError(f"{what}: dimensions must be >= 0 or None, got {shape!r}")
+    return shape
+
+
+def pair(name, value) -> tuple:
+    """Two positive ints, from one int or a pair (kernel sizes, strides, pool sizes)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        result = tuple(int(v) for v in value)
+    except TypeError:
+        result = ()
+    if len(result) != 2 or min(result) <= 0:
+        raise ValueError(
+            f"The `{name}` argument must be a tuple of 2 positive integers. "
+            f"Received: {name}={value!r}"
+        )
+    return result
+
+
+def padding(value) -> str:
+    """'valid' or 'same', in any case."""
+    result = value.lower() if isinstance(value, str) else value
+    if result not in PADDINGS:
+        raise ValueError(
+            f"The `padding` argument must be one of {PADDINGS}. Received: padding={value!r}"
+        )
+    return result
+
+
+def channels_last(value) -> None:
+    """data_format: shendu's layers take NHWC images only."""
+    if value not in (None, "channels_last"):
+        raise ValueError(f"data_format: only 'channels_last' (NHWC) is supported, got {value!r}")

@@ -4,8 +4,9 @@ gradient checks of the twins, thread determinism, argument checks and NaN propag
 import numpy as np
 import pytest
 import shendu
-from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
+
+from tests.helpers.gradcheck import check_gradient, random_projection
 
 GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
 CELLS = list(GATES)

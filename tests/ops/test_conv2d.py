@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
-from threads import run_with_threads
+
+from tests.helpers.gradcheck import check_gradient, random_projection
+from tests.helpers.threads import run_with_threads
 
 # (N, H, W, C, F, kernel (kh, kw), strides, padding): edge sizes, odd channels, both im2col-free
 # paths (1x1 stride 1, kernel covering the whole input) and windows hanging over every border.

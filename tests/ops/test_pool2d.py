@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from gradcheck import check_gradient, random_projection
 from shendu import _cpu, ops, reference
-from threads import run_with_threads
+
+from tests.helpers.gradcheck import check_gradient, random_projection
+from tests.helpers.threads import run_with_threads
 
 # (x shape, pool_size, strides, padding): edge sizes, odd channels, overlapping windows
 # (stride < pool), gaps (stride > pool), windows hanging over the bottom/right border.

@@ -1,5 +1,5 @@
 """Runs every example program under shendu or under TensorFlow-Keras with the same program text
-(only the imports changed, see tests/keras_fixture_cases.load_example), once per seed, and
+(only the imports changed, see tests/helpers/keras_fixture_cases.load_example), once per seed, and
 appends one JSON line per run (program, framework, seed, final metric, wall seconds) to a file;
 `table` turns two such files into the Markdown rows of bench/results/keras_parity.md.
 
@@ -33,8 +33,8 @@ METRIC = re.compile(r"(accuracy|mse)[^0-9]*([0-9.]+)")
 
 
 def run(framework, seeds, out_path, names):
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
-    from keras_fixture_cases import EXAMPLES, load_example
+    sys.path.insert(0, ROOT)
+    from tests.helpers.keras_fixture_cases import EXAMPLES, load_example
 
     if framework == "tf":
         import tensorflow as tf

@@ -1,5 +1,5 @@
-"""Freezes TensorFlow-Keras's answers for the models in tests/keras_fixture_cases.py into
-tests/data/keras_fixtures/<case>.npz, which tests/test_keras_vs_tf.py holds shendu.keras to.
+"""Freezes TensorFlow-Keras's answers for the models in tests/helpers/keras_fixture_cases.py into
+tests/data/keras_fixtures/<case>.npz, which tests/keras/test_vs_tf.py holds shendu.keras to.
 
 Needs TensorFlow (not available in CI, hence the committed fixtures). Run from the repo root:
 
@@ -26,12 +26,16 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
 
-from keras_fixture_cases import CASES, OPTIMIZERS, synthetic_weights  # noqa: E402
+from tests.helpers.keras_fixture_cases import (  # noqa: E402
+    CASES,
+    FIXTURES,
+    OPTIMIZERS,
+    synthetic_weights,
+)
 
 keras = tf.keras
-OUT = os.path.join(ROOT, "tests", "data", "keras_fixtures")
 SMALL = 4096  # gradients up to this many entries are stored whole
 SAMPLED = 256  # entries kept of larger gradients
 
@@ -109,15 +113,15 @@ def make(name, case):
                 data[f"{opt}_loss{step}"] = np.float32(logs[0])
                 for i, w in enumerate(model.get_weights()):
                     data[f"{opt}_step{step}_w{i}"] = w
-    np.savez_compressed(os.path.join(OUT, name + ".npz"), **data)
+    np.savez_compressed(os.path.join(FIXTURES, name + ".npz"), **data)
 
 
 def main(names):
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(FIXTURES, exist_ok=True)
     for name in names or CASES:
         tf.keras.utils.set_random_seed(0)
         make(name, CASES[name])
-        print(name, os.path.getsize(os.path.join(OUT, name + ".npz")), "bytes")
+        print(name, os.path.getsize(os.path.join(FIXTURES, name + ".npz")), "bytes")
 
 
 if __name__ == "__main__":

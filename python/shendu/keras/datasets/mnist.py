@@ -123,8 +123,9 @@ def _sha256(filename):
 
 
 def _read_npz(filename):
+    # The file is opened here, not by np.load: NumPy leaks its own handle when the zip is corrupt.
     try:
-        with np.load(filename, allow_pickle=False) as data:
+        with open(filename, "rb") as f, np.load(f, allow_pickle=False) as data:
             files = list(data.files)
             arrays = {k: data[k] for k in _KEYS if k in files}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from gradcheck import check_gradient, random_projection
-from shendu import _cpu, ops, reference
-from threads import run_with_threads
+from shendu import ops, reference
+
+from tests.helpers.gradcheck import check_gradient, random_projection
+from tests.helpers.threads import run_with_threads
 
 # (N, H, W, C, F, kernel (kh, kw), strides, padding): edge sizes, odd channels, both im2col-free
 # paths (1x1 stride 1, kernel covering the whole input) and windows hanging over every border.
@@ -76,17 +77,6 @@ WINOGRAD4 = [
     (3, 13, 13, 33, 20, (3, 3), (1, 1), "valid"),
     (1, 34, 34, 64, 64, (3, 3), (1, 1), "same"),
 ]
-
-ISAS = ["generic", "avx2", "avx512"]
-SUPPORTED = ISAS[: ISAS.index(_cpu.detected_isa()) + 1]
-
-
-@pytest.fixture(params=SUPPORTED)
-def isa(request):
-    old = _cpu.isa()
-    _cpu.set_isa(request.param)
-    yield request.param
-    _cpu.set_isa(old)
 
 
 def make(rng, case, dtype=np.float32):

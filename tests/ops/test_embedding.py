@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
-from threads import run_with_threads
+
+from tests.helpers.gradcheck import check_gradient, random_projection
+from tests.helpers.threads import run_with_threads
 
 
 @pytest.mark.parametrize("ids_shape", [(1,), (7,), (3, 33), (2, 0), (0,), (4, 3, 2)])

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 from shendu import ops, reference
-from threads import run_with_threads
+
+from tests.helpers.threads import run_with_threads
 
 
 @pytest.mark.parametrize("shape", [(0,), (1,), (7, 33), (4, 257), (2, 0, 3), ()])

@@ -1,6 +1,6 @@
 """shendu.set_device / get_device / device(): argument handling, the errors when CUDA is missing,
 and the device plumbing of the Keras models, run on the CPU through a NumPy-backed stand-in for
-CuPy (tests/test_keras_gpu.py runs the same models on a real GPU)."""
+CuPy (tests/gpu/test_keras.py runs the same models on a real GPU)."""
 
 import sys
 import types

@@ -1,5 +1,5 @@
 """The models behind tests/data/keras_fixtures/: each builder takes a Keras module (TensorFlow's
-or shendu's), so scripts/make_keras_fixtures.py (run with TensorFlow) and tests/test_keras_vs_tf.py
+or shendu's), so scripts/make_keras_fixtures.py (run with TensorFlow) and tests/keras/test_vs_tf.py
 build the same model from the same text.
 
 Weights are not TF's random initial values but seeded synthetic ones (``synthetic_weights``), set
@@ -15,7 +15,9 @@ import sys
 
 import numpy as np
 
-EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "examples")
+FIXTURES = os.path.join(ROOT, "tests", "data", "keras_fixtures")
 
 # The optimizers for the one-step (and two-step) update fixtures, by a short name.
 OPTIMIZERS = {

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 from shendu import ops, reference
-from threads import run_with_threads
+
+from tests.helpers.threads import run_with_threads
 
 SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs threaded
 

@@ -8,11 +8,12 @@ import sys
 import numpy as np
 import pytest
 import shendu
-from gradcheck import numerical_gradient
 from shendu import keras, ops
 from shendu.keras import layers
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+from tests.helpers.gradcheck import numerical_gradient
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """shendu.keras against frozen TensorFlow-Keras 3 answers (tests/data/keras_fixtures/, written by
-scripts/make_keras_fixtures.py from the models in tests/keras_fixture_cases.py).
+scripts/make_keras_fixtures.py from the models in tests/helpers/keras_fixture_cases.py).
 
 Weights copied from TF (get_weights order and shapes) must reproduce TF's predictions, the loss
 and its gradients, and the weights after one and two optimizer steps. Tolerances are float32
@@ -13,10 +13,10 @@ import os
 
 import numpy as np
 import pytest
-from keras_fixture_cases import CASES, OPTIMIZERS, synthetic_weights
 from shendu import keras
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "keras_fixtures")
+from tests.helpers.keras_fixture_cases import CASES, FIXTURES, OPTIMIZERS, synthetic_weights
+
 NAMES = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(FIXTURES, "*.npz")))
 OUT_TOL = dict(rtol=1e-4, atol=2e-5)
 GRAD_TOL = dict(rtol=1e-3, atol=2e-6)

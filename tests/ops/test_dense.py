@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from gradcheck import check_gradient, random_projection
 from shendu import ops, reference
+
+from tests.helpers.gradcheck import check_gradient, random_projection
 
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax"]
 ELEMENTWISE = ["relu", "sigmoid", "tanh"]

@@ -9,7 +9,8 @@ import shendu
 from shendu import _cpu, keras
 from shendu.keras import layers, optimizers
 from shendu.keras.models import dense_stack
-from threads import run_with_threads
+
+from tests.helpers.threads import run_with_threads
 
 OPTIMIZERS = {
     "sgd": lambda: optimizers.SGD(0.05),

@@ -4,9 +4,10 @@ loops, gradients, stability, bad input."""
 import numpy as np
 import pytest
 import shendu
-from gradcheck import check_gradient
 from shendu import ops, reference
-from threads import run_with_threads
+
+from tests.helpers.gradcheck import check_gradient
+from tests.helpers.threads import run_with_threads
 
 SOFTMAX_LOSSES = ["sparse_softmax_cross_entropy", "softmax_cross_entropy"]
 ELEMENTWISE_LOSSES = ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error"]

@@ -24,7 +24,8 @@ def write_mnist(path, n_train=7, n_test=3, seed=0):
 
 
 def sha256(path):
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def assert_loaded(result, arrays):

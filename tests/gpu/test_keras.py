@@ -23,7 +23,7 @@ from shendu import keras
 
 pytestmark = pytest.mark.gpu
 
-EXAMPLES_DIR = pathlib.Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES_DIR = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(autouse=True)

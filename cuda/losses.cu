@@ -55,7 +55,9 @@ __device__ __forceinline__ void pair_term(PairLoss loss, float p, float t, float
   switch (loss) {
     case PairLoss::BinaryCrossEntropy: {
       constexpr float lo = 1e-7f, hi = 1.0f - 1e-7f;
-      const float c = fminf(fmaxf(p, lo), hi);
+      // Comparisons, not fminf/fmaxf: those return the other operand for a NaN p, which would
+      // turn a NaN prediction into a finite loss; the CPU propagates it.
+      const float c = p < lo ? lo : (p > hi ? hi : p);
       *term = -(t * logf(c) + (1.0f - t) * logf(1.0f - c));
       // Clipping is flat, so no gradient flows where it bites.
       *grad = (p < lo || p > hi) ? 0.0f : (c - t) / (c * (1.0f - c)) * inv_n;

@@ -64,8 +64,10 @@ __device__ __forceinline__ void pair_term(PairLoss loss, float p, float t, float
       break;
     }
     case PairLoss::SigmoidBinaryCrossEntropy:
-      // max(z, 0) - z t + log(1 + exp(-|z|)): no overflow for any z.
-      *term = fmaxf(p, 0.0f) - p * t + log1pf(expf(-fabsf(p)));
+      // max(z, 0) - z t + log(1 + exp(-|z|)): no overflow for any z. The sum in double, as on
+      // the CPU: max(z, 0) - z t cancels for large z and t near 1.
+      *term = float(double(fmaxf(p, 0.0f)) - double(p) * double(t) +
+                    double(log1pf(expf(-fabsf(p)))));
       *grad = (1.0f / (1.0f + expf(-p)) - t) * inv_n;
       break;
     default: {

@@ -869,6 +869,7 @@ def softmax_cross_entropy(logits, onehot):
     onehot = _float32(onehot, "onehot", 2)
     _same_shape(onehot, "onehot", logits, "logits")
     n, classes = logits.shape
+    _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)
     _k.softmax_cross_entropy(

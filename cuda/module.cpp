@@ -85,11 +85,14 @@ PYBIND11_MODULE(_cuda_kernels, m) {
     softmax_backward(f32(dy), f32(y), f32(dx), rows, cols, stream(s));
   });
 
-  m.def("column_sum", [](Ptr x, int64_t rows, int64_t cols, Ptr out, Ptr s) {
-    column_sum(f32(x), rows, cols, f32(out), stream(s));
+  m.def("column_sum_scratch", &column_sum_scratch);
+  m.def("column_sum", [](Ptr x, int64_t rows, int64_t cols, Ptr out, Ptr scratch, Ptr s) {
+    column_sum(f32(x), rows, cols, f32(out), f32(scratch), stream(s));
   });
-  m.def("sum_to_double", [](Ptr x, int64_t n, Ptr out, Ptr s) {
-    sum_to_double(f32(x), n, reinterpret_cast<double*>(out), stream(s));
+  m.def("sum_to_double_scratch", &sum_to_double_scratch);
+  m.def("sum_to_double", [](Ptr x, int64_t n, Ptr out, Ptr scratch, Ptr s) {
+    sum_to_double(f32(x), n, reinterpret_cast<double*>(out), reinterpret_cast<double*>(scratch),
+                  stream(s));
   });
 
   m.def("sparse_softmax_cross_entropy", [](Ptr logits, Ptr labels, int64_t rows, int64_t cols,

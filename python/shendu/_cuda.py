@@ -292,9 +292,21 @@ def dense_backward(dy, x, w, y, activation="linear", need_dx=True):
             )
     dx = _gemm(dz, w, False, True, n, x.shape[1], units) if need_dx else None
     dw = _gemm(x, dz, True, False, x.shape[1], units, n)
+    return dx, dw, _bias_grad(dz, units)
+
+
+def _scratch(size: int, dtype):
+    """The partial sums of a two-pass reduction (cuda/reduce.h), or None when it needs none."""
+    return _cp().empty(size, dtype=dtype) if size else None
+
+
+def _bias_grad(d, units: int):
+    """d (..., units) summed over all but the last axis: the bias gradient."""
+    rows = d.size // units if units else 0
     db = _cp().empty(units, dtype=_cp().float32)
-    _k.column_sum(_ptr(dz), n, units, _ptr(db), _stream())
-    return dx, dw, db
+    scratch = _scratch(_k.column_sum_scratch(rows, units), _cp().float32)
+    _k.column_sum(_ptr(d), rows, units, _ptr(db), _ptr(scratch), _stream())
+    return db
 
 
 def _activation_forward(x, activation: str):
@@ -463,9 +475,7 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
         dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
         dx = _cp().empty(x.shape, dtype=_cp().float32)
         _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
-    db = _cp().empty(f, dtype=_cp().float32)
-    _k.column_sum(_ptr(dy2), rows, f, _ptr(db), _stream())
-    return dx, dw, db
+    return dx, dw, _bias_grad(dy2, f)
 
 
 def _pool_window(x_shape, pool_size, strides, padding, name: str):
@@ -616,12 +626,6 @@ def _sequence_grads(dxw, x_tm, kernel, h_prev, drw, recurrent_kernel):
     dkernel = _gemm(x_tm.reshape(t * n, i), dxw2, True, False, i, gu, t * n)
     drec = _gemm(h_prev.reshape(t * n, units), drw2, True, False, units, gu, t * n)
     return _cp().ascontiguousarray(dx), dkernel, drec
-
-
-def _bias_grad(d, gu: int):
-    db = _cp().empty(gu, dtype=_cp().float32)
-    _k.column_sum(_ptr(d), d.size // gu if gu else 0, gu, _ptr(db), _stream())
-    return db
 
 
 def _cache(cache, kinds: str, shapes):
@@ -846,7 +850,8 @@ def _mean(terms, count: int) -> float:
     if count == 0:
         return 0.0  # the contract's value for an empty batch
     total = _cp().empty((), dtype=_cp().float64)
-    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _stream())
+    scratch = _scratch(_k.sum_to_double_scratch(terms.size), _cp().float64)
+    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _ptr(scratch), _stream())
     return float(total) / count
 
 

@@ -181,8 +181,9 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   m.def("embedding_gather", [](Ptr ids, int64_t n, Ptr table, int64_t dim, Ptr out, Ptr s) {
     embedding_gather(i64(ids), n, f32(table), dim, f32(out), stream(s));
   });
-  m.def("embedding_scatter_add", [](Ptr dy, Ptr ids, int64_t n, int64_t dim, Ptr dtable, Ptr s) {
-    embedding_scatter_add(f32(dy), i64(ids), n, dim, f32(dtable), stream(s));
+  m.def("embedding_segment_sum", [](Ptr dy, Ptr order, Ptr sorted_ids, int64_t n, int64_t dim,
+                                    Ptr dtable, Ptr s) {
+    embedding_segment_sum(f32(dy), i64(order), i64(sorted_ids), n, dim, f32(dtable), stream(s));
   });
   m.def("dropout", [](Ptr x, int64_t n, uint64_t seed, double rate, float scale, Ptr y, Ptr mask,
                       Ptr s) { dropout(f32(x), n, seed, rate, scale, f32(y), f32(mask), stream(s)); });

@@ -826,9 +826,19 @@ def embedding_backward(dy, ids, vocab_size):
         dy,
         f"ids.shape + (dim,) for ids {ids.shape}",
     )
-    dim = dy.shape[-1]
-    dtable = _cp().zeros((vocab_size, dim), dtype=_cp().float32)
-    _k.embedding_scatter_add(_ptr(dy), _ptr(ids), ids.size, dim, _ptr(dtable), _stream())
+    cp, n, dim = _cp(), ids.size, dy.shape[-1]
+    dtable = cp.zeros((vocab_size, dim), dtype=cp.float32)
+    if n == 0 or dim == 0:
+        return dtable
+    # Sorted by (id, position): the keys are unique, so the order is fixed whatever the sort does
+    # with ties, and each id's rows are added in position order, as the CPU kernel adds them
+    # (the same bits, on every run).
+    flat = ids.reshape(-1)
+    order = cp.lexsort(cp.stack([cp.arange(n, dtype=cp.int64), flat]))
+    sorted_ids = flat[order]
+    _k.embedding_segment_sum(
+        _ptr(dy), _ptr(order), _ptr(sorted_ids), n, dim, _ptr(dtable), _stream()
+    )
     return dtable
 
 

@@ -65,6 +65,9 @@ std::string device_name() {
 PYBIND11_MODULE(_cuda_kernels, m) {
   m.doc() = "shendu's CUDA kernels on raw device pointers (use shendu.ops with CuPy arrays)";
   m.def("device_name", &device_name, "Name of the current CUDA device; RuntimeError if none.");
+  // The CUDA runtime linked in (statically), e.g. 13000 for 13.0: the driver must support it,
+  // and CuPy should be the wheel for the same major version.
+  m.attr("CUDA_RUNTIME_VERSION") = CUDART_VERSION;
 
   m.def("sgemm", [](int kernel, bool ta, bool tb, int64_t M, int64_t N, int64_t K, Ptr A,
                     int64_t lda, Ptr B, int64_t ldb, Ptr C, int64_t ldc, Ptr bias, int act, Ptr s) {

@@ -70,6 +70,20 @@ def test_cuda_without_cupy_names_cupy(monkeypatch):
     assert shendu.get_device() == "cpu"
 
 
+def test_cuda_without_cupy_names_the_wheel_for_the_build(monkeypatch):
+    """The module links one CUDA runtime statically: the message names the CuPy built for it."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(_device, "_cupy", None)
+    build = types.ModuleType("shendu._cuda")
+    build.cupy_wheel = lambda: "cupy-cuda13x"
+    monkeypatch.setattr(ops, "_cuda", build)
+    with pytest.raises(RuntimeError, match="CuPy is not installed .install cupy-cuda13x,"):
+        shendu.set_device("cuda")
+    monkeypatch.setattr(ops, "_cuda", None)
+    with pytest.raises(RuntimeError, match="install cupy-cuda12x or cupy-cuda13x"):
+        shendu.set_device("cuda")
+
+
 def test_cuda_without_the_cuda_module_names_it(monkeypatch):
     _fake_cupy(monkeypatch, 1)
     monkeypatch.setattr(ops, "_cuda", None)

@@ -33,6 +33,12 @@ def device_name() -> str:
     return _k.device_name()
 
 
+def cupy_wheel() -> str:
+    """The CuPy wheel for this build: the module links the CUDA runtime statically, so the driver
+    must support that CUDA major version, and CuPy should be built for the same one."""
+    return f"cupy-cuda{_k.CUDA_RUNTIME_VERSION // 1000}x"
+
+
 def cupy_version() -> str | None:
     """CuPy's version, or None when CuPy is not installed."""
     try:

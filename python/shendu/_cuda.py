@@ -5,7 +5,8 @@ for the contract). Each function checks its arguments the way the C++ binding bo
 (cpp/bindings/checks.cpp: the argument's name, the shapes, TypeError for the wrong kind of data,
 ValueError for the wrong shape or value), converts the inputs to C-contiguous float32 on the GPU
 (never through the host), allocates the outputs with CuPy and launches the kernels of
-shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar.
+shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar, and checks of label,
+id and argmax values read back one small array each, except inside ``training_step()`` (see there).
 
 Importing this module raises ImportError when the CUDA extension was not built, which is how
 shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA build imports (and
@@ -14,6 +15,7 @@ shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA buil
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 
@@ -52,6 +54,30 @@ def _cp():
     import cupy
 
     return cupy
+
+
+_in_training_step = False
+
+
+@contextlib.contextmanager
+def training_step():
+    """The Keras trainer's steps run inside this, and then wait for the GPU nowhere:
+
+    - the loss ops return their mean as a 0-d float64 CuPy array, not a Python float (the trainer
+      adds it to a running total on the GPU and reads the totals back once per epoch);
+    - label values are not read back for their range check (the trainer checked its targets on
+      the host, once per fit);
+    - embedding_backward does not check its ids again (the forward it follows checked them);
+    - max_pool2d_backward takes argmax as max_pool2d made it.
+
+    Eager calls, outside, keep the contract of shendu.ops: a float loss and every check.
+    """
+    global _in_training_step
+    outer, _in_training_step = _in_training_step, True
+    try:
+        yield
+    finally:
+        _in_training_step = outer
 
 
 def _stream() -> int:
@@ -112,24 +138,27 @@ def _inplace(x, name: str):
     return x
 
 
-def _indices(x, name: str, limit: int):
+def _indices(x, name: str, limit: int, checked: bool = False):
     """Ids / labels: integers (or whole-number floats) in [0, limit) -> C-contiguous int64.
 
-    The range check needs the values, so it reads back two scalars (min and max) in one copy.
+    The check needs the values, so it reads back the min, the max and, for floats, whether one is
+    not whole, in one copy; checked=True (values known to be valid) skips it.
     """
     cp = _cp()
     x = _numeric(x, name)
-    if x.size == 0:
-        return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
-    if x.dtype.kind == "f":
-        bad = ~cp.isfinite(x) | (x != cp.floor(x))
-        if bool(bad.any()):
+    if x.size and not checked:
+        # On the original values: a cast first could wrap an out-of-range float or uint64 into
+        # range.
+        stats = [x.min(), x.max()]
+        if x.dtype.kind == "f":
+            stats.append((~cp.isfinite(x) | (x != cp.floor(x))).any())
+        lo, hi, *fraction = cp.stack([v.astype(cp.float64) for v in stats]).get().tolist()
+        if any(fraction):
+            bad = ~cp.isfinite(x) | (x != cp.floor(x))
             raise ValueError(f"{name}: expected whole numbers, got {float(x[bad][0]):f}")
-    # On the original values: a cast first could wrap an out-of-range float or uint64 into range.
-    lo, hi = (v.item() for v in cp.stack([x.min(), x.max()]).astype(cp.float64).get())
-    if lo < 0 or hi >= limit:
-        bad_value = int(lo) if lo < 0 else int(hi)
-        raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
+        if lo < 0 or hi >= limit:
+            bad_value = int(lo) if lo < 0 else int(hi)
+            raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
     return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
 
 
@@ -544,7 +573,8 @@ def max_pool2d_backward(dy, argmax, x_shape, pool_size=(2, 2), strides=None, pad
         )
     argmax = _cp().ascontiguousarray(_cp().asarray(argmax))
     _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
-    _check_taps(argmax, g)
+    if not _in_training_step:
+        _check_taps(argmax, g)
     dx = _cp().empty(x_shape, dtype=_cp().float32)
     _k.max_pool_backward(_ptr(dy), _ptr(argmax), argmax.itemsize, g, _ptr(dx), _stream())
     return dx
@@ -825,7 +855,7 @@ def embedding(ids, table):
 def embedding_backward(dy, ids, vocab_size):
     vocab_size = _int(vocab_size, "vocab_size", 0)
     dy = _float32(dy, "dy")
-    ids = _indices(ids, "ids", vocab_size)
+    ids = _indices(ids, "ids", vocab_size, checked=_in_training_step)
     _require_shape(
         dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape,
         "dy",
@@ -861,21 +891,22 @@ def dropout(x, rate, seed):
 # --- losses: (mean loss as a Python float, gradient w.r.t. the first argument) ------------------
 
 
-def _mean(terms, count: int) -> float:
-    """Totals the loss terms on the GPU (in float64) and reads back that one scalar."""
+def _mean(terms, count: int):
+    """Totals the loss terms on the GPU (in float64) and reads back that one scalar; inside
+    training_step(), returns the mean as a 0-d GPU array instead, without waiting."""
     if count == 0:
         return 0.0  # the contract's value for an empty batch
     total = _cp().empty((), dtype=_cp().float64)
     scratch = _scratch(_k.sum_to_double_scratch(terms.size), _cp().float64)
     _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _ptr(scratch), _stream())
-    return float(total) / count
+    return total / count if _in_training_step else float(total) / count
 
 
 def sparse_softmax_cross_entropy(logits, labels):
     logits = _float32(logits, "logits", 2)
     n, classes = logits.shape
     _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
-    labels = _indices(labels, "labels", classes)
+    labels = _indices(labels, "labels", classes, checked=_in_training_step)
     _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)

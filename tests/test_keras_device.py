@@ -420,7 +420,9 @@ def fake_gpu(monkeypatch):
     import importlib
 
     cupy = FakeCuPy()
-    monkeypatch.setitem(sys.modules, "shendu._cuda_kernels", _NoKernels("shendu._cuda_kernels"))
+    kernels = _NoKernels("shendu._cuda_kernels")
+    monkeypatch.setitem(sys.modules, "shendu._cuda_kernels", kernels)
+    monkeypatch.setattr(shendu, "_cuda_kernels", kernels, raising=False)  # a built one, if any
     monkeypatch.delitem(sys.modules, "shendu._cuda", raising=False)
     cuda = importlib.import_module("shendu._cuda")
     monkeypatch.setattr(shendu, "_cuda", cuda, raising=False)

@@ -8,19 +8,21 @@ namespace {
 
 // One warp per row. TargetOf(j) is the target probability of class j; the loss of the row is
 // sum_j t_j * (lse - z_j) and its gradient (softmax_j * sum_j t_j - t_j) / rows, which is
-// softmax - t for a proper distribution and stays exact for any other.
+// softmax - t for a proper distribution and stays exact for any other. lse - z_j is formed as
+// (max - z_j) + log(sum): both parts are >= 0 and small, where lse itself (1e4 for logits of 1e4)
+// would be rounded to the ulp of the logits before the subtraction.
 template <class TargetOf>
 __device__ __forceinline__ void softmax_xent_row(const float* z, int64_t cols, float inv_rows,
                                                  float* grad, float* term, TargetOf target_of) {
   const int lane = threadIdx.x % 32;
   const RowSoftmax s = row_softmax(z, cols, lane);
-  const float lse = s.max + logf(s.sum);
+  const float log_sum = logf(s.sum);
   const float inv_sum = 1.0f / s.sum;
   float t_sum = 0.0f, loss = 0.0f;
   for (int64_t j = lane; j < cols; j += 32) {
     const float t = target_of(j);
     t_sum += t;
-    if (t != 0.0f) loss += t * (lse - z[j]);  // 0 * inf would be NaN for a -inf logit
+    if (t != 0.0f) loss += t * ((s.max - z[j]) + log_sum);  // 0 * inf: NaN for a -inf logit
   }
   t_sum = warp_sum(t_sum);
   loss = warp_sum(loss);
@@ -53,15 +55,19 @@ __device__ __forceinline__ void pair_term(PairLoss loss, float p, float t, float
   switch (loss) {
     case PairLoss::BinaryCrossEntropy: {
       constexpr float lo = 1e-7f, hi = 1.0f - 1e-7f;
-      const float c = fminf(fmaxf(p, lo), hi);
+      // Comparisons, not fminf/fmaxf: those return the other operand for a NaN p, which would
+      // turn a NaN prediction into a finite loss; the CPU propagates it.
+      const float c = p < lo ? lo : (p > hi ? hi : p);
       *term = -(t * logf(c) + (1.0f - t) * logf(1.0f - c));
       // Clipping is flat, so no gradient flows where it bites.
       *grad = (p < lo || p > hi) ? 0.0f : (c - t) / (c * (1.0f - c)) * inv_n;
       break;
     }
     case PairLoss::SigmoidBinaryCrossEntropy:
-      // max(z, 0) - z t + log(1 + exp(-|z|)): no overflow for any z.
-      *term = fmaxf(p, 0.0f) - p * t + log1pf(expf(-fabsf(p)));
+      // max(z, 0) - z t + log(1 + exp(-|z|)): no overflow for any z. The sum in double, as on
+      // the CPU: max(z, 0) - z t cancels for large z and t near 1.
+      *term = float(double(fmaxf(p, 0.0f)) - double(p) * double(t) +
+                    double(log1pf(expf(-fabsf(p)))));
       *grad = (1.0f / (1.0f + expf(-p)) - t) * inv_n;
       break;
     default: {

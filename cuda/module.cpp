@@ -65,6 +65,9 @@ std::string device_name() {
 PYBIND11_MODULE(_cuda_kernels, m) {
   m.doc() = "shendu's CUDA kernels on raw device pointers (use shendu.ops with CuPy arrays)";
   m.def("device_name", &device_name, "Name of the current CUDA device; RuntimeError if none.");
+  // The CUDA runtime linked in (statically), e.g. 13000 for 13.0: the driver must support it,
+  // and CuPy should be the wheel for the same major version.
+  m.attr("CUDA_RUNTIME_VERSION") = CUDART_VERSION;
 
   m.def("sgemm", [](int kernel, bool ta, bool tb, int64_t M, int64_t N, int64_t K, Ptr A,
                     int64_t lda, Ptr B, int64_t ldb, Ptr C, int64_t ldc, Ptr bias, int act, Ptr s) {
@@ -85,11 +88,14 @@ PYBIND11_MODULE(_cuda_kernels, m) {
     softmax_backward(f32(dy), f32(y), f32(dx), rows, cols, stream(s));
   });
 
-  m.def("column_sum", [](Ptr x, int64_t rows, int64_t cols, Ptr out, Ptr s) {
-    column_sum(f32(x), rows, cols, f32(out), stream(s));
+  m.def("column_sum_scratch", &column_sum_scratch);
+  m.def("column_sum", [](Ptr x, int64_t rows, int64_t cols, Ptr out, Ptr scratch, Ptr s) {
+    column_sum(f32(x), rows, cols, f32(out), f32(scratch), stream(s));
   });
-  m.def("sum_to_double", [](Ptr x, int64_t n, Ptr out, Ptr s) {
-    sum_to_double(f32(x), n, reinterpret_cast<double*>(out), stream(s));
+  m.def("sum_to_double_scratch", &sum_to_double_scratch);
+  m.def("sum_to_double", [](Ptr x, int64_t n, Ptr out, Ptr scratch, Ptr s) {
+    sum_to_double(f32(x), n, reinterpret_cast<double*>(out), reinterpret_cast<double*>(scratch),
+                  stream(s));
   });
 
   m.def("sparse_softmax_cross_entropy", [](Ptr logits, Ptr labels, int64_t rows, int64_t cols,
@@ -178,8 +184,9 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   m.def("embedding_gather", [](Ptr ids, int64_t n, Ptr table, int64_t dim, Ptr out, Ptr s) {
     embedding_gather(i64(ids), n, f32(table), dim, f32(out), stream(s));
   });
-  m.def("embedding_scatter_add", [](Ptr dy, Ptr ids, int64_t n, int64_t dim, Ptr dtable, Ptr s) {
-    embedding_scatter_add(f32(dy), i64(ids), n, dim, f32(dtable), stream(s));
+  m.def("embedding_segment_sum", [](Ptr dy, Ptr order, Ptr sorted_ids, int64_t n, int64_t dim,
+                                    Ptr dtable, Ptr s) {
+    embedding_segment_sum(f32(dy), i64(order), i64(sorted_ids), n, dim, f32(dtable), stream(s));
   });
   m.def("dropout", [](Ptr x, int64_t n, uint64_t seed, double rate, float scale, Ptr y, Ptr mask,
                       Ptr s) { dropout(f32(x), n, seed, rate, scale, f32(y), f32(mask), stream(s)); });

@@ -15,7 +15,7 @@ __global__ void __launch_bounds__(THREADS) sgemm_blocktile(Args p) {
   __shared__ float Bs[BK * BN];  // [k][n]
   const int tid = threadIdx.x;
   const int tm = (tid / (BN / TN)) * TM, tn = (tid % (BN / TN)) * TN;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const auto [m0, n0] = tile_origin<BM, BN>(p.M);
   float acc[TM][TN] = {};
   float a[TM], b[TN];
   for (int k0 = 0; k0 < p.K; k0 += BK) {
@@ -44,9 +44,7 @@ __global__ void __launch_bounds__(THREADS) sgemm_blocktile(Args p) {
 }  // namespace
 
 void launch_blocktile(const Args& p, cudaStream_t stream) {
-  const dim3 grid((p.M + BM - 1) / BM, (p.N + BN - 1) / BN);
-  if (grid.y > 65535) throw std::invalid_argument("sgemm_blocktile: N too large");
-  sgemm_blocktile<<<grid, THREADS, 0, stream>>>(p);
+  sgemm_blocktile<<<tile_blocks(p, BM, BN, "sgemm_blocktile"), THREADS, 0, stream>>>(p);
   check_launch("sgemm_blocktile");
 }
 

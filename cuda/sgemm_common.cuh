@@ -1,6 +1,10 @@
 // Pieces every SGEMM kernel shares: the argument block, operand access with transposes, the
 // bounds-checked tile loader and the bias + activation epilogue.
 #pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
 #include "activation.cuh"
 #include "sgemm.h"
 
@@ -48,6 +52,28 @@ __device__ __forceinline__ float epilogue(const Args& p, int n, float acc) {
 
 __device__ __forceinline__ void store(const Args& p, int m, int n, float acc) {
   if (m < p.M && n < p.N) p.C[int64_t(m) * p.ldc + n] = epilogue(p, n, acc);
+}
+
+// Which BM x BN tile of C a block computes. The grid is one-dimensional over all tiles, M
+// fastest (as a 2-D grid with M on x walks them: neighbouring blocks share B's tile column), so
+// neither M nor N is bounded by gridDim.y's 65535.
+struct TileOrigin {
+  int m0, n0;
+};
+
+template <int BM, int BN>
+__device__ __forceinline__ TileOrigin tile_origin(int M) {
+  const unsigned tiles_m = (unsigned(M) + BM - 1) / BM;
+  return {int(blockIdx.x % tiles_m) * BM, int(blockIdx.x / tiles_m) * BN};
+}
+
+// The block count for BM x BN tiles. More than gridDim.x's 2^31 - 1 tiles would be an output far
+// larger than any GPU's memory, but M and N alone do not rule it out.
+inline unsigned tile_blocks(const Args& p, int BM, int BN, const char* kernel) {
+  const int64_t blocks = ((int64_t(p.M) + BM - 1) / BM) * ((int64_t(p.N) + BN - 1) / BN);
+  if (blocks > 0x7fffffff)
+    throw std::invalid_argument(std::string(kernel) + ": C has more than 2^31 - 1 tiles");
+  return unsigned(blocks);
 }
 
 // The ladder, one launcher per file (sgemm_<name>.cu).

@@ -6,10 +6,13 @@ namespace shendu::cuda::gemm {
 
 namespace {
 
+constexpr int TILE = 16;  // a block's outputs: TILE x TILE, one per thread
+
 __global__ void sgemm_naive(Args p) {
   // x walks n so that a warp's B reads and C writes are contiguous (without trans_b).
-  const int n = blockIdx.y * blockDim.x + threadIdx.x;
-  const int m = blockIdx.x * blockDim.y + threadIdx.y;
+  const TileOrigin t = tile_origin<TILE, TILE>(p.M);
+  const int n = t.n0 + threadIdx.x;
+  const int m = t.m0 + threadIdx.y;
   if (m >= p.M || n >= p.N) return;
   float acc = 0.0f;
   for (int k = 0; k < p.K; ++k)
@@ -20,10 +23,7 @@ __global__ void sgemm_naive(Args p) {
 }  // namespace
 
 void launch_naive(const Args& p, cudaStream_t stream) {
-  const dim3 block(16, 16);
-  const dim3 grid((p.M + 15) / 16, (p.N + 15) / 16);
-  if (grid.y > 65535) throw std::invalid_argument("sgemm_naive: N too large");
-  sgemm_naive<<<grid, block, 0, stream>>>(p);
+  sgemm_naive<<<tile_blocks(p, TILE, TILE, "sgemm_naive"), dim3(TILE, TILE), 0, stream>>>(p);
   check_launch("sgemm_naive");
 }
 

@@ -14,7 +14,7 @@ __global__ void __launch_bounds__(TILE * TILE) sgemm_smem(Args p) {
   __shared__ float As[TILE * (TILE + 1)];
   __shared__ float Bs[TILE * (TILE + 1)];
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * TILE + tx;
-  const int m0 = blockIdx.x * TILE, n0 = blockIdx.y * TILE;
+  const auto [m0, n0] = tile_origin<TILE, TILE>(p.M);
   float acc = 0.0f;
   for (int k0 = 0; k0 < p.K; k0 += TILE) {
     load_tile<TILE, TILE, TILE * TILE, TILE + 1>(As, p.a_k_contig, p.A, p.lda, p.M, p.K, m0, k0, tid);
@@ -29,10 +29,7 @@ __global__ void __launch_bounds__(TILE * TILE) sgemm_smem(Args p) {
 }  // namespace
 
 void launch_smem(const Args& p, cudaStream_t stream) {
-  const dim3 block(TILE, TILE);
-  const dim3 grid((p.M + TILE - 1) / TILE, (p.N + TILE - 1) / TILE);
-  if (grid.y > 65535) throw std::invalid_argument("sgemm_smem: N too large");
-  sgemm_smem<<<grid, block, 0, stream>>>(p);
+  sgemm_smem<<<tile_blocks(p, TILE, TILE, "sgemm_smem"), dim3(TILE, TILE), 0, stream>>>(p);
   check_launch("sgemm_smem");
 }
 

@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(THREADS) sgemm_warptile(Args p) {
   __shared__ __align__(16) float As[2][BK * LDA_S];
   __shared__ __align__(16) float Bs[2][BK * LDB_S];
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  const auto [m0, n0] = tile_origin<BM, BN>(p.M);
   const int wm = (warp / WARPS_N) * WM + (lane / 4) * 4;  // + i * SUB_M: this lane's rows
   const int wn = (warp % WARPS_N) * WN + (lane % 4) * 4;  // + j * SUB_N: this lane's columns
 
@@ -158,9 +158,7 @@ __global__ void __launch_bounds__(THREADS) sgemm_warptile(Args p) {
 }  // namespace
 
 void launch_warptile(const Args& p, cudaStream_t stream) {
-  const dim3 grid((p.M + BM - 1) / BM, (p.N + BN - 1) / BN);
-  if (grid.y > 65535) throw std::invalid_argument("sgemm_warptile: N too large");
-  sgemm_warptile<<<grid, THREADS, 0, stream>>>(p);
+  sgemm_warptile<<<tile_blocks(p, BM, BN, "sgemm_warptile"), THREADS, 0, stream>>>(p);
   check_launch("sgemm_warptile");
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6's GPU checks in one command, for the lent device machine (Python 3.12 with CuPy and
+# The GPU checks in one command, for the lent device machine (Python 3.12 with CuPy and
 # PyTorch, no package registry). Two steps:
 #
 #   here, with network:  bash scripts/gpu_check.sh --download
@@ -29,7 +29,11 @@ out=${OUT:-gpu-check}
 mkdir -p "$out"
 log() { echo "[gpu_check $(date +%T)] $*" | tee -a "$out/steps.txt"; }
 
-log "GPU: $(nvidia-smi --query-gpu=name,compute_cap --format=csv,noheader 2>/dev/null | head -1 || echo 'nvidia-smi not found')"
+# CMake finds nvcc through CUDACXX or PATH; a toolkit in its default place need not be on PATH.
+export CUDACXX=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+[[ -x "$CUDACXX" ]] || { log "no CUDA compiler: set CUDACXX to nvcc's path"; exit 1; }
+log "nvcc: $CUDACXX ($("$CUDACXX" --version | tail -1))"
+log "GPU: $(nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader 2>/dev/null | head -1 || echo 'nvidia-smi not found')"
 # Build for the architecture that is there only: four architectures would take four times as long.
 arch=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')}
 log "pip install of the build requirements from $wheels"

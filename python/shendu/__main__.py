@@ -25,8 +25,10 @@ def info() -> None:
     if ops._cuda is None:
         print("CUDA module: not built")
     else:
-        print("CUDA module: built")
-        print(f"CuPy: {ops._cuda.cupy_version() or 'not installed (needed for GPU arrays)'}")
+        version = ops._cuda._k.CUDA_RUNTIME_VERSION
+        print(f"CUDA module: built (CUDA runtime {version // 1000}.{version % 1000 // 10})")
+        wheel = ops._cuda.cupy_wheel()
+        print(f"CuPy: {ops._cuda.cupy_version() or f'not installed (GPU arrays need {wheel})'}")
         try:
             print(f"GPU: {ops._cuda.device_name()}")
         except Exception as exc:  # no driver, no device: say so rather than fail

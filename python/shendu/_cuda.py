@@ -5,7 +5,8 @@ for the contract). Each function checks its arguments the way the C++ binding bo
 (cpp/bindings/checks.cpp: the argument's name, the shapes, TypeError for the wrong kind of data,
 ValueError for the wrong shape or value), converts the inputs to C-contiguous float32 on the GPU
 (never through the host), allocates the outputs with CuPy and launches the kernels of
-shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar.
+shendu._cuda_kernels on CuPy's current stream. Losses read back one scalar, and checks of label,
+id and argmax values read back one small array each, except inside ``training_step()`` (see there).
 
 Importing this module raises ImportError when the CUDA extension was not built, which is how
 shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA build imports (and
@@ -14,6 +15,7 @@ shendu.ops knows to go without it. CuPy is imported on first use, so a CUDA buil
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 
@@ -34,6 +36,12 @@ def device_name() -> str:
     return _k.device_name()
 
 
+def cupy_wheel() -> str:
+    """The CuPy wheel for this build: the module links the CUDA runtime statically, so the driver
+    must support that CUDA major version, and CuPy should be built for the same one."""
+    return f"cupy-cuda{_k.CUDA_RUNTIME_VERSION // 1000}x"
+
+
 def cupy_version() -> str | None:
     """CuPy's version, or None when CuPy is not installed."""
     try:
@@ -47,6 +55,30 @@ def _cp():
     import cupy
 
     return cupy
+
+
+_in_training_step = False
+
+
+@contextlib.contextmanager
+def training_step():
+    """The Keras trainer's steps run inside this, and then wait for the GPU nowhere:
+
+    - the loss ops return their mean as a 0-d float64 CuPy array, not a Python float (the trainer
+      adds it to a running total on the GPU and reads the totals back once per epoch);
+    - label values are not read back for their range check (the trainer checked its targets on
+      the host, once per fit);
+    - embedding_backward does not check its ids again (the forward it follows checked them);
+    - max_pool2d_backward takes argmax as max_pool2d made it.
+
+    Eager calls, outside, keep the contract of shendu.ops: a float loss and every check.
+    """
+    global _in_training_step
+    outer, _in_training_step = _in_training_step, True
+    try:
+        yield
+    finally:
+        _in_training_step = outer
 
 
 def _stream() -> int:
@@ -107,24 +139,27 @@ def _inplace(x, name: str):
     return x
 
 
-def _indices(x, name: str, limit: int):
+def _indices(x, name: str, limit: int, checked: bool = False):
     """Ids / labels: integers (or whole-number floats) in [0, limit) -> C-contiguous int64.
 
-    The range check needs the values, so it reads back two scalars (min and max) in one copy.
+    The check needs the values, so it reads back the min, the max and, for floats, whether one is
+    not whole, in one copy; checked=True (values known to be valid) skips it.
     """
     cp = _cp()
     x = _numeric(x, name)
-    if x.size == 0:
-        return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
-    if x.dtype.kind == "f":
-        bad = ~cp.isfinite(x) | (x != cp.floor(x))
-        if bool(bad.any()):
+    if x.size and not checked:
+        # On the original values: a cast first could wrap an out-of-range float or uint64 into
+        # range.
+        stats = [x.min(), x.max()]
+        if x.dtype.kind == "f":
+            stats.append((~cp.isfinite(x) | (x != cp.floor(x))).any())
+        lo, hi, *fraction = cp.stack([v.astype(cp.float64) for v in stats]).get().tolist()
+        if any(fraction):
+            bad = ~cp.isfinite(x) | (x != cp.floor(x))
             raise ValueError(f"{name}: expected whole numbers, got {float(x[bad][0]):f}")
-    # On the original values: a cast first could wrap an out-of-range float or uint64 into range.
-    lo, hi = (v.item() for v in cp.stack([x.min(), x.max()]).astype(cp.float64).get())
-    if lo < 0 or hi >= limit:
-        bad_value = int(lo) if lo < 0 else int(hi)
-        raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
+        if lo < 0 or hi >= limit:
+            bad_value = int(lo) if lo < 0 else int(hi)
+            raise ValueError(f"{name}: value {bad_value} out of range [0, {limit})")
     return cp.ascontiguousarray(x, dtype=cp.int64).reshape(x.shape)
 
 
@@ -293,9 +328,21 @@ def dense_backward(dy, x, w, y, activation="linear", need_dx=True):
             )
     dx = _gemm(dz, w, False, True, n, x.shape[1], units) if need_dx else None
     dw = _gemm(x, dz, True, False, x.shape[1], units, n)
+    return dx, dw, _bias_grad(dz, units)
+
+
+def _scratch(size: int, dtype):
+    """The partial sums of a two-pass reduction (cuda/reduce.h), or None when it needs none."""
+    return _cp().empty(size, dtype=dtype) if size else None
+
+
+def _bias_grad(d, units: int):
+    """d (..., units) summed over all but the last axis: the bias gradient."""
+    rows = d.size // units if units else 0
     db = _cp().empty(units, dtype=_cp().float32)
-    _k.column_sum(_ptr(dz), n, units, _ptr(db), _stream())
-    return dx, dw, db
+    scratch = _scratch(_k.column_sum_scratch(rows, units), _cp().float32)
+    _k.column_sum(_ptr(d), rows, units, _ptr(db), _ptr(scratch), _stream())
+    return db
 
 
 def _activation_forward(x, activation: str):
@@ -459,9 +506,7 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
         dcols = _gemm(dy2, w.reshape(patch, f), False, True, rows, patch, f)
         dx = _cp().empty(x.shape, dtype=_cp().float32)
         _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
-    db = _cp().empty(f, dtype=_cp().float32)
-    _k.column_sum(_ptr(dy2), rows, f, _ptr(db), _stream())
-    return dx, dw, db
+    return dx, dw, _bias_grad(dy2, f)
 
 
 def _pool_window(x_shape, pool_size, strides, padding, name: str):
@@ -524,7 +569,8 @@ def max_pool2d_backward(dy, argmax, x_shape, pool_size=(2, 2), strides=None, pad
         )
     argmax = _cp().ascontiguousarray(_cp().asarray(argmax))
     _require_shape(argmax.shape == dy.shape, "argmax", argmax, f"the shape of dy {dy.shape}")
-    _check_taps(argmax, g)
+    if not _in_training_step:
+        _check_taps(argmax, g)
     dx = _cp().empty(x_shape, dtype=_cp().float32)
     _k.max_pool_backward(_ptr(dy), _ptr(argmax), argmax.itemsize, g, _ptr(dx), _stream())
     return dx
@@ -612,12 +658,6 @@ def _sequence_grads(dxw, x_tm, kernel, h_prev, drw, recurrent_kernel):
     dkernel = _gemm(x_tm.reshape(t * n, i), dxw2, True, False, i, gu, t * n)
     drec = _gemm(h_prev.reshape(t * n, units), drw2, True, False, units, gu, t * n)
     return _cp().ascontiguousarray(dx), dkernel, drec
-
-
-def _bias_grad(d, gu: int):
-    db = _cp().empty(gu, dtype=_cp().float32)
-    _k.column_sum(_ptr(d), d.size // gu if gu else 0, gu, _ptr(db), _stream())
-    return db
 
 
 def _cache(cache, kinds: str, shapes):
@@ -811,16 +851,26 @@ def embedding(ids, table):
 def embedding_backward(dy, ids, vocab_size):
     vocab_size = _int(vocab_size, "vocab_size", 0)
     dy = _float32(dy, "dy")
-    ids = _indices(ids, "ids", vocab_size)
+    ids = _indices(ids, "ids", vocab_size, checked=_in_training_step)
     _require_shape(
         dy.ndim == ids.ndim + 1 and dy.shape[:-1] == ids.shape,
         "dy",
         dy,
         f"ids.shape + (dim,) for ids {ids.shape}",
     )
-    dim = dy.shape[-1]
-    dtable = _cp().zeros((vocab_size, dim), dtype=_cp().float32)
-    _k.embedding_scatter_add(_ptr(dy), _ptr(ids), ids.size, dim, _ptr(dtable), _stream())
+    cp, n, dim = _cp(), ids.size, dy.shape[-1]
+    dtable = cp.zeros((vocab_size, dim), dtype=cp.float32)
+    if n == 0 or dim == 0:
+        return dtable
+    # Sorted by (id, position): the keys are unique, so the order is fixed whatever the sort does
+    # with ties, and each id's rows are added in position order, as the CPU kernel adds them
+    # (the same bits, on every run).
+    flat = ids.reshape(-1)
+    order = cp.lexsort(cp.stack([cp.arange(n, dtype=cp.int64), flat]))
+    sorted_ids = flat[order]
+    _k.embedding_segment_sum(
+        _ptr(dy), _ptr(order), _ptr(sorted_ids), n, dim, _ptr(dtable), _stream()
+    )
     return dtable
 
 
@@ -837,20 +887,22 @@ def dropout(x, rate, seed):
 # --- losses: (mean loss as a Python float, gradient w.r.t. the first argument) ------------------
 
 
-def _mean(terms, count: int) -> float:
-    """Totals the loss terms on the GPU (in float64) and reads back that one scalar."""
+def _mean(terms, count: int):
+    """Totals the loss terms on the GPU (in float64) and reads back that one scalar; inside
+    training_step(), returns the mean as a 0-d GPU array instead, without waiting."""
     if count == 0:
         return 0.0  # the contract's value for an empty batch
     total = _cp().empty((), dtype=_cp().float64)
-    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _stream())
-    return float(total) / count
+    scratch = _scratch(_k.sum_to_double_scratch(terms.size), _cp().float64)
+    _k.sum_to_double(_ptr(terms), terms.size, _ptr(total), _ptr(scratch), _stream())
+    return total / count if _in_training_step else float(total) / count
 
 
 def sparse_softmax_cross_entropy(logits, labels):
     logits = _float32(logits, "logits", 2)
     n, classes = logits.shape
     _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
-    labels = _indices(labels, "labels", classes)
+    labels = _indices(labels, "labels", classes, checked=_in_training_step)
     _require_shape(labels.shape == (n,), "labels", labels, f"({n},) for logits {logits.shape}")
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)
@@ -865,6 +917,7 @@ def softmax_cross_entropy(logits, onehot):
     onehot = _float32(onehot, "onehot", 2)
     _same_shape(onehot, "onehot", logits, "logits")
     n, classes = logits.shape
+    _require_shape(classes >= 1, "logits", logits, "(N, C) with C >= 1")
     grad = _cp().empty_like(logits)
     terms = _cp().empty(n, dtype=_cp().float32)
     _k.softmax_cross_entropy(

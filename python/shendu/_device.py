@@ -56,15 +56,16 @@ def _cuda_module():
     global _cupy
     if _cupy is not None:
         return _cupy
+    from . import ops
+
     try:
         import cupy
     except ImportError:
+        wheel = "cupy-cuda12x or cupy-cuda13x" if ops._cuda is None else ops._cuda.cupy_wheel()
         raise RuntimeError(
-            "device 'cuda': CuPy is not installed (install the cupy-cuda12x wheel that matches "
-            "your CUDA driver)"
+            f"device 'cuda': CuPy is not installed (install {wheel}, the CuPy for the CUDA "
+            "version shendu's CUDA module was built with)"
         ) from None
-    from . import ops
-
     if ops._cuda is None:
         raise RuntimeError(
             "device 'cuda': shendu was built without its CUDA module (shendu._cuda_kernels); "

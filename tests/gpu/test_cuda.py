@@ -71,14 +71,41 @@ def test_info_names_the_gpu(cp):
     assert f"GPU: {shendu._cuda.device_name()}" in out
 
 
+_SPIN = r"""
+extern "C" __global__ void spin(long long cycles) {
+  const long long start = clock64();
+  while (clock64() - start < cycles) {}
+}
+"""
+
+
+def _busy_then_fill(cp, stream, arrays, value):
+    """On stream: ~0.2 s of spinning, then arrays filled with value. An op launched on the
+    legacy stream meanwhile (which does not wait for a non-blocking stream) would run at once
+    and read the old values; on the stream, it runs after the fill."""
+    cp.RawKernel(_SPIN, "spin")((1,), (1,), (np.int64(400_000_000),))
+    for a in arrays:
+        a.fill(value)
+
+
 def test_runs_on_the_current_stream(cp, rng):
-    a = rng.standard_normal((65, 70)).astype(np.float32)
-    b = rng.standard_normal((70, 130)).astype(np.float32)
     stream = cp.cuda.Stream(non_blocking=True)
     with stream:
-        got = ops.relu(ops.matmul(cp.asarray(a), cp.asarray(b)))
+        a = cp.asarray(rng.standard_normal((65, 70)).astype(np.float32))
+        b = cp.asarray(rng.standard_normal((70, 130)).astype(np.float32))
+        x = cp.asarray(rng.standard_normal((65, 130)).astype(np.float32))
+        stream.synchronize()
+        _busy_then_fill(cp, stream, [a, b, x], 1.0)
+        product = ops.relu(ops.matmul(a, b))
+        _, dw, db = ops.dense_backward(a, x, b.T, a, need_dx=False)
+        _busy_then_fill(cp, stream, [a], 2.0)
+        loss, grad = ops.mean_squared_error(a, cp.zeros_like(a))
     stream.synchronize()
-    assert_gpu_close(got, np.maximum(f64(a) @ f64(b), 0), rtol=1e-4, atol=1e-4 * np.sqrt(70))
+    assert_gpu_close(product, np.full((65, 130), 70.0))
+    assert_gpu_close(dw, np.full((130, 70), 65.0))
+    assert_gpu_close(db, np.full(70, 65.0))
+    assert loss == 4.0
+    assert_gpu_close(grad, np.full((65, 70), 4.0 / a.size))
 
 
 # --- SGEMM: every step of the ladder -------------------------------------------------------------
@@ -96,6 +123,10 @@ def test_runs_on_the_current_stream(cp, rng):
         (3, 0, 4),
         (5, 7, 0),
         (33, 1, 257),
+        # K and N multiples of 4 (M, K, N): the float4 loads and stores, and their edges
+        (257, 132, 260),
+        (129, 12, 516),
+        (300, 4, 4),
     ],
 )
 @pytest.mark.parametrize("trans_a", [False, True])
@@ -125,6 +156,35 @@ def test_matmul_misaligned_rows_take_the_scalar_path(cp, rng, trans_a, trans_b):
     assert_gpu_close(ops.matmul(a, b, trans_a, trans_b), want, rtol=1e-4, atol=1e-4 * np.sqrt(k))
 
 
+@pytest.mark.parametrize("kernel", ["naive", "smem", "blocktile", "warptile"])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_sgemm_output_one_element_past_alignment(cp, cuda, rng, kernel, trans_a, trans_b):
+    # Aligned operands with rows of 4k floats, but C starts 4 bytes past a 16-byte boundary: the
+    # float4 stores must not be used.
+    m, k, n = 129, 12, 516
+    a = cp.asarray(rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32))
+    b = cp.asarray(rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32))
+    buf = cp.full(m * n + 1, np.nan, cp.float32)
+    out = buf[1:].reshape(m, n)
+    assert out.data.ptr % 16 == 4
+    cuda._gemm(a, b, trans_a, trans_b, m, n, k, kernel=kernel, out=out)
+    want = reference.matmul(f64(a.get()), f64(b.get()), trans_a, trans_b)
+    assert_gpu_close(out, want, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+    assert bool(cp.isnan(buf[0]))  # nothing written before C
+
+
+@pytest.mark.parametrize("kernel", ["naive", "smem", "blocktile", "warptile"])
+def test_sgemm_wide_product(cp, cuda, kernel):
+    # N = 2^23 + 5: more N tiles of 128 than gridDim.y's 65535 (the grid is one-dimensional).
+    n = 2**23 + 5  # (M, K, N) = (3, 2, n)
+    a = cp.asarray(np.array([[1, 0], [0, 1], [1, 1]], np.float32))
+    b = cp.stack([cp.arange(n, dtype=cp.float32) % 7, cp.ones(n, cp.float32)])
+    got = cuda.matmul_with(kernel, a, b)
+    want = np.stack([np.arange(n) % 7, np.ones(n), np.arange(n) % 7 + 1]).astype(np.float32)
+    np.testing.assert_array_equal(got.get(), want)
+
+
 def test_matmul_large_matches_cublas(cp, rng):
     a = cp.asarray(rng.standard_normal((1031, 517)).astype(np.float32))
     b = cp.asarray(rng.standard_normal((517, 1029)).astype(np.float32))
@@ -138,9 +198,15 @@ def test_matmul_accepts_views_and_ints(cp, rng):
     assert_gpu_close(ops.matmul(a, b), f64(a.get()) @ f64(b.get()), rtol=1e-5, atol=1e-5)
 
 
-def test_matmul_propagates_nan(cp):
-    a = cp.asarray(np.array([[np.nan, 1.0]], np.float32))
-    assert bool(cp.isnan(ops.matmul(a, cp.ones((2, 2), cp.float32))).all())
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_matmul_propagates_nan_and_inf(cp, trans_b):
+    a = np.ones((20, 9), np.float32)
+    a[3, 4] = np.nan
+    a[5, 0] = np.inf
+    b = np.ones((40, 9) if trans_b else (9, 40), np.float32)
+    got = ops.matmul(cp.asarray(a), cp.asarray(b), False, trans_b).get()
+    assert np.isnan(got[3]).all() and np.isposinf(got[5]).all()
+    assert np.isfinite(np.delete(got, [3, 5], axis=0)).all()
 
 
 @pytest.mark.parametrize(
@@ -179,6 +245,14 @@ def test_dense_forward_and_backward(cp, rng, shape, activation, with_bias):
     for name, got, ref in zip(("dx", "dw", "db"), grads, want):
         assert got.shape == ref.shape, name
         assert_gpu_close(got, ref, rtol=1e-4, atol=1e-4 * np.sqrt(max(n, o, 1)))
+
+
+def test_dense_propagates_nan(cp, rng):
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    x[1, 2] = np.nan
+    w = rng.standard_normal((4, 5)).astype(np.float32)
+    y = ops.dense(cp.asarray(x), cp.asarray(w), cp.zeros(5, cp.float32), "relu").get()
+    assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
 
 
 def test_dense_bad_input(cp):
@@ -268,6 +342,15 @@ def test_conv2d_forward_and_backward(cp, rng, x_shape, kernel, strides, padding,
         assert_gpu_close(got, ref, rtol=1e-4, atol=1e-4 * np.sqrt(max(count, 1)))
 
 
+def test_conv2d_propagates_nan_and_inf(cp):
+    x = np.ones((1, 5, 5, 1), np.float32)
+    x[0, 0, 0, 0] = np.nan
+    x[0, 4, 4, 0] = np.inf
+    y = ops.conv2d(cp.asarray(x), cp.ones((3, 3, 1, 1), cp.float32)).get()
+    assert np.isnan(y[0, 0, 0, 0]) and np.isposinf(y[0, 2, 2, 0])
+    assert np.isfinite(y[0, 1, 0, 0])
+
+
 def test_conv2d_bad_input(cp):
     x = cp.ones((1, 4, 4, 3), cp.float32)
     with pytest.raises(ValueError, match="w: expected"):
@@ -305,13 +388,24 @@ def test_max_pool2d_forward_and_backward(cp, rng, x_shape, pool, strides, paddin
     assert_gpu_close(dx, reference.max_pool2d_backward(f64(dy), argmax_ref, x_shape, *geometry))
 
 
-def test_max_pool2d_ties_and_nan(cp):
-    x = np.zeros((1, 2, 4, 1), np.float32)  # all ties: the first cell of each window
-    x[0, 1, 3, 0] = np.nan
+def test_max_pool2d_ties_nan_and_inf(cp):
+    x = np.zeros((1, 2, 4, 3), np.float32)
+    x[0, :, 0:2, 0] = 1.0  # a tie over the whole first window: the first cell wins
+    x[0, 1, 0, 1] = np.nan  # a NaN wins over larger numbers...
+    x[0, 0, 1, 1] = 5.0
+    x[0, 1, 3, 1] = np.nan  # ...and the first of two NaNs wins
+    x[0, 0, 3, 1] = np.nan
+    x[0, :, 0:2, 2] = -np.inf  # all -inf: still a real cell, the first
     y, argmax = ops.max_pool2d(cp.asarray(x), 2)
     y_ref, argmax_ref = reference.max_pool2d(x, 2)
     np.testing.assert_array_equal(argmax.get(), argmax_ref)
-    np.testing.assert_array_equal(np.isnan(y.get()), np.isnan(y_ref))
+    np.testing.assert_array_equal(y.get(), y_ref)
+    # The backward routes NaN and inf in dy to the argmax cell only (these windows tile x).
+    dy = np.array([np.nan, np.inf, -np.inf, 1.0, np.nan, 2.0], np.float32).reshape(y.shape)
+    np.testing.assert_array_equal(
+        ops.max_pool2d_backward(cp.asarray(dy), argmax, x.shape).get(),
+        reference.max_pool2d_backward(dy, argmax_ref, x.shape),
+    )
 
 
 @pytest.mark.parametrize("x_shape, pool, strides", POOL_CASES)
@@ -447,7 +541,7 @@ def assert_loss_close(got, want):
     assert_gpu_close(grad, want[1], rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("n, c", [(1, 1), (7, 33), (33, 7), (257, 10), (4, 1000)])
+@pytest.mark.parametrize("n, c", [(1, 1), (7, 33), (33, 7), (257, 10), (4, 1000), (3000, 10)])
 def test_sparse_softmax_cross_entropy(cp, rng, n, c):
     logits = (4 * rng.standard_normal((n, c))).astype(np.float32)
     labels = rng.integers(0, c, n)
@@ -483,12 +577,79 @@ def test_sigmoid_binary_cross_entropy(cp, rng, shape):
     assert_loss_close(got, reference.sigmoid_binary_cross_entropy(f64(logits), f64(targets)))
 
 
-@pytest.mark.parametrize("shape", [(1,), (7, 33), (257, 3)])
+@pytest.mark.parametrize("shape", [(1,), (7, 33), (257, 3), (5000, 7)])
 def test_mean_squared_error(cp, rng, shape):
     pred = rng.standard_normal(shape).astype(np.float32)
     targets = rng.standard_normal(shape).astype(np.float32)
     got = ops.mean_squared_error(cp.asarray(pred), cp.asarray(targets))
     assert_loss_close(got, reference.mean_squared_error(f64(pred), f64(targets)))
+
+
+@pytest.mark.parametrize("name", ["sparse_softmax_cross_entropy", "softmax_cross_entropy"])
+def test_softmax_losses_of_large_logits(cp, name):
+    # lse = 1e4 + log(1 + e^-1): rounding lse before subtracting the logit loses 7e-4 relative.
+    logits = np.array([[1e4, 1e4 - 1.0, -1e4]], np.float32)
+    labels = np.array([0])
+    targets = labels if name.startswith("sparse") else np.eye(3, dtype=np.float32)[labels]
+    loss, grad = getattr(ops, name)(cp.asarray(logits), cp.asarray(targets))
+    want_loss, want_grad = getattr(reference, name)(f64(logits), targets)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    assert_gpu_close(grad, want_grad, rtol=1e-5, atol=1e-7)
+
+
+def test_sigmoid_cross_entropy_of_large_logits(cp):
+    # max(z, 0) - z t cancels for large z and t near 1: the CPU sums the terms in double.
+    logits = np.array([1e4, -1e4, 3e3, 20.0], np.float32)
+    targets = np.array([0.9999, 0.0001, 1.0, 0.5], np.float32)
+    loss, grad = ops.sigmoid_binary_cross_entropy(cp.asarray(logits), cp.asarray(targets))
+    want_loss, want_grad = reference.sigmoid_binary_cross_entropy(f64(logits), f64(targets))
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    assert_gpu_close(grad, want_grad, rtol=1e-5, atol=1e-7)
+
+
+LOSSES = [
+    "sparse_softmax_cross_entropy",
+    "softmax_cross_entropy",
+    "binary_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "mean_squared_error",
+]
+
+
+def _loss_inputs(name, shape, rng):
+    if name == "sparse_softmax_cross_entropy":
+        return rng.standard_normal(shape).astype(np.float32), rng.integers(0, shape[1], shape[0])
+    if name == "softmax_cross_entropy":
+        return rng.standard_normal(shape).astype(np.float32), rng.dirichlet(
+            np.ones(shape[1]), shape[0]
+        ).astype(np.float32)
+    if name == "binary_cross_entropy":
+        return rng.uniform(0.05, 0.95, shape).astype(np.float32), rng.random(shape).astype(
+            np.float32
+        )
+    return rng.standard_normal(shape).astype(np.float32), rng.random(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_propagates_nan(cp, rng, name):
+    a, t = _loss_inputs(name, (3, 4), rng)
+    a[1, 2] = np.nan
+    loss, grad = getattr(ops, name)(cp.asarray(a), cp.asarray(t))
+    grad = grad.get()
+    assert np.isnan(loss)
+    assert np.isnan(grad[1, 2])
+    assert np.isfinite(grad[0]).all() and np.isfinite(grad[2]).all()
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_matches_over_a_grid_stride_of_terms(cp, rng, name):
+    # 2^24 + 3 terms: past one grid-stride pass of the loss kernels and a multi-block total.
+    shape = (2**22 + 1, 4) if "softmax" in name else (2**24 + 3,)
+    a, t = _loss_inputs(name, shape, rng)
+    loss, grad = getattr(ops, name)(cp.asarray(a), cp.asarray(t))
+    want_loss, want_grad = getattr(reference, name)(f64(a), t if t.dtype.kind == "i" else f64(t))
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-5)
+    assert_gpu_close(grad, want_grad, rtol=1e-4, atol=1e-11)
 
 
 @pytest.mark.parametrize(
@@ -519,6 +680,9 @@ def test_loss_bad_input(cp):
         ops.sparse_softmax_cross_entropy(logits, cp.asarray([0, 1]))
     with pytest.raises(ValueError, match="targets: expected the shape of pred"):
         ops.mean_squared_error(cp.zeros(3, cp.float32), cp.zeros(4, cp.float32))
+    no_classes = cp.zeros((3, 0), cp.float32)
+    with pytest.raises(ValueError, match=r"logits: expected \(N, C\) with C >= 1"):
+        ops.softmax_cross_entropy(no_classes, no_classes)
 
 
 # --- optimizers -----------------------------------------------------------------------------------
@@ -605,6 +769,18 @@ def test_embedding_forward_and_backward(cp, rng, ids_shape, vocab, dim):
     assert_gpu_close(dtable, reference.embedding_backward(f64(dy), ids, vocab))
 
 
+def test_embedding_backward_of_repeated_ids_is_deterministic(cp, rng):
+    # Few ids, many repeats: every dtable row sums hundreds of dy rows. The rows are added in
+    # position order, as the CPU kernel adds them, so the bits match it, run after run.
+    ids = rng.integers(0, 7, (64, 50))
+    dy = rng.standard_normal((64, 50, 33)).astype(np.float32)
+    first = ops.embedding_backward(cp.asarray(dy), cp.asarray(ids), 9).get()
+    second = ops.embedding_backward(cp.asarray(dy), cp.asarray(ids), 9).get()
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(first, ops.embedding_backward(dy, ids, 9))
+    assert not first[7:].any()  # ids 7 and 8 never occur
+
+
 def test_embedding_bad_ids(cp):
     table = cp.zeros((4, 2), cp.float32)
     with pytest.raises(ValueError, match=r"ids: value 4 out of range \[0, 4\)"):
@@ -638,6 +814,71 @@ def test_dropout_bad_rate(cp):
         ops.dropout(cp.ones(3, cp.float32), 0.5, 1.5)
     with pytest.raises(ValueError, match="seed: expected an int >= 0"):
         ops.dropout(cp.ones(3, cp.float32), 0.5, -1)
+
+
+# --- sizes past one grid-stride pass, past one block's reduction, past 2^31 elements --------------
+
+GRID_STRIDE = 2**24 + 3  # grid_for caps a launch at 65536 blocks of 256 threads: 2^24
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_past_one_grid_stride(cp, name):
+    x = np.linspace(-4, 4, GRID_STRIDE, dtype=np.float32)
+    y = getattr(ops, name)(cp.asarray(x))
+    assert_gpu_close(y, getattr(reference, name)(f64(x)))
+    dx = getattr(ops, f"{name}_backward")(cp.ones_like(y), y)
+    assert_gpu_close(dx, getattr(reference, f"{name}_backward")(np.ones(GRID_STRIDE), f64(y.get())))
+
+
+def test_optimizer_and_dropout_past_one_grid_stride(cp, rng):
+    param = rng.standard_normal(GRID_STRIDE).astype(np.float32)
+    grad = rng.standard_normal(GRID_STRIDE).astype(np.float32)
+    p_gpu = cp.asarray(param)
+    ops.sgd_update(p_gpu, cp.asarray(grad), None, 0.5)
+    assert_gpu_close(p_gpu, f64(param) - 0.5 * f64(grad))
+    _, mask = ops.dropout(cp.asarray(param), 0.5, 3)
+    np.testing.assert_array_equal(
+        mask.get() == 0, np.asarray(reference.dropout(param, 0.5, 3)[1]) == 0
+    )
+
+
+@pytest.mark.parametrize("rows, cols", [(100_003, 33), (GRID_STRIDE, 1), (2**25 + 7, 2)])
+def test_bias_gradient_over_many_rows_is_deterministic(cp, rng, rows, cols):
+    # Row chunks over the grid, then a second pass over their partial sums (2^25 rows: more
+    # chunks of 512 rows than gridDim.y holds, so the chunks grow).
+    dy = rng.standard_normal((rows, cols)).astype(np.float32)
+    dy_gpu = cp.asarray(dy)
+    x = cp.ones((rows, 1), cp.float32)
+    w = cp.ones((1, cols), cp.float32)
+    _, _, db = ops.dense_backward(dy_gpu, x, w, dy_gpu, need_dx=False)
+    _, _, again = ops.dense_backward(dy_gpu, x, w, dy_gpu, need_dx=False)
+    np.testing.assert_array_equal(db.get(), again.get())
+    assert_gpu_close(db, f64(dy).sum(axis=0), rtol=1e-4, atol=1e-5 * np.sqrt(rows))
+
+
+def test_embedding_past_one_grid_stride(cp, rng):
+    ids = rng.integers(0, 1000, GRID_STRIDE // 4 + 1)
+    table = rng.standard_normal((1000, 4)).astype(np.float32)
+    out = ops.embedding(cp.asarray(ids), cp.asarray(table))
+    np.testing.assert_array_equal(out.get(), table[ids])
+    dy = rng.standard_normal(out.shape).astype(np.float32)
+    dtable = ops.embedding_backward(cp.asarray(dy), cp.asarray(ids), 1000)
+    np.testing.assert_array_equal(dtable.get(), ops.embedding_backward(dy, ids, 1000))
+
+
+@pytest.mark.slow
+def test_relu_past_two_to_the_31_elements(cp):
+    n = 2**31 + 5  # 8.6 GB: int32 indices or a capped grid without a stride would miss the end
+    x = cp.full(n, -1.0, cp.float32)
+    x[-5:] = cp.arange(1, 6, dtype=cp.float32)
+    x[:3] = 7.0
+    y = ops.relu(x)
+    del x
+    np.testing.assert_array_equal(y[-5:].get(), np.arange(1, 6, dtype=np.float32))
+    np.testing.assert_array_equal(y[:4].get(), [7, 7, 7, 0])
+    assert int(cp.count_nonzero(y)) == 8
+    loss, _ = ops.mean_squared_error(y, cp.zeros_like(y))
+    np.testing.assert_allclose(loss, (3 * 49 + 55) / n, rtol=1e-6)
 
 
 # --- a Keras-like step: MNIST MLP forward, loss, backward, Adam ------------------------------------

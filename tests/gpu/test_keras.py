@@ -9,7 +9,10 @@ Tolerances: the two devices sum in different orders (cuBLAS-style tiled GEMM vs 
 kernels), so float32 results differ by a few ulps per reduction; after a few steps of SGD with
 momentum the losses agree to rtol 1e-4 and the weights to atol 1e-5. SGD is used for the
 comparisons because Adam divides by sqrt(v): a gradient that is zero up to rounding becomes a
-full +-learning_rate step whose sign depends on that rounding.
+full +-learning_rate step whose sign depends on that rounding. Max pooling after a ReLU can go
+further: two window values within rounding of each other (or a ReLU input within rounding of 0)
+may be decided differently on the two devices, which sends one window's gradient to another
+cell; the first step's gradients are compared tightly, later weights allow such flips (FLIPS).
 """
 
 import importlib
@@ -110,11 +113,22 @@ def _train_steps(device, name, x, y, steps=3, batch=16):
     return model, start, logs
 
 
-def _assert_weights_close(got, want):
+FLIPS = {"mnist_cnn"}  # max pooling after ReLU: near-ties may flip between the devices
+
+
+def _assert_weights_close(got, want, flips=False):
+    """Within rtol 1e-4, atol 1e-5; with flips, 1% of each weight's entries may be further off,
+    by at most 1e-3 (a flipped window's gradient, scaled by the learning rate, moves a few
+    entries by ~1e-5..1e-4; a wrong kernel would move most of them)."""
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert type(g) is np.ndarray and g.dtype == np.float32
-        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+        if not flips:
+            np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5)
+            continue
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-3)
+        off = ~np.isclose(g, w, rtol=1e-4, atol=1e-5)
+        assert off.mean() <= 0.01, f"{off.sum()} of {off.size} entries beyond rtol 1e-4, atol 1e-5"
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -128,7 +142,30 @@ def test_train_on_batch_matches_the_cpu(cp, name):
     slots = [s for slots in gpu.optimizer._slots.values() for s in slots]
     assert slots and all(isinstance(s, cp.ndarray) for s in slots)
     np.testing.assert_allclose(gpu_logs, cpu_logs, rtol=1e-4, atol=1e-6)
-    _assert_weights_close(gpu.get_weights(), cpu.get_weights())
+    _assert_weights_close(gpu.get_weights(), cpu.get_weights(), flips=name in FLIPS)
+
+
+def _first_gradients(device, name, x, y):
+    """The gradients of the first train_on_batch step, as the optimizer receives them."""
+    with shendu.device(device):
+        model = _model(name, x)
+        got = []
+        model.optimizer.apply = lambda grads, variables: got.extend(grads)
+        keras.utils.set_random_seed(1)
+        model.train_on_batch(x[:16], y[:16])
+    return [shendu._device.to_host(g) for g in got]
+
+
+@pytest.mark.parametrize("name", ["mnist_cnn", "lstm_text"])  # per-layer steps on both devices
+def test_first_step_gradients_match_the_cpu(cp, name):
+    # One step from identical weights: no flip has had time to compound.
+    x, y = _data(name, 16)
+    gpu = _first_gradients("cuda", name, x, y)
+    cpu = _first_gradients("cpu", name, x, y)
+    assert len(gpu) == len(cpu) > 0
+    for g, c in zip(gpu, cpu):
+        scale = float(np.abs(c).max()) or 1.0
+        np.testing.assert_allclose(g, c, rtol=1e-4, atol=1e-5 * scale)
 
 
 def _fit_evaluate_predict(device, name, x, y):
@@ -156,7 +193,7 @@ def test_fit_evaluate_predict_match_the_cpu_and_return_numpy(cp, name):
     np.testing.assert_allclose(gpu_eval, cpu_eval, rtol=1e-4, atol=1e-6)
     assert type(gpu_pred) is np.ndarray and gpu_pred.dtype == np.float32
     np.testing.assert_allclose(gpu_pred, cpu_pred, rtol=1e-4, atol=1e-5)
-    _assert_weights_close(gpu.get_weights(), cpu.get_weights())
+    _assert_weights_close(gpu.get_weights(), cpu.get_weights(), flips=name in FLIPS)
 
 
 def test_a_cpu_model_moves_to_the_gpu_and_back(cp):

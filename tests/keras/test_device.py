@@ -70,6 +70,20 @@ def test_cuda_without_cupy_names_cupy(monkeypatch):
     assert shendu.get_device() == "cpu"
 
 
+def test_cuda_without_cupy_names_the_wheel_for_the_build(monkeypatch):
+    """The module links one CUDA runtime statically: the message names the CuPy built for it."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    monkeypatch.setattr(_device, "_cupy", None)
+    build = types.ModuleType("shendu._cuda")
+    build.cupy_wheel = lambda: "cupy-cuda13x"
+    monkeypatch.setattr(ops, "_cuda", build)
+    with pytest.raises(RuntimeError, match="CuPy is not installed .install cupy-cuda13x,"):
+        shendu.set_device("cuda")
+    monkeypatch.setattr(ops, "_cuda", None)
+    with pytest.raises(RuntimeError, match="install cupy-cuda12x or cupy-cuda13x"):
+        shendu.set_device("cuda")
+
+
 def test_cuda_without_the_cuda_module_names_it(monkeypatch):
     _fake_cupy(monkeypatch, 1)
     monkeypatch.setattr(ops, "_cuda", None)
@@ -315,3 +329,169 @@ def test_the_fused_cpu_step_is_not_planned_on_the_device(standin):
         assert model._fused_step is None
     model.train_on_batch(x[:16], y[:16])
     assert model._fused_step is not None
+
+
+# --- no waits for the GPU inside training steps, through shendu._cuda on a NumPy CuPy ----------------
+
+
+class FakeCuPy:
+    """Enough of CuPy for shendu._cuda and the Keras layers, on the host: its arrays pass for
+    CuPy's (ops send them to shendu._cuda), and every read-back to the host (get, float, bool,
+    item, tolist) is counted in `syncs`, the waits for the device a real GPU would have."""
+
+    def __init__(self):
+        self.syncs = 0
+        owner = self
+
+        class ndarray(np.ndarray):
+            def _sync(self):
+                owner.syncs += 1
+                return self.view(np.ndarray)
+
+            def get(self):
+                return self._sync().copy()
+
+            def __float__(self):
+                return float(self._sync())
+
+            def __bool__(self):
+                return bool(self._sync())
+
+            def __int__(self):
+                return int(self._sync())
+
+            def item(self, *args):
+                return self._sync().item(*args)
+
+            def tolist(self):
+                return self._sync().tolist()
+
+            @property
+            def data(self):
+                return types.SimpleNamespace(ptr=self.__array_interface__["data"][0])
+
+            @property
+            def device(self):
+                return types.SimpleNamespace(id=0)
+
+        ndarray.__module__ = "cupy"  # what shendu.ops dispatches on
+        self.ndarray = ndarray
+        self.cuda = types.SimpleNamespace(
+            Device=lambda: types.SimpleNamespace(id=0),
+            get_current_stream=lambda: types.SimpleNamespace(ptr=0),
+        )
+
+    def _wrap(self, x):
+        return x.view(self.ndarray) if isinstance(x, np.ndarray) else x
+
+    def __getattr__(self, name):  # the rest of NumPy, its arrays wrapped
+        f = getattr(np, name)
+        if not callable(f) or isinstance(f, type):
+            return f
+        return lambda *args, **kwargs: self._wrap(f(*args, **kwargs))
+
+    def empty(self, shape, dtype=np.float32):
+        return self._wrap(np.zeros(shape, dtype))  # zeros: the kernels below write nothing
+
+    def empty_like(self, x, dtype=None):
+        return self.empty(x.shape, dtype or x.dtype)
+
+    def asarray(self, x, dtype=None):
+        return self._wrap(np.array(x, dtype=dtype))
+
+    def get_array_module(self, x):
+        return self if isinstance(x, self.ndarray) else np
+
+
+class _NoKernels(types.ModuleType):
+    """shendu._cuda_kernels whose kernels do nothing: only the host side of shendu._cuda runs."""
+
+    CUDA_RUNTIME_VERSION = 13000
+
+    def __getattr__(self, name):
+        if name.endswith("_scratch"):
+            return lambda *args: 0
+        return lambda *args: None
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """The "cuda" device on a FakeCuPy, with shendu._cuda imported over kernels that do nothing."""
+    import importlib
+
+    cupy = FakeCuPy()
+    kernels = _NoKernels("shendu._cuda_kernels")
+    monkeypatch.setitem(sys.modules, "shendu._cuda_kernels", kernels)
+    monkeypatch.setattr(shendu, "_cuda_kernels", kernels, raising=False)  # a built one, if any
+    monkeypatch.delitem(sys.modules, "shendu._cuda", raising=False)
+    cuda = importlib.import_module("shendu._cuda")
+    monkeypatch.setattr(shendu, "_cuda", cuda, raising=False)
+    monkeypatch.setattr(ops, "_cuda", cuda)
+    monkeypatch.setattr(cuda, "_cp", lambda: cupy)
+    monkeypatch.setattr(_device, "_cuda_module", lambda: cupy)
+    return cupy
+
+
+def _cnn(seed):
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_fit_waits_for_the_gpu_once_per_epoch(fake_gpu):
+    """Labels, loss and max-pool argmax stay on the device inside fit: the only read-back is
+    each epoch's logs (labels were checked on the host; argmax comes from max_pool2d)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 8, 8, 1)).astype(np.float32), rng.integers(0, 3, 40)
+    with shendu.device("cuda"):
+        model = _cnn(0)
+        fake_gpu.syncs = 0
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0).history
+        assert fake_gpu.syncs == 3  # 3 epochs x 5 steps, one read-back per epoch
+        assert all(type(v) is float for v in history["loss"])
+        fake_gpu.syncs = 0
+        model.evaluate(x, y, batch_size=8, verbose=0)
+        assert fake_gpu.syncs == 1
+        fake_gpu.syncs = 0
+        model.train_on_batch(x[:8], y[:8])
+        assert fake_gpu.syncs == 1  # the returned logs
+    with pytest.raises(ValueError, match="outside the valid range"):
+        with shendu.device("cuda"):
+            model.fit(x, np.full(40, 3), batch_size=8, verbose=0)  # checked on the host
+
+
+def test_eager_gpu_ops_keep_their_checks_and_float_loss(fake_gpu):
+    cuda = ops._cuda
+    logits = fake_gpu.zeros((4, 3), np.float32)
+    labels = fake_gpu.asarray([0, 1, 2, 1])
+    loss, _ = ops.sparse_softmax_cross_entropy(logits, labels)
+    assert type(loss) is float
+    assert fake_gpu.syncs == 2  # the labels' min and max in one copy, then the loss
+    with pytest.raises(ValueError, match=r"labels: value 3 out of range \[0, 3\)"):
+        ops.sparse_softmax_cross_entropy(logits, fake_gpu.asarray([0, 3, 1, 1]))
+    with pytest.raises(ValueError, match="labels: expected whole numbers, got 0.5"):
+        ops.sparse_softmax_cross_entropy(logits, fake_gpu.asarray([0.0, 0.5, 1.0, 1.0]))
+
+    fake_gpu.syncs = 0
+    with cuda.training_step():
+        loss, _ = ops.sparse_softmax_cross_entropy(logits, labels)
+        assert isinstance(loss, fake_gpu.ndarray) and loss.shape == ()
+        dy = fake_gpu.zeros((1, 2, 2, 1), np.float32)
+        argmax = fake_gpu.zeros((1, 2, 2, 1), np.uint8)
+        ops.max_pool2d_backward(dy, argmax, (1, 4, 4, 1))
+        ops.embedding_backward(fake_gpu.zeros((2, 3), np.float32), fake_gpu.asarray([0, 4]), 5)
+    assert fake_gpu.syncs == 0
+    assert type(ops.sparse_softmax_cross_entropy(logits, labels)[0]) is float  # scope left
+    fake_gpu.syncs = 0
+    ops.max_pool2d_backward(dy, argmax, (1, 4, 4, 1))
+    ops.embedding_backward(fake_gpu.zeros((2, 3), np.float32), fake_gpu.asarray([0, 4]), 5)
+    assert fake_gpu.syncs == 2  # the argmax check, the ids check

@@ -9,12 +9,13 @@ in one native call instead (``dense_stack``). fit and evaluate take their batche
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 
 import numpy as np
 
-from ... import _config, _device
+from ... import _config, _device, ops
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
@@ -37,6 +38,15 @@ def _as_numpy(x, name):
     if x.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected a numeric array, got dtype {x.dtype}")
     return x
+
+
+def _step_scope():
+    """Where a training or test step runs: on the GPU, inside the CUDA backend's training_step(),
+    whose ops never wait for the device (the loss stays there; the targets were checked on the
+    host when the fit or *_on_batch call converted them)."""
+    if ops._cuda is None or _device.get_device() == "cpu":
+        return contextlib.nullcontext()
+    return ops._cuda.training_step()
 
 
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
@@ -267,16 +277,18 @@ class Trainer:
         if self._fused_step is not None and len(y):
             self._fused_step(xs, y)
             return
-        loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
-        _, grads = self.backward(ctxs, dout, need_dx=False)
-        for i, w in self._regularized:
-            grads[i] = grads[i] + w.regularizer.gradient(w.value)
-        self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
-        self._update_metrics(loss, y, out)
+        with _step_scope():
+            loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
+            _, grads = self.backward(ctxs, dout, need_dx=False)
+            for i, w in self._regularized:
+                grads[i] = grads[i] + w.regularizer.gradient(w.value)
+            self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
+            self._update_metrics(loss, y, out)
 
     def _test_step(self, xs, y) -> None:
-        loss, out, _, _ = self._loss_and_grad(xs, y, False)
-        self._update_metrics(loss, y, out)
+        with _step_scope():
+            loss, out, _, _ = self._loss_and_grad(xs, y, False)
+            self._update_metrics(loss, y, out)
 
     def _update_metrics(self, loss, y, out) -> None:
         self._loss_tracker._add_total(loss * len(y), len(y))

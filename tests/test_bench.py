@@ -5,7 +5,8 @@ import importlib.util
 import json
 
 import pytest
-from shendu import _cpu, benchmarks
+from shendu import _cpu
+from shendu.bench import cli as benchmarks
 
 
 @pytest.mark.slow

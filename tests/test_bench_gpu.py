@@ -7,7 +7,8 @@ import types
 import numpy as np
 import pytest
 import shendu
-from shendu import bench_gpu, ops
+from shendu import ops
+from shendu.bench import gpu as bench_gpu
 
 
 def _numpy_as_cupy():

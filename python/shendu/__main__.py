@@ -105,15 +105,15 @@ def _plot(history: dict, path: str) -> None:
 
 
 def _bench(argv: list[str]) -> int:
-    from . import benchmarks
+    from .bench import cli
 
-    return benchmarks.main(argv)
+    return cli.main(argv)
 
 
 def _bench_gpu(argv: list[str]) -> int:
-    from . import bench_gpu
+    from .bench import gpu
 
-    return bench_gpu.main(argv)
+    return gpu.main(argv)
 
 
 def main(argv: list[str]) -> int:

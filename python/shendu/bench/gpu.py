@@ -30,7 +30,7 @@ MAX_REL_ERROR = 1e-4  # of an SGEMM result, relative to the largest |element| of
 
 def unavailable() -> str | None:
     """Why the GPU bench cannot run here (CuPy, the CUDA module or a GPU missing), or None."""
-    from . import _device
+    from .. import _device
 
     try:
         _device._cuda_module()
@@ -125,7 +125,7 @@ def _sgemm_row(n, kernel, t, cublas, flops, err) -> dict:
 def step_rows(cp, shendu, torch, repeats, timer, notes) -> list[dict]:
     """The conv2d and LSTM fwd+bwd cases of the CPU bench: shendu on CuPy arrays against PyTorch
     CUDA eager (the faster of its NCHW and channels-last convolutions)."""
-    from . import benchmarks
+    from . import cli as benchmarks
 
     if torch is None:
         notes.append("PyTorch with CUDA is not available: the conv/LSTM rows have no comparison")
@@ -241,7 +241,8 @@ def _programs(torch, notes) -> list:
 
     import numpy as np
 
-    from . import benchmarks, device, keras
+    from .. import device, keras
+    from . import cli as benchmarks
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import shendu
 
-    from . import _cuda
+    from .. import _cuda
 
     notes: list[str] = []
     torch = _torch_cuda(notes)

@@ -190,7 +190,7 @@ def measured_fma_peak(threads: int) -> tuple[float, str] | None:
     171-351 GFLOP/s within minutes); this overstates an all-core turbo by a few per cent, which
     only lowers the fractions of it reported. None without the native module."""
     try:
-        from . import _cpu
+        from .. import _cpu
     except ImportError:
         return None
     one = max(_cpu.fma_peak_gflops(1, 0.2) for _ in range(3))
@@ -240,7 +240,7 @@ def machine_info(
         # FMAs per cycle; the count is not in cpuid, so this is an assumption, said in the notes.
         fma_units, units_source = 2, "assumed 2 FMA ports per core (not readable from cpuid)"
     try:
-        from . import _config  # only in the package; not needed for the peak itself
+        from .. import _config  # only in the package; not needed for the peak itself
 
         cores = _config.physical_cores()
     except ImportError:
@@ -291,7 +291,7 @@ def make_program_data(path: str, tiny: bool = False) -> str:
         arrays[f"xor_x_{name}"] = rng.uniform(size=(1000, 2))
         arrays[f"xor_y_{name}"] = np.round(rng.uniform(size=(1000, 1)))
     # The recurrent examples' data (examples/_text_data.py).
-    from .example_data import text_sequences
+    from ..example_data import text_sequences
 
     for name, (x, y) in zip(("train", "test"), text_sequences()):
         arrays[f"text_x_{name}"], arrays[f"text_y_{name}"] = x, y
@@ -552,7 +552,7 @@ def _run_worker(args, fw, suite, tmp, notes, config) -> dict:
         env[var] = str(args.threads)
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     # The worker must see the same shendu as this process (source tree or installed).
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     config = dict(config, framework=fw, suite=suite, threads=args.threads)
     run_dir = tempfile.mkdtemp(prefix=f"{fw}-{suite}-", dir=tmp)

@@ -1,0 +1,1 @@
+"""python -m shendu bench and bench-gpu."""

@@ -14,7 +14,7 @@ SOURCE = os.path.join(os.path.dirname(HERE), "python")
 if glob.glob(os.path.join(SOURCE, "shendu", "_cpu*.so")):
     sys.path.insert(0, SOURCE)
 
-from shendu.benchmarks import main
+from shendu.bench.cli import main
 
 if __name__ == "__main__":
     args = sys.argv[1:]

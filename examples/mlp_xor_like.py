@@ -5,6 +5,8 @@ from shendu import keras
 from shendu.keras.layers import Dense
 from shendu.keras.models import Sequential
 
+EPOCHS = 100
+
 
 def build_model():
     model = Sequential()
@@ -19,14 +21,28 @@ def data(n, seed):
     return rng.uniform(size=(n, 2)), np.round(rng.uniform(size=(n, 1)))
 
 
+def load_data():
+    """1000 training points and 1000 fresh ones to test on."""
+    return data(1000, 0), data(1000, 1)
+
+
+def fit(model, data, epochs=EPOCHS, **kwargs):
+    (x, y), _ = data
+    return model.fit(x, y, epochs=epochs, batch_size=32, **kwargs)
+
+
+def test_accuracy(model, data, **kwargs):
+    _, (x_new, y_new) = data
+    loss, accuracy = model.evaluate(x_new, y_new, **kwargs)
+    return accuracy
+
+
 def main():
     keras.utils.set_random_seed(0)
-    x, y = data(1000, 0)
+    data = load_data()
     model = build_model()
-    model.fit(x, y, epochs=100, batch_size=32)
-    x_new, y_new = data(1000, 1)
-    loss, accuracy = model.evaluate(x_new, y_new)
-    print(f"fresh data: loss {loss:.4f}, accuracy {accuracy:.4f}")
+    fit(model, data)
+    print(f"fresh data: accuracy {test_accuracy(model, data):.4f}")
 
 
 if __name__ == "__main__":

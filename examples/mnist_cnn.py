@@ -1,8 +1,11 @@
-"""The Keras MNIST convnet: three Conv2D, two MaxPooling2D, Dense(64), Dense(10, softmax)."""
+"""The Keras MNIST convnet: three Conv2D, two MaxPooling2D, Dense(64), Dense(10, softmax).
+`python -m shendu demo` trains this model (on the shipped MNIST sample)."""
 
 from _mnist import load
 from shendu import keras
 from shendu.keras import layers
+
+EPOCHS = 5
 
 
 def build_model():
@@ -22,19 +25,31 @@ def build_model():
     return model
 
 
-def prepare(x):
-    return (x / 255.0).reshape(-1, 28, 28, 1)
-
-
-def main(epochs=5):
-    keras.utils.set_random_seed(0)
+def load_data():
     (x_train, y_train), (x_test, y_test) = load()
+    x_train = (x_train / 255.0).reshape(-1, 28, 28, 1)
+    x_test = (x_test / 255.0).reshape(-1, 28, 28, 1)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def fit(model, data, epochs=EPOCHS, **kwargs):
+    (x_train, y_train), _ = data
+    return model.fit(x_train, y_train, epochs=epochs, **kwargs)
+
+
+def test_accuracy(model, data, **kwargs):
+    _, (x_test, y_test) = data
+    test_loss, accuracy = model.evaluate(x_test, y_test, **kwargs)
+    return accuracy
+
+
+def main():
+    keras.utils.set_random_seed(0)
+    data = load_data()
     model = build_model()
     model.summary()
-    history = model.fit(prepare(x_train), y_train, epochs=epochs)
-    test_loss, test_accuracy = model.evaluate(prepare(x_test), y_test)
-    print(f"test accuracy: {test_accuracy:.4f}")
-    return model, history, test_accuracy
+    fit(model, data)
+    print(f"test accuracy: {test_accuracy(model, data):.4f}")
 
 
 if __name__ == "__main__":

@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
-# The GPU checks in one command, for the lent device machine (Python 3.12 with CuPy and
-# PyTorch, no package registry). Two steps:
+# The GPU checks in one command, for a machine with an NVIDIA GPU, Python 3.12, CuPy and PyTorch
+# that cannot reach a package registry. Two steps:
 #
-#   here, with network:  bash scripts/gpu_check.sh --download
-#       fills .wheels/ (git-ignored) with what the build and tests need that the device lacks
-#   on the device:       bash scripts/gpu_check.sh        (device run with carry [".wheels"])
+#   with network:    bash scripts/gpu_check.sh --download
+#       fills .wheels/ (git-ignored) with what the build and tests need that the GPU machine lacks
+#   on the GPU machine (with .wheels/ copied along):    bash scripts/gpu_check.sh
 #       builds shendu with its CUDA module for the GPU found there, then writes to $OUT (or
 #       ./gpu-check): info.txt, gpu-tests.txt (pytest -m gpu) and the bench-gpu tables.
 #
-# Budget: a drawn task has 15 minutes of device time; the build for one architecture takes a few
-# minutes on 16 cores, the tests and the bench a few more.
+# The build for one architecture takes a few minutes on 16 cores, the tests and the bench a few
+# more.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 wheels=.wheels
 
 if [[ "${1:-}" == "--download" ]]; then
-  # Pure-Python build requirements plus the binary ones for the device's CPython 3.12.
+  # Pure-Python build requirements plus the binary ones for the GPU machine's CPython 3.12.
   python3 -m pip download --quiet --dest "$wheels" --only-binary=:all: \
     --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux_2_28_x86_64 --python-version 3.12 --implementation cp \
     "scikit-build-core>=0.10" "pybind11>=2.12" cmake ninja h5py pytest hypothesis
-  rm -f "$wheels"/numpy-*.whl  # the device's CuPy brings its NumPy; the carry limit is 64 MiB
+  rm -f "$wheels"/numpy-*.whl  # the GPU machine's CuPy brings its NumPy; keep .wheels/ small
   du -sh "$wheels"
   exit 0
 fi

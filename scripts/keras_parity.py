@@ -1,10 +1,11 @@
 """Runs every example program under shendu or under TensorFlow-Keras with the same program text
-(only the imports changed, see tests/helpers/keras_fixture_cases.load_example), once per seed, and
+(only the imports changed, see shendu.bench.examples.load), once per seed, and
 appends one JSON line per run (program, framework, seed, final metric, wall seconds) to a file;
 `table` turns two such files into the Markdown rows of bench/results/keras_parity.md.
 
     PYTHONPATH=python python scripts/keras_parity.py run shendu --seeds 0 1 2 --out s.jsonl [--programs ...]
-    PYTHONPATH=python /work/benchenv/bin/python scripts/keras_parity.py run tf --seeds 0 1 2 --out t.jsonl
+    PYTHONPATH=python python scripts/keras_parity.py run tf --seeds 0 1 2 --out t.jsonl
+                   (the second with a Python that has TensorFlow installed, e.g. a venv of its own)
     python scripts/keras_parity.py table s.jsonl t.jsonl
 
 A seed replaces the 0 each program passes to keras.utils.set_random_seed, so it changes the
@@ -15,7 +16,6 @@ other, not at the same time: on a small machine they would slow each other down.
 
 import argparse
 import contextlib
-import glob
 import io
 import json
 import math
@@ -25,7 +25,6 @@ import statistics
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # The number each program's last printed line reports: its accuracy, or the regression's MSE.
@@ -33,8 +32,7 @@ METRIC = re.compile(r"(accuracy|mse)[^0-9]*([0-9.]+)")
 
 
 def run(framework, seeds, out_path, names):
-    sys.path.insert(0, ROOT)
-    from tests.helpers.keras_fixture_cases import EXAMPLES, load_example
+    from shendu.bench import examples
 
     if framework == "tf":
         import tensorflow as tf
@@ -43,14 +41,12 @@ def run(framework, seeds, out_path, names):
     else:
         from shendu import keras
     sys.argv[1:] = ["--sample"]  # examples/_mnist.py: the shipped MNIST sample
-    names = names or sorted(
-        os.path.basename(p)[:-3] for p in glob.glob(os.path.join(EXAMPLES, "[!_]*.py"))
-    )
+    names = names or examples.names()
     seed_everything = keras.utils.set_random_seed
     for name in names:
         for seed in seeds:
             keras.utils.set_random_seed = lambda _program_seed, s=seed: seed_everything(s)
-            module = load_example(name, keras)
+            module = examples.load(name, keras)
             out = io.StringIO()
             start = time.perf_counter()
             try:

@@ -1,9 +1,10 @@
 """Freezes TensorFlow-Keras's answers for the models in tests/helpers/keras_fixture_cases.py into
 tests/data/keras_fixtures/<case>.npz, which tests/keras/test_vs_tf.py holds shendu.keras to.
 
-Needs TensorFlow (not available in CI, hence the committed fixtures). Run from the repo root:
+Needs TensorFlow (not in CI, hence the committed fixtures). Run from the repository root, with
+the Python of a virtual environment that has TensorFlow installed:
 
-    PYTHONPATH=python /work/benchenv/bin/python scripts/make_keras_fixtures.py [case ...]
+    PYTHONPATH=python python scripts/make_keras_fixtures.py [case ...]
 
 Each fixture holds: the input x (x0, x1... for several inputs), the shapes and variable names of
 TF's get_weights() in TF's order, the seed of the synthetic weights set into the model, TF's

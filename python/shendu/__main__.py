@@ -36,7 +36,8 @@ def info() -> None:
 
 
 def demo(argv: list[str]) -> None:
-    """Trains the Keras MNIST convnet on the MNIST sample shipped with shendu."""
+    """Trains the Keras MNIST convnet of examples/mnist_cnn.py on the MNIST sample shipped with
+    shendu, validating on the sample's test digits after each epoch for the training curves."""
     import argparse
     import time
 
@@ -50,32 +51,19 @@ def demo(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     from shendu import keras
-    from shendu.keras import layers
+    from shendu.bench import examples
 
+    program = examples.load("mnist_cnn")
     keras.utils.set_random_seed(0)
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_sample()
-    x_train = (x_train / 255.0).reshape(-1, 28, 28, 1)
-    x_test = (x_test / 255.0).reshape(-1, 28, 28, 1)
-    print(f"MNIST sample: {len(x_train)} training and {len(x_test)} test digits")
-    model = keras.Sequential(
-        [
-            layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.Flatten(),
-            layers.Dense(64, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    data = examples.sample_data(program)
+    (x_train, _), test = data
+    print(f"MNIST sample: {len(x_train)} training and {len(test[0])} test digits")
+    model = program.build_model()
     model.summary()
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=args.epochs, validation_data=(x_test, y_test))
+    history = program.fit(model, data, epochs=args.epochs, validation_data=test)
     seconds = time.perf_counter() - start
-    _, accuracy = model.evaluate(x_test, y_test, verbose=0)
-    print(f"test accuracy: {accuracy:.4f}")
+    print(f"test accuracy: {program.test_accuracy(model, data, verbose=0):.4f}")
     print(
         f"training time: {seconds:.1f} s ({shendu.get_num_threads()} threads, "
         f"{shendu.get_backend()} backend)"
@@ -107,15 +95,15 @@ def _plot(history: dict, path: str) -> None:
 
 
 def _bench(argv: list[str]) -> int:
-    from . import benchmarks
+    from .bench import cli
 
-    return benchmarks.main(argv)
+    return cli.main(argv)
 
 
 def _bench_gpu(argv: list[str]) -> int:
-    from . import bench_gpu
+    from .bench import gpu
 
-    return bench_gpu.main(argv)
+    return gpu.main(argv)
 
 
 def main(argv: list[str]) -> int:

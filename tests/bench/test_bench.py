@@ -3,14 +3,18 @@ framework). Frameworks that are not installed must be skipped with a note, not f
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
 import pytest
-from shendu import _cpu, benchmarks
+from shendu import _cpu
+from shendu.bench import cli, history, libraries, machine, merge, report, worker, workloads
 
 
 @pytest.mark.slow
 def test_bench_tiny_run_writes_results(tmp_path):
-    assert benchmarks.main(["--tiny", "--quick", "--out", str(tmp_path)]) == 0
+    assert cli.main(["--tiny", "--quick", "--out", str(tmp_path)]) == 0
     (result_file,) = tmp_path.glob("*.json")
     result = json.loads(result_file.read_text())
     assert result["machine"]["threads"] == 2
@@ -19,24 +23,24 @@ def test_bench_tiny_run_writes_results(tmp_path):
     for fw in ("torch", "tensorflow"):
         if importlib.util.find_spec(fw) is None:
             assert any(
-                n.startswith(benchmarks.LABELS[fw] + " is not installed") for n in result["notes"]
+                n.startswith(workloads.LABELS[fw] + " is not installed") for n in result["notes"]
             )
     if importlib.util.find_spec("torch") is not None:
         assert "torch" in gemm["speedup"]
-    assert [r["program"] for r in result["programs"]] == list(benchmarks.PROGRAMS)
+    assert [r["program"] for r in result["programs"]] == list(workloads.PROGRAMS)
     table = result_file.with_suffix(".md").read_text()
     assert gemm["id"] in table and "mnist_cnn" in table
 
 
 def test_bench_rejects_unknown_framework(capsys):
     with pytest.raises(SystemExit):
-        benchmarks.main(["--frameworks", "shendu,caffe"])
+        cli.main(["--frameworks", "shendu,caffe"])
     assert "caffe" in capsys.readouterr().err
 
 
 def test_bench_rejects_rounds_below_one(capsys):
     with pytest.raises(SystemExit):
-        benchmarks.main(["--rounds", "0"])
+        cli.main(["--rounds", "0"])
     assert "--rounds" in capsys.readouterr().err
 
 
@@ -64,16 +68,16 @@ def test_machine_peak_is_measured_unless_a_clock_is_given(monkeypatch):
         return 100.0 + len(calls)  # the best of the runs counts
 
     monkeypatch.setattr(_cpu, "fma_peak_gflops", probe)
-    measured = benchmarks.machine_info(2)
+    measured = machine.machine_info(2)
     used = measured["peak_threads"]
     assert used == min(2, measured["physical_cores"])
     assert measured["peak_gflops"] == measured["measured_peak_gflops"] == used * 103.0
     assert measured["measured_peak_isa"] == _cpu.isa()
     assert calls == [(1, 0.2)] * 3
-    table = benchmarks.markdown(_result_with_machine(measured))
+    table = report.markdown(_result_with_machine(measured))
     assert f"FMA peak fp32: {used * 103.0:.0f} GFLOP/s measured" in table
 
-    given = benchmarks.machine_info(2, ghz=3.0)
+    given = machine.machine_info(2, ghz=3.0)
     assert given["measured_peak_gflops"] is None
     assert (
         given["peak_gflops"]
@@ -82,11 +86,11 @@ def test_machine_peak_is_measured_unless_a_clock_is_given(monkeypatch):
     )
     (peak_line,) = [
         line
-        for line in benchmarks.markdown(_result_with_machine(given)).splitlines()
+        for line in report.markdown(_result_with_machine(given)).splitlines()
         if line.startswith("FMA peak fp32:")
     ]
     assert "measured" not in peak_line and "given with --ghz" in peak_line
-    assert benchmarks.machine_info(2, measure=False)["measured_peak_gflops"] is None
+    assert machine.machine_info(2, measure=False)["measured_peak_gflops"] is None
     assert len(calls) == 3
 
 
@@ -106,7 +110,7 @@ def _result_with_machine(machine):
 
 def _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s):
     kernel = {"time_s": shendu_s, "median_s": shendu_s, "min_s": shendu_s / 2, "samples": [1.0]}
-    benchmarks._gather(
+    merge.gather(
         per_fw,
         "shendu",
         {
@@ -114,14 +118,12 @@ def _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s):
             "programs": {"p": {"fit_s": fit_s, "accuracy": 0.9 + fit_s / 100}},
         },
     )
-    benchmarks._gather(
+    merge.gather(
         per_fw,
         "numpy",
         {"kernels": {"k": dict(kernel, time_s=numpy_s, median_s=numpy_s, min_s=numpy_s)}},
     )
-    benchmarks._gather(
-        per_fw, "torch", {"programs": {"p": {"fit_s": torch_fit_s, "accuracy": 0.9}}}
-    )
+    merge.gather(per_fw, "torch", {"programs": {"p": {"fit_s": torch_fit_s, "accuracy": 0.9}}})
 
 
 def test_rounds_report_medians_and_the_range_of_paired_speedups():
@@ -130,13 +132,13 @@ def test_rounds_report_medians_and_the_range_of_paired_speedups():
     for shendu_s, numpy_s, fit_s, torch_fit_s in [(1, 3, 2, 8), (2, 3, 3, 6), (4, 5, 5, 6)]:
         _fake_round(per_fw, shendu_s, numpy_s, fit_s, torch_fit_s)
     work = [{"id": "k", "family": "gemm", "target": {"vs": "numpy", "speedup": 1.3}}]
-    (row,) = benchmarks._merge_kernels(work, per_fw, {})
+    (row,) = merge.merge_kernels(work, per_fw, {})
     shendu_t = row["times"]["shendu"]
     assert shendu_t["rounds"] == [1, 2, 4] and shendu_t["time_s"] == 2
     assert shendu_t["min_s"] == 0.5 and shendu_t["samples"] == [1.0, 1.0, 1.0]
     assert row["speedup"]["numpy"] == 3 / 2  # medians 3 s / 2 s: met
     assert row["speedup_range"]["numpy"] == (1.25, 3.0) and row["met"] is True
-    (prog,) = benchmarks._merge_programs(["p"], {"p": 1}, per_fw)
+    (prog,) = merge.merge_programs(["p"], {"p": 1}, per_fw)
     assert prog["results"]["shendu"]["fit_s"] == 3 and prog["speedup_vs_best"] == 2.0
     assert prog["speedup_range"]["best"] == (1.2, 4.0)
     assert prog["results"]["shendu"]["accuracy"] == pytest.approx(0.93)
@@ -156,6 +158,85 @@ def test_rounds_report_medians_and_the_range_of_paired_speedups():
         "kernels": [row],
         "programs": [prog],
     }
-    table = benchmarks.markdown(result)
+    table = report.markdown(result)
     assert "| 1.50x (1.25-3.00) |" in table and "| 2.00x (1.20-4.00) |" in table
     assert "3 rounds" in table
+
+
+def _openblas_kernel(env_extra):
+    """The kernel architecture OpenBLAS picks in a fresh NumPy process with env_extra set."""
+    env = {k: v for k, v in os.environ.items() if k not in libraries.OPENBLAS_OVERRIDES}
+    code = (
+        "import numpy, threadpoolctl; "
+        "print([p.get('architecture') for p in threadpoolctl.threadpool_info()"
+        " if p['internal_api'] == 'openblas'][0])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=dict(env, **env_extra), capture_output=True, text=True
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def test_numpy_worker_runs_without_openblas_overrides_and_reports_its_kernel(tmp_path, monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    own, forced = _openblas_kernel({}), _openblas_kernel({"OPENBLAS_CORETYPE": "Prescott"})
+    if own is None or own == forced:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS that OPENBLAS_CORETYPE changes")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")
+    monkeypatch.setenv("OPENBLAS_L2_SIZE", "65536")
+    notes = []
+    config = {"repeats": 1, "tiny": True, "stat": "median", "only": ["sgemm 64x64x64 AB"]}
+    res = worker.run(sys.executable, "numpy", "kernels", 1, str(tmp_path), notes, config)
+    assert notes == [] and "sgemm 64x64x64 AB" in res["kernels"]
+    info = res["libraries"]["numpy"]
+    assert info["unset"] == {"OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_L2_SIZE": "65536"}
+    (pool,) = [p for p in info["threadpools"] if p["internal_api"] == "openblas"]
+    assert pool["architecture"] == own and pool["threads"] == 1
+    text = libraries.describe(info)
+    assert f"kernel {own}, 1 threads" in text and "without OPENBLAS_CORETYPE=Prescott" in text
+
+
+def test_report_names_what_each_framework_ran():
+    result = _result_with_machine(machine.machine_info(2, measure=False))
+    result["libraries"] = {
+        "numpy": {
+            "threadpools": [
+                {
+                    "internal_api": "openblas",
+                    "version": "0.3.27",
+                    "architecture": "SkylakeX",
+                    "threads": 2,
+                    "library": "libopenblas.so",
+                }
+            ]
+        },
+        "torch": {"blas": "mkl", "onednn": True, "threads": 2, "threadpools": []},
+        "tensorflow": {"TF_ENABLE_ONEDNN_OPTS": None, "onednn": True},
+        "shendu": {},
+    }
+    table = report.markdown(result)
+    assert "- NumPy: openblas 0.3.27 (libopenblas.so, kernel SkylakeX, 2 threads)" in table
+    assert "- PyTorch: built with BLAS mkl, oneDNN on" in table
+    assert "- TF-Keras: oneDNN on (TF_ENABLE_ONEDNN_OPTS unset: TensorFlow's default)" in table
+    assert "- shendu:" not in table
+
+
+def test_history_gets_one_line_per_run(tmp_path):
+    path = tmp_path / "HISTORY.md"
+    result = _result_with_machine({})
+    result["config"]["quick"] = True
+    result["programs"] = [{"program": "mnist_cnn", "speedup_vs_best": 3.084}]
+    result["kernels"] = [{"id": "sgemm 1024x1024x1024 AB", "speedup": {"numpy": 0.9, "torch": 2}}]
+    history.append(str(path), result)
+    result["date"] = "2026-11-27T09:05:00"
+    history.append(str(path), result)
+    lines = path.read_text().splitlines()
+    assert sum(line.startswith("| run |") for line in lines) == 1
+    rows = [line for line in lines if line.startswith("| 2026")]
+    columns = lines[lines.index(next(ln for ln in lines if ln.startswith("| run |")))].split(" | ")
+    cells = rows[0].split(" | ")
+    assert cells[0] == "| 2026-11-26 00:00" and cells[1] == "kernels, quick"
+    assert cells[columns.index("mnist_cnn")] == "3.08x"
+    assert cells[columns.index("SGEMM 1024 vs NumPy")] == "0.90x"
+    assert cells[columns.index("lstm_text")] == "–"
+    assert rows[1].startswith("| 2026-11-27 09:05 |")

@@ -7,7 +7,8 @@ import types
 import numpy as np
 import pytest
 import shendu
-from shendu import bench_gpu, ops
+from shendu import ops
+from shendu.bench import gpu as bench_gpu
 
 
 def _numpy_as_cupy():
@@ -114,7 +115,7 @@ def test_program_rows_run_shendu_under_the_cuda_device():
         yield
 
     def keras_program(name, data, epochs):
-        assert entered[-1] == "cuda" and data == {"x": 1}
+        assert entered[-1] == "cuda" and data == {"x": name}
         return {"fit_s": 2.0 * epochs, "accuracy": 0.9}
 
     def torch_program(torch, name, data, epochs, device):
@@ -123,12 +124,13 @@ def test_program_rows_run_shendu_under_the_cuda_device():
 
     notes = []
     epochs = {"mnist_cnn": 1, "lstm_text": 2}
+    data = {name: {"x": name} for name in epochs}
     rows = bench_gpu.program_rows(
-        keras_program, torch_program, device, "torch", {"x": 1}, epochs, notes
+        keras_program, torch_program, device, "torch", data, epochs, notes
     )
     assert [(r["program"], r["speedup"]) for r in rows] == [("mnist_cnn", 1.5), ("lstm_text", 1.5)]
     assert entered == ["cuda", "cuda"] and notes == []
-    alone = bench_gpu.program_rows(keras_program, None, device, None, {"x": 1}, epochs, notes)
+    alone = bench_gpu.program_rows(keras_program, None, device, None, data, epochs, notes)
     assert all("speedup" not in r for r in alone) and notes
     table = bench_gpu.markdown(
         {

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 
 import numpy as np
+from shendu.bench import examples
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXAMPLES = os.path.join(ROOT, "examples")
 FIXTURES = os.path.join(ROOT, "tests", "data", "keras_fixtures")
 
 # The optimizers for the one-step (and two-step) update fixtures, by a short name.
@@ -84,36 +83,17 @@ def _merge(k):
 
 
 def _example(name, input_shape=None):
-    """An example program's build_model(), imported with its `shendu` imports pointed at k;
-    built for input_shape when the program leaves that to the first fit."""
+    """An example program's build_model(), loaded with its `shendu` imports pointed at k
+    (shendu.bench.examples.load); built for input_shape when the program leaves that to the
+    first fit."""
 
     def build(k):
-        model = load_example(name, k).build_model()
+        model = examples.load(name, None if k.__name__ == "shendu.keras" else k).build_model()
         if input_shape is not None:
             model.build((None,) + input_shape)
         return model
 
     return build
-
-
-def load_example(name, keras_module):
-    """Runs examples/<name>.py as a module whose Keras is keras_module (TF's or shendu's): the
-    program text is the same, only `from shendu import keras` / `from shendu.keras...` change."""
-    import types
-
-    with open(os.path.join(EXAMPLES, name + ".py")) as f:
-        source = f.read()
-    if keras_module.__name__ != "shendu.keras":
-        root = keras_module.__name__  # "keras" (Keras 3, what tf.keras is in TF 2.16+)
-        source = source.replace("from shendu import keras", f"import {root} as keras").replace(
-            "from shendu.keras", f"from {root}"
-        )
-    if EXAMPLES not in sys.path:
-        sys.path.insert(0, EXAMPLES)
-    module = types.ModuleType(f"example_{name}")
-    module.__file__ = os.path.join(EXAMPLES, name + ".py")
-    exec(compile(source, module.__file__, "exec"), module.__dict__)
-    return module
 
 
 def _ints(high, shape):

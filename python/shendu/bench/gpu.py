@@ -1,4 +1,4 @@
-"""python -m shendu bench-gpu: the GPU rows of the bench (issue 6).
+"""python -m shendu bench-gpu: the GPU rows of the bench.
 
 SGEMM: every step of shendu's CUDA ladder (naive, smem, blocktile, warptile) against cuBLAS
 through ``cupy.matmul``, square sizes 1024 to 8192, each result checked against cuBLAS's.
@@ -20,17 +20,19 @@ import statistics
 import sys
 from collections.abc import Callable
 
+from . import kernels, programs, torch_programs, workloads
+
 SGEMM_SIZES = (1024, 2048, 4096, 8192)
 # The slow rungs stop early: naive SGEMM at 8192 alone would take minutes.
 LADDER_MAX_SIZE = {"naive": 2048, "smem": 4096}
-SGEMM_TARGET = (4096, "warptile", 0.9)  # the issue: >= 90 % of cuBLAS fp32 at 4096
-PROGRAM_EPOCHS = {"mnist_cnn": 5, "lstm_text": 10}  # as in examples/
+SGEMM_TARGET = (4096, "warptile", 0.9)  # the target: >= 90 % of cuBLAS fp32 at 4096
+PROGRAMS = ("mnist_cnn", "lstm_text")  # trained for their examples' EPOCHS
 MAX_REL_ERROR = 1e-4  # of an SGEMM result, relative to the largest |element| of cuBLAS's
 
 
 def unavailable() -> str | None:
     """Why the GPU bench cannot run here (CuPy, the CUDA module or a GPU missing), or None."""
-    from . import _device
+    from .. import _device
 
     try:
         _device._cuda_module()
@@ -125,16 +127,14 @@ def _sgemm_row(n, kernel, t, cublas, flops, err) -> dict:
 def step_rows(cp, shendu, torch, repeats, timer, notes) -> list[dict]:
     """The conv2d and LSTM fwd+bwd cases of the CPU bench: shendu on CuPy arrays against PyTorch
     CUDA eager (the faster of its NCHW and channels-last convolutions)."""
-    from . import benchmarks
-
     if torch is None:
         notes.append("PyTorch with CUDA is not available: the conv/LSTM rows have no comparison")
     builders = {
-        "conv2d": (benchmarks._shendu_conv, benchmarks._torch_conv),
-        "lstm": (benchmarks._shendu_lstm, benchmarks._torch_lstm),
+        "conv2d": (kernels.shendu_conv, kernels.torch_conv),
+        "lstm": (kernels.shendu_lstm, kernels.torch_lstm),
     }
     rows = []
-    for w in benchmarks.kernel_workloads():
+    for w in workloads.kernel_workloads():
         if w["family"] not in builders:
             continue
         mine, theirs = builders[w["family"]]
@@ -160,14 +160,15 @@ def step_rows(cp, shendu, torch, repeats, timer, notes) -> list[dict]:
 
 def program_rows(keras_program, torch_program, device, torch, data, epochs, notes) -> list:
     """The example programs' fit on the GPU: shendu.keras under ``device("cuda")`` against the
-    PyTorch port on CUDA (the CPU bench's code, model and data on the device)."""
+    PyTorch port on CUDA (the CPU bench's code, model and data on the device). data and epochs:
+    each program's arrays and epochs, by name."""
     rows = []
     for name, n_epochs in epochs.items():
         with device("cuda"):
-            mine = keras_program(name, data, n_epochs)
+            mine = keras_program(name, data[name], n_epochs)
         row = {"program": name, "epochs": n_epochs, "shendu": mine}
         if torch is not None:
-            row["torch"] = torch_program(torch, name, data, n_epochs, device="cuda")
+            row["torch"] = torch_program(torch, name, data[name], n_epochs, device="cuda")
             row["speedup"] = row["torch"]["fit_s"] / mine["fit_s"]
         rows.append(row)
     if torch is None:
@@ -239,21 +240,18 @@ def markdown(result: dict) -> str:
 def _programs(torch, notes) -> list:
     import tempfile
 
-    import numpy as np
-
-    from . import benchmarks, device, keras
+    from .. import device, keras
 
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "data.npz")
-        benchmarks.make_program_data(path)
-        data = dict(np.load(path))
+        programs.save_data(tmp, PROGRAMS)
+        data = {name: programs.load_data(tmp, name) for name in PROGRAMS}
     return program_rows(
-        lambda name, d, n: benchmarks._keras_program(keras, name, d, n),
-        benchmarks._torch_program,
+        lambda name, d, n: programs.run_keras(keras, name, d, n),
+        torch_programs.run,
         device,
         torch,
         data,
-        PROGRAM_EPOCHS,
+        {name: programs.epochs(name) for name in PROGRAMS},
         notes,
     )
 
@@ -286,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import shendu
 
-    from . import _cuda
+    from .. import _cuda
 
     notes: list[str] = []
     torch = _torch_cuda(notes)

@@ -1,0 +1,107 @@
+"""What the bench times: the frameworks, the example programs, and the kernel suite with the
+target of each workload (a speed-up of shendu over the named framework, or an absolute time)."""
+
+from __future__ import annotations
+
+FRAMEWORKS = ("shendu", "numpy", "torch", "tensorflow")
+LABELS = {"shendu": "shendu", "numpy": "NumPy", "torch": "PyTorch", "tensorflow": "TF-Keras"}
+# The example programs the bench trains (examples/<name>.py); each runs its own EPOCHS, or these
+# with --quick.
+PROGRAMS = ("mlp_xor_like", "mnist_mlp_dropout", "mnist_mlp_flatten", "mnist_cnn", "lstm_text")
+QUICK_EPOCHS = {
+    "mlp_xor_like": 10,
+    "mnist_mlp_dropout": 2,
+    "mnist_mlp_flatten": 2,
+    "mnist_cnn": 1,
+    "lstm_text": 2,
+}
+
+
+def kernel_workloads(tiny: bool = False) -> list[dict]:
+    """The kernel suite: the layers of the example programs and a few reference shapes."""
+    if tiny:  # smoke test: every family once, on shapes that take microseconds
+        return [
+            _gemm(64, 64, 64, False, False, "square", 1.0),
+            _conv(2, 8, 8, 3, 4, 1.0),
+            {
+                "id": "max_pool2d N2 C4 8x8",
+                "family": "max_pool2d",
+                "shape": [2, 8, 8, 4],
+                "target": {"vs": "torch", "speedup": 1.0},
+            },
+            _lstm(2, 5, 4, 3, False, 1.0),
+            {
+                "id": "mlp_step 2-5-1 b32",
+                "family": "mlp_step",
+                "batch": 32,
+                "target": {"max_us": 10.0},
+            },
+        ]
+    work = [_gemm(n, n, n, False, False, "square", 1.0) for n in (512, 1024, 2048)]
+    # Dense layers of the MNIST MLP and CNN (forward M x K x N, then the two backward products:
+    # dX = dY W^T and dW = X^T dY), and the CNN's second conv as an im2col product.
+    for m, k, n in ((32, 784, 128), (64, 784, 128), (32, 128, 10), (1568, 288, 64)):
+        work.append(_gemm(m, k, n, False, False, "layer", 1.3))
+        work.append(_gemm(m, n, k, False, True, "layer", 1.3))
+        work.append(_gemm(k, m, n, True, False, "layer", 1.3))
+    work += [
+        _conv(32, 28, 28, 1, 32, 2.0),
+        _conv(32, 13, 13, 32, 64, 2.0),
+        _conv(32, 5, 5, 64, 64, 2.0),
+    ]
+    work.append(
+        {
+            "id": "max_pool2d 2x2 N32 C32 26x26",
+            "family": "max_pool2d",
+            "shape": [32, 26, 26, 32],
+            "target": {"vs": "torch", "speedup": 5.0},
+        }
+    )
+    work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
+    work.append(
+        {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
+    )
+    return work
+
+
+def _gemm(m, k, n, trans_a, trans_b, kind, speedup):
+    op = ("A^T" if trans_a else "A") + ("B^T" if trans_b else "B")
+    return {
+        "id": f"sgemm {m}x{k}x{n} {op}",
+        "family": "gemm",
+        "m": m,
+        "k": k,
+        "n": n,
+        "trans_a": trans_a,
+        "trans_b": trans_b,
+        "kind": kind,
+        "flop": 2.0 * m * n * k,
+        "target": {"vs": "numpy", "speedup": speedup},
+    }
+
+
+def _conv(n, h, w, c, f, speedup):
+    ho, wo = h - 2, w - 2  # 3x3, stride 1, "valid" as in the example CNN
+    fwd = 2.0 * n * ho * wo * f * c * 9
+    return {
+        "id": f"conv2d 3x3 N{n} {h}x{w} C{c}->{f} fwd+bwd",
+        "family": "conv2d",
+        "shape": [n, h, w, c],
+        "filters": f,
+        "flop": 3 * fwd,
+        "target": {"vs": "torch", "speedup": speedup},
+    }
+
+
+def _lstm(n, t, i, u, return_sequences, speedup):
+    tail = " seq" if return_sequences else " last"
+    return {
+        "id": f"lstm N{n} T{t} {i}->{u}{tail} fwd+bwd",
+        "family": "lstm",
+        "n": n,
+        "t": t,
+        "i": i,
+        "u": u,
+        "return_sequences": return_sequences,
+        "target": {"vs": "torch", "speedup": speedup},
+    }

@@ -2,11 +2,11 @@
 #include <optional>
 #include <string>
 
-#include "activations.h"
-#include "checks.h"
-#include "dense.h"
-#include "families.h"
-#include "gemm.h"
+#include "activations/activations.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "dense/dense.h"
+#include "gemm/gemm.h"
 
 namespace shendu::bind {
 

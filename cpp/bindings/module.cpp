@@ -9,10 +9,10 @@
 #include <malloc.h>
 #endif
 
-#include "cpu_features.h"
-#include "families.h"
-#include "fma_peak.h"
-#include "parallel.h"
+#include "bench/fma_peak.h"
+#include "bindings/families.h"
+#include "common/cpu_features.h"
+#include "common/parallel.h"
 
 namespace py = pybind11;
 

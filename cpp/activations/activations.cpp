@@ -11,13 +11,7 @@ const Kernels& kernels_generic() { return Loops<0>::kKernels; }
 
 namespace {
 
-const Kernels& active() {
-  switch (active_isa()) {
-    case Isa::Avx512: return kernels_avx512();
-    case Isa::Avx2: return kernels_avx2();
-    default: return kernels_generic();
-  }
-}
+const Kernels& active() { return for_isa(kernels_generic, kernels_avx2, kernels_avx512); }
 
 // Rough flops per element, to decide when threads pay.
 int64_t cost(Activation act) {

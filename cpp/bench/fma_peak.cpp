@@ -11,13 +11,7 @@ namespace shendu {
 namespace fma_peak {
 namespace {
 
-const Chains& active_chains() {
-  switch (active_isa()) {
-    case Isa::Avx512: return chains_avx512();
-    case Isa::Avx2: return chains_avx2();
-    default: return chains_generic();
-  }
-}
+const Kernels& active_kernels() { return for_isa(kernels_generic, kernels_avx2, kernels_avx512); }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -25,8 +19,8 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-const Chains& chains_generic() {
-  static constexpr Chains kGeneric{&run_chains<4>, 4};
+const Kernels& kernels_generic() {
+  static constexpr Kernels kGeneric{&run_chains<4>, 4};
   return kGeneric;
 }
 
@@ -34,7 +28,7 @@ const Chains& chains_generic() {
 
 double fma_peak_gflops(int threads, double seconds) {
   using namespace fma_peak;
-  const Chains& chains = active_chains();
+  const Kernels& chains = active_kernels();
   const int64_t flops_per_round = int64_t{2} * kChains * chains.lanes;
   // Rounds for `seconds` on one thread, from a run long enough to time (at least ~1/8 of it).
   int64_t rounds = 1 << 12;

@@ -3,8 +3,8 @@
 
 namespace shendu::fma_peak {
 
-const Chains& chains_avx2() {
-  static constexpr Chains kAvx2{&run_chains<8>, 8};
+const Kernels& kernels_avx2() {
+  static constexpr Kernels kAvx2{&run_chains<8>, 8};
   return kAvx2;
 }
 

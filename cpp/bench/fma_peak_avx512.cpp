@@ -3,8 +3,8 @@
 
 namespace shendu::fma_peak {
 
-const Chains& chains_avx512() {
-  static constexpr Chains kAvx512{&run_chains<16>, 16};
+const Kernels& kernels_avx512() {
+  static constexpr Kernels kAvx512{&run_chains<16>, 16};
   return kAvx512;
 }
 

@@ -7,14 +7,14 @@
 
 namespace shendu::fma_peak {
 
-struct Chains {
+struct Kernels {
   float (*run)(int64_t rounds);  // rounds x kChains FMAs of `lanes` floats; returns a value using all
   int lanes;
 };
 
-const Chains& chains_generic();
-const Chains& chains_avx2();    // fma_peak_avx2.cpp (AVX2 + FMA)
-const Chains& chains_avx512();  // fma_peak_avx512.cpp (AVX-512F)
+const Kernels& kernels_generic();
+const Kernels& kernels_avx2();    // fma_peak_avx2.cpp (AVX2 + FMA)
+const Kernels& kernels_avx512();  // fma_peak_avx512.cpp (AVX-512F)
 
 // Independent accumulators: more than FMA latency x FMA ports (4 x 2 on current x86 cores), so
 // the loop is bound by FMA throughput, not latency; fewer than the 32 AVX-512 registers.

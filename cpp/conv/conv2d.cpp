@@ -12,6 +12,11 @@
 #include "gemm/gemm.h"
 
 namespace shendu {
+
+namespace direct {
+const Kernels& kernels_generic() { return kKernels; }
+}  // namespace direct
+
 namespace {
 
 // im2col workspace cap (floats). Chunks hold whole output lines (n, oh), so one line of Wo * K
@@ -333,12 +338,8 @@ void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x,
   });
 }
 
-const DirectConv& direct_kernels() {
-  switch (active_isa()) {
-    case Isa::Avx512: return direct_conv_avx512();
-    case Isa::Avx2: return direct_conv_avx2();
-    default: return direct::kKernels;
-  }
+const direct::Kernels& direct_kernels() {
+  return for_isa(direct::kernels_generic, direct::kernels_avx2, direct::kernels_avx512);
 }
 
 // a (rows x F) copied into rows of Fp floats, zeros after F (a null a gives zeros).
@@ -395,7 +396,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   }
   const int64_t groups = std::min(kGroups, s.n);
   if (use_direct(s)) {
-    const DirectConv& kernels = direct_kernels();
+    const direct::Kernels& kernels = direct_kernels();
     const std::vector<float> wp = pad_filters(w, K, F), bp = pad_filters(b, 1, F);
     for_groups(s, groups, [&](int64_t g) {
       const Group gr = group(s, g, groups);
@@ -477,7 +478,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
         for (int64_t r = gr.l0 * Wo; r < gr.l1 * Wo; ++r)
           std::memcpy(dy_padded.data() + r * ld, dy + r * F, sizeof(float) * F);
       if (direct) {
-        const DirectConv& kernels = direct_kernels();
+        const direct::Kernels& kernels = direct_kernels();
         if (dx)
           kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in,
                                 gr.l1 / s.h.out * s.h.in, dx);

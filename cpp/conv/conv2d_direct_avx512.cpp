@@ -1,8 +1,8 @@
-// The direct small-channel convolution built with avx512 code generation (see conv2d_direct_kernels.h).
+// The direct small-channel convolution of conv2d_direct_kernels.h, built for AVX-512.
 #include "conv/conv2d_direct_kernels.h"
 
-namespace shendu {
+namespace shendu::direct {
 
-const DirectConv& direct_conv_avx512() { return direct::kKernels; }
+const Kernels& kernels_avx512() { return kKernels; }
 
-}  // namespace shendu
+}  // namespace shendu::direct

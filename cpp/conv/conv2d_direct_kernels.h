@@ -26,7 +26,9 @@ constexpr int64_t kLanes = 16;
 
 inline int64_t padded_filters(int64_t f) { return (f + kLanes - 1) / kLanes * kLanes; }
 
-struct DirectConv {
+namespace direct {
+
+struct Kernels {
   // y for output lines [l0, l1) (line = n * Ho + oh).
   void (*forward)(const Conv2dShape& s, const float* x, const float* wp, const float* bp,
                   int64_t l0, int64_t l1, float* y);
@@ -40,15 +42,18 @@ struct DirectConv {
                           int64_t l1, float* dwp, float* dbp);
 };
 
-const DirectConv& direct_conv_avx2();
-const DirectConv& direct_conv_avx512();
+const Kernels& kernels_generic();  // conv2d.cpp
+const Kernels& kernels_avx2();     // conv2d_direct_avx2.cpp
+const Kernels& kernels_avx512();   // conv2d_direct_avx512.cpp
+
+}  // namespace direct
 
 // The vector helpers pass vectors by value; they have internal linkage and are inlined, so the ABI
 // difference GCC warns about never crosses a call boundary.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"
-namespace {
 namespace direct {
+namespace {
 
 // Native vectors, not 16-float ones everywhere: where 16 floats are wider than a register, GCC
 // lowers a scalar * vector product by storing the scalar to the stack 16 times and reloading it,
@@ -369,12 +374,12 @@ struct BackwardFilter {
   }
 };
 
-constexpr DirectConv kKernels{
+constexpr Kernels kKernels{
     for_channels<Forward, const float*, const float*, const float*, int64_t, int64_t, float*>,
     for_channels<BackwardData, const float*, const float*, int64_t, int64_t, float*>,
     for_channels<BackwardFilter, const float*, const float*, int64_t, int64_t, float*, float*>};
 
-}  // namespace direct
 }  // namespace
+}  // namespace direct
 #pragma GCC diagnostic pop
 }  // namespace shendu

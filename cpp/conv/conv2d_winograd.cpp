@@ -9,6 +9,11 @@
 #include "conv/conv2d_winograd_kernels.h"
 
 namespace shendu {
+
+namespace winograd {
+const Kernels& kernels_generic() { return kKernels; }
+}  // namespace winograd
+
 namespace {
 
 // winograd_tile's transform costs per transformed value and channel, in units of one GEMM product
@@ -22,12 +27,8 @@ constexpr int64_t kTransformCost4 = 12;
 // F(2x2)'s despite 0.56x the products (4 x 14 x 14 x 128 -> 128 'valid': 1.3x the time).
 constexpr int64_t kMaxTile4Filters = 8192;
 
-const WinogradKernels& kernels() {
-  switch (active_isa()) {
-    case Isa::Avx512: return winograd_kernels_avx512();
-    case Isa::Avx2: return winograd_kernels_avx2();
-    default: return winograd::kKernels;
-  }
+const winograd::Kernels& kernels() {
+  return for_isa(winograd::kernels_generic, winograd::kernels_avx2, winograd::kernels_avx512);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // The Winograd convolution built with avx2 code generation (see conv2d_winograd_kernels.h).
 #include "conv/conv2d_winograd_kernels.h"
 
-namespace shendu {
+namespace shendu::winograd {
 
-const WinogradKernels& winograd_kernels_avx2() { return winograd::kKernels; }
+const Kernels& kernels_avx2() { return kKernels; }
 
-}  // namespace shendu
+}  // namespace shendu::winograd

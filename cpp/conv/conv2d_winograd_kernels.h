@@ -16,7 +16,9 @@
 
 namespace shendu {
 
-struct WinogradKernels {
+namespace winograd {
+
+struct Kernels {
   // Rows [i0, i1) of every ci x co position of u (T * T positions, winograd_plane apart) from w:
   // the forward's filters of the layer s (ci = s.c, co = s.f).
   void (*filters)(const Conv2dShape& s, const float* w, int tile, int64_t i0, int64_t i1,
@@ -27,15 +29,18 @@ struct WinogradKernels {
                    int64_t n0, int64_t n1, float* dx, float* dw, float* db);
 };
 
-const WinogradKernels& winograd_kernels_avx2();
-const WinogradKernels& winograd_kernels_avx512();
+const Kernels& kernels_generic();  // conv2d_winograd.cpp
+const Kernels& kernels_avx2();     // conv2d_winograd_avx2.cpp
+const Kernels& kernels_avx512();   // conv2d_winograd_avx512.cpp
+
+}  // namespace winograd
 
 // The vector helpers pass 64-byte vectors by value; they have internal linkage and are inlined, so
 // the ABI difference GCC warns about for non-AVX-512 builds never crosses a call boundary.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"
-namespace {
 namespace winograd {
+namespace {
 
 // The transforms run over channels (contiguous in NHWC) 16 at a time.
 constexpr int64_t kLanes = 16;
@@ -570,9 +575,9 @@ bool backward(const WinogradGeometry& g, const float* x, const float* dy, const 
                      : backward_tiled<2>(g, x, dy, u, n0, n1, dx, dw, db);
 }
 
-constexpr WinogradKernels kKernels{filters, conv, backward};
+constexpr Kernels kKernels{filters, conv, backward};
 
-}  // namespace winograd
 }  // namespace
+}  // namespace winograd
 #pragma GCC diagnostic pop
 }  // namespace shendu

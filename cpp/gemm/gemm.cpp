@@ -60,21 +60,15 @@ struct Portable {
   }
 };
 
-constexpr Kernel kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 512);
+constexpr Kernels kGeneric = MicroKernel<Portable, 6, 2>::make(120, 256, 512);
 
 }  // namespace
 
-const Kernel& kernel_generic() { return kGeneric; }
+const Kernels& kernels_generic() { return kGeneric; }
 
 namespace {
 
-const Kernel& active_kernel() {
-  switch (active_isa()) {
-    case Isa::Avx512: return kernel_avx512();
-    case Isa::Avx2: return kernel_avx2();
-    default: return kernel_generic();
-  }
-}
+const Kernels& active_kernels() { return for_isa(kernels_generic, kernels_avx2, kernels_avx512); }
 
 // Products are split into blocks of C of about this many flops (~10 us), at most kMaxBlocks:
 // small enough to balance the threads. Blocks that repack a shared operand are at least
@@ -93,10 +87,10 @@ constexpr int64_t kPackAMinPanels = 5;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Equal k blocks of at most ker.kc: a short last block would reload C for little work.
-int64_t k_block(const Kernel& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
+int64_t k_block(const Kernels& ker, int64_t K) { return ceil_div(K, ceil_div(K, ker.kc)); }
 
 // Whether row blocks pack A: only A^T (see the top of the file), when enough B panels share it.
-bool packs_a(const Kernel& ker, bool trans_a, int64_t N) {
+bool packs_a(const Kernels& ker, bool trans_a, int64_t N) {
   return trans_a && ceil_div(N, ker.nr) >= kPackAMinPanels;
 }
 
@@ -108,7 +102,7 @@ constexpr int64_t kPackATRows = 16;
 // Rows [i0, i0 + mc) x columns [k0, k0 + kc) of op(A), in micro-panels of mr rows: micro-panel ir
 // at dst + ir * mr * kc as [k * mr + i]. For A^T, op(A)(i, k) = A[k * lda + i], each k a run of
 // contiguous floats to copy; A (not transposed) is transposed.
-void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc,
+void pack_a(const Kernels& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc,
             int64_t k0, int64_t kc, float* dst) {
   const int mr = ker.mr;
   const int64_t step = trans ? kPackATRows : kc;
@@ -125,7 +119,7 @@ void pack_a(const Kernel& ker, bool trans, const float* A, int64_t lda, int64_t 
 
 // B micro-panel: rows [k0, k0 + kc) x columns [j0, j0 + n) of op(B) as dst[k * nr + j], zero-padded
 // to whole vectors (the micro-kernel loads whole vectors; pack_n pads only the last one it fills).
-void pack_b(const Kernel& ker, bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc,
+void pack_b(const Kernels& ker, bool trans, const float* B, int64_t ldb, int64_t k0, int64_t kc,
             int64_t j0, int n, float* dst) {
   const int nr = ker.nr;
   if (trans) {  // op(B)(k, j) = B[j * ldb + k]
@@ -177,7 +171,7 @@ constexpr int64_t kPackBRows = 16;
 
 // Packs the micro-panels of q. B^T is packed micro-panel by micro-panel: its rows are already
 // runs of k.
-void pack_panel(const Kernel& ker, const Product& p, const Panel& q) {
+void pack_panel(const Kernels& ker, const Product& p, const Panel& q) {
   const int nr = ker.nr;
   const int64_t step = p.trans_b ? q.kc : kPackBRows;
   for (int64_t r = 0; r < q.kc; r += step)
@@ -198,7 +192,7 @@ struct SharedA {
 
 // Rows [i0, i1) of C times panel q: A packed in blocks of mc rows (on this thread's scratch, or in
 // shared when given), or A or A^T in place.
-void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_packed, int64_t i0,
+void multiply_panel(const Kernels& ker, const Product& p, const Panel& q, bool a_packed, int64_t i0,
                     int64_t i1, const SharedA* shared = nullptr) {
   const int mr = ker.mr, nr = ker.nr;
   const int64_t kc = q.kc, pc = q.pc, n_panels = ceil_div(q.nc, nr);
@@ -232,7 +226,7 @@ void multiply_panel(const Kernel& ker, const Product& p, const Panel& q, bool a_
 // Where panel (jc, pc) of op(B) lies in a copy of all of it packed at once (packed_b): column
 // panels of NC columns one after another, each its k blocks one after another (every panel but
 // the last is NC wide, a multiple of nr).
-int64_t packed_b_offset(const Kernel& ker, const Product& p, int64_t jc, int64_t nc, int64_t pc) {
+int64_t packed_b_offset(const Kernels& ker, const Product& p, int64_t jc, int64_t nc, int64_t pc) {
   return jc * p.K + pc * ceil_div(nc, ker.nr) * ker.nr;
 }
 
@@ -240,7 +234,7 @@ int64_t packed_b_offset(const Kernel& ker, const Product& p, int64_t jc, int64_t
 // blocks running on different threads never wait for each other; or, given all_b (all of op(B)
 // packed by packed_b), reads them from there.
 void multiply_block(const Product& p, float* all_b) {
-  const Kernel& ker = active_kernel();
+  const Kernels& ker = active_kernels();
   const int nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
   const bool pack_all_b = p.trans_b || p.M > kPackBMinRows;
@@ -266,7 +260,7 @@ void multiply_block(const Product& p, float* all_b) {
 // moved it between the cores every call: 784x64x128 A^TB on 2 threads, min of 30 in idle
 // moments, took 45-53 us, against 37-45 with a copy per thread.)
 float* packed_b(const Product& p, uint64_t call) {
-  const Kernel& ker = active_kernel();
+  const Kernels& ker = active_kernels();
   const int nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(ker.nc, p.N);
   thread_local std::vector<float> store;
@@ -308,7 +302,7 @@ constexpr int64_t kSharedPanelNc = 2;
 constexpr int64_t kMaxSharedAFloats = int64_t{1} << 23;
 
 void multiply_shared_b(const Product& p) {
-  const Kernel& ker = active_kernel();
+  const Kernels& ker = active_kernels();
   const int mr = ker.mr, nr = ker.nr;
   const int64_t KC = k_block(ker, p.K), NC = std::min(kSharedPanelNc * ker.nc, p.N);
   const int64_t k_blocks = ceil_div(p.K, KC), m_rows = ceil_div(p.M, mr) * mr;
@@ -339,7 +333,7 @@ void multiply_shared_b(const Product& p) {
 }  // namespace
 }  // namespace gemm
 
-int64_t sgemm_k_block(int64_t K) { return K > 0 ? gemm::k_block(gemm::active_kernel(), K) : 0; }
+int64_t sgemm_k_block(int64_t K) { return K > 0 ? gemm::k_block(gemm::active_kernels(), K) : 0; }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
@@ -354,7 +348,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // an independent product (duplicate packing of the shared operand costs O(1/block width) of the
   // flops; a small B is packed once per thread, see share_b). The split depends on the shape only,
   // so every element is computed the same way whatever the thread count.
-  const Kernel& ker = active_kernel();
+  const Kernels& ker = active_kernels();
   const int64_t flops = 2 * M * N * K;
   const int64_t wanted = std::clamp<int64_t>(flops / kBlockFlops, 1, kMaxBlocks);
   const bool split_n = N > M;  // square: split rows, so blocks repack B (contiguous rows), not A

@@ -27,10 +27,10 @@ struct Avx2 {
   }
 };
 
-constexpr Kernel kAvx2 = MicroKernel<Avx2, 6, 2>::make(144, 256, 512);
+constexpr Kernels kAvx2 = MicroKernel<Avx2, 6, 2>::make(144, 256, 512);
 
 }  // namespace
 
-const Kernel& kernel_avx2() { return kAvx2; }
+const Kernels& kernels_avx2() { return kAvx2; }
 
 }  // namespace shendu::gemm

@@ -25,10 +25,10 @@ struct Avx512 {
   }
 };
 
-constexpr Kernel kAvx512 = MicroKernel<Avx512, 14, 2>::make(336, 256, 512);
+constexpr Kernels kAvx512 = MicroKernel<Avx512, 14, 2>::make(336, 256, 512);
 
 }  // namespace
 
-const Kernel& kernel_avx512() { return kAvx512; }
+const Kernels& kernels_avx512() { return kAvx512; }
 
 }  // namespace shendu::gemm

@@ -38,7 +38,7 @@ using PackTFn = void (*)(const float* src, int64_t lds, int rows, int64_t cols, 
 // and only those that hold columns of C.
 using PackNFn = void (*)(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd);
 
-struct Kernel {
+struct Kernels {
   int mr, nr;          // register tile
   // Cache blocking: B panel kc x nc in L2 (a quarter of 2 MiB: with a 2 MiB panel, the jr-major
   // order (B micro-panel in L1, A block in L2) ran 1024^3 and 2048^3 6-9% slower; a 1 MiB panel
@@ -50,8 +50,8 @@ struct Kernel {
   PackNFn pack_n;  // op(B) = B and op(A) = A^T into micro-panels, in whole vectors
 };
 
-const Kernel& kernel_generic();
-const Kernel& kernel_avx2();    // defined in gemm_avx2.cpp (needs AVX2 + FMA)
-const Kernel& kernel_avx512();  // defined in gemm_avx512.cpp (needs AVX-512F)
+const Kernels& kernels_generic();
+const Kernels& kernels_avx2();    // defined in gemm_avx2.cpp (needs AVX2 + FMA)
+const Kernels& kernels_avx512();  // defined in gemm_avx512.cpp (needs AVX-512F)
 
 }  // namespace shendu::gemm

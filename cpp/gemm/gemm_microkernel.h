@@ -108,7 +108,7 @@ struct MicroKernel {
     kTable.f[(t.a_rows ? MR * NV : 0) + (t.m - 1) * NV + (t.n + W - 1) / W - 1](t);
   }
 
-  // Kernel::pack_t in S::T x S::T register blocks: an element-wise gather writes one float per
+  // Kernels::pack_t in S::T x S::T register blocks: an element-wise gather writes one float per
   // strided store, which made packing B^T cost as much as the product for small layer shapes.
   // A ragged last block of rows, in a panel of at least T rows, is a full block shifted back over
   // the previous one (rewriting a few elements with the same values): the 14-row A micro-panel is
@@ -136,7 +136,7 @@ struct MicroKernel {
     }
   }
 
-  // Kernel::pack_n in vectors: element copies (a memmove call per row of 14 or 32 floats) made
+  // Kernels::pack_n in vectors: element copies (a memmove call per row of 14 or 32 floats) made
   // packing a 1568 x 64 B 10% of 288x1568x64 A^TB. Column vector by column vector, so what each
   // loop over the rows does (whole or masked vectors) is decided once, not per vector: a row loop
   // that chose per vector took 3-6x longer (128 x 10 B for 32x128x10 AB: 800 -> 125 ns, 25% of
@@ -159,8 +159,8 @@ struct MicroKernel {
     }
   }
 
-  static constexpr Kernel make(int64_t mc, int64_t kc, int64_t nc) {
-    return Kernel{MR, NR, mc, kc, nc, &dispatch, &pack_t, &pack_n};
+  static constexpr Kernels make(int64_t mc, int64_t kc, int64_t nc) {
+    return Kernels{MR, NR, mc, kc, nc, &dispatch, &pack_t, &pack_n};
   }
 };
 

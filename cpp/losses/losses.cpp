@@ -31,11 +31,7 @@ double blocked_sum(int64_t n, int64_t block, int64_t work_per_item, BlockSum blo
 }
 
 const loss::Kernels& active() {
-  switch (active_isa()) {
-    case Isa::Avx512: return loss::kernels_avx512();
-    case Isa::Avx2: return loss::kernels_avx2();
-    default: return loss::kernels_generic();
-  }
+  return for_isa(loss::kernels_generic, loss::kernels_avx2, loss::kernels_avx512);
 }
 
 // Mean over rows of -sum_c t_c log softmax(x)_c, with gradient (softmax * sum(t) - t) / N. The

@@ -9,14 +9,21 @@
 
 namespace shendu {
 
+namespace pool2d {
+
+template <class Index>
+const Kernels<Index>& kernels_generic() {
+  return kKernels<Index>;
+}
+
+}  // namespace pool2d
+
 namespace {
 
 template <class Index>
-MaxPoolKernels<Index> active_max_pool_kernels() {
-  const Isa isa = active_isa();
-  return isa == Isa::Avx512 ? max_pool_kernels_avx512<Index>()
-         : isa == Isa::Avx2 ? max_pool_kernels_avx2<Index>()
-                            : max_pool_kernels<Index>();
+const pool2d::Kernels<Index>& active_max_pool_kernels() {
+  return for_isa(pool2d::kernels_generic<Index>, pool2d::kernels_avx2<Index>,
+                 pool2d::kernels_avx512<Index>);
 }
 
 }  // namespace
@@ -53,8 +60,8 @@ int64_t first_stray_of_lines(int64_t lines, int64_t work_per_line, LineFn&& line
 template <class Index>
 int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* argmax,
                             float* dx) {
-  const MaxPoolKernels<Index> k = active_max_pool_kernels<Index>();
-  if (tiles_x(s))
+  const pool2d::Kernels<Index>& k = active_max_pool_kernels<Index>();
+  if (pool2d::tiles_x(s))
     return first_stray_of_lines(s.n * s.h.out, s.h.kernel * s.w.in * s.c, [&](int64_t l) {
       return k.backward_tiles(s, dy, argmax, l, dx);
     });

@@ -6,7 +6,7 @@
 
 #include "pool/pool2d_kernels.h"
 
-namespace shendu {
+namespace shendu::pool2d {
 
 namespace {
 
@@ -94,10 +94,10 @@ struct Avx512Channels {
 }  // namespace
 
 template <class Index>
-MaxPoolKernels<Index> max_pool_kernels_avx512() {
-  return max_pool_kernels<Index, Avx512Channels>();
+const Kernels<Index>& kernels_avx512() {
+  return kKernels<Index, Avx512Channels>;
 }
-template MaxPoolKernels<uint8_t> max_pool_kernels_avx512();
-template MaxPoolKernels<uint16_t> max_pool_kernels_avx512();
+template const Kernels<uint8_t>& kernels_avx512();
+template const Kernels<uint16_t>& kernels_avx512();
 
-}  // namespace shendu
+}  // namespace shendu::pool2d

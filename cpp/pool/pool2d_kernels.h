@@ -10,10 +10,10 @@
 
 #include "pool/pool2d.h"
 
-namespace shendu {
+namespace shendu::pool2d {
 
 template <class Index>
-struct MaxPoolKernels {
+struct Kernels {
   // Computes output line `line` = n * Ho + oh of y and argmax.
   void (*forward_line)(const Pool2dShape& s, const float* x, int64_t line, float* y,
                        Index* argmax);
@@ -39,9 +39,11 @@ inline bool tiles_x(const Pool2dShape& s) {
   return tiles(s.h) && tiles(s.w);
 }
 template <class Index>
-MaxPoolKernels<Index> max_pool_kernels_avx2();
+const Kernels<Index>& kernels_generic();  // pool2d.cpp
 template <class Index>
-MaxPoolKernels<Index> max_pool_kernels_avx512();
+const Kernels<Index>& kernels_avx2();  // pool2d_avx2.cpp
+template <class Index>
+const Kernels<Index>& kernels_avx512();  // pool2d_avx512.cpp
 
 namespace {
 
@@ -240,10 +242,9 @@ int64_t max_pool_backward_tiles(const Pool2dShape& s, const float* dy, const Ind
 }
 
 template <class Index, class Channels = PortableChannels>
-MaxPoolKernels<Index> max_pool_kernels() {
-  return {max_pool_forward_line<Index, Channels>, max_pool_backward_line<Index, Channels>,
-          max_pool_backward_tiles<Index, Channels>};
-}
+constexpr Kernels<Index> kKernels{max_pool_forward_line<Index, Channels>,
+                                  max_pool_backward_line<Index, Channels>,
+                                  max_pool_backward_tiles<Index, Channels>};
 
 }  // namespace
-}  // namespace shendu
+}  // namespace shendu::pool2d

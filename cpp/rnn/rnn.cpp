@@ -16,20 +16,15 @@
 namespace shendu {
 
 namespace rnn {
-const CellKernels& cell_kernels_generic() { return kCellKernels; }
+const Kernels& kernels_generic() { return kKernels; }
 }  // namespace rnn
 
 namespace {
 
 using rnn::Rows;
 
-const rnn::CellKernels& cell_kernels() {
-  switch (active_isa()) {
-    case Isa::Avx512: return rnn::cell_kernels_avx512();
-    case Isa::Avx2: return rnn::cell_kernels_avx2();
-    case Isa::Generic: break;
-  }
-  return rnn::cell_kernels_generic();
+const rnn::Kernels& cell_kernels() {
+  return for_isa(rnn::kernels_generic, rnn::kernels_avx2, rnn::kernels_avx512);
 }
 
 // Rough flops per gate element of the fused kernels (exp polynomials included), for threading.

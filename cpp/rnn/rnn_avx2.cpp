@@ -3,6 +3,6 @@
 
 namespace shendu::rnn {
 
-const CellKernels& cell_kernels_avx2() { return kCellKernels; }
+const Kernels& kernels_avx2() { return kKernels; }
 
 }  // namespace shendu::rnn

@@ -3,6 +3,6 @@
 
 namespace shendu::rnn {
 
-const CellKernels& cell_kernels_avx512() { return kCellKernels; }
+const Kernels& kernels_avx512() { return kKernels; }
 
 }  // namespace shendu::rnn

@@ -1,6 +1,6 @@
 // The per-step gate kernels of the recurrent family, compiled once per instruction set:
 // rnn.cpp (portable), rnn_avx2.cpp and rnn_avx512.cpp each include this file and export the
-// table of its kernels; rnn.cpp's driver picks one at run time (shendu::active_isa()).
+// table of its kernels; rnn.cpp's driver picks one at run time (for_isa, common/cpu_features.h).
 //
 // Everything with code lives in an unnamed namespace: each including file gets its own copy,
 // compiled with its own ISA flags, and the linker can never swap one for another.
@@ -45,14 +45,14 @@ constexpr bool split_recurrent_grad(RnnCell cell) { return cell == RnnCell::Gru;
 // Indexed by RnnCell.
 static_assert(static_cast<int>(RnnCell::Lstm) == 0 && static_cast<int>(RnnCell::Gru) == 1 &&
               static_cast<int>(RnnCell::Simple) == 2);
-struct CellKernels {
+struct Kernels {
   ForwardRows forward[3];
   BackwardRows backward[3];
 };
 
-const CellKernels& cell_kernels_generic();
-const CellKernels& cell_kernels_avx2();    // rnn_avx2.cpp (AVX2 + FMA)
-const CellKernels& cell_kernels_avx512();  // rnn_avx512.cpp (AVX-512)
+const Kernels& kernels_generic();
+const Kernels& kernels_avx2();    // rnn_avx2.cpp (AVX2 + FMA)
+const Kernels& kernels_avx512();  // rnn_avx512.cpp (AVX-512)
 
 namespace {
 
@@ -198,7 +198,7 @@ void backward_rows(const BackwardStep& s, int64_t n0, int64_t n1) {
 }
 
 // In RnnCell order.
-constexpr CellKernels kCellKernels = {
+constexpr Kernels kKernels = {
     {forward_rows<LstmCell>, forward_rows<GruCell>, forward_rows<SimpleCell>},
     {backward_rows<LstmCell>, backward_rows<GruCell>, backward_rows<SimpleCell>}};
 

@@ -1,7 +1,6 @@
 // How fast this machine multiplies-adds fp32 right now: the ceiling the bench reports kernels
 // against. It is measured, not computed from the clock: under a hypervisor the nominal clock is
-// the TSC rate, and turbo and AVX-512 licence clocks are invisible (a 2.1 GHz VM sustained
-// 2.6 GHz worth of FMAs).
+// the TSC rate, and turbo and AVX-512 licence clocks are invisible.
 #pragma once
 
 namespace shendu {

@@ -4,7 +4,7 @@
 // claimed chunk by chunk. Nothing ever waits for a thread that has not started: if the OS has
 // descheduled a worker (a busy machine), the caller and the other workers take its share, and the
 // caller waits only for chunks already under way. (Fork-join with a barrier, as in OpenMP, waits a
-// whole time slice for such a thread, which on a loaded 2-core machine made kernels 10-30x slower.)
+// whole time slice for such a thread, many times a small kernel's run time on a busy machine.)
 #pragma once
 #include <pmmintrin.h>
 #include <xmmintrin.h>

@@ -9,9 +9,8 @@
 namespace shendu {
 
 // The first of `floats` floats in buf (grown as needed) that starts a cache line: std::vector
-// guarantees 16 bytes, and workspaces that happened to start mid-line made every 64-byte vector
-// load and store straddle two lines (the Winograd 13x13x32 -> 64 backward ran ~15% slower,
-// depending on where the heap placed them).
+// guarantees 16 bytes, and in a workspace that starts mid-line every 64-byte vector load and
+// store straddles two lines (how slow a kernel is then depends on where the heap placed it).
 inline float* line_aligned(std::vector<float>& buf, int64_t floats) {
   constexpr size_t kLine = 64;
   const size_t need = static_cast<size_t>(floats) + kLine / sizeof(float);

@@ -21,7 +21,7 @@ namespace {
 
 // im2col workspace cap (floats). Chunks hold whole output lines (n, oh), so one line of Wo * K
 // floats is the floor; 1 MiB keeps a chunk in L2 between im2col and the GEMM that reads it
-// (4 MiB, spilling to L3, made the 13x13x32 layer's im2col 1.7x slower).
+// (a larger chunk spills to L3).
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 
 // Per calling thread and reused across calls (scratch.h). Each slot is its own buffer: slot 1 for
@@ -33,8 +33,8 @@ float* workspace(int64_t floats) {
 }
 
 // The backward's per-group dw/db partials, on the calling thread's slot-2 workspace (the groups
-// fill theirs from the worker threads). A fresh vector was zeroed on the calling thread before
-// the parallel region: ~4% of the 5x5x64 -> 64 backward on one thread.
+// fill theirs from the worker threads): a fresh vector would be zeroed on the calling thread
+// before the parallel region.
 float* partials_buffer(int64_t floats) { return workspace<2>(floats); }
 
 int64_t patch_size(const Conv2dShape& s) { return s.h.kernel * s.w.kernel * s.c; }
@@ -134,8 +134,8 @@ void sum_runs(const float* const* srcs, int64_t count, int64_t n, bool add, floa
 }
 
 // col2im of dcol (the rows of output lines [l0, l1)) into dx, gathered: each dx cell sums its
-// contributions in registers, 16 channels at a time, and is stored once. (Scattering every
-// contribution into dx, a read-modify-write per tap, was 9% of the N32 5x5 C64->64 backward.) With
+// contributions in registers, 16 channels at a time, and is stored once (not scattered into dx,
+// a read-modify-write per tap). With
 // add, dx += the sum over these lines, for the lines of dx they touch: chunks that end mid-image
 // add up across calls. Without, [l0, l1) is whole images and their dx is overwritten, zeros where
 // no window reaches. Each cell adds its taps in the same order (kh, then kw) in every call, so the
@@ -300,18 +300,18 @@ bool whole_batch(const Conv2dShape& s) {
 
 // Twice kGroups: N32 5x5 C64->64's forward then multiplies blocks of 36 rows, which end in an
 // 8-row tile, not 72-row ones ending in a 2-row tile, the least efficient shape of the
-// micro-kernel (6% of the time for 0.7% of the flops: 159 -> 153 us on 1 thread).
+// micro-kernel.
 constexpr int64_t kSmallGroups = 2 * kGroups;
 
 // The backward of a whole_batch layer, in two parallel regions:
 //   per group   im2col of its rows, its dw and db partials, dcol = dy @ w^T for its rows (w^T
-//               transposed once before, read in place by sgemm: packing it per group took 18 us
-//               of CPU), col2im of those into dx; all on the thread's own workspaces;
-//   per dw row  the group partials summed in group order, in vector registers (a serial sum on
-//               the calling thread was ~35 us of N32 5x5 C64->64's backward).
-// (dw as one product over the whole batch's im2col avoided the partials and was 13% faster on
-// one thread, but 10% slower on two: its A^T operand, read in place, came half from the other
-// core's cache.)
+//               transposed once before, read in place by sgemm, not packed per group), col2im
+//               of those into dx; all on the thread's own workspaces;
+//   per dw row  the group partials summed in group order, in vector registers (not serially on
+//               the calling thread).
+// (dw as one product over the whole batch's im2col avoids the partials and is faster on one
+// thread, but slower on two: its A^T operand, read in place, comes half from the other core's
+// cache.)
 void backward_whole_batch(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                           float* dx, float* dw, float* db) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, part = (K + 1) * F;
@@ -353,8 +353,8 @@ std::vector<float> pad_filters(const float* a, int64_t rows, int64_t F) {
 
 }  // namespace
 
-// In 4 x 4 blocks through vector registers (element by element took 17 us for a 576 x 64 filter
-// matrix, these 6).
+// In 4 x 4 blocks through vector registers: element by element, every write of a filter matrix
+// is to another cache line.
 void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
   typedef float V __attribute__((vector_size(16)));
   typedef int I __attribute__((vector_size(16)));
@@ -494,7 +494,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     finite = all.load(std::memory_order_relaxed);
   }
   // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
-  // (a descheduled worker holding a chunk) than it saved (N32 5x5 C64->64 on two loaded cores).
+  // (a descheduled worker holding a chunk) than it saved.
   sum_partials(partials, groups, part, ld, K, F, 0, K + 1, dw, db);
 }
 

@@ -57,7 +57,7 @@ namespace {
 
 // Native vectors, not 16-float ones everywhere: where 16 floats are wider than a register, GCC
 // lowers a scalar * vector product by storing the scalar to the stack 16 times and reloading it,
-// which made the SSE and AVX2 builds 20-40x slower than AVX-512.
+// which makes the SSE and AVX2 builds many times slower than AVX-512.
 #if defined(__AVX512F__)
 constexpr int kVecLanes = 16;
 #elif defined(__AVX2__)

@@ -16,15 +16,14 @@ const Kernels& kernels_generic() { return kKernels; }
 
 namespace {
 
-// winograd_tile's transform costs per transformed value and channel, in units of one GEMM product
-// (fitted to single-thread AVX-512 forward times of both tiles: 8 x 28 x 28 x 8 -> 8, where the
-// transforms dominate, F(4x4) 0.59x the time of F(2x2); 32 x 13 x 13 x 32 -> 64 'same' 0.88x;
-// 6 x 6 and 5 x 5 outputs, equal products, F(2x2) as fast or faster).
+// winograd_tile's transform costs per transformed value and channel, in units of one GEMM product,
+// fitted to forward times of both tiles on layers where the transforms dominate and on layers
+// where the GEMMs do (see bench/NOTES.md).
 constexpr int64_t kTransformCost2 = 4;
 constexpr int64_t kTransformCost4 = 12;
 // F(4x4) chunks hold fewer tiles, so its GEMMs are short (under the 96 rows from which sgemm packs
-// B) and read the ci x co filters in place: beyond 32 KiB of them (L1) they ran slower than
-// F(2x2)'s despite 0.56x the products (4 x 14 x 14 x 128 -> 128 'valid': 1.3x the time).
+// B) and read the ci x co filters in place: beyond 32 KiB of them (L1) they run slower than
+// F(2x2)'s despite fewer products.
 constexpr int64_t kMaxTile4Filters = 8192;
 
 const winograd::Kernels& kernels() {
@@ -43,8 +42,8 @@ bool winograd_pays(const Conv2dShape& s) {
 
 int winograd_tile(const WinogradGeometry& g) {
   // Per tile: T * T GEMM products per channel pair, and transforms of T * T values per input and
-  // output channel, each worth kTransformCost2 or kTransformCost4 products (measured: see the
-  // constants). Partial tiles at the bottom/right edges cost as whole ones.
+  // output channel, each worth kTransformCost2 or kTransformCost4 products (see the constants).
+  // Partial tiles at the bottom/right edges cost as whole ones.
   const auto cost = [&](int64_t m, int64_t transform) {
     const int64_t t = m + 2, tiles = (g.out_h + m - 1) / m * ((g.out_w + m - 1) / m);
     return tiles * t * t * (g.ci * g.co + transform * (g.ci + g.co));
@@ -63,8 +62,8 @@ const float* winograd_filters(const Conv2dShape& s, const float* w, bool input_g
   // Reused across calls like the workspaces: a fresh vector was zeroed before being overwritten.
   thread_local std::vector<float> storage, swapped;
   // The input gradient's are the forward's transform of w with its channel axes swapped: swapped
-  // first (each tap's C x F matrix transposed), so that both read w in 16-channel vectors (a
-  // 16-float gather per vector took twice the forward's time).
+  // first (each tap's C x F matrix transposed), so that both read w in 16-channel vectors, not a
+  // 16-float gather per vector.
   Conv2dShape fs = s;
   const float* fw = w;
   if (input_grad) {

@@ -47,10 +47,9 @@ constexpr int64_t kLanes = 16;
 typedef float V __attribute__((vector_size(kLanes * sizeof(float))));
 
 // Transformed tiles of one chunk (floats): 1 MiB keeps a chunk in L2 from its input transform
-// through the T * T GEMMs to its output transform. The forward's chunks are smaller: 256 KiB (18
-// F(4x4) tiles of 32 -> 64 channels) ran its 13x13x32 -> 64 layer 3-5% faster on one thread
-// (separate processes, alternated); the backward's were slower so (dw's GEMMs sum over a chunk's
-// tiles: fewer tiles, more passes over their C x F results).
+// through the T * T GEMMs to its output transform. The forward's chunks are smaller, 256 KiB (18
+// F(4x4) tiles of 32 -> 64 channels), which keeps more of them in L2; not the backward's, whose dw
+// GEMMs sum over a chunk's tiles (fewer tiles, more passes over their C x F results).
 constexpr int64_t kWorkspaceFloats = int64_t{1} << 18;
 constexpr int64_t kForwardChunkFloats = int64_t{1} << 16;
 
@@ -223,10 +222,8 @@ struct Tiling {
 };
 
 // n floats of zeros (per calling thread), read in place of the cells outside the image, so every
-// load of a tile transform is unconditional; with the full 16-channel blocks compiled for a
-// constant width (the *_block templates), the input, dy and output transforms of the 13x13x32 ->
-// 64 layer (AVX-512, 1 thread) take 20-25% less time than with a branch per load and run-time
-// widths.
+// load of a tile transform is unconditional, and the full 16-channel blocks are compiled for a
+// constant width (the *_block templates): no branch per load, no run-time widths.
 const float* zeros(int64_t n) {
   thread_local std::vector<float> buffer;
   if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(static_cast<size_t>(n), 0.0f);
@@ -465,8 +462,8 @@ bool conv_tiled(const WinogradGeometry& g, const float* in, const float* u, cons
     const int64_t count = std::min(chunk, t_end - t0);
     float* m = v + P * count * ci;
     // Tile-major: each tile's transforms read and write one contiguous run (the GEMMs read and
-    // write rows P * ci and P * co floats apart instead); 13x13x32 -> 64: ~8% less time than
-    // position-major. The backward's GEMMs lost as much with it as its transforms gained.
+    // write rows P * ci and P * co floats apart instead). The backward stays position-major: its
+    // GEMMs lose as much with tile-major as its transforms gain.
     transform_input<M>(g, in, t0, count, P * ci, ci, v);
     for (int64_t p = 0; p < P; ++p)
       sgemm(false, false, count, co, ci, 1.0f, v + p * ci, P * ci, u + p * winograd_plane(ci, co),

@@ -9,8 +9,8 @@
 // L1 across the B micro-panels, so a transposing pack would be pure cost; except in the products
 // that share B panels among threads (big ones, see multiply_shared_b): there a row stride of 4 or
 // 8 KiB (1024 or 2048 columns) puts all mr rows of the micro-panel in one L1 set, more than its
-// ways, and packing A took 2048^3 from 137 to 149 GFLOP/s (1 thread). B (not transposed) is read
-// in place when C has few rows, A^T when C has few columns: packing them cannot pay there.
+// ways, and a packed copy avoids that. B (not transposed) is read in place when C has few rows,
+// A^T when C has few columns: packing them cannot pay there.
 //
 // Transposes are absorbed by the packing, edges by smaller micro-kernel instantiations (no
 // padded work, no scalar path). Threads take whole blocks of C or micro-panel rows of it (see
@@ -80,8 +80,8 @@ constexpr int64_t kMinBlockExtent = 256;
 // packing B costs more than it saves: the micro-kernel reads B (not transposed) in place.
 constexpr int64_t kPackBMinRows = 96;
 // Likewise A^T, when C has at most this many micro-panel columns (layer shapes: N of 10 to 128).
-// (A^T in place is kc rows at A's stride, which alias in L1 for power-of-two strides: 1024x1024x512
-// A^TB ran at 139 GFLOP/s packed, 109-131 in place; its pack is a plain copy.)
+// (A^T in place is kc rows at A's stride, which alias in L1 for power-of-two strides; its pack is
+// a plain copy.)
 constexpr int64_t kPackAMinPanels = 5;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -96,7 +96,7 @@ bool packs_a(const Kernels& ker, bool trans_a, int64_t N) {
 
 // How many rows of A^T the packing of an A^T block copies into all its micro-panels before the next
 // rows: its rows are then read in order. (Micro-panel by micro-panel, kc rows of mr floats at
-// A's stride defeated the prefetchers: 2048^3 A^TB 127 -> 142 GFLOP/s, 1 thread.)
+// A's stride defeated the prefetchers.)
 constexpr int64_t kPackATRows = 16;
 
 // Rows [i0, i0 + mc) x columns [k0, k0 + kc) of op(A), in micro-panels of mr rows: micro-panel ir
@@ -256,9 +256,8 @@ void multiply_block(const Product& p, float* all_b) {
 
 // All of op(B) (every micro-panel, whole k range), packed as multiply_block would pack it panel by
 // panel, in this thread's scratch: by the first block of sgemm call `call` that runs on this
-// thread, for all its blocks of that call. (One copy packed by the calling thread and read by both
-// moved it between the cores every call: 784x64x128 A^TB on 2 threads, min of 30 in idle
-// moments, took 45-53 us, against 37-45 with a copy per thread.)
+// thread, for all its blocks of that call. (One copy packed by the calling thread and read by all
+// would move it between the cores every call.)
 float* packed_b(const Product& p, uint64_t call) {
   const Kernels& ker = active_kernels();
   const int nr = ker.nr;
@@ -282,22 +281,17 @@ float* packed_b(const Product& p, uint64_t call) {
 // threads pack all its k blocks once, sharing the micro-panels out, then take micro-panel rows of
 // C, each packing its own A blocks and reading the shared B. So two parallel_for calls per column
 // panel, not per k block: each is a point where the caller may wait for a descheduled worker.
-// (2 threads on the loaded 2-core machine, GFLOP/s, min of 15: separate row blocks / a pair per
-// k block / a pair per column panel: 512^3 135 / 108 / 138, 1024^3 61 / 54 / 71, 2048^3
-// 75 / 95 / 92.) Each thread's k blocks read their B panel from L3 once, then from L2: 3% slower on
-// 1 thread than packing each just before use. Each element of C still accumulates its k blocks in
+// Each thread's k blocks read their B panel from L3 once, then from L2 (slightly slower on one
+// thread than packing each just before use). Each element of C still accumulates its k blocks in
 // order, and no tile depends on how the rows are shared out.
 //
-// Its column panels are kSharedPanelNc nc wide: each row share packed its A rows once per column
-// panel (before A was shared, see below), which at nc (512) was ~6% of 2048^3 (four panels; perf,
-// 1 thread). A k block of B is then
-// 1 MiB (AVX-512), which with the packed A block still fits the 2 MiB L2. 1 thread, GFLOP/s,
-// median of 15 alternating with nc-wide panels, NumPy in the same process: 2048^3 134 -> 138
-// (NumPy 149), 1024^3 137 -> 141 (NumPy 144); 2 threads level within the noise (+-3%).
+// Its column panels are kSharedPanelNc nc wide: fewer, wider panels mean fewer passes over A per
+// product. A k block of B is then 1 MiB (AVX-512), which with the packed A block still fits a
+// 2 MiB L2.
 constexpr int64_t kSharedPanelNc = 2;
 
-// With more than one column panel, A is packed once for all of them (the second packing of A was
-// 2% of 2048^3, 1 thread), in a buffer of all of op(A) when it holds at most kMaxSharedAFloats
+// With more than one column panel, A is packed once for all of them, in a buffer of all of op(A)
+// when it holds at most kMaxSharedAFloats
 // (2048^2: 16 MiB; the cap is 32 MiB).
 constexpr int64_t kMaxSharedAFloats = int64_t{1} << 23;
 
@@ -359,9 +353,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   // repack it: keep them wide enough that this stays cheap. Unpacked small shapes split freely.
   // Decided on the whole product, not the block: narrow blocks of a big product would each skip
   // packing and read the shared operand in place, kc rows at its full stride (for 1024^3, B at a
-  // 4 KiB stride: every row of a micro-panel in the same L1 set; 105 -> 133 GFLOP/s, 1 thread).
-  // Except a B that fits in L2: narrow blocks read it in place well (288x1568x64 A^TB as 16
-  // blocks of 18 rows, B in place: 143 -> 150 GFLOP/s, 1 thread, and finer shares for 2).
+  // 4 KiB stride: every row of a micro-panel in the same L1 set). Except a B that fits in L2:
+  // narrow blocks read it in place well, and the shares for 2 threads are finer.
   const bool b_fits_panel = K * N <= ker.kc * ker.nc;
   const bool narrow_b_in_place = M / blocks <= kPackBMinRows && b_fits_panel;
   const bool repacks = split_n ? packs_a(ker, trans_a, N)
@@ -372,8 +365,8 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   const bool rows_repack_b = !split_n && repacks && blocks > 1;
   const bool share_b = rows_repack_b && b_fits_panel;
   // Two blocks at least: products of 256 to 511 rows (288x1568x64 A^TB) would otherwise leave the
-  // second thread idle. And an even count, so that two threads finish together (784x64x128 A^TB
-  // as 3 blocks kept one thread busy for two of them: 2 threads 163 -> 180 GFLOP/s).
+  // second thread idle. And an even count, so that two threads finish together (3 blocks keep one
+  // thread busy for two of them).
   // (It keeps two blocks or more where there were: rows_repack_b still holds after it.)
   if (repacks && !share_b)
     blocks = std::min(blocks, std::max<int64_t>(2, (split_n ? N : M) / kMinBlockExtent));

@@ -40,10 +40,8 @@ using PackNFn = void (*)(const float* src, int64_t lds, int n, int64_t rows, flo
 
 struct Kernels {
   int mr, nr;          // register tile
-  // Cache blocking: B panel kc x nc in L2 (a quarter of 2 MiB: with a 2 MiB panel, the jr-major
-  // order (B micro-panel in L1, A block in L2) ran 1024^3 and 2048^3 6-9% slower; a 1 MiB panel
-  // was no faster and lost more to other processes sharing the core), A micro-panel mr x kc in
-  // L1, packed A^T block mc x kc.
+  // Cache blocking: B panel kc x nc in L2 (a quarter of 2 MiB: room left for the A block and for
+  // other processes sharing the core), A micro-panel mr x kc in L1, packed A^T block mc x kc.
   int64_t mc, kc, nc;
   TileFn tile;
   PackTFn pack_t;  // op(B) = B^T into micro-panels, in register blocks

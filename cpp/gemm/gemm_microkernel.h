@@ -75,8 +75,8 @@ struct MicroKernel {
   }
 
   // C = acc (+ beta * C, with ReadC), the tile's last vector a row holding `last` floats. Each
-  // vector of C is loaded, updated and stored before the next: loading all before storing any
-  // was 1-2% slower on 2 threads for 32x784x128 AB, which reads C back in each of its k blocks.
+  // vector of C is loaded, updated and stored before the next, rather than loading all before
+  // storing any (products with several k blocks read C back in each of them).
   template <bool ReadC, int M, int NU>
   static void store_c(V (&acc)[M][NU], float* c, int64_t ldc, int last, float beta) {
     const V vbeta = S::bcast(beta);
@@ -114,8 +114,8 @@ struct MicroKernel {
   // the previous one (rewriting a few elements with the same values): the 14-row A micro-panel is
   // 8 + 6 rows, and gathering the 6 would copy 43% of A one float at a time. Ragged columns (k)
   // are gathered element-wise: at most T - 1 of them, cheaper than a round trip through a
-  // zero-padded T x T buffer (32x10x128 AB^T: k = 10 is a full and a 2-wide block), and than the
-  // overlapping shift (5% slower there).
+  // zero-padded T x T buffer (k = 10 is a full and a 2-wide block), and than the overlapping
+  // shift.
   static void pack_t(const float* src, int64_t lds, int rows, int64_t cols, float* dst,
                      int64_t ldd) {
     constexpr int T = S::T;
@@ -136,13 +136,11 @@ struct MicroKernel {
     }
   }
 
-  // Kernels::pack_n in vectors: element copies (a memmove call per row of 14 or 32 floats) made
-  // packing a 1568 x 64 B 10% of 288x1568x64 A^TB. Column vector by column vector, so what each
-  // loop over the rows does (whole or masked vectors) is decided once, not per vector: a row loop
-  // that chose per vector took 3-6x longer (128 x 10 B for 32x128x10 AB: 800 -> 125 ns, 25% of
-  // that product's time; a 16 x 14 A^T block 80 -> 22 ns). Only the vectors that hold the n
-  // columns are written (the tiles read no others): a 10-column B panel is half the stores of
-  // a zero-padded 32 (32x128x10 AB: 5% faster).
+  // Kernels::pack_n in vectors, not element copies (a memmove call per row of 14 or 32 floats).
+  // Column vector by column vector, so what each loop over the rows does (whole or masked
+  // vectors) is decided once, not per vector (small packs are a large part of small products).
+  // Only the vectors that hold the n columns are written (the tiles read no others): a 10-column
+  // B panel is half the stores of a zero-padded 32.
   static void pack_n(const float* src, int64_t lds, int n, int64_t rows, float* dst, int ldd) {
     for (int c = 0; c < n; c += W) {
       const int valid = n - c, width = ldd - c;  // 1 <= valid <= width, as n <= ldd

@@ -1,7 +1,7 @@
 // The max-pooling line kernels, compiled once per instruction set: pool2d.cpp (portable),
 // pool2d_avx2.cpp and pool2d_avx512.cpp include this file, and their compile flags let the
 // compiler vectorize the channel loops (float compares driving float and integer selects, which
-// baseline SSE2 does poorly; AVX-512 made max_pool2d 10x faster). Internal linkage keeps the
+// baseline SSE2 does poorly; AVX-512 masks do it well). Internal linkage keeps the
 // per-ISA copies apart; pool2d.cpp picks one set at run time.
 #pragma once
 #include <algorithm>

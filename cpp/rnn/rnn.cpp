@@ -45,8 +45,8 @@ struct UninitializedAllocator : std::allocator<T> {
 using Scratch = std::vector<float, UninitializedAllocator<float>>;
 
 // The backward's scratch arrays, carved from one buffer that the calling thread keeps between
-// calls: a fresh allocation of this size is fresh pages, one page fault per 4 KiB on first touch
-// (~15% of an N = 32, T = 40, 64 -> 32 LSTM step). Above kKeptFloats it is freed after the call.
+// calls: a fresh allocation of this size is fresh pages, one page fault per 4 KiB on first touch.
+// Above kKeptFloats it is freed after the call.
 class Workspace {
  public:
   explicit Workspace(std::initializer_list<int64_t> sizes) {
@@ -102,14 +102,12 @@ Rows<F> from(Rows<F> rows, int64_t n0) {
 // another between steps (a barrier per step costs more than a step on a shared machine). Each
 // row's arithmetic is the same whatever share it is in, so results do not depend on the thread
 // count. Shares are kShareRows rows, fewer where the batch is too small to give every thread one;
-// a thread handed several adjacent shares walks them one after another (on one thread, N = 32 as
-// four 8-row shares took ~3% less time than as one: each share's gates stay in L2 from its input
-// projection to its steps, and its GEMMs need no 4-row remainder tile). Smaller shares are slower:
-// a 4-row share re-reads the whole recurrent kernel (64 KiB for 64 LSTM units, more than L1) every
-// step for 4 rows of work; 8-row shares measured ~10% faster than 4 at N = 32 on 2 threads, and
-// no slower than one 16-row share per thread. body also gets the share's input projections and,
-// in the backward, its dx: one region per call, and each share's rows stay in its thread's cache
-// from one phase to the next.
+// a thread handed several adjacent shares walks them one after another (each share's gates stay
+// in L2 from its input projection to its steps, and its GEMMs need no 4-row remainder tile).
+// Smaller shares are slower: a 4-row share re-reads the whole recurrent kernel (64 KiB for 64
+// LSTM units, more than L1) every step for 4 rows of work. body also gets the share's input
+// projections and, in the backward, its dx: one region per call, and each share's rows stay in
+// its thread's cache from one phase to the next.
 constexpr int64_t kShareRows = 8;
 
 template <class Body>
@@ -216,8 +214,8 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   float* const dw = ws[4];
 
   // The recurrent kernel transposed once: every step's GEMM then reads a row-major (G*U, U)
-  // operand instead of packing a transposed one again (measured ~2x faster at N = 32). In
-  // blocks: element by element, every write is to another cache line (30 us for 64 LSTM units).
+  // operand instead of packing a transposed one again. In blocks: element by element, every write
+  // is to another cache line.
   constexpr int64_t kBlock = 16;
   for (int64_t i0 = 0; i0 < U; i0 += kBlock)
     for (int64_t j0 = 0; j0 < GU; j0 += kBlock)
@@ -260,12 +258,12 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
   // rows is cut into `parts` at sgemm's k-blocks (weight_grad_parts), one single-threaded pair of
   // GEMMs each, then the parts are added in order. Each thread thus makes the whole
   // (I + U + 1, G*U) product for its rows, reading x, hb and dg once; split by columns, as sgemm
-  // would, every thread re-reads all of them (1.4x on 2 threads, against ~1.8x for 5 parts).
+  // would, every thread re-reads all of them.
   // A part's two GEMMs (x^T @ dgx, hb^T @ dgr) are separate tasks: 5 parts (N * T = 1280) on 2
   // threads would leave one thread idle for a whole part. A single part stays one task, whose
   // GEMMs then thread themselves. Each task is its own chunk: parallel_for's grouping would cut
   // 10 tasks into 8 chunks, two of them double, and one thread could wait a whole task while the
-  // other finished one (N = 32, T = 40, 64 -> 64 on 2 threads: backward ~960 -> ~930 us).
+  // other finished one.
   const int64_t tasks_per_part = parts == 1 ? 1 : 2;
   const int64_t task_work = rows / parts * W * GU / tasks_per_part;
   parallel_for_each_item(tasks_per_part * parts, task_work, [&](int64_t q0, int64_t q1) {

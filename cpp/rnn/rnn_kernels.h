@@ -73,7 +73,7 @@ namespace {
 // The gates' sigmoid as 1 / (1 + e^-x): e^-x saturates at e^88.37, so nothing overflows, and
 // a large negative x still gets e^x to full relative accuracy (1 + e^-x is e^-x then). Fewer
 // operations than vec_math::sigmoid's split by the sign of x (the gate kernels are bound by
-// arithmetic: ~3% of an LSTM forward).
+// arithmetic).
 inline float sigmoid(float x) { return 1.0f / (1.0f + vec_math::exp(-x)); }
 
 struct LstmCell {

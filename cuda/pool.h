@@ -9,7 +9,7 @@
 namespace shendu::cuda {
 
 // y (N, Ho, Wo, C) and argmax (same shape): the tap i * kw + j of each window's maximum, i and j
-// counting the padded rows/columns (as cpp/pool2d.h: uint8_t for windows of up to 256 cells,
+// counting the padded rows/columns (as cpp/pool/pool2d.h: uint8_t for windows of up to 256 cells,
 // uint16_t above). Ties keep the first cell in row-major window order; the first NaN wins;
 // padding cells are never candidates.
 template <class Index>

@@ -1,7 +1,7 @@
-#include "checks.h"
-#include "conv2d.h"
-#include "families.h"
-#include "window_args.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "bindings/window_args.h"
+#include "conv/conv2d.h"
 
 namespace shendu::bind {
 

@@ -2,19 +2,18 @@
 #include <optional>
 #include <string>
 
-#include "activations.h"
-#include "checks.h"
-#include "dense.h"
-#include "families.h"
-#include "gemm.h"
+#include "activations/activations.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "dense/dense.h"
+#include "gemm/gemm.h"
 
 namespace shendu::bind {
 
 namespace {
 
-// Products of at least this many flops (~6 us on one AVX-512 core) release the GIL and write a
-// 64-byte aligned C (new_float32_lined: 1568x64x288 AB^T 4%, 784x64x128 A^TB 2% faster on one
-// thread); smaller ones do neither, each costing ~0.1 us.
+// Products of at least this many flops (a few microseconds on one core) release the GIL and write
+// a 64-byte aligned C (new_float32_lined); smaller ones do neither, each costing ~0.1 us.
 constexpr int64_t kBigProductFlops = int64_t{1} << 20;
 
 // The output of a product of `flops`: cache-line aligned when it is big (see kBigProductFlops).
@@ -35,8 +34,9 @@ FloatArray matmul(py::handle a_obj, py::handle b_obj, bool trans_a, bool trans_b
                           " (trans_b=" + (trans_b ? "True" : "False") + ")");
   const int64_t flops = 2 * M * N * K;
   FloatArray c = product_output({M, N}, flops, "a");
-  // Releasing the GIL (and taking it back) costs ~0.1 us, 5% of a 32x128x10 product: products
-  // of a few microseconds keep it (other Python threads wait no longer than for a Python op).
+  // Releasing the GIL (and taking it back) costs ~0.1 us, a visible share of a tiny product:
+  // products of a few microseconds keep it (other Python threads wait no longer than for a Python
+  // op).
   std::optional<py::gil_scoped_release> release;
   if (flops >= kBigProductFlops) release.emplace();
   sgemm(trans_a, trans_b, M, N, K, 1.0f, a.data(), a.shape(1), b.data(), b.shape(1), 0.0f,

@@ -1,6 +1,6 @@
-#include "checks.h"
-#include "dropout.h"
-#include "families.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "dropout/dropout.h"
 
 namespace shendu::bind {
 

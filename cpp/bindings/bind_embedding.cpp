@@ -1,6 +1,6 @@
-#include "checks.h"
-#include "embedding.h"
-#include "families.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "embedding/embedding.h"
 
 namespace shendu::bind {
 

@@ -1,6 +1,6 @@
-#include "checks.h"
-#include "families.h"
-#include "losses.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "losses/losses.h"
 
 namespace shendu::bind {
 

@@ -2,9 +2,9 @@
 #include <string>
 #include <utility>
 
-#include "checks.h"
-#include "families.h"
-#include "optimizers.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "optimizers/optimizers.h"
 
 namespace shendu::bind {
 
@@ -34,7 +34,7 @@ FloatArray as_state(py::handle obj, const char* name, const FloatArray& param) {
 }
 
 // The update loops are vectorized on the promise that their arrays do not overlap
-// (cpp/optimizers.cpp); a view of one array passed as two of them would update garbage.
+// (cpp/optimizers/optimizers.cpp); a view of one array passed as two of them would update garbage.
 void require_disjoint(std::initializer_list<std::pair<const FloatArray*, const char*>> arrays) {
   for (auto a = arrays.begin(); a != arrays.end(); ++a)
     for (auto b = a + 1; b != arrays.end(); ++b) {

@@ -1,10 +1,10 @@
 #include <cstdint>
 #include <string>
 
-#include "checks.h"
-#include "families.h"
-#include "pool2d.h"
-#include "window_args.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "bindings/window_args.h"
+#include "pool/pool2d.h"
 
 namespace shendu::bind {
 

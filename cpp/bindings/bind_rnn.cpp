@@ -1,8 +1,8 @@
 #include <string>
 
-#include "checks.h"
-#include "families.h"
-#include "rnn.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "rnn/rnn.h"
 
 namespace shendu::bind {
 

@@ -12,9 +12,9 @@
 
 #include <pybind11/stl.h>
 
-#include "checks.h"
-#include "families.h"
-#include "train_step.h"
+#include "bindings/checks.h"
+#include "bindings/families.h"
+#include "dense/train_step.h"
 
 namespace shendu::bind {
 

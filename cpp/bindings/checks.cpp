@@ -1,4 +1,4 @@
-#include "checks.h"
+#include "bindings/checks.h"
 
 #include <cmath>
 #include <cstdint>

@@ -66,8 +66,7 @@ void require(bool ok, const std::string& message);
 FloatArray new_float32(const Shape& shape);
 // A C-contiguous float32 array whose data starts on a cache line (64 bytes): a view into a block
 // 15 floats longer. NumPy aligns its data to 16 bytes only, and there every 16-float store of the
-// kernels straddles two lines: max_pool2d_backward's dx (C = 32) wrote 1.2x (from L3) to 1.7x
-// (from L2) slower, matmul's C 2-4%. For large outputs (a view costs ~0.1 us more to make).
+// kernels straddles two lines. For large outputs (a view costs ~0.1 us more to make).
 // `name`: the argument that gave the shape, for the error when it has too many cells.
 FloatArray new_float32_lined(const Shape& shape, const char* name);
 FloatArray zeros_float32(const Shape& shape);

@@ -9,10 +9,10 @@
 #include <malloc.h>
 #endif
 
-#include "cpu_features.h"
-#include "families.h"
-#include "fma_peak.h"
-#include "parallel.h"
+#include "bench/fma_peak.h"
+#include "bindings/families.h"
+#include "common/cpu_features.h"
+#include "common/parallel.h"
 
 namespace py = pybind11;
 
@@ -20,8 +20,8 @@ namespace {
 
 // A training step allocates the same few large arrays (activations, their gradients, im2col
 // workspaces) every time. glibc serves blocks above its mmap threshold with fresh mappings and
-// gives freed heap tops back to the OS, so each step page-faults its arrays in again: 2,000
-// faults (4 ms of kernel time) per mnist_cnn step under fit, a third of the step. Raising both
+// gives freed heap tops back to the OS, so each step page-faults its arrays in again (thousands
+// of faults per step of a small CNN, a large part of its time). Raising both
 // thresholds keeps those blocks in the heap for reuse. Skipped when the user tunes malloc through
 // glibc's own variables or sets SHENDU_MALLOC=system. Returns whether the thresholds were set.
 bool keep_large_blocks_in_heap() {

@@ -4,8 +4,8 @@
 #include <string>
 #include <utility>
 
-#include "checks.h"
-#include "window2d.h"
+#include "bindings/checks.h"
+#include "common/window2d.h"
 
 namespace shendu::bind {
 

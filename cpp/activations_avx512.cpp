@@ -1,8 +1,0 @@
-// The activation loops of activation_kernels.h compiled for AVX512.
-#include "activation_kernels.h"
-
-namespace shendu::activation {
-
-const Kernels& kernels_avx512() { return Loops<2>::kKernels; }
-
-}  // namespace shendu::activation

@@ -1,0 +1,8 @@
+// The direct small-channel convolution of conv2d_direct_kernels.h, built for AVX-512.
+#include "conv/conv2d_direct_kernels.h"
+
+namespace shendu::direct {
+
+const Kernels& kernels_avx512() { return kKernels; }
+
+}  // namespace shendu::direct

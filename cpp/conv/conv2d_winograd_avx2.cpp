@@ -1,0 +1,8 @@
+// The Winograd convolution built with avx2 code generation (see conv2d_winograd_kernels.h).
+#include "conv/conv2d_winograd_kernels.h"
+
+namespace shendu::winograd {
+
+const Kernels& kernels_avx2() { return kKernels; }
+
+}  // namespace shendu::winograd

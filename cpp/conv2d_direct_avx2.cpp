@@ -1,8 +1,0 @@
-// The direct small-channel convolution built with avx2 code generation (see conv2d_direct.h).
-#include "conv2d_direct.h"
-
-namespace shendu {
-
-const DirectConv& direct_conv_avx2() { return direct::kKernels; }
-
-}  // namespace shendu

@@ -1,8 +1,0 @@
-// The loss loops of loss_kernels.h compiled for AVX-512.
-#include "loss_kernels.h"
-
-namespace shendu::loss {
-
-const Kernels& kernels_avx512() { return Loops<2>::kKernels; }
-
-}  // namespace shendu::loss

@@ -1,8 +1,0 @@
-// The recurrent gate kernels compiled for AVX2 + FMA (CMake gives *_avx2.cpp files the flags).
-#include "rnn_cells.h"
-
-namespace shendu::rnn {
-
-const CellKernels& cell_kernels_avx2() { return kCellKernels; }
-
-}  // namespace shendu::rnn

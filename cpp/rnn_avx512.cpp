@@ -1,8 +1,0 @@
-// The recurrent gate kernels compiled for AVX-512 (CMake gives *_avx512.cpp files the flags).
-#include "rnn_cells.h"
-
-namespace shendu::rnn {
-
-const CellKernels& cell_kernels_avx512() { return kCellKernels; }
-
-}  // namespace shendu::rnn

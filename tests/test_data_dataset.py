@@ -251,6 +251,12 @@ def test_batch_and_drop_remainder():
     assert dropped.cardinality() == 2
     assert dropped.element_spec[0] == TensorSpec((2, 2), np.float32)
     assert Dataset.range(7).repeat().batch(3).cardinality() == data.INFINITE_CARDINALITY
+    # Batches are new arrays (sliced at once from a source of slices, stacked otherwise).
+    first = next(iter(ds))[0]
+    first += 1
+    assert x[0, 0] == 0
+    stacked = Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a, b)).batch(2, True)
+    assert_elements(stacked, [(x[0:2], y[0:2]), (x[2:4], y[2:4])])
 
 
 def test_batch_of_dicts_and_strings():
@@ -367,6 +373,25 @@ def test_shuffle_seeded_orders_are_reproducible_and_reshuffled():
     # repeat() makes new passes over the shuffle, so each repetition is reshuffled.
     repeated = [int(v) for v in Dataset.range(20).shuffle(20, seed=7).repeat(2)]
     assert repeated[:20] != repeated[20:] and sorted(repeated[20:]) == list(range(20))
+
+
+def test_shuffle_of_array_rows_matches_the_element_shuffle():
+    # from_tensor_slices + shuffle + batch permutes row indices and slices the arrays; the
+    # order must be the one the buffer algorithm gives on the elements themselves.
+    x = np.arange(46, dtype=np.float32).reshape(23, 2)
+    rows = Dataset.from_tensor_slices((x, np.arange(23))).shuffle(6, seed=4)
+    elements = Dataset.range(23).shuffle(6, seed=4)
+    assert orders(rows.map(lambda a, i: i), 3) == orders(elements, 3)
+    order = [int(i) for i in Dataset.range(23).shuffle(6, seed=4)]
+    fresh = Dataset.from_tensor_slices((x, np.arange(23))).shuffle(6, seed=4)  # its pass 0
+    batches = as_list(fresh.batch(5, drop_remainder=True))
+    assert_elements(
+        batches, [(x[order[i : i + 5]], np.arange(23)[order[i : i + 5]]) for i in (0, 5, 10, 15)]
+    )
+    twice = Dataset.from_tensor_slices(np.arange(23)).shuffle(6, seed=4).shuffle(3, seed=9)
+    assert orders(twice, 2) == orders(Dataset.range(23).shuffle(6, seed=4).shuffle(3, seed=9), 2)
+    cached = Dataset.from_tensor_slices(np.arange(5)).cache().shuffle(5, seed=1)
+    assert orders(cached, 2) == orders(Dataset.range(5).shuffle(5, seed=1), 2)
 
 
 def test_shuffle_without_seed_follows_the_global_seed():

@@ -17,7 +17,10 @@ def batch(
     for tf's signature; stacking runs on the consumer's thread."""
     batch_size = checks.integer("batch", "batch_size", batch_size, minimum=1)
     drop_remainder = checks.boolean("batch", "drop_remainder", drop_remainder)
-    return _batched(self, batch_size, drop_remainder, None, None, "BatchDataset")
+    batched = _batched(self, batch_size, drop_remainder, None, None, "BatchDataset")
+    if self._rows is not None:
+        batched._make_iterator = lambda: self._rows.batches(batch_size, drop_remainder)
+    return batched
 
 
 def padded_batch(
@@ -107,7 +110,7 @@ def _batched(self, batch_size, drop_remainder, padded_shapes, padding, name):
                 _pad_stack(items, i, shape, value)
                 for i, (items, shape, value) in enumerate(zip(columns, shapes, values))
             ]
-        return structure.pack_as(first, parts)
+        return structure.packer(first)(parts)
 
     def make_iterator():
         elements = []
@@ -142,6 +145,11 @@ def _batched(self, batch_size, drop_remainder, padded_shapes, padding, name):
 
 
 def _stack(items, component):
+    if structure.dtype_of(items[0]) != structure.STRING:
+        try:
+            return np.stack(items)
+        except ValueError:
+            pass  # shapes differ: said below
     shape = np.shape(items[0])
     for j, item in enumerate(items):
         if np.shape(item) != shape:
@@ -150,9 +158,7 @@ def _stack(items, component):
                 f"element had shape {shape} and element {j} had shape {np.shape(item)}; use "
                 "padded_batch to pad them."
             )
-    if structure.dtype_of(items[0]) == structure.STRING:
-        return _object_array(items, shape)
-    return np.stack(items)
+    return _object_array(items, shape)
 
 
 def _object_array(items, shape):

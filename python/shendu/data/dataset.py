@@ -21,6 +21,9 @@ class Dataset:
         self._spec = element_spec
         self._cardinality = cardinality_
         self._name = name
+        # A rows.Rows where the elements are rows of in-memory arrays (from_tensor_slices,
+        # then shuffle): batch() cuts its batches from those arrays directly.
+        self._rows = None
 
     def _derive(self, make_iterator, spec_fn, cardinality_, name):
         """A dataset made from this one, whose spec is ``spec_fn(self.element_spec)``."""

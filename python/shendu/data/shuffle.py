@@ -32,31 +32,51 @@ def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=No
     passes = itertools.count()
     lock = threading.Lock()
 
+    def pass_rng():
+        if not reshuffle:
+            return np.random.default_rng(seed)
+        with lock:
+            return np.random.default_rng((seed, next(passes)))
+
     def make_iterator():
-        if reshuffle:
-            with lock:
-                rng = np.random.default_rng((seed, next(passes)))
-        else:
-            rng = np.random.default_rng(seed)
-        return _shuffled(self, buffer_size, rng)
+        rng = pass_rng()
+        with reading(self) as iterator:
+            yield from _buffer_shuffle(iterator, buffer_size, rng)
 
-    return self._derive(make_iterator, lambda spec: spec, self._cardinality, "ShuffleDataset")
+    shuffled = self._derive(make_iterator, lambda spec: spec, self._cardinality, "ShuffleDataset")
+    if self._rows is not None:
+        # The same algorithm and draws on row indices: the same order, without moving rows.
+        def positions(n):
+            return np.fromiter(
+                _buffer_shuffle(iter(range(n)), buffer_size, pass_rng()), dtype=np.intp, count=n
+            )
+
+        shuffled._rows = self._rows.reordered(positions)
+        shuffled._make_iterator = shuffled._rows.elements
+    return shuffled
 
 
-def _shuffled(dataset, buffer_size, rng):
+def _buffer_shuffle(iterator, buffer_size, rng):
     buffer = []
-    with reading(dataset) as iterator:
-        for element in iterator:
-            if len(buffer) < buffer_size:
-                buffer.append(element)
-                continue
-            i = int(rng.integers(buffer_size))
-            yield buffer[i]
-            buffer[i] = element
+    uniform = _uniform(rng)
+    for element in iterator:
+        if len(buffer) < buffer_size:
+            buffer.append(element)
+            continue
+        i = int(next(uniform) * buffer_size)
+        yield buffer[i]
+        buffer[i] = element
     while buffer:
-        i = int(rng.integers(len(buffer)))
+        i = int(next(uniform) * len(buffer))
         buffer[i], buffer[-1] = buffer[-1], buffer[i]
         yield buffer.pop()
+
+
+def _uniform(rng, block=1024):
+    """Uniform floats in [0, 1), drawn a block at a time: one draw per element costs more than
+    the rest of the shuffle."""
+    while True:
+        yield from rng.random(block).tolist()
 
 
 def _global_seed():

@@ -8,6 +8,7 @@ from . import args as checks
 from . import cardinality as card
 from . import structure
 from .iteration import close
+from .rows import Rows
 
 
 def from_tensor_slices(cls, tensors, name=None):
@@ -29,14 +30,13 @@ def from_tensor_slices(cls, tensors, name=None):
             f"dimension, got {[len(leaf) for leaf in leaves]}"
         )
 
-    def make_iterator():
-        for i in builtins.range(n):
-            yield structure.pack_as(element, [leaf[i] for leaf in leaves])
-
     spec = structure.map_structure(
         lambda leaf: structure.TensorSpec(np.shape(leaf)[1:], structure.dtype_of(leaf)), element
     )
-    return cls(make_iterator, spec, n, "TensorSliceDataset")
+    rows = Rows(element, leaves)
+    dataset = cls(rows.elements, spec, n, "TensorSliceDataset")
+    dataset._rows = rows
+    return dataset
 
 
 def from_tensors(cls, tensors, name=None):

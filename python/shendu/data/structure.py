@@ -76,6 +76,8 @@ def is_structure(value):
 
 def flatten(structure):
     """The leaves of a nested structure, dict values in sorted key order."""
+    if type(structure) is tuple and not any(isinstance(i, (tuple, dict)) for i in structure):
+        return list(structure)  # the common (features, labels) element, without recursion
     if isinstance(structure, dict):
         return [leaf for key in sorted(structure) for leaf in flatten(structure[key])]
     if isinstance(structure, tuple):
@@ -102,6 +104,16 @@ def pack_as(structure, leaves):
     if next(it, _END) is not _END:
         raise ValueError("pack_as: more leaves than the structure has")
     return packed
+
+
+def packer(structure):
+    """A function that does ``pack_as(structure, leaves)``, quicker on a bare leaf or a flat
+    tuple: sources and batching pack every element with one."""
+    if not is_structure(structure):
+        return lambda leaves: leaves[0]
+    if type(structure) is tuple and not any(is_structure(i) for i in structure):
+        return tuple
+    return lambda leaves: pack_as(structure, leaves)
 
 
 _END = object()
@@ -142,7 +154,7 @@ def map_structure(fn, structure, *others):
                 f"The two structures don't have the same nested structure: {structure!r} vs {other!r}"
             )
     leaves = zip(flatten(structure), *(flatten(o) for o in others))
-    return pack_as(structure, [fn(*args) for args in leaves])
+    return packer(structure)([fn(*args) for args in leaves])
 
 
 def normalize(element):

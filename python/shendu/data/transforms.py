@@ -152,6 +152,8 @@ def cache(self, filename="", name=None):
             f"cache: `filename` {filename!r}: shendu caches in memory only; call cache() "
             "without a filename"
         )
+    if self._rows is not None and self._rows.order is None:
+        return self  # its elements are rows of arrays in memory already
     cached = []  # one list, set once a pass has run to the end
 
     def make_iterator():

@@ -603,27 +603,37 @@ def test_prefetch_re_raises_the_producers_error_in_place():
 
 
 def test_prefetch_thread_stops_when_the_iterator_is_dropped_or_closed():
-    before = len(prefetch_threads())
     endless = Dataset.range(10).repeat().map(lambda x: x + 1).prefetch(data.AUTOTUNE)
+
+    def stopped(threads):
+        return threads and wait_until(lambda: not any(t.is_alive() for t in threads))
+
+    before = set(prefetch_threads())
     it = iter(endless)
     next(it)
-    assert len(prefetch_threads()) == before + 1
+    started = set(prefetch_threads()) - before
+    assert len(started) == 1
     del it
     gc.collect()
-    assert wait_until(lambda: len(prefetch_threads()) == before)
+    assert stopped(started)
     # take() closes its input once it has its elements.
-    assert [int(v) for v in endless.take(3)] == [1, 2, 3]
-    assert wait_until(lambda: len(prefetch_threads()) == before)
-    # Leaving a for-loop early and dropping the iterator stops it too.
+    before = set(prefetch_threads())
+    taken = endless.take(3)
+    assert [int(v) for v in taken] == [1, 2, 3]
+    # (the take's pass has ended and closed the prefetch: no thread of it is left)
+    assert not set(prefetch_threads()) - before
+    # Leaving a for-loop early drops its iterator, which stops the thread too.
     for i, _ in enumerate(endless.batch(2)):
+        if i == 0:
+            started = set(prefetch_threads()) - before
         if i == 2:
             break
-    gc.collect()
-    assert wait_until(lambda: len(prefetch_threads()) == before)
+    assert stopped(started)
     it = iter(endless)
     next(it)
+    started = set(prefetch_threads()) - before
     it.close()
-    assert len(prefetch_threads()) == before  # close() waits for the thread
+    assert not any(t.is_alive() for t in started)  # close() waits for the thread
 
 
 def test_prefetch_arguments():

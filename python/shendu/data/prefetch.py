@@ -101,7 +101,7 @@ def _produce(source, out, stop):
             if not _put(out, element, stop):
                 return
         _put(out, _END, stop)
-    except Exception as error:  # handed to the consumer, which re-raises it
+    except BaseException as error:  # handed to the consumer, which re-raises it
         _put(out, _Failure(error), stop)
     finally:
         close(source)

@@ -78,6 +78,9 @@ def test_from_tensor_slices_converts_python_values_as_tf():
     assert_elements(Dataset.from_tensor_slices([True, False]), [np.bool_(True), np.bool_(False)])
     assert_elements(Dataset.from_tensor_slices([2**40, 1]), [np.int64(2**40), np.int64(1)])
     assert_elements(Dataset.from_tensor_slices(["ab", "c"]), [b"ab", b"c"])
+    # A list of NumPy arrays is one array of their dtype.
+    rows = [np.array([1.0, 2.0]), np.array([3.0, 4.0])]
+    assert_elements(Dataset.from_tensor_slices(rows), rows)
     # NumPy arrays keep their dtype; rows of a matrix are the elements.
     x = np.arange(6, dtype=np.float64).reshape(3, 2)
     assert_elements(Dataset.from_tensor_slices(x), [x[0], x[1], x[2]])

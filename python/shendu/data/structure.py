@@ -216,6 +216,8 @@ def _list_to_array(values):
         raise ValueError(f"Can't convert non-rectangular Python sequence to an array: {values!r}")
     if array.dtype.kind in "USO":
         return _strings_as_bytes(array)
+    if _holds_numpy(values):
+        return array  # NumPy values keep their dtype inside a list too
     if array.dtype == np.float64:
         return array.astype(np.float32)
     if array.dtype == np.int64 and (
@@ -223,6 +225,13 @@ def _list_to_array(values):
     ):
         return array.astype(np.int32)
     return array
+
+
+def _holds_numpy(values):
+    return any(
+        isinstance(v, (np.ndarray, np.generic)) or (isinstance(v, list) and _holds_numpy(v))
+        for v in values
+    )
 
 
 def read_only(value):

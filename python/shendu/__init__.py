@@ -8,13 +8,15 @@ from ._device import device, get_device, set_device
 from ._version import __version__
 
 # Imported on first use, so `import shendu` stays fast: `shendu.keras`, `shendu.nn.softmax`,
-# `shendu.version.VERSION`, `shendu.random.set_seed` (TensorFlow's spellings).
-_LAZY = ("keras", "nn", "random", "version")
+# `shendu.version.VERSION`, `shendu.random.set_seed`, `shendu.data.Dataset` (TensorFlow's spellings).
+_LAZY = ("data", "keras", "nn", "random", "version")
 
 
 def __getattr__(name):
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name == "TensorSpec":  # tf.TensorSpec, for Dataset.from_generator's output_signature
+        return importlib.import_module(".data", __name__).TensorSpec
     raise AttributeError(f"module 'shendu' has no attribute {name!r}")
 
 
@@ -29,5 +31,6 @@ __all__ = [
     "get_device",
     "set_device",
     "__version__",
+    "TensorSpec",
     *_LAZY,
 ]

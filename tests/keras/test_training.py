@@ -275,15 +275,16 @@ def test_bad_data_is_refused_with_clear_errors():
         _mlp(loss="categorical_crossentropy").fit(x, y, verbose=0)
 
 
-def test_sample_weight_is_refused_not_ignored():
+def test_sample_weight_of_the_wrong_shape_is_refused_not_ignored():
     x, y = _data()
     model = _mlp()
-    weights = np.ones(len(y))
+    weights = np.ones((len(y), 2))
     for call in (
         lambda: model.fit(x, y, sample_weight=weights, verbose=0),
         lambda: model.evaluate(x, y, sample_weight=weights, verbose=0),
         lambda: model.train_on_batch(x, y, sample_weight=weights),
         lambda: model.test_on_batch(x, y, sample_weight=weights),
+        lambda: model.fit(x, y, sample_weight=weights[:, 0], class_weight={0: 1.0}, verbose=0),
     ):
         with pytest.raises(ValueError, match="sample_weight"):
             call()

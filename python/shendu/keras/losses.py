@@ -1,8 +1,13 @@
 """keras.losses: each loss returns the batch mean and its gradient, computed by a fused op.
 
-``loss.compute(y_true, y_pred)`` -> (loss, dL/dy_pred) on the model's output; when the model ends
-in the softmax/sigmoid that the loss pairs with (``fuses``), the model hands over the logits and
-``compute_from_logits`` uses the stable fused op, as TF-Keras does.
+``loss.compute(y_true, y_pred, sample_weight=None)`` -> (loss, dL/dy_pred) on the model's output;
+when the model ends in the softmax/sigmoid that the loss pairs with (``fuses``), the model hands
+over the logits and ``compute_from_logits`` uses the stable fused op, as TF-Keras does.
+
+With per-sample weights w, Keras's loss is sum_i(w_i * l_i) / N over the N per-sample losses l_i
+(each the mean, or for cross-entropy the sum, over the last axis). The fused ops give the
+unweighted mean's gradient, whose rows are dl_i/N, so the weighted gradient is those rows times
+w_i; the weighted value needs the l_i, which ``_per_sample`` computes where the outputs are.
 """
 
 from __future__ import annotations
@@ -21,6 +26,28 @@ _array = _device.as_array
 
 def _float(y):
     return _array(y).astype(np.float32, copy=False)
+
+
+def _weighted(result, per_sample, sample_weight):
+    """(sum(w * l) / l.size, w * grad) from the fused op's (mean, grad) and the per-sample
+    losses l (shape: the output's without its last axis); (mean, grad) unweighted."""
+    if sample_weight is None:
+        return result
+    _, grad = result
+    xp = _device.array_module(grad)
+    w = xp.asarray(sample_weight, dtype=np.float32)
+    w_rows = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
+    value = float((per_sample * w_rows).sum()) / per_sample.size if per_sample.size else 0.0
+    return value, grad * w.reshape(w.shape + (1,) * (grad.ndim - w.ndim))
+
+
+def _last_axis_mean(values):
+    return values.mean(axis=-1) if values.ndim > 1 else values
+
+
+def _log_softmax(xp, logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _like(y_true, y_pred, name):
@@ -50,10 +77,10 @@ class Loss:
         if name is not None:
             self.name = name
 
-    def compute(self, y_true, y_pred):
+    def compute(self, y_true, y_pred, sample_weight=None):
         raise NotImplementedError
 
-    def compute_from_logits(self, y_true, logits):
+    def compute_from_logits(self, y_true, logits, sample_weight=None):
         raise NotImplementedError
 
     def prepare_targets(self, y, output_shape):
@@ -71,9 +98,10 @@ class Loss:
         return y
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _float(y_pred)
         if sample_weight is not None:
-            raise ValueError(f"{self.name}: sample_weight is not supported by shendu")
-        value, _ = self.compute(y_true, _float(y_pred))
+            sample_weight = _per_sample_weights(sample_weight, y_pred, self.name)
+        value, _ = self.compute(y_true, y_pred, sample_weight)
         return eager(np.float32(value))
 
     def get_config(self) -> dict:
@@ -84,11 +112,33 @@ class Loss:
         return cls(**config)
 
 
+def _per_sample_weights(sample_weight, y_pred, name):
+    """A loss's ``sample_weight`` argument as one weight per sample of y_pred (a scalar or a
+    (N,) / (N, 1) array), where y_pred is."""
+    w = _device.array_module(y_pred).asarray(_array(sample_weight), dtype=np.float32)
+    n = y_pred.shape[0] if y_pred.ndim else 1
+    if w.ndim == 0:
+        return w * _device.array_module(y_pred).ones(n, np.float32)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(
+            f"{name}: sample_weight must be a scalar or hold one weight per sample, "
+            f"shape ({n},), got shape {tuple(w.shape)}"
+        )
+    return w
+
+
 class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
-    def compute(self, y_true, y_pred):
-        return ops.mean_squared_error(y_pred, _like(y_true, y_pred, self.name))
+    def compute(self, y_true, y_pred, sample_weight=None):
+        y_true = _like(y_true, y_pred, self.name)
+        result = ops.mean_squared_error(y_pred, y_true)
+        if sample_weight is None:
+            return result
+        d = y_pred - y_true
+        return _weighted(result, _last_axis_mean(d * d), sample_weight)
 
 
 class BinaryCrossentropy(Loss):
@@ -108,26 +158,38 @@ class BinaryCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.fuses = None if self.from_logits else "sigmoid"
 
-    def compute(self, y_true, y_pred):
-        y_true = _like(y_true, y_pred, self.name)
+    def compute(self, y_true, y_pred, sample_weight=None):
         if self.from_logits:
-            return ops.sigmoid_binary_cross_entropy(y_pred, y_true)
-        return ops.binary_cross_entropy(y_pred, y_true)
+            return self.compute_from_logits(y_true, y_pred, sample_weight)
+        y_true = _like(y_true, y_pred, self.name)
+        result = ops.binary_cross_entropy(y_pred, y_true)
+        if sample_weight is None:
+            return result
+        xp = _device.array_module(y_pred)
+        p = xp.clip(y_pred, _EPSILON, 1 - _EPSILON)
+        per_element = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
+        return _weighted(result, _last_axis_mean(per_element), sample_weight)
 
-    def compute_from_logits(self, y_true, logits):
-        return ops.sigmoid_binary_cross_entropy(logits, _like(y_true, logits, self.name))
+    def compute_from_logits(self, y_true, logits, sample_weight=None):
+        y_true = _like(y_true, logits, self.name)
+        result = ops.sigmoid_binary_cross_entropy(logits, y_true)
+        if sample_weight is None:
+            return result
+        xp = _device.array_module(logits)
+        per_element = xp.maximum(logits, 0) - logits * y_true + xp.log1p(xp.exp(-abs(logits)))
+        return _weighted(result, _last_axis_mean(per_element), sample_weight)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
-def _from_probabilities(loss_on_logits, y_true, probs):
+def _from_probabilities(loss_on_logits, y_true, probs, sample_weight):
     """Cross-entropy of probabilities that no fused softmax produced: Keras normalizes them and
     clips to [eps, 1 - eps]; log(p) are logits whose softmax is p / sum(p), so the fused op gives
     the loss, and the chain rule through log gives dL/dp = dL/dlogits / p."""
     xp = _device.array_module(probs)
     clipped = xp.clip(probs / probs.sum(axis=-1, keepdims=True), _EPSILON, 1 - _EPSILON)
-    value, dlogits = loss_on_logits(xp.log(clipped), y_true)
+    value, dlogits = loss_on_logits(xp.log(clipped), y_true, sample_weight)
     return value, (dlogits / clipped).astype(np.float32)
 
 
@@ -155,18 +217,22 @@ class CategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
         self.fuses = None if self.from_logits else "softmax"
 
-    def _on_logits(self, logits, y_true):
+    def _on_logits(self, logits, y_true, sample_weight=None):
         value, grad = ops.softmax_cross_entropy(_flat_classes(logits), _flat_classes(y_true))
-        return value, grad.reshape(logits.shape)
+        result = value, grad.reshape(logits.shape)
+        if sample_weight is None:
+            return result
+        log_p = _log_softmax(_device.array_module(logits), logits)
+        return _weighted(result, -(y_true * log_p).sum(axis=-1), sample_weight)
 
-    def compute_from_logits(self, y_true, logits):
-        return self._on_logits(logits, _like(y_true, logits, self.name))
+    def compute_from_logits(self, y_true, logits, sample_weight=None):
+        return self._on_logits(logits, _like(y_true, logits, self.name), sample_weight)
 
-    def compute(self, y_true, y_pred):
+    def compute(self, y_true, y_pred, sample_weight=None):
         y_true = _like(y_true, y_pred, self.name)
         if self.from_logits:
-            return self._on_logits(y_pred, y_true)
-        return _from_probabilities(self._on_logits, y_true, y_pred)
+            return self._on_logits(y_pred, y_true, sample_weight)
+        return _from_probabilities(self._on_logits, y_true, y_pred, sample_weight)
 
     def prepare_targets(self, y, output_shape):
         y = _float(y)
@@ -202,18 +268,24 @@ class SparseCategoricalCrossentropy(Loss):
             labels = labels.astype(np.int64)
         return labels.reshape(-1)
 
-    def _on_logits(self, logits, labels):
-        value, grad = ops.sparse_softmax_cross_entropy(_flat_classes(logits), labels)
-        return value, grad.reshape(logits.shape)
+    def _on_logits(self, logits, labels, sample_weight=None):
+        rows = _flat_classes(logits)
+        value, grad = ops.sparse_softmax_cross_entropy(rows, labels)
+        result = value, grad.reshape(logits.shape)
+        if sample_weight is None:
+            return result
+        xp = _device.array_module(logits)
+        log_p = _log_softmax(xp, rows)[xp.arange(len(rows)), labels]
+        return _weighted(result, -log_p.reshape(logits.shape[:-1]), sample_weight)
 
-    def compute_from_logits(self, y_true, logits):
-        return self._on_logits(logits, self._labels(y_true, logits))
+    def compute_from_logits(self, y_true, logits, sample_weight=None):
+        return self._on_logits(logits, self._labels(y_true, logits), sample_weight)
 
-    def compute(self, y_true, y_pred):
+    def compute(self, y_true, y_pred, sample_weight=None):
         labels = self._labels(y_true, y_pred)
         if self.from_logits:
-            return self._on_logits(y_pred, labels)
-        return _from_probabilities(self._on_logits, labels, y_pred)
+            return self._on_logits(y_pred, labels, sample_weight)
+        return _from_probabilities(self._on_logits, labels, y_pred, sample_weight)
 
     def prepare_targets(self, y, output_shape):
         y = np.asarray(y)

@@ -47,6 +47,22 @@ class Metric:
         self._total += values.sum(dtype=np.float64)  # stays on the device: no wait
         self._count += values.size
 
+    def _add_weighted(self, values, sample_weight) -> None:
+        """Keras's weighted mean: each sample's value (the mean over its non-batch axes) times
+        its weight, over the sum of the weights."""
+        values = _array(values)
+        xp = _device.array_module(values)
+        w = xp.asarray(_array(sample_weight), dtype=np.float64).reshape(-1)
+        if values.ndim > 1:
+            values = values.reshape(len(values), -1).mean(axis=1, dtype=np.float64)
+        if values.shape != w.shape:
+            raise ValueError(
+                f"{self.name}: sample_weight must hold one weight per sample, shape "
+                f"({len(values)},), got {w.size} weights"
+            )
+        self._total += (values * w).sum()
+        self._count += w.sum()
+
     def _add_total(self, total, count) -> None:
         """Adds a sum over count values computed elsewhere (the fused train step's counts)."""
         self._total += total
@@ -64,13 +80,17 @@ class Metric:
         return _round_to_float32(total / self._count if self._count else 0.0)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        if sample_weight is not None:
-            raise ValueError(f"{self.name}: sample_weight is not supported by shendu")
-        self._add(self._values(_array(y_true), _array(y_pred)))
+        self._add_values(self._values(_array(y_true), _array(y_pred)), sample_weight)
 
-    def update_from_logits(self, y_true, logits, activation) -> None:
+    def _add_values(self, values, sample_weight) -> None:
+        if sample_weight is None:
+            self._add(values)
+        else:
+            self._add_weighted(values, sample_weight)
+
+    def update_from_logits(self, y_true, logits, activation, sample_weight=None) -> None:
         """update_state for a model whose output activation was left to the fused loss."""
-        self.update_state(y_true, activations.forward(activation, logits))
+        self.update_state(y_true, activations.forward(activation, logits), sample_weight)
 
     def _values(self, y_true, y_pred):
         raise NotImplementedError
@@ -123,13 +143,13 @@ class BinaryAccuracy(Metric):
     def _values(self, y_true, y_pred):
         return (y_pred > self.threshold) == (y_true.reshape(y_pred.shape) > 0.5)
 
-    def update_from_logits(self, y_true, logits, activation):
+    def update_from_logits(self, y_true, logits, activation, sample_weight=None):
         if activation != "sigmoid":
-            return super().update_from_logits(y_true, logits, activation)
+            return super().update_from_logits(y_true, logits, activation, sample_weight)
         # sigmoid(z) > t  <=>  z > log(t / (1 - t)): no need to apply the sigmoid.
         cut = math.log(self.threshold / (1 - self.threshold))
         y_true, logits = _array(y_true), _array(logits)
-        self._add((logits > cut) == (y_true.reshape(logits.shape) > 0.5))
+        self._add_values((logits > cut) == (y_true.reshape(logits.shape) > 0.5), sample_weight)
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
@@ -141,8 +161,8 @@ class CategoricalAccuracy(Metric):
     def _values(self, y_true, y_pred):
         return y_true.argmax(-1) == y_pred.argmax(-1)
 
-    def update_from_logits(self, y_true, logits, activation):
-        self.update_state(y_true, logits)  # softmax keeps the argmax
+    def update_from_logits(self, y_true, logits, activation, sample_weight=None):
+        self.update_state(y_true, logits, sample_weight)  # softmax keeps the argmax
 
 
 class SparseCategoricalAccuracy(Metric):
@@ -151,8 +171,8 @@ class SparseCategoricalAccuracy(Metric):
     def _values(self, y_true, y_pred):
         return _labels_like(y_true, y_pred) == y_pred.argmax(-1)
 
-    def update_from_logits(self, y_true, logits, activation):
-        self.update_state(y_true, logits)
+    def update_from_logits(self, y_true, logits, activation, sample_weight=None):
+        self.update_state(y_true, logits, sample_weight)
 
 
 class MeanAbsoluteError(Metric):

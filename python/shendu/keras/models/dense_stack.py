@@ -176,7 +176,7 @@ def _build(model, pairs):
     sparse = loss_op == "sparse_softmax_cross_entropy"
     units = pairs[-1][0].units
     native_metrics, counted, other = [], [], []
-    for metric in model._metrics:
+    for metric in model._all_metrics:
         spec = _native_metric(metric, fused, sparse)
         if spec is None:
             other.append(metric)

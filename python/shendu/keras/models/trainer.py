@@ -23,8 +23,9 @@ from .. import optimizers as optimizers_module
 from .. import saving
 from ..layers.layer import Variable
 from ..tensors import KerasTensor
-from . import dense_stack
-from .epoch_iterator import EpochIterator, on_device, take, train_validation_split
+from . import data_adapters, dense_stack, sample_weights
+from .data_adapters import ArrayDataAdapter
+from .epoch_iterator import EpochIterator, on_device, train_validation_split
 
 
 def _flat(x):
@@ -62,7 +63,9 @@ class Trainer:
         self.history = None
         self._compile_config = None
         self._metric_specs = []
+        self._weighted_metric_specs = []
         self._metrics = None  # resolved on the first batch (needs target and output shapes)
+        self._weighted_metrics = []  # the same, counted with the sample weights
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._fused_step = None
         self._compile_serial = None
@@ -83,24 +86,29 @@ class Trainer:
         jit_compile="auto",
         auto_scale_loss=True,
     ):
-        if loss_weights is not None or weighted_metrics is not None:
-            raise ValueError(
-                "compile: loss_weights and weighted_metrics are not supported by shendu"
-            )
+        if loss_weights is not None:
+            raise ValueError("compile: loss_weights is not supported by shendu")
         if isinstance(loss, (list, tuple, dict)):
             raise ValueError(
                 f"compile: one loss for a single-output model is supported, got {loss!r}"
             )
-        if isinstance(metrics, dict):
-            raise ValueError("compile: pass metrics as a list, got a dict")
+        for name, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if isinstance(value, dict):
+                raise ValueError(f"compile: pass {name} as a list, got a dict")
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = None if loss is None else losses_module.get(loss)
-        specs = list(metrics or [])
-        for m in specs:
+        self._metric_specs = list(metrics or [])
+        self._weighted_metric_specs = list(weighted_metrics or [])
+        for m in self._metric_specs + self._weighted_metric_specs:
             metrics_module.check(m)
-        self._metric_specs = specs
         self._metrics = None
-        self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
+        self._weighted_metrics = []
+        self._compile_config = {
+            "optimizer": optimizer,
+            "loss": loss,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
         self._compile_serial = next(_serials)
         self.compiled = True
 
@@ -123,35 +131,44 @@ class Trainer:
                 cfg["loss"] if isinstance(cfg["loss"], str) or cfg["loss"] is None else self.loss,
                 losses_module,
             ),
-            "metrics": None
-            if cfg["metrics"] is None
-            else [plain(m, metrics_module) for m in cfg["metrics"]],
+            **{
+                key: None if cfg[key] is None else [plain(m, metrics_module) for m in cfg[key]]
+                for key in ("metrics", "weighted_metrics")
+            },
             "loss_weights": None,
-            "weighted_metrics": None,
             "run_eagerly": False,
             "steps_per_execution": 1,
             "jit_compile": False,
         }
 
     def compile_from_config(self, config):
-        metrics = config.get("metrics")
+        def metric_list(key):
+            specs = config.get(key)
+            return None if specs is None else [metrics_module.deserialize(m) for m in specs]
+
         self.compile(
             optimizer=config.get("optimizer", "rmsprop"),
             loss=config.get("loss"),
-            metrics=None if metrics is None else [metrics_module.deserialize(m) for m in metrics],
+            metrics=metric_list("metrics"),
+            weighted_metrics=metric_list("weighted_metrics"),
         )
 
     @property
+    def _all_metrics(self) -> list:
+        """The compiled metrics, then the weighted ones: the order of the logs' values."""
+        return list(self._metrics or []) + self._weighted_metrics
+
+    @property
     def metrics_names(self) -> list:
-        return ["loss"] + [m.name for m in (self._metrics or [])]
+        return ["loss"] + [m.name for m in self._all_metrics]
 
     @property
     def metrics(self) -> list:
-        return [self._loss_tracker] + list(self._metrics or [])
+        return [self._loss_tracker] + self._all_metrics
 
     def reset_metrics(self) -> None:
         self._loss_tracker.reset_state()
-        for m in self._metrics or []:
+        for m in self._all_metrics:
             m.reset_state()
 
     # --- data -------------------------------------------------------------------------------
@@ -228,10 +245,7 @@ class Trainer:
                 f"only; model {self.name!r} has {len(self.outputs)} outputs"
             )
         if self._metrics is None and y_shape is not None:
-            self._metrics = [
-                metrics_module.get(m, self.loss, y_shape, self.outputs[0].shape)
-                for m in self._metric_specs
-            ]
+            self._resolve_metrics(y_shape)
         self._place()  # before the key: moving a weight bumps Variable.revision
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
@@ -249,6 +263,21 @@ class Trainer:
         self._fused_step = _UNPLANNED
         self._prepared = key
 
+    def _resolve_metrics(self, y_shape) -> None:
+        """The metric objects of compile's names; as Keras, a weighted metric named like an
+        unweighted one is logged as ``weighted_<name>``."""
+
+        def get(spec):
+            return metrics_module.get(spec, self.loss, y_shape, self.outputs[0].shape)
+
+        self._metrics = [get(m) for m in self._metric_specs]
+        taken = {m.name for m in self._metrics}
+        self._weighted_metrics = [get(m) for m in self._weighted_metric_specs]
+        for m in self._weighted_metrics:
+            if m.name in taken:
+                m.name = f"weighted_{m.name}"
+            taken.add(m.name)
+
     def _place(self) -> None:
         """Puts the weights and optimizer slots on the current device (one copy each when the
         device changed since the last call, else nothing)."""
@@ -259,48 +288,49 @@ class Trainer:
 
     # --- steps ------------------------------------------------------------------------------
 
-    def _loss_and_grad(self, xs, y, training):
+    def _loss_and_grad(self, xs, y, training, sample_weight=None):
         x = xs if len(xs) > 1 else xs[0]
         if self._fused:
             out, ctxs = self.forward(x, training, logits=True)
-            loss, dout = self.loss.compute_from_logits(y, out)
+            loss, dout = self.loss.compute_from_logits(y, out, sample_weight)
         else:
             out, ctxs = self.forward(x, training)
-            loss, dout = self.loss.compute(y, out)
+            loss, dout = self.loss.compute(y, out, sample_weight)
         for _, w in self._regularized:
             loss += w.regularizer(w.value)
         return loss, out, ctxs, dout
 
-    def _train_step(self, xs, y) -> None:
+    def _train_step(self, xs, y, sample_weight=None) -> None:
         if self._fused_step is _UNPLANNED:
             self._fused_step = dense_stack.plan(self)
-        if self._fused_step is not None and len(y):
-            self._fused_step(xs, y)
+        if self._fused_step is not None and sample_weight is None and len(y):
+            self._fused_step(xs, y)  # the native step knows no weights: weighted batches skip it
             return
         with _step_scope():
-            loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
+            loss, out, ctxs, dout = self._loss_and_grad(xs, y, True, sample_weight)
             _, grads = self.backward(ctxs, dout, need_dx=False)
             for i, w in self._regularized:
                 grads[i] = grads[i] + w.regularizer.gradient(w.value)
             self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
-            self._update_metrics(loss, y, out)
+            self._update_metrics(loss, y, out, sample_weight)
 
-    def _test_step(self, xs, y) -> None:
+    def _test_step(self, xs, y, sample_weight=None) -> None:
         with _step_scope():
-            loss, out, _, _ = self._loss_and_grad(xs, y, False)
-            self._update_metrics(loss, y, out)
+            loss, out, _, _ = self._loss_and_grad(xs, y, False, sample_weight)
+            self._update_metrics(loss, y, out, sample_weight)
 
-    def _update_metrics(self, loss, y, out) -> None:
+    def _update_metrics(self, loss, y, out, sample_weight=None) -> None:
         self._loss_tracker._add_total(loss * len(y), len(y))
-        for m in self._metrics:
-            if self._fused:
-                m.update_from_logits(y, out, self._fused)
-            else:
-                m.update_state(y, out)
+        for weights, group in ((None, self._metrics), (sample_weight, self._weighted_metrics)):
+            for m in group:
+                if self._fused:
+                    m.update_from_logits(y, out, self._fused, weights)
+                else:
+                    m.update_state(y, out, weights)
 
     def _log_values(self) -> list:
         """The loss, then the metrics in compile order, read back from the device in one copy."""
-        trackers = [self._loss_tracker, *self._metrics]
+        trackers = [self._loss_tracker, *self._all_metrics]
         if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
             return [m._value(m._total) for m in trackers]
         totals = _device.read_back([m._total for m in trackers])
@@ -346,12 +376,14 @@ class Trainer:
         validation_batch_size=None,
         validation_freq=1,
     ):
-        if class_weight is not None or sample_weight is not None:
-            raise ValueError("fit: class_weight and sample_weight are not supported by shendu")
         batch_size = _batch_size(batch_size)
         verbose = _verbose(verbose)
-        xs, y, val = self._fit_data(x, y, validation_split, validation_data)
-        batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle)
+        batches, val = self._fit_data(
+            (x, y, sample_weight, class_weight, batch_size, steps_per_epoch, shuffle),
+            validation_split,
+            validation_data,
+            (_batch_size(validation_batch_size or batch_size), validation_steps),
+        )
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
@@ -373,61 +405,105 @@ class Trainer:
                     break
             epoch_logs = self._logs() if step >= 0 else {}
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(
-                    val[0],
-                    val[1],
-                    _batch_size(validation_batch_size or batch_size),
-                    cbs,
-                    validation_steps,
-                )
+                val_logs = self._evaluate_batches(val, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break
+        for iterator in (batches, val):
+            if iterator is not None:
+                iterator.close()
         cbs.on_train_end(epoch_logs)
         return self.history
 
-    def _fit_data(self, x, y, validation_split, validation_data):
-        """fit's training (xs, y) and validation (xs, y) or None, converted and checked, with
-        the model prepared for them."""
-        xs = self._inputs(x)
-        if y is None:
-            raise ValueError("fit: expected targets y, got None")
-        y = _as_numpy(y, "y")
-        self._check_lengths(xs, y)
+    def _fit_data(self, data, validation_split, validation_data, validation_batching):
+        """fit's training batches and validation batches (or None), with the model prepared
+        for them. ``data`` is (x, y, sample_weight, class_weight, batch_size, steps, shuffle);
+        ``validation_batching`` is (batch_size, steps)."""
+        x, y, sample_weight, class_weight, batch_size, steps, shuffle = data
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         val = None
         if validation_data is not None:
-            val = self._validation_arrays(validation_data)
-        elif validation_split:
-            (xs, y), val = train_validation_split(xs, y, validation_split)
-        self._prepare("fit", y.shape)
-        y = self._targets(y)
-        if val is not None:
-            val = (val[0], self._targets(val[1], "validation y"))
-        return xs, y, val
-
-    def _validation_arrays(self, validation_data):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (x_val, y_val), got "
-                f"{type(validation_data).__name__}"
+            val = self._validation_batches(validation_data, *validation_batching)
+        if not data_adapters.is_array_data(x):
+            if validation_split:
+                raise ValueError(
+                    "validation_split is only supported for Tensors or NumPy arrays, "
+                    f"got x of type {type(x).__name__}"
+                )
+            return self._batches_of(x, y, sample_weight, class_weight, steps, shuffle, "fit"), val
+        xs, y, sw = self._array_parts(x, y, sample_weight, class_weight, "fit")
+        if validation_data is None and validation_split:
+            (*xs, y, sw), (*val_xs, val_y, val_sw) = train_validation_split(
+                [*xs, y, sw], validation_split
             )
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            raise ValueError("validation_data: sample weights are not supported by shendu")
-        val = (
-            self._inputs(validation_data[0], "validation_data x"),
-            _as_numpy(validation_data[1], "validation_data y"),
-        )
-        self._check_lengths(*val)
-        return val
+            val = self._array_batches(val_xs, val_y, val_sw, *validation_batching, "fit")
+        return self._array_batches(xs, y, sw, batch_size, steps, "fit", shuffle), val
 
-    def _evaluate_arrays(self, xs, y, batch_size, cbs, steps=None) -> dict:
+    def _array_parts(self, x, y, sample_weight, class_weight, what, name="x"):
+        """Inputs (converted), targets (raw) and sample weights (or None) of arrays, checked."""
+        xs = self._inputs(x, name)
+        if y is None:
+            raise ValueError(f"{what}: expected targets y, got None")
+        y = _as_numpy(y, "y")
+        self._check_lengths(xs, y)
+        return xs, y, sample_weights.resolve(sample_weight, class_weight, y, len(y))
+
+    def _array_batches(self, xs, y, sw, batch_size, steps, what, shuffle=False):
+        self._prepare(what, y.shape)
+        adapter = ArrayDataAdapter(xs, self._targets(y), sw, batch_size, steps, shuffle)
+        return EpochIterator(adapter)
+
+    def _batches_of(self, x, y, sample_weight, class_weight, steps, shuffle, what):
+        """The batches of a Dataset, generator or PyDataset, converted one by one."""
+        adapter = data_adapters.batch_adapter(x, y, sample_weight, class_weight, shuffle)
+        return EpochIterator(adapter, steps, lambda *batch: self._convert_batch(what, *batch))
+
+    def _convert_batch(self, what, x, y, sample_weight):
+        """One batch of a Dataset, generator or PyDataset as (inputs, targets, weights)."""
+        xs = self._inputs(self._by_input_name(x))
+        if y is None:
+            raise ValueError(
+                f"{what}: the batches have no targets; expected (x, y) or (x, y, sample_weight)"
+            )
+        y = _as_numpy(y, "y")
+        self._check_lengths(xs, y)
+        self._prepare(what, y.shape)
+        sw = None if sample_weight is None else sample_weights.checked(sample_weight, len(y))
+        return xs, self._targets(y), sw
+
+    def _by_input_name(self, x):
+        """A dict of inputs as the list in the model's input order (by input name)."""
+        if not isinstance(x, dict):
+            return x
+        names = [t.name for t in self.inputs] if self.built else None
+        if names is None or set(x) != set(names):
+            raise ValueError(
+                f"x: a dict of inputs needs one entry per model input {names}, got keys {sorted(x)}"
+            )
+        return [x[name] for name in names]
+
+    def _validation_batches(self, validation_data, batch_size, steps):
+        if isinstance(validation_data, np.ndarray) or not isinstance(
+            validation_data, (tuple, list)
+        ):
+            return self._batches_of(validation_data, None, None, None, steps, False, "fit")
+        if len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                f"val_sample_weight), got a tuple of {len(validation_data)} items"
+            )
+        x, y, sw = data_adapters.unpack_x_y_sample_weight(validation_data)
+        xs, y, sw = self._array_parts(x, y, sw, None, "fit", "validation_data x")
+        return self._array_batches(xs, y, sw, batch_size, steps, "fit")
+
+    def _evaluate_batches(self, batches, cbs) -> dict:
+        batches.reset()
         self.reset_metrics()
         cbs.on_test_begin()
         batch_end = cbs.listens("on_test_batch_end")  # batch logs wait for the device
-        for step, batch in EpochIterator(xs, y, batch_size, steps).epoch():
+        for step, batch in batches.epoch():
             cbs.on_test_batch_begin(step)
             self._test_step(*batch)
             if batch_end:
@@ -447,25 +523,21 @@ class Trainer:
         callbacks=None,
         return_dict=False,
     ):
-        if sample_weight is not None:
-            raise ValueError("evaluate: sample_weight is not supported by shendu")
         batch_size = _batch_size(batch_size)
-        xs = self._inputs(x)
-        if y is None:
-            raise ValueError("evaluate: expected targets y, got None")
-        y = _as_numpy(y, "y")
-        self._check_lengths(xs, y)
-        self._prepare("evaluate", y.shape)
-        y = self._targets(y)
-        count = math.ceil(len(y) / batch_size)
-        if steps is not None:
-            count = min(count, int(steps))
-        cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
-        logs = self._evaluate_arrays(xs, y, batch_size, cbs, steps)
+        if data_adapters.is_array_data(x):
+            xs, y, sw = self._array_parts(x, y, sample_weight, None, "evaluate")
+            batches = self._array_batches(xs, y, sw, batch_size, steps, "evaluate")
+        else:
+            batches = self._batches_of(x, y, sample_weight, None, steps, False, "evaluate")
+        cbs = self._callbacks(callbacks, _verbose(verbose), 1, batches.steps, history=False)
+        logs = self._evaluate_batches(batches, cbs)
+        batches.close()
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _batch_size(batch_size)
+        if not data_adapters.is_array_data(x):
+            return self._predict_batches(x, steps, _verbose(verbose), callbacks)
         xs = self._inputs(x)
         self._check_lengths(xs, None)
         n = len(xs[0])
@@ -479,7 +551,7 @@ class Trainer:
         for step in range(count):
             cbs.on_predict_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            out = _flat(self._predict_batch(take(xs, index)))  # NumPy, as Keras returns
+            out = _flat(self._predict_batch([a[index] for a in xs]))  # NumPy, as Keras returns
             if outputs is None:
                 outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
             for buf, o in zip(outputs, out):
@@ -492,29 +564,56 @@ class Trainer:
             outputs = [o[: min(n, count * batch_size)] for o in outputs]
         return outputs if self._nested_outputs else outputs[0]
 
+    def _predict_batches(self, x, steps, verbose, callbacks):
+        """predict over a Dataset, generator or PyDataset: their batches' inputs (targets and
+        weights ignored), the outputs concatenated."""
+        batches = EpochIterator(
+            data_adapters.batch_adapter(x),
+            steps,
+            lambda x, y, sw: ([self._inputs(self._by_input_name(x))], None, None),
+        )
+        cbs = self._callbacks(callbacks, verbose, 1, batches.steps, history=False)
+        cbs.on_predict_begin()
+        self._place()
+        parts = []
+        for step, ((xs,), _, _) in batches.epoch():
+            cbs.on_predict_batch_begin(step)
+            out = _flat(self._predict_batch(xs))
+            parts.append(out)
+            cbs.on_predict_batch_end(step, {"outputs": out if len(out) > 1 else out[0]})
+        batches.close()
+        cbs.on_predict_end()
+        if not parts:
+            raise ValueError("predict: the input gave no batches")
+        outputs = [np.concatenate(column) for column in zip(*parts)]
+        return outputs if self._nested_outputs else outputs[0]
+
     def _predict_batch(self, xs):
         xs = [_device.to_device(a) for a in xs]
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return [_device.to_host(o) for o in out] if isinstance(out, list) else _device.to_host(out)
 
-    def _batch(self, x, y, what):
-        """(inputs, targets) of one train_on_batch call, converted and checked. A batch like the
-        last one that needed no conversion (NumPy arrays of the same dtypes and trailing shapes,
-        same model state) is taken as it is: a tiny model's step costs microseconds, and the
-        checks would cost more than the step."""
+    def _batch(self, x, y, sample_weight, class_weight, what):
+        """(inputs, targets, weights) of one train_on_batch call, converted and checked. An
+        unweighted batch like the last one that needed no conversion (NumPy arrays of the same
+        dtypes and trailing shapes, same model state) is taken as it is: a tiny model's step
+        costs microseconds, and the checks would cost more than the step."""
         if (
             type(x) is np.ndarray
             and type(y) is np.ndarray
+            and sample_weight is None
+            and class_weight is None
             and self._batch_like == (x.dtype, x.shape[1:], y.dtype, y.shape[1:])
             and len(x) == len(y)
             and self._prepare_key() == self._prepared
         ):
-            return [x], y
+            return [x], y, None
         xs = self._inputs(x)
         y_in = y
         y = _as_numpy(y, "y") if y is not None else None
         self._check_lengths(xs, y)
         self._prepare(what, None if y is None else y.shape)
+        sw = sample_weights.resolve(sample_weight, class_weight, y, len(xs[0]))
         targets = self._targets(y)
         # Only conversions that returned the very arrays given are skipped next time: those
         # checked shapes and dtypes alone (label values are checked on every batch).
@@ -523,15 +622,14 @@ class Trainer:
             if len(xs) == 1 and xs[0] is x and y is not None and targets is y_in
             else None
         )
-        return xs, targets
+        return xs, targets, sw
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        if sample_weight is not None or class_weight is not None:
-            raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
-        xs, y = self._batch(x, y, "train_on_batch")
+        xs, y, sw = self._batch(x, y, sample_weight, class_weight, "train_on_batch")
         fused = self._fused_step
         if (
             not return_dict
+            and sw is None
             and fused is not None
             and fused is not _UNPLANNED
             and fused.counts_all_metrics
@@ -539,15 +637,13 @@ class Trainer:
         ):  # the same step and logs as below, without the general path's overhead
             return _keras_values(fused.logs_of_batch(xs[0], y))
         self.reset_metrics()  # as Keras 3: the returned loss/metrics are this batch's alone
-        self._train_step(*on_device(xs, y))
+        self._train_step(*on_device(xs, y, sw))
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        if sample_weight is not None:
-            raise ValueError("test_on_batch: sample_weight is not supported by shendu")
-        xs, y = self._batch(x, y, "test_on_batch")
+        xs, y, sw = self._batch(x, y, sample_weight, None, "test_on_batch")
         self.reset_metrics()
-        self._test_step(*on_device(xs, y))
+        self._test_step(*on_device(xs, y, sw))
         return self._batch_result(return_dict)
 
     def _batch_result(self, return_dict):

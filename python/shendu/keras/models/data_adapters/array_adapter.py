@@ -1,0 +1,47 @@
+"""Batches of in-memory arrays: views of the host arrays when not shuffling, one fancy-index copy
+per array when shuffling."""
+
+from __future__ import annotations
+
+import math
+
+from ... import backend
+
+
+def take(arrays, index):
+    return [a[index] for a in arrays]
+
+
+class ArrayDataAdapter:
+    """The batches of ``batch_size`` samples of the (converted) inputs ``xs``, targets ``y`` and
+    per-sample weights ``sample_weight`` (or None): ``steps`` of them per pass (all, or at most
+    ``steps``), in a fresh order each pass when ``shuffle`` (drawn from keras.backend's
+    generator when the pass begins, so seeded runs repeat). Every pass starts from the first
+    sample, so the epoch iterator starts a new pass each epoch."""
+
+    restarts_each_epoch = True
+
+    def __init__(self, xs, y, sample_weight, batch_size, steps=None, shuffle=False):
+        self.xs, self.y, self.sample_weight = xs, y, sample_weight
+        self.batch_size, self.shuffle = batch_size, shuffle
+        self.num_batches = math.ceil(len(y) / batch_size)
+        if steps is not None:
+            self.num_batches = min(self.num_batches, int(steps))
+
+    def get_iterator(self):
+        order = backend.random_generator().permutation(len(self.y)) if self.shuffle else None
+        return self._batches(order)
+
+    def _batches(self, order):
+        size, sw = self.batch_size, self.sample_weight
+        for step in range(self.num_batches):
+            index = slice(step * size, (step + 1) * size)
+            if order is not None:
+                index = order[index]
+            yield take(self.xs, index), self.y[index], None if sw is None else sw[index]
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass

@@ -1,4 +1,4 @@
-"""keras.utils.to_categorical."""
+"""keras.utils.to_categorical and normalize."""
 
 import numpy as np
 
@@ -45,3 +45,14 @@ def to_categorical(x, num_classes=None):
     categorical = np.zeros((labels.size, int(num_classes)))
     categorical[np.arange(labels.size), labels] = 1
     return categorical.reshape(tuple(input_shape) + (int(num_classes),))
+
+
+def normalize(x, axis=-1, order=2):
+    """``x`` divided by its ``order``-norm along ``axis`` (zero norms left as 1), as
+    ``keras.utils.normalize`` does for NumPy input."""
+    x = np.asarray(x)
+    if isinstance(order, bool) or not isinstance(order, (int, float, np.integer, np.floating)):
+        raise ValueError(f"normalize: `order` must be a number, got {order!r}")
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis or -1)

@@ -55,4 +55,5 @@ def normalize(x, axis=-1, order=2):
         raise ValueError(f"normalize: `order` must be a number, got {order!r}")
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
-    return x / np.expand_dims(norm, axis or -1)
+    # Keras writes `axis or -1`, which turns axis=0 into -1; the norm belongs on `axis`.
+    return x / np.expand_dims(norm, -1 if axis is None else axis)

@@ -9,9 +9,11 @@ import subprocess
 import sys
 
 import pytest
+import shendu
 
 REPLICA = pathlib.Path(__file__).with_name("replica.py")
-PYTHON_DIR = pathlib.Path(__file__).parents[2] / "python"
+# The replicas import the shendu these tests import (a checkout's python/ or the installed one).
+SHENDU_PARENT = pathlib.Path(shendu.__file__).parents[1]
 
 
 def mpiexec() -> str:
@@ -31,7 +33,7 @@ def mpiexec() -> str:
 def run(scenario: str, out, replicas: int, timeout: float = 60) -> subprocess.CompletedProcess:
     """replica.py's ``scenario`` as ``replicas`` MPI processes (1: a plain python process)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(SHENDU_PARENT), env.get("PYTHONPATH", "")])
     env["SHENDU_NUM_THREADS"] = "1"  # two replicas on a small machine: no oversubscription
     command = [sys.executable, str(REPLICA), scenario, str(out)]
     if replicas > 1:

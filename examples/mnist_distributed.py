@@ -9,19 +9,19 @@ process with the global batch. Only rank 0 prints. Without mpiexec it runs as on
 """
 
 import mnist_cnn
-import shendu
+import shendu as tf
 from shendu import keras
 
 
 def main():
     keras.utils.set_random_seed(0)
     data = mnist_cnn.load_data()
-    strategy = shendu.distribute.MultiWorkerMirroredStrategy()
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
     with strategy.scope():
         model = mnist_cnn.build_model()
     mnist_cnn.fit(model, data, batch_size=64 * strategy.num_replicas_in_sync)
     accuracy = mnist_cnn.test_accuracy(model, data, verbose=0)  # global: every rank agrees
-    if strategy.is_chief:
+    if not strategy.cluster_resolver.task_id:  # rank 0
         print(f"test accuracy: {accuracy:.4f}")
 
 

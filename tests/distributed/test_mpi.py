@@ -68,9 +68,10 @@ def test_one_checkpoint_is_written_and_loads(runs):
 
 def test_an_exception_on_rank_1_ends_the_job_with_its_message(tmp_path):
     start = time.monotonic()
-    done = launch.run("raise", tmp_path, 2, timeout=30)
-    assert done.returncode != 0
-    assert "replica 1 failed on purpose" in done.stdout + done.stderr
+    done = launch.run("raise", tmp_path, 2, timeout=30)  # raises TimeoutExpired on a hang
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "replica 1 failed on purpose" in output, output
     assert time.monotonic() - start < 30
 
 

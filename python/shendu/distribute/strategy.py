@@ -57,6 +57,11 @@ class Strategy:
         return self._collective.rank
 
     @property
+    def cluster_resolver(self):
+        """TensorFlow's view of this process in the job: task_type "worker", task_id its rank."""
+        return _Task("worker", self._collective.rank)
+
+    @property
     def is_chief(self) -> bool:
         """Whether this replica prints progress and writes files."""
         return self._collective.rank == 0
@@ -160,6 +165,13 @@ class Strategy:
             return parts
         everyone = self._collective.allgather_object(parts)
         return [np.concatenate([theirs[k] for theirs in everyone]) for k in range(len(parts))]
+
+
+class _Task:
+    __slots__ = ("task_type", "task_id")
+
+    def __init__(self, task_type, task_id):
+        self.task_type, self.task_id = task_type, task_id
 
 
 def _check_same_model(described) -> None:

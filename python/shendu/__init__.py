@@ -8,8 +8,9 @@ from ._device import device, get_device, set_device
 from ._version import __version__
 
 # Imported on first use, so `import shendu` stays fast: `shendu.keras`, `shendu.nn.softmax`,
-# `shendu.version.VERSION`, `shendu.random.set_seed`, `shendu.data.Dataset` (TensorFlow's spellings).
-_LAZY = ("data", "keras", "nn", "random", "version")
+# `shendu.version.VERSION`, `shendu.random.set_seed`, `shendu.data.Dataset`, `shendu.distribute`
+# (TensorFlow's spellings).
+_LAZY = ("data", "distribute", "keras", "nn", "random", "version")
 
 
 def __getattr__(name):

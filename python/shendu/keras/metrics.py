@@ -59,9 +59,11 @@ class Metric:
         self._count = 0.0 + count
         return self._value(self._total)
 
-    def _value(self, total) -> float:
-        """float(result()) given the running total read back to the host: what logs hold."""
-        return _round_to_float32(total / self._count if self._count else 0.0)
+    def _value(self, total, count=None) -> float:
+        """float(result()) given the running total read back to the host: what logs hold.
+        ``count`` replaces this metric's own (a total and count summed over replicas)."""
+        count = self._count if count is None else count
+        return _round_to_float32(total / count if count else 0.0)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:

@@ -34,10 +34,13 @@ def train_validation_split(xs, y, validation_split):
 class EpochIterator:
     """The batches of ``batch_size`` samples of the inputs ``xs`` and targets ``y``, ``steps``
     of them per epoch (all, or at most ``steps_per_epoch``), in a fresh order each epoch when
-    ``shuffle`` (drawn from keras.backend's generator, so seeded runs repeat)."""
+    ``shuffle`` (drawn from keras.backend's generator, so seeded runs repeat). ``shard(index,
+    n)``, when given, cuts each batch's index down to this replica's part (a distribute
+    strategy's)."""
 
-    def __init__(self, xs, y, batch_size, steps_per_epoch=None, shuffle=False):
+    def __init__(self, xs, y, batch_size, steps_per_epoch=None, shuffle=False, shard=None):
         self.xs, self.y, self.batch_size, self.shuffle = xs, y, batch_size, shuffle
+        self.shard = shard
         self.steps = math.ceil(len(y) / batch_size)
         if steps_per_epoch is not None:
             self.steps = min(self.steps, int(steps_per_epoch))
@@ -54,4 +57,6 @@ class EpochIterator:
             index = slice(step * size, (step + 1) * size)
             if order is not None:
                 index = order[index]
+            if self.shard is not None:
+                index = self.shard(index, len(self.y))
             yield step, on_device(take(self.xs, index), self.y[index])

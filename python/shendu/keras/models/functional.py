@@ -346,8 +346,12 @@ class Model(Trainer, Layer):
     # Model.backward takes need_dx (see Conv2D.backward), so an outer model can pass it down.
     _can_skip_dx = True
 
-    def backward(self, ctxs, doutputs, need_dx=True):
+    def backward(self, ctxs, doutputs, need_dx=True, ready=None):
         """Returns (gradients w.r.t. the model's inputs, gradients aligned with self.weights).
+
+        ready(weight_indices, weight_gradients), when given, is called after each layer call's
+        backward with the indices of the weights it added gradients to (a distribute strategy
+        starts summing a bucket of them over the replicas while the backward goes on).
 
         need_dx=False (the trainer: Keras never differentiates w.r.t. the input data) returns
         None for the input gradients and computes none it can avoid: a layer whose input
@@ -382,6 +386,8 @@ class Model(Trainer, Layer):
                 dx, dw = step.layer.backward(ctx, dy)
             for i, g in zip(step.weight_idx, dw):
                 wgrads[i] = g if wgrads[i] is None else wgrads[i] + g
+            if ready is not None:
+                ready(step.weight_idx, wgrads)
             if not wants_dx:  # its input gradients reach only the model's inputs
                 continue
             for s, d in zip(step.ins, dx if step.multi_in else [dx]):

@@ -5,6 +5,11 @@ loss op, backward through the graph, regularizer gradients, and one fused optimi
 weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
 in one native call instead (``dense_stack``). fit and evaluate take their batches from an
 ``EpochIterator``; batch logs are built only when a callback reads them.
+
+A model made or compiled inside a ``shendu.distribute`` strategy's scope trains as one replica
+of many: the strategy shards the batches, sums the gradients and the metric totals over the
+replicas and keeps output and files to rank 0 (``self._distribution``, whose hooks change
+nothing for one replica).
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ import math
 
 import numpy as np
 
-from ... import _config, _device, ops
+from ... import _config, _device, distribute, ops
+from .. import backend, saving
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
-from .. import saving
 from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import dense_stack
@@ -68,6 +73,7 @@ class Trainer:
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
+        self._distribution = distribute.get_strategy()
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -102,6 +108,8 @@ class Trainer:
         self._metrics = None
         self._compile_config = {"optimizer": optimizer, "loss": loss, "metrics": metrics}
         self._compile_serial = next(_serials)
+        if distribute.has_strategy():
+            self._distribution = distribute.get_strategy()
         self.compiled = True
 
     def get_compile_config(self):
@@ -272,20 +280,31 @@ class Trainer:
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y) -> None:
-        if self._fused_step is _UNPLANNED:
-            self._fused_step = dense_stack.plan(self)
+        if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
+            self._fused_step = (
+                None if self._distribution.is_multi_worker else dense_stack.plan(self)
+            )
         if self._fused_step is not None and len(y):
             self._fused_step(xs, y)
             return
         with _step_scope():
-            loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
-            _, grads = self.backward(ctxs, dout, need_dx=False)
+            sync = self._distribution.gradient_sync(self)  # None on one replica
+            if len(y) or sync is None:
+                loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
+                hook = {} if sync is None else {"ready": sync.ready}
+                _, grads = self.backward(ctxs, dout, need_dx=False, **hook)
+                self._update_metrics(loss, y, out)
+            else:  # this replica's shard of a last batch smaller than the replica count
+                grads = [None] * len(self._weight_list())
+            if sync is not None:
+                grads = sync.finish(grads)
             for i, w in self._regularized:
                 grads[i] = grads[i] + w.regularizer.gradient(w.value)
             self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
-            self._update_metrics(loss, y, out)
 
     def _test_step(self, xs, y) -> None:
+        if not len(y):  # this replica's shard of a batch smaller than the replica count
+            return
         with _step_scope():
             loss, out, _, _ = self._loss_and_grad(xs, y, False)
             self._update_metrics(loss, y, out)
@@ -302,9 +321,13 @@ class Trainer:
         """The loss, then the metrics in compile order, read back from the device in one copy."""
         trackers = [self._loss_tracker, *self._metrics]
         if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
-            return [m._value(m._total) for m in trackers]
-        totals = _device.read_back([m._total for m in trackers])
-        return [m._value(total) for m, total in zip(trackers, totals)]
+            if not self._distribution.is_multi_worker:
+                return [m._value(m._total) for m in trackers]
+            totals = [m._total for m in trackers]
+        else:
+            totals = _device.read_back([m._total for m in trackers])
+        totals, counts = self._distribution.sum_totals(totals, [m._count for m in trackers])
+        return [m._value(total, count) for m, total, count in zip(trackers, totals, counts)]
 
     def _logs(self) -> dict:
         logs = dict(zip(self.metrics_names, self._log_values()))
@@ -318,7 +341,7 @@ class Trainer:
         return callbacks_module.CallbackList(
             callbacks,
             add_history=history,
-            add_progbar=verbose != 0,
+            add_progbar=verbose != 0 and self._distribution.is_chief,
             model=self,
             verbose=verbose,
             epochs=epochs,
@@ -351,13 +374,17 @@ class Trainer:
         batch_size = _batch_size(batch_size)
         verbose = _verbose(verbose)
         xs, y, val = self._fit_data(x, y, validation_split, validation_data)
-        batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle)
+        strategy = self._distribution
+        strategy.begin(self, backend.random_generator())
+        batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle, strategy.shard)
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
-        # Hooks that no callback overrides are skipped, and then so are the batch logs.
+        # Hooks that no callback overrides are skipped, and then so are the batch logs (which
+        # are collective over replicas: one listening replica makes every replica build them).
         batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None
-        batch_end = cbs.on_train_batch_end if cbs.listens("on_train_batch_end") else None
+        listens = strategy.any(cbs.listens("on_train_batch_end"))
+        batch_end = cbs.on_train_batch_end if listens else None
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -426,8 +453,10 @@ class Trainer:
     def _evaluate_arrays(self, xs, y, batch_size, cbs, steps=None) -> dict:
         self.reset_metrics()
         cbs.on_test_begin()
-        batch_end = cbs.listens("on_test_batch_end")  # batch logs wait for the device
-        for step, batch in EpochIterator(xs, y, batch_size, steps).epoch():
+        # Batch logs wait for the device, and are collective over replicas.
+        batch_end = self._distribution.any(cbs.listens("on_test_batch_end"))
+        shard = self._distribution.shard
+        for step, batch in EpochIterator(xs, y, batch_size, steps, shard=shard).epoch():
             cbs.on_test_batch_begin(step)
             self._test_step(*batch)
             if batch_end:
@@ -456,6 +485,7 @@ class Trainer:
         y = _as_numpy(y, "y")
         self._check_lengths(xs, y)
         self._prepare("evaluate", y.shape)
+        self._distribution.begin(self, backend.random_generator())
         y = self._targets(y)
         count = math.ceil(len(y) / batch_size)
         if steps is not None:
@@ -475,11 +505,14 @@ class Trainer:
         cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
         cbs.on_predict_begin()
         self._place()
+        strategy = self._distribution
+        strategy.begin(self, backend.random_generator())
         outputs = None
         for step in range(count):
             cbs.on_predict_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            out = _flat(self._predict_batch(take(xs, index)))  # NumPy, as Keras returns
+            part = take(xs, strategy.shard(index, n))
+            out = strategy.gather(_flat(self._predict_batch(part)))  # NumPy, as Keras returns
             if outputs is None:
                 outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
             for buf, o in zip(outputs, out):
@@ -515,6 +548,7 @@ class Trainer:
         y = _as_numpy(y, "y") if y is not None else None
         self._check_lengths(xs, y)
         self._prepare(what, None if y is None else y.shape)
+        self._distribution.begin(self, backend.random_generator())
         targets = self._targets(y)
         # Only conversions that returned the very arrays given are skipped next time: those
         # checked shapes and dtypes alone (label values are checked on every batch).
@@ -528,7 +562,7 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
-        xs, y = self._batch(x, y, "train_on_batch")
+        xs, y = self._shard(*self._batch(x, y, "train_on_batch"))
         fused = self._fused_step
         if (
             not return_dict
@@ -545,10 +579,17 @@ class Trainer:
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         if sample_weight is not None:
             raise ValueError("test_on_batch: sample_weight is not supported by shendu")
-        xs, y = self._batch(x, y, "test_on_batch")
+        xs, y = self._shard(*self._batch(x, y, "test_on_batch"))
         self.reset_metrics()
         self._test_step(*on_device(xs, y))
         return self._batch_result(return_dict)
+
+    def _shard(self, xs, y):
+        """This replica's part of a global batch (all of it on one replica)."""
+        if not self._distribution.is_multi_worker:
+            return xs, y
+        index = self._distribution.shard(slice(0, len(y)), len(y))
+        return take(xs, index), y[index]
 
     def _batch_result(self, return_dict):
         """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
@@ -562,11 +603,14 @@ class Trainer:
 
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
+    # One replica of many writes: the chief (the weights are the same on every replica).
     def save(self, filepath, overwrite=True, **kwargs):
-        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+        if self._distribution.is_chief:
+            saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        if self._distribution.is_chief:
+            saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         saving.load_weights(self, filepath, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
-from . import serialization
+from . import row_gradient, serialization
 
 
 def _positive(name, value):
@@ -91,7 +91,8 @@ class Optimizer:
         return [np.zeros(()), np.zeros(())] + [s for slots in self._slots.values() for s in slots]
 
     def apply(self, grads, variables) -> None:
-        """One update of each variable with its gradient (None gradients are skipped)."""
+        """One update of each variable with its gradient (None gradients are skipped). A
+        RowGradient (an Embedding's) updates as TF-Keras's sparse gradients do (row_gradient)."""
         self.iterations += 1
         for var, grad in zip(variables, grads):
             if grad is not None:
@@ -142,7 +143,7 @@ class SGD(Optimizer):
     def _update(self, param, grad, slots):
         ops.sgd_update(
             param,
-            grad,
+            row_gradient.dense(grad),
             slots[0] if slots else None,
             self.learning_rate,
             self.momentum,
@@ -176,6 +177,7 @@ class Adam(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, param, grad, slots):
+        grad, grad_sq = row_gradient.dense_and_squares(grad)
         ops.adam_update(
             param,
             grad,
@@ -186,6 +188,7 @@ class Adam(Optimizer):
             self.beta_1,
             self.beta_2,
             self.epsilon,
+            grad_sq,
         )
 
     def get_config(self):
@@ -220,7 +223,10 @@ class RMSprop(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, param, grad, slots):
-        ops.rmsprop_update(param, grad, slots[0], self.learning_rate, self.rho, self.epsilon)
+        grad, grad_sq = row_gradient.dense_and_squares(grad)
+        ops.rmsprop_update(
+            param, grad, slots[0], self.learning_rate, self.rho, self.epsilon, grad_sq
+        )
 
     def get_config(self):
         return {

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ... import _device
-from .. import backend, initializers, registry, regularizers
+from .. import backend, initializers, keras_config, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
 from . import arguments
 
@@ -124,7 +124,7 @@ class Layer:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
-        if dtype not in (None, "float32") and not (isinstance(dtype, dict)):
+        if dtype not in (None, "float32"):
             raise ValueError(f"dtype: only 'float32' is supported, got {dtype!r}")
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name: expected a string, got {name!r}")
@@ -321,7 +321,8 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Keras 3's configs carry keys without effect here (keras_config drops them).
+        return cls(**keras_config.constructor_kwargs(config))
 
     def get_build_config(self):
         """The input shape the layer was built for, as Keras records it (None when unbuilt)."""

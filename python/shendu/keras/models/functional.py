@@ -442,7 +442,10 @@ class Model(Trainer, Layer):
         for layer in self.layers:
             inbound = []
             for node in layer._inbound_nodes:
-                if not all(id(t) in self._known_tensor_ids() for t in node.input_tensors):
+                # An input layer's node reads nothing: Keras records it with no nodes.
+                if not node.input_tensors or not all(
+                    id(t) in self._known_tensor_ids() for t in node.input_tensors
+                ):
                     continue
                 inbound.append({"args": [_tensor_config(node.inputs)], "kwargs": {}})
             entry = serialize(layer)
@@ -509,6 +512,9 @@ class Functional(Model):
     Input shapes: those of ``inputs``. Output shapes: those of ``outputs`` (a list when
     ``outputs`` was given as one).
     """
+
+    # Keras 3 exports no keras.Functional: its records name the defining module.
+    _public_module = "keras.src.models.functional"
 
 
 def _tensor_config(inputs):

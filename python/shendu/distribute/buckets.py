@@ -11,7 +11,9 @@ and returns the summed gradients.
 
 Each replica scales its gradients by its share of the global batch (shard size / global batch
 size) before the sum: the losses are means over the shard, so the sum is the gradient of the
-mean over the global batch, exact for uneven shards.
+mean over the global batch, exact for uneven shards. An Embedding's gradient (a RowGradient) also
+sends its lookups' squares, scaled by the square of that share, in a sum of its own: the
+second-moment optimizers take them as one process over the global batch would.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import collections
 
 import numpy as np
 
+from ..keras import row_gradient
+
 
 class _Bucket:
-    __slots__ = ("indices", "offsets", "buffer", "remaining", "handle")
+    __slots__ = ("indices", "offsets", "buffer", "remaining", "handle", "squares")
 
     def __init__(self, indices, shapes):
         self.indices = indices
@@ -31,6 +35,7 @@ class _Bucket:
         self.buffer = np.empty(self.offsets[-1], np.float32)
         self.remaining = 0
         self.handle = None
+        self.squares = {}  # weight index -> (buffer, handle) of a RowGradient's squares
 
 
 class GradientBuckets:
@@ -71,6 +76,7 @@ class GradientBuckets:
         for b in self.buckets:
             b.remaining = len(b.indices)
             b.handle = None
+            b.squares = {}
 
     def ready(self, weight_indices, grads) -> None:
         """One layer call's backward is done: its weights' gradients are in ``grads``."""
@@ -92,10 +98,14 @@ class GradientBuckets:
     def _start(self, bucket, grads) -> None:
         for k, i in enumerate(bucket.indices):
             out = bucket.buffer[bucket.offsets[k] : bucket.offsets[k + 1]].reshape(self._shapes[i])
-            if grads[i] is None:  # the gradient did not reach this weight: it adds zero
+            grad = grads[i]
+            if grad is None:  # the gradient did not reach this weight: it adds zero
                 out.fill(0.0)
-            else:
-                np.multiply(grads[i], self._scale, out=out, casting="same_kind")
+                continue
+            if isinstance(grad, row_gradient.RowGradient):
+                squares = np.multiply(grad.squares(), self._scale * self._scale, dtype=np.float32)
+                bucket.squares[i] = (squares, self._collectives.start_allreduce(squares))
+            np.multiply(grad, self._scale, out=out, casting="same_kind")
         bucket.handle = self._collectives.start_allreduce(bucket.buffer)
         self._started.append(bucket)
 
@@ -110,6 +120,9 @@ class GradientBuckets:
             b.handle.wait()
             for k, i in enumerate(b.indices):
                 out[i] = b.buffer[b.offsets[k] : b.offsets[k + 1]].reshape(self._shapes[i])
+            for i, (squares, handle) in b.squares.items():
+                handle.wait()
+                out[i] = row_gradient.SummedRows(out[i], squares)
         return out
 
 

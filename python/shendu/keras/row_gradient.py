@@ -54,9 +54,24 @@ class RowGradient:
         return value if dtype is None else value.astype(dtype)
 
 
+class SummedRows:
+    """A RowGradient already summed, with its lookups' squares summed beside it: what a sum over
+    replicas gives (each replica's lookups are squared before the sum, as on one process)."""
+
+    def __init__(self, dense, squares):
+        self.dense_value = dense
+        self.squares_value = squares
+
+    def __array__(self, dtype=None, copy=None):
+        value = _device.to_host(self.dense_value)
+        return value if dtype is None else value.astype(dtype)
+
+
 def dense(grad):
     """``grad`` as an array (a RowGradient summed)."""
-    return grad.dense() if isinstance(grad, RowGradient) else grad
+    if isinstance(grad, RowGradient):
+        return grad.dense()
+    return grad.dense_value if isinstance(grad, SummedRows) else grad
 
 
 def dense_and_squares(grad):
@@ -64,4 +79,6 @@ def dense_and_squares(grad):
     when it is simply ``dense(grad) ** 2``."""
     if isinstance(grad, RowGradient):
         return grad.dense(), grad.squares()
+    if isinstance(grad, SummedRows):
+        return grad.dense_value, grad.squares_value
     return grad, None

@@ -17,14 +17,17 @@ import math
 import numpy as np
 
 from ... import _device
+from ...tensor import VariableBase
 from .. import backend, initializers, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
 from . import arguments
 
 
-class Variable:
+class Variable(VariableBase):
     """A float32 weight on the current device (shendu.set_device); optimizers update ``value`` in
-    place, so its identity changes only when the model moves to another device (``_place``)."""
+    place, so its identity changes only when the model moves to another device (``_place``).
+    It is also a ``tf.Variable``: tapes watch it when trainable, and it has the same operators
+    and ``assign`` / ``assign_add`` / ``assign_sub``."""
 
     # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
     # tell with one comparison that what it planned its training step for still holds.
@@ -42,31 +45,6 @@ class Variable:
         self.trainable = trainable
         self.regularizer = regularizer
 
-    @property
-    def shape(self) -> tuple:
-        return self.value.shape
-
-    @property
-    def dtype(self) -> str:
-        return "float32"
-
-    def numpy(self) -> np.ndarray:
-        return _device.to_host(self.value, copy=True)
-
-    def __array__(self, dtype=None, copy=None):
-        value = _device.to_host(self.value)
-        return value if dtype is None else value.astype(dtype)
-
-    def assign(self, value) -> None:
-        xp = _device.array_module(self.value)
-        value = xp.asarray(value) if xp is not np else _device.to_host(value)
-        if value.shape != self.value.shape:
-            raise ValueError(
-                f"Variable {self.path!r}: cannot assign a value of shape "
-                f"{value.shape} to a variable of shape {self.value.shape}"
-            )
-        xp.copyto(self.value, value, casting="unsafe")
-
     def _place(self) -> None:
         """Moves the value to the current device (a no-op when it is there already)."""
         value = _device.to_device(self.value)
@@ -74,7 +52,7 @@ class Variable:
             self.value = value
 
     def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"
 
 
 def _map_shapes(fn, inputs):

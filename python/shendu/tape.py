@@ -28,6 +28,8 @@ actually has to pass through them.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .tensor import eager as _wrap
@@ -68,6 +70,17 @@ def record(name, inputs, outputs, backward) -> None:
     for tape in _active:
         if tape._recording and tape._watches_any(inputs):
             tape._add(_Node(name, inputs, outputs, backward))
+
+
+@contextlib.contextmanager
+def isolated():
+    """A block whose operations no open tape records (a layer's private tape runs in one)."""
+    global _active
+    outer, _active = _active, []
+    try:
+        yield
+    finally:
+        _active = outer
 
 
 def _structure_flatten(x) -> list:

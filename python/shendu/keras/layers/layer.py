@@ -17,10 +17,11 @@ import math
 import numpy as np
 
 from ... import _device
+from ... import tape as _tape
 from ...tensor import VariableBase
 from .. import backend, initializers, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
-from . import arguments
+from . import arguments, taped
 
 
 class Variable(VariableBase):
@@ -55,6 +56,32 @@ class Variable(VariableBase):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"
 
 
+def _tracking_setattr(self, name, value) -> None:
+    """Keras's attribute tracking, for classes that define call(): layers assigned to
+    attributes (alone or in a list or tuple) become sublayers, whose weights are the layer's."""
+    if not name.startswith("_"):
+        found = [value] if isinstance(value, Layer) else None
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            found = list(value)
+        if found:
+            sublayers = self.__dict__.setdefault("_sublayers", [])
+            sublayers.extend(v for v in found if all(v is not k for k in sublayers))
+    object.__setattr__(self, name, value)
+
+
+def _penalty(w):
+    """w's regularization penalty as a float32 tensor, recorded with its gradient."""
+    value = eager(np.float32(_device.to_host(w.regularizer(w.value))))
+    if _tape._active:
+        _tape.record(
+            f"{w.path}/regularizer",
+            [w],
+            [value],
+            lambda douts, need: [w.regularizer.gradient(w.value) * float(douts[0])],
+        )
+    return value
+
+
 def _map_shapes(fn, inputs):
     return [fn(v) for v in inputs] if isinstance(inputs, (list, tuple)) else fn(inputs)
 
@@ -83,9 +110,21 @@ class Layer:
     # Where Keras's API exports the class: the "module" of its serialized record.
     _public_module = "keras.layers"
 
+    # Whether the class computes with call() (users' subclasses) rather than forward/backward.
+    _defines_call = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         registry.register_builtin("layers", cls)
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            # It computes with call(), even below a base that runs a graph (keras.Model): the
+            # graph's forward/backward give way to the call-based ones.
+            cls._defines_call = True
+            cls._can_skip_dx = False
+            cls.__setattr__ = _tracking_setattr
+            for name in ("forward", "backward", "compute_output_shape"):
+                if name not in cls.__dict__:
+                    setattr(cls, name, Layer.__dict__[name])
 
     def __init__(
         self,
@@ -150,10 +189,20 @@ class Layer:
         self._trainable = bool(value)
         for w in self._weights:
             w.trainable = self._trainable
+        for layer in self.__dict__.get("_sublayers", ()):
+            layer.trainable = value
 
     @property
     def weights(self) -> list:
-        return list(self._weights)
+        sublayers = self.__dict__.get("_sublayers")
+        if not sublayers:
+            return list(self._weights)
+        seen, out = set(), []
+        for w in self._weights + [w for layer in sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
 
     @property
     def trainable_weights(self) -> list:
@@ -169,8 +218,9 @@ class Layer:
 
     @property
     def losses(self) -> list:
-        """The regularization penalties of this layer's weights, as floats."""
-        return [float(w.regularizer(w.value)) for w in self.weights if w.regularizer is not None]
+        """The regularization penalties of this layer's weights, as scalar tensors (a tape
+        records them, so adding them to a loss adds their gradients)."""
+        return [_penalty(w) for w in self.weights if w.regularizer is not None]
 
     def get_weights(self) -> list:
         return [w.numpy() for w in self.weights]
@@ -214,13 +264,25 @@ class Layer:
             self._build_input_shape = input_shape
 
     def compute_output_shape(self, input_shape):
+        if self._defines_call:
+            return taped.output_shape_by_call(self, input_shape)
         return input_shape
 
+    def call(self, inputs, training=None):
+        """What a subclass computes, with tensor operations and layer calls (Keras's way to
+        write a layer); its gradients come from GradientTape. Built-in layers define
+        forward / backward instead."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
+
     def forward(self, inputs, training=False):
-        raise NotImplementedError
+        if self._defines_call:
+            return taped.forward_by_call(self, inputs, training)
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
 
     def backward(self, ctx, doutputs):
-        raise NotImplementedError
+        if self._defines_call:
+            return taped.backward_by_call(self, ctx, doutputs)
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
 
     def output_activation(self):
         """The softmax/sigmoid this layer ends with, if a cross-entropy loss may take its logits."""
@@ -235,12 +297,19 @@ class Layer:
             raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_symbolic(inputs)
-        inputs = _map_shapes(self._as_array, inputs)
-        self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], inputs))
+        if self._defines_call:  # run as Python: a tape records the operations inside
+            inputs = taped.as_call_input(inputs)
+            self._maybe_build(_map_shapes(lambda a: (None,) + tuple(a.shape[1:]), inputs))
+            return taped.run_call(self, inputs, bool(training))
+        arrays = _map_shapes(self._as_array, inputs)
+        self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], arrays))
         for w in self.weights:
             w._place()
-        outputs, _ = self.forward(_map_shapes(_device.to_device, inputs), training=bool(training))
-        return eager(_map_shapes(_device.to_host, outputs))
+        outputs, ctx = self.forward(_map_shapes(_device.to_device, arrays), training=bool(training))
+        outputs = eager(_map_shapes(_device.to_host, outputs))
+        if _tape._active:
+            taped.record_call(self, inputs, outputs, ctx)
+        return outputs
 
     def _as_array(self, x):
         x = _device.to_host(x.numpy() if hasattr(x, "numpy") else x)

@@ -247,6 +247,8 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self) -> list:
+        if self._defines_call:  # a subclass: the layers its attributes hold
+            return list(self.__dict__.get("_sublayers", ()))
         return list(self._graph_layers)
 
     def get_layer(self, name=None, index=None):
@@ -339,7 +341,7 @@ class Model(Trainer, Layer):
         return self.forward(inputs, training, logits=True)
 
     def output_activation(self):
-        if self._logit_step is None:
+        if self._defines_call or self._logit_step is None:
             return None
         return self._steps[self._logit_step].layer.output_activation()
 
@@ -395,7 +397,7 @@ class Model(Trainer, Layer):
     @property
     def _int_input(self) -> bool:
         """Integer input arrays stay integers when the model's input feeds an Embedding."""
-        if not self.built:
+        if not self.built or self._defines_call:
             return False
         first = {s: False for s in self._input_slots}
         for step in self._steps:

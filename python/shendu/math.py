@@ -275,7 +275,7 @@ def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
     return _record(
         "reduce_sum",
         (input_tensor,),
-        a.sum(axis=axes, keepdims=keepdims),
+        a.sum(axis=axes, keepdims=keepdims, dtype=None if a.dtype == np.bool_ else a.dtype),
         lambda d: (_expand_to(d, a.shape, axes).astype(a.dtype),),
     )
 
@@ -641,6 +641,8 @@ def _install_operators() -> None:
         cls.__neg__ = negative
         cls.__abs__ = abs
         cls.__getitem__ = getitem
+    VariableBase.__lt__, VariableBase.__le__ = less, less_equal
+    VariableBase.__gt__, VariableBase.__ge__ = greater, greater_equal
     Tensor.__array_ufunc__ = _tensor_ufunc
 
 

@@ -195,14 +195,19 @@ class GradientTape:
                     f"got {len(seeds)}"
                 )
         grads = self._backward(targets, seeds, source_list)
-        if _active:  # a gradient taken while an outer tape records: a value it cannot trace
-            record("gradient (second order)", targets + source_list, [], None)
         results = []
         for s in source_list:
             g = grads.get(id(s))
             if g is None and unconnected_gradients == "zero":
                 g = np.zeros(s.shape, dtype=_dtype_of(s))
             results.append(None if g is None else _wrap(g))
+        if _active:  # a gradient taken while an outer tape records: a value it cannot trace
+            record(
+                "gradient (second order)",
+                targets + source_list,
+                [r for r in results if r is not None],
+                None,
+            )
         if not self._persistent:
             self._nodes, self._watched = [], {}
         return _structure_pack(sources, iter(results))
@@ -210,7 +215,7 @@ class GradientTape:
     def _backward(self, targets, seeds, sources) -> dict:
         nodes = self._nodes
         # Which values lead to a source: only their gradients are computed.
-        depends = {id(s) for s in sources}
+        depends = {id(s) for s in sources if self._watches(s)}
         live = []
         for node in nodes:
             if any(id(x) in depends for x in node.inputs):

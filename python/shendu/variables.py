@@ -31,7 +31,7 @@ class Variable(_KerasVariable):
             raise ValueError("Variable: initial_value must be given")
         if callable(initial_value):
             initial_value = initial_value() if shape is None else initial_value(shape)
-        value = np.ascontiguousarray(constant(initial_value, dtype).numpy())
+        value = np.array(constant(initial_value, dtype).numpy(), order="C")
         name = name or ("Variable" if not (n := next(_numbers)) else f"Variable_{n}")
         self.value = _device.to_device(value) if value.dtype == np.float32 else value
         self.name = name

@@ -179,6 +179,8 @@ class Model(Trainer, Layer):
 
     def _weight_list(self) -> list:
         """self.weights, listed once per graph build (layers have their weights by then)."""
+        if self._defines_call:  # no graph: its layers may gain weights at any call
+            return self.weights
         if self._weights_memo[0] != self._graph_serial:
             self._weights_memo = (self._graph_serial, self.weights)
         return self._weights_memo[1]

@@ -166,10 +166,26 @@ class Layer:
     # --- weights ----------------------------------------------------------------------------
 
     def add_weight(
-        self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True
+        self,
+        name=None,
+        shape=None,
+        initializer="glorot_uniform",
+        regularizer=None,
+        trainable=True,
+        dtype=None,
     ) -> Variable:
+        """A new float32 weight of this layer. Takes Keras 3's keywords (``shape=``,
+        ``initializer=``, ``name=``...); a shape given first, as Keras 3's positional order
+        has it, is taken as the shape."""
+        if isinstance(name, (list, tuple)):
+            name, shape = shape, name
+        if shape is None:
+            raise ValueError(f"{self.name}.add_weight: shape must be given")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"add_weight: only dtype 'float32' is supported, got {dtype!r}")
+        name = name or ("variable" if not self._weights else f"variable_{len(self._weights)}")
         shape = tuple(int(d) for d in shape)
-        value = initializers.get(initializer)(shape)
+        value = initializers.get(initializer or "glorot_uniform")(shape)
         var = Variable(
             value,
             name,
@@ -384,6 +400,8 @@ class Layer:
         else:
             shape = tuple(shape)
         self._maybe_build(shape)
+        if self._defines_call:  # its sublayers make their weights when first called
+            taped.output_shape_by_call(self, shape)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

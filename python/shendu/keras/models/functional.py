@@ -6,6 +6,8 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 
 from __future__ import annotations
 
+import inspect
+
 from .. import activations, backend
 from ..layers import deserialize, serialize
 from ..layers.convolutional import MaxPooling2D
@@ -435,6 +437,8 @@ class Model(Trainer, Layer):
     # --- configuration --------------------------------------------------------------------
 
     def get_config(self) -> dict:
+        if self._defines_call:
+            return _subclass_config(self)
         names = {}
         layer_configs = []
         for layer in self.layers:
@@ -470,6 +474,8 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if cls._defines_call:  # a subclass: its get_config holds its constructor's arguments
+            return cls(**config)
         created = {}
         for entry in config["layers"]:
             created[entry["name"]] = deserialize(entry, custom_objects)
@@ -507,6 +513,25 @@ class Functional(Model):
     Input shapes: those of ``inputs``. Output shapes: those of ``outputs`` (a list when
     ``outputs`` was given as one).
     """
+
+
+def _subclass_config(model) -> dict:
+    """Keras's config of a subclassed model that does not define get_config: its name and
+    trainable flag, which rebuild it only when its __init__ needs no other argument."""
+    params = inspect.signature(type(model).__init__).parameters.values()
+    required = [
+        p.name
+        for p in list(params)[1:]
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if required:
+        raise NotImplementedError(
+            f"{type(model).__name__} is a subclassed model whose __init__ takes arguments "
+            f"({', '.join(required)}), so it cannot be saved to a .keras file without a "
+            "get_config() method returning them (and from_config, if they are not plain "
+            "values); save_weights / load_weights work without one"
+        )
+    return {"name": model.name, "trainable": model.trainable}
 
 
 def _tensor_config(inputs):

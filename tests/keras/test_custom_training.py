@@ -362,3 +362,35 @@ def test_gradient_errors_are_clear():
         tape.gradient(rounded, model.trainable_variables)
     with pytest.raises(ValueError, match="2 gradients for 1 variables"):
         keras.optimizers.SGD().apply([None, None], model.trainable_variables[:1])
+
+
+def test_keras_ops_spell_the_same_operations():
+    from shendu.keras import ops
+
+    x = tf.constant([[1.0, -2.0], [3.0, 0.5]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = ops.sum(ops.square(ops.relu(x))) + ops.mean(ops.clip(x, 0.0, 1.0))
+    np.testing.assert_allclose(tape.gradient(y, x), [[2.25, 0.0], [6.0, 1.25]])
+    np.testing.assert_allclose(ops.concatenate([x, x], axis=0).shape, (4, 2))
+    labels = np.array([0, 1])
+    np.testing.assert_allclose(
+        ops.sparse_categorical_crossentropy(labels, x, from_logits=True),
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels, x),
+    )
+    with pytest.raises(AttributeError, match="shendu does not provide keras.ops.fft"):
+        ops.fft  # noqa: B018
+
+
+def test_the_custom_training_loop_example_runs():
+    from shendu.bench import examples
+
+    program = examples.load("custom_training_loop")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (40, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, 40)
+    accuracy = program.fit(program.build_model(), ((x, y), (x[:8], y[:8])), epochs=1, verbose=0)
+    assert 0.0 <= accuracy <= 1.0
+    text = examples.source("custom_training_loop", "tensorflow.keras")
+    imports = [ln for ln in text.splitlines() if ln.startswith(("import ", "from "))]
+    assert "import tensorflow as tf" in imports and not any("shendu" in ln for ln in imports)

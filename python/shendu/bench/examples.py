@@ -48,12 +48,13 @@ def source(name: str, keras_name: str = "shendu.keras") -> str:
         text = f.read()
     if keras_name == "shendu.keras":
         return text
-    # TensorFlow's own spellings outside Keras (tf.distribute) in programs that import shendu so
-    top = keras_name.split(".")[0]
-    return (
-        text.replace("from shendu import keras", f"import {keras_name} as keras")
-        .replace("from shendu.keras", f"from {keras_name}")
-        .replace("import shendu as tf", f"import {top} as tf")
+    # A custom-loop program's `import shendu as tf` becomes the package of that Keras (tensorflow
+    # for tensorflow.keras).
+    package = keras_name.rpartition(".")[0]
+    if package:
+        text = text.replace("import shendu as tf", f"import {package} as tf")
+    return text.replace("from shendu import keras", f"import {keras_name} as keras").replace(
+        "from shendu.keras", f"from {keras_name}"
     )
 
 

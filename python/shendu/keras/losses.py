@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
+from .. import tape as _tape
 from . import serialization
 from .tensors import eager
 
@@ -73,8 +74,16 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
             raise ValueError(f"{self.name}: sample_weight is not supported by shendu")
-        value, _ = self.compute(y_true, _float(y_pred))
-        return eager(np.float32(value))
+        value, grad = self.compute(y_true, _float(y_pred))
+        loss = eager(np.float32(_device.to_host(value)))
+        if _tape._active:  # recorded with the gradient the fused op computed anyway
+            _tape.record(
+                self.name,
+                [y_true, y_pred],
+                [loss],
+                lambda douts, need: [None, grad if float(douts[0]) == 1.0 else grad * douts[0]],
+            )
+        return loss
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": "sum_over_batch_size"}

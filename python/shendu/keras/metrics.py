@@ -77,6 +77,11 @@ class Metric:
     def _values(self, y_true, y_pred):
         raise NotImplementedError
 
+    def __call__(self, *args, **kwargs):
+        """update_state(*args, **kwargs), then the result (as Keras)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
+
     def result(self):
         return eager(np.float32(self._value(*_device.read_back([self._total]))))
 

@@ -62,6 +62,11 @@ class SummedRows:
         self.dense_value = dense
         self.squares_value = squares
 
+    def __add__(self, other):  # a dense gradient added (a regularizer's): as for a RowGradient
+        return self.dense_value + other
+
+    __radd__ = __add__
+
     def __array__(self, dtype=None, copy=None):
         value = _device.to_host(self.dense_value)
         return value if dtype is None else value.astype(dtype)

@@ -77,6 +77,9 @@ def save_model(model, filepath, overwrite=True):
         "config": model.get_config(),
         "compile_config": compile_config,
     }
+    if getattr(model, "_defines_call", False):  # a subclassed model: found by its registered name
+        config["module"] = type(model).__module__
+        config["registered_name"] = registry.get_registered_name(type(model))
     if hasattr(model, "get_build_config"):
         config["build_config"] = model.get_build_config()
     try:

@@ -30,6 +30,7 @@ from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import dense_stack
 from .epoch_iterator import EpochIterator, on_device, take, train_validation_split
+from .steps import StepMethods
 
 
 def _flat(x):
@@ -58,7 +59,7 @@ _serials = itertools.count()  # compile() and graph builds, so _prepare knows wh
 _UNPLANNED = object()  # the fused step is planned at the first training step that needs it
 
 
-class Trainer:
+class Trainer(StepMethods):
     def __init__(self):
         self.optimizer = None
         self.loss = None
@@ -74,6 +75,8 @@ class Trainer:
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
         self._distribution = distribute.get_strategy()
+        self._step_methods = False  # whether fit runs train_step / test_step (see steps.py)
+        self._returned_logs = None  # what the last step method returned
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -158,8 +161,7 @@ class Trainer:
         return [self._loss_tracker] + list(self._metrics or [])
 
     def reset_metrics(self) -> None:
-        self._loss_tracker.reset_state()
-        for m in self._metrics or []:
+        for m in self.metrics:
             m.reset_state()
 
     # --- data -------------------------------------------------------------------------------
@@ -177,6 +179,8 @@ class Trainer:
         if isinstance(x, dict):
             raise ValueError(f"{name}: dict inputs are not supported; pass an array or a list")
         xs = [_as_numpy(a, name) for a in _flat(x)]
+        if self._defines_call:  # its inputs are whatever its call() takes
+            return [a if a.dtype.kind in "iu" else a.astype(np.float32, copy=False) for a in xs]
         self._ensure_built(xs)
         if len(xs) != len(self.inputs):
             raise ValueError(
@@ -202,6 +206,8 @@ class Trainer:
         if y is None:
             raise ValueError(f"{name}: expected target data, got None")
         y = _as_numpy(y, name)
+        if self._step_methods:  # the step method gets the targets as they are, as in Keras
+            return y
         return self.loss.prepare_targets(y, self.outputs[0].shape)
 
     @staticmethod
@@ -228,6 +234,13 @@ class Trainer:
     def _prepare(self, what, y_shape=None) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model ({what}).")
+        self._step_methods = self._runs_step_methods()
+        if self._step_methods:
+            if self._metrics is None and y_shape is not None and not self._defines_call:
+                self._resolve_metrics(y_shape, self.outputs[0].shape)
+            self._place()
+            self._prepared = None
+            return
         if self.loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self.outputs) != 1:
@@ -280,6 +293,9 @@ class Trainer:
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y) -> None:
+        if self._step_methods:
+            self._step_logs(self.train_step((xs if len(xs) > 1 else xs[0], y)))
+            return
         if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
             self._fused_step = (
                 None if self._distribution.is_multi_worker else dense_stack.plan(self)
@@ -303,6 +319,9 @@ class Trainer:
             self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
 
     def _test_step(self, xs, y) -> None:
+        if self._step_methods:
+            self._step_logs(self.test_step((xs if len(xs) > 1 else xs[0], y)))
+            return
         if not len(y):  # this replica's shard of a batch smaller than the replica count
             return
         with _step_scope():
@@ -330,7 +349,10 @@ class Trainer:
         return [m._value(total, count) for m, total, count in zip(trackers, totals, counts)]
 
     def _logs(self) -> dict:
-        logs = dict(zip(self.metrics_names, self._log_values()))
+        if self._step_methods:
+            logs = dict(self._returned_logs or {})
+        else:
+            logs = dict(zip(self.metrics_names, self._log_values()))
         # Keras 3 passes logs through tree.map_structure, which sorts dict keys: history,
         # progress bars and return_dict all show them alphabetically (accuracy before loss).
         return dict(sorted(logs.items()))
@@ -523,9 +545,13 @@ class Trainer:
             outputs = [np.empty((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
         if steps is not None:
             outputs = [o[: min(n, count * batch_size)] for o in outputs]
-        return outputs if self._nested_outputs else outputs[0]
+        nested = len(outputs) > 1 if self._defines_call else self._nested_outputs
+        return outputs if nested else outputs[0]
 
     def _predict_batch(self, xs):
+        if self._defines_call or type(self).predict_step is not StepMethods.predict_step:
+            out = self.predict_step((xs if len(xs) > 1 else xs[0],))
+            return [np.asarray(o) for o in out] if isinstance(out, list) else np.asarray(out)
         xs = [_device.to_device(a) for a in xs]
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return [_device.to_host(o) for o in out] if isinstance(out, list) else _device.to_host(out)
@@ -594,6 +620,9 @@ class Trainer:
     def _batch_result(self, return_dict):
         """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
         in compile order) without building the dict."""
+        if self._step_methods:
+            logs = self._returned_logs or {}
+            return dict(sorted(logs.items())) if return_dict else _keras_values(list(logs.values()))
         return self._logs() if return_dict else _keras_values(self._log_values())
 
     def predict_on_batch(self, x):

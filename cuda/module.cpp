@@ -116,13 +116,14 @@ PYBIND11_MODULE(_cuda_kernels, m) {
                          bool nesterov, Ptr s) {
     sgd_update(f32(param), f32(grad), f32(velocity), n, lr, momentum, nesterov, stream(s));
   });
-  m.def("adam_update", [](Ptr param, Ptr grad, Ptr m1, Ptr v, int64_t n, float lr_t, float b1,
-                          float b2, float eps, Ptr s) {
-    adam_update(f32(param), f32(grad), f32(m1), f32(v), n, lr_t, b1, b2, eps, stream(s));
+  m.def("adam_update", [](Ptr param, Ptr grad, Ptr grad_sq, Ptr m1, Ptr v, int64_t n, float lr_t,
+                          float b1, float b2, float eps, Ptr s) {
+    adam_update(f32(param), f32(grad), f32(grad_sq), f32(m1), f32(v), n, lr_t, b1, b2, eps,
+                stream(s));
   });
-  m.def("rmsprop_update", [](Ptr param, Ptr grad, Ptr avg_sq, int64_t n, float lr, float rho,
-                             float eps, Ptr s) {
-    rmsprop_update(f32(param), f32(grad), f32(avg_sq), n, lr, rho, eps, stream(s));
+  m.def("rmsprop_update", [](Ptr param, Ptr grad, Ptr grad_sq, Ptr avg_sq, int64_t n, float lr,
+                             float rho, float eps, Ptr s) {
+    rmsprop_update(f32(param), f32(grad), f32(grad_sq), f32(avg_sq), n, lr, rho, eps, stream(s));
   });
 
   m.def("im2col", [](Ptr x, const std::array<int64_t, 12>& g, Ptr cols, Ptr s) {

@@ -69,11 +69,20 @@ void sgd_update(py::handle param_obj, py::handle grad_obj, py::handle velocity_o
                      nesterov);
 }
 
+// The optional squared gradient (None: grad ** 2), of param's shape like grad.
+std::optional<FloatArray> as_grad_sq(py::handle obj, const FloatArray& param) {
+  if (obj.is_none()) return std::nullopt;
+  FloatArray grad_sq = as_float32(obj, "grad_sq");
+  require_same_shape(grad_sq, "grad_sq", param, "param");
+  return grad_sq;
+}
+
 void adam_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py::handle v_obj,
                  py::handle step_obj, py::handle lr_obj, py::handle beta_1_obj,
-                 py::handle beta_2_obj, py::handle epsilon_obj) {
+                 py::handle beta_2_obj, py::handle epsilon_obj, py::handle grad_sq_obj) {
   FloatArray param = as_float32_inplace(param_obj, "param");
   FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
   FloatArray m = as_state(m_obj, "m", param);
   FloatArray v = as_state(v_obj, "v", param);
   const int64_t step = as_int(step_obj, "step", 1);
@@ -83,23 +92,28 @@ void adam_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py
   const double beta_2 = as_factor(beta_2_obj, "beta_2", false);
   const double epsilon = as_finite_double(epsilon_obj, "epsilon");
   require_disjoint({{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&v, "v"}});
+  if (grad_sq) require_disjoint({{&param, "param"}, {&*grad_sq, "grad_sq"}, {&m, "m"}, {&v, "v"}});
   py::gil_scoped_release release;
-  shendu::adam_update(param.mutable_data(), grad.data(), m.mutable_data(), v.mutable_data(),
-                      param.size(), step, lr, beta_1, beta_2, epsilon);
+  shendu::adam_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                      m.mutable_data(), v.mutable_data(), param.size(), step, lr, beta_1, beta_2,
+                      epsilon);
 }
 
 void rmsprop_update(py::handle param_obj, py::handle grad_obj, py::handle avg_sq_obj,
-                    py::handle lr_obj, py::handle rho_obj, py::handle epsilon_obj) {
+                    py::handle lr_obj, py::handle rho_obj, py::handle epsilon_obj,
+                    py::handle grad_sq_obj) {
   FloatArray param = as_float32_inplace(param_obj, "param");
   FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
   FloatArray avg_sq = as_state(avg_sq_obj, "avg_sq", param);
   const double lr = as_finite_double(lr_obj, "learning_rate");
   const double rho = as_factor(rho_obj, "rho", true);
   const double epsilon = as_finite_double(epsilon_obj, "epsilon");
   require_disjoint({{&param, "param"}, {&grad, "grad"}, {&avg_sq, "avg_sq"}});
+  if (grad_sq) require_disjoint({{&param, "param"}, {&*grad_sq, "grad_sq"}, {&avg_sq, "avg_sq"}});
   py::gil_scoped_release release;
-  shendu::rmsprop_update(param.mutable_data(), grad.data(), avg_sq.mutable_data(), param.size(),
-                         lr, rho, epsilon);
+  shendu::rmsprop_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                         avg_sq.mutable_data(), param.size(), lr, rho, epsilon);
 }
 
 }  // namespace
@@ -110,9 +124,10 @@ void bind_optimizers(py::module_& m) {
         py::arg("momentum") = 0.0, py::arg("nesterov") = false);
   m.def("adam_update", &adam_update, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"),
         py::arg("step"), py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9,
-        py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7);
+        py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7, py::arg("grad_sq") = py::none());
   m.def("rmsprop_update", &rmsprop_update, py::arg("param"), py::arg("grad"), py::arg("avg_sq"),
-        py::arg("learning_rate") = 0.001, py::arg("rho") = 0.9, py::arg("epsilon") = 1e-7);
+        py::arg("learning_rate") = 0.001, py::arg("rho") = 0.9, py::arg("epsilon") = 1e-7,
+        py::arg("grad_sq") = py::none());
 }
 
 }  // namespace shendu::bind

@@ -107,11 +107,11 @@ void DenseStack::update(const StepWeight& w, float* grad, int64_t size, double l
                  o.momentum, o.nesterov);
       break;
     case StepOptimizer::Adam:
-      adam_update(w.value, grad, w.slots[0], w.slots[1], size, step, learning_rate, o.beta_1,
+      adam_update(w.value, grad, nullptr, w.slots[0], w.slots[1], size, step, learning_rate, o.beta_1,
                   o.beta_2, o.epsilon);
       break;
     case StepOptimizer::Rmsprop:
-      rmsprop_update(w.value, grad, w.slots[0], size, learning_rate, o.rho, o.epsilon);
+      rmsprop_update(w.value, grad, nullptr, w.slots[0], size, learning_rate, o.rho, o.epsilon);
       break;
   }
 }

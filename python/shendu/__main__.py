@@ -1,4 +1,5 @@
-"""python -m shendu info | demo [--epochs N] [--plot PATH] | bench [--quick] [...] | bench-gpu"""
+"""python -m shendu info | demo [--epochs N] [--plot PATH] | bench [--quick] [...] | bench-gpu |
+bench-distributed"""
 
 from __future__ import annotations
 
@@ -106,8 +107,20 @@ def _bench_gpu(argv: list[str]) -> int:
     return gpu.main(argv)
 
 
+def _bench_distributed(argv: list[str]) -> int:
+    from .bench import distributed
+
+    return distributed.main(argv)
+
+
 def main(argv: list[str]) -> int:
-    commands = {"info": lambda rest: info(), "demo": demo, "bench": _bench, "bench-gpu": _bench_gpu}
+    commands = {
+        "info": lambda rest: info(),
+        "demo": demo,
+        "bench": _bench,
+        "bench-gpu": _bench_gpu,
+        "bench-distributed": _bench_distributed,
+    }
     if not argv or argv[0] not in commands or (argv[0] == "info" and len(argv) != 1):
         print(f"usage: python -m shendu {{{'|'.join(commands)}}}", file=sys.stderr)
         return 2

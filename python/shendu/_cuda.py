@@ -951,10 +951,15 @@ def mean_squared_error(pred, targets):
 # --- fused in-place optimizer updates ------------------------------------------------------------
 
 
-def _grad_for(param, grad):
-    grad = _float32(grad, "grad")
-    _same_shape(grad, "grad", param, "param")
+def _grad_for(param, grad, name: str = "grad"):
+    grad = _float32(grad, name)
+    _same_shape(grad, name, param, "param")
     return grad
+
+
+def _grad_sq_for(param, grad_sq):
+    """The optional squared gradient (None: the kernels square grad)."""
+    return None if grad_sq is None else _grad_for(param, grad_sq, "grad_sq")
 
 
 def _state_for(param, state, name: str):
@@ -989,10 +994,20 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
 
 
 def adam_update(
-    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+    param,
+    grad,
+    m,
+    v,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
 ):
     param = _inplace(param, "param")
     grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
     m = _state_for(param, m, "m")
     v = _state_for(param, v, "v")
     step = _int(step, "step", 1)
@@ -1004,6 +1019,7 @@ def adam_update(
     _k.adam_update(
         _ptr(param),
         _ptr(grad),
+        _ptr(grad_sq),
         _ptr(m),
         _ptr(v),
         param.size,
@@ -1015,13 +1031,22 @@ def adam_update(
     )
 
 
-def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7, grad_sq=None):
     param = _inplace(param, "param")
     grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
     avg_sq = _state_for(param, avg_sq, "avg_sq")
     lr = _finite_float(learning_rate, "learning_rate")
     rho = _in_unit_interval(rho, "rho", closed=True)
     epsilon = _finite_float(epsilon, "epsilon")
     _k.rmsprop_update(
-        _ptr(param), _ptr(grad), _ptr(avg_sq), param.size, lr, rho, epsilon, _stream()
+        _ptr(param),
+        _ptr(grad),
+        _ptr(grad_sq),
+        _ptr(avg_sq),
+        param.size,
+        lr,
+        rho,
+        epsilon,
+        _stream(),
     )

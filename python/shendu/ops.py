@@ -274,17 +274,30 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
 
 
 def adam_update(
-    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+    param,
+    grad,
+    m,
+    v,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
 ):
     """Keras Adam: step counts from 1; lr_t = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step);
-    m += (grad - m) * (1 - beta_1); v += (grad**2 - v) * (1 - beta_2);
-    param -= lr_t * m / (sqrt(v) + epsilon). In place."""
+    m += (grad - m) * (1 - beta_1); v += (grad_sq - v) * (1 - beta_2);
+    param -= lr_t * m / (sqrt(v) + epsilon). In place.
+
+    grad_sq: the squared gradient, None for grad**2. A table row's gradient summed over several
+    lookups (an Embedding's repeated ids) passes the sum of each lookup's squared gradient, as
+    TensorFlow's sparse (IndexedSlices) gradients do in Keras."""
     return _backend(param).adam_update(
-        param, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon
+        param, grad, m, v, step, learning_rate, beta_1, beta_2, epsilon, grad_sq
     )
 
 
-def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
-    """Keras RMSprop (no momentum, not centered): avg_sq = rho * avg_sq + (1 - rho) * grad**2;
-    param -= lr * grad / sqrt(avg_sq + epsilon). In place."""
-    return _backend(param).rmsprop_update(param, grad, avg_sq, learning_rate, rho, epsilon)
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7, grad_sq=None):
+    """Keras RMSprop (no momentum, not centered): avg_sq = rho * avg_sq + (1 - rho) * grad_sq;
+    param -= lr * grad / sqrt(avg_sq + epsilon). In place. grad_sq: as in adam_update."""
+    return _backend(param).rmsprop_update(param, grad, avg_sq, learning_rate, rho, epsilon, grad_sq)

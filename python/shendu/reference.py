@@ -498,6 +498,10 @@ def mean_squared_error(pred, targets):
 # native kernels to the last bit or so).
 
 
+def _squared(grad, grad_sq):
+    return grad * grad if grad_sq is None else np.asarray(grad_sq, dtype=grad.dtype)
+
+
 def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nesterov=False):
     grad = np.asarray(grad, dtype=param.dtype)
     if velocity is None:
@@ -509,18 +513,27 @@ def sgd_update(param, grad, velocity=None, learning_rate=0.01, momentum=0.0, nes
 
 
 def adam_update(
-    param, grad, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7
+    param,
+    grad,
+    m,
+    v,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
 ):
     grad = np.asarray(grad, dtype=param.dtype)
     alpha = learning_rate * math.sqrt(1 - beta_2**step) / (1 - beta_1**step)
     m += (grad - m) * (1 - beta_1)
-    v += (grad * grad - v) * (1 - beta_2)
+    v += (_squared(grad, grad_sq) - v) * (1 - beta_2)
     param -= m * alpha / (np.sqrt(v) + epsilon)
     return None
 
 
-def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7):
+def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e-7, grad_sq=None):
     grad = np.asarray(grad, dtype=param.dtype)
-    avg_sq[...] = rho * avg_sq + (1 - rho) * (grad * grad)
+    avg_sq[...] = rho * avg_sq + (1 - rho) * _squared(grad, grad_sq)
     param -= learning_rate * grad / np.sqrt(avg_sq + epsilon)
     return None

@@ -213,9 +213,8 @@ for _kind in ("SimpleRNN", "LSTM", "GRU"):
             getattr(k.layers, kind)(3, go_backwards=True),
             k.layers.Dense(2, activation="softmax"),
         ),
-        # Distinct ids: TF hands Adam the Embedding gradient as IndexedSlices and squares each
-        # occurrence of a repeated id separately (v += sum g_i^2, not (sum g_i)^2), a quirk of
-        # its sparse path that Keras's dense math (and shendu) does not have.
+        # Distinct ids: these fixtures check the dense math; repeated ids (whose lookups Adam
+        # squares one by one, as TF's IndexedSlices) are held to TF in test_embedding_updates.
         x=lambda rng: rng.permutation(20)[:18].reshape(3, 6).astype(np.int32),
         loss="sparse_categorical_crossentropy",
         y=_ints(2, (3,)),

@@ -48,6 +48,11 @@ def source(name: str, keras_name: str = "shendu.keras") -> str:
         text = f.read()
     if keras_name == "shendu.keras":
         return text
+    # A custom-loop program's `import shendu as tf` becomes the package of that Keras (tensorflow
+    # for tensorflow.keras).
+    package = keras_name.rpartition(".")[0]
+    if package:
+        text = text.replace("import shendu as tf", f"import {package} as tf")
     return text.replace("from shendu import keras", f"import {keras_name} as keras").replace(
         "from shendu.keras", f"from {keras_name}"
     )

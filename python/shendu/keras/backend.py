@@ -6,25 +6,24 @@ import re
 
 import numpy as np
 
-_rng = np.random.default_rng()
+from .. import random as _random
+
 _name_counts: dict[str, int] = {}
 
 
 def set_random_seed(seed: int) -> None:
-    """Reseed the generator behind weight initializers, dropout masks and fit()'s shuffling."""
-    global _rng
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an int, got {seed!r}")
-    _rng = np.random.default_rng(int(seed))
+    """Reseed the generator behind weight initializers, dropout masks and fit()'s shuffling
+    (shendu.random's, so tf.random.set_seed does the same)."""
+    _random.set_seed(seed)
 
 
 def random_generator() -> np.random.Generator:
-    return _rng
+    return _random.generator()
 
 
 def next_seed() -> int:
     """A fresh 32-bit seed for ops that take one (dropout)."""
-    return int(_rng.integers(0, 2**32))
+    return int(_random.generator().integers(0, 2**32))
 
 
 def floatx() -> str:

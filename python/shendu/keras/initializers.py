@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import backend, serialization
+from . import backend, keras_config, serialization
 
 
 def _fans(shape):
@@ -28,7 +28,7 @@ class Initializer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**keras_config.constructor_kwargs(config))
 
 
 class Zeros(Initializer):

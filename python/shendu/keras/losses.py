@@ -7,7 +7,7 @@ over the logits and ``compute_from_logits`` uses the stable fused op, as TF-Kera
 With per-sample weights w, Keras's loss is sum_i(w_i * l_i) / N over the N per-sample losses l_i
 (each the mean, or for cross-entropy the sum, over the last axis). The fused ops give the
 unweighted mean's gradient, whose rows are dl_i/N, so the weighted gradient is those rows times
-w_i; the weighted value needs the l_i, which ``_per_sample`` computes where the outputs are.
+w_i; the weighted value needs the l_i, which each loss computes where the outputs are.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
+from .. import tape as _tape
 from . import serialization
 from .tensors import eager
 
@@ -98,11 +99,19 @@ class Loss:
         return y
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = _float(y_pred)
+        preds = _float(y_pred)  # y_pred itself stays what the tape links the loss to
         if sample_weight is not None:
-            sample_weight = _per_sample_weights(sample_weight, y_pred, self.name)
-        value, _ = self.compute(y_true, y_pred, sample_weight)
-        return eager(np.float32(value))
+            sample_weight = _per_sample_weights(sample_weight, preds, self.name)
+        value, grad = self.compute(y_true, preds, sample_weight)
+        loss = eager(np.float32(_device.to_host(value)))
+        if _tape._active:  # recorded with the (weighted) gradient the loss computed anyway
+            _tape.record(
+                self.name,
+                [y_true, y_pred],
+                [loss],
+                lambda douts, need: [None, grad if float(douts[0]) == 1.0 else grad * douts[0]],
+            )
+        return loss
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": "sum_over_batch_size"}

@@ -75,9 +75,11 @@ class Metric:
         self._count = 0.0 + count
         return self._value(self._total)
 
-    def _value(self, total) -> float:
-        """float(result()) given the running total read back to the host: what logs hold."""
-        return _round_to_float32(total / self._count if self._count else 0.0)
+    def _value(self, total, count=None) -> float:
+        """float(result()) given the running total read back to the host: what logs hold.
+        ``count`` replaces this metric's own (a total and count summed over replicas)."""
+        count = self._count if count is None else count
+        return _round_to_float32(total / count if count else 0.0)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         self._add_values(self._values(_array(y_true), _array(y_pred)), sample_weight)
@@ -94,6 +96,11 @@ class Metric:
 
     def _values(self, y_true, y_pred):
         raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        """update_state(*args, **kwargs), then the result (as Keras)."""
+        self.update_state(*args, **kwargs)
+        return self.result()
 
     def result(self):
         return eager(np.float32(self._value(*_device.read_back([self._total]))))

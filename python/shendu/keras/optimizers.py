@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, ops
-from . import serialization
+from ..tensor import Tensor, raw
+from . import row_gradient, serialization
 
 
 def _positive(name, value):
@@ -16,6 +17,28 @@ def _positive(name, value):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
     return value
+
+
+def _gradient_for(var, grad):
+    """grad as an array the update op takes with var.value: same device, dtype and shape."""
+    value = var.value
+    if isinstance(grad, row_gradient.RowGradient):  # an Embedding's, kept as its lookups
+        if grad.shape != value.shape:
+            raise ValueError(
+                f"gradient of shape {grad.shape} for variable {var.name!r} of shape {value.shape}"
+            )
+        return grad
+    if isinstance(grad, row_gradient.SummedRows):  # the same, summed over replicas
+        return grad
+    if isinstance(grad, Tensor) or not hasattr(grad, "dtype"):  # a tape's gradient, or a list
+        grad = _device.array_module(value).asarray(raw(grad))
+    if grad.dtype != value.dtype:
+        grad = grad.astype(value.dtype)
+    if grad.shape != value.shape:
+        raise ValueError(
+            f"gradient of shape {grad.shape} for variable {var.name!r} of shape {value.shape}"
+        )
+    return grad
 
 
 class Optimizer:
@@ -91,15 +114,24 @@ class Optimizer:
         return [np.zeros(()), np.zeros(())] + [s for slots in self._slots.values() for s in slots]
 
     def apply(self, grads, variables) -> None:
-        """One update of each variable with its gradient (None gradients are skipped)."""
+        """One update of each variable with its gradient (None gradients are skipped). Works on
+        any float32 variables (a model's, or tf.Variables); gradients may be tensors or arrays
+        on either device. A RowGradient (an Embedding's) updates as TF-Keras's sparse
+        gradients do (row_gradient)."""
+        grads, variables = list(grads), list(variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"{type(self).__name__}.apply: got {len(grads)} gradients for "
+                f"{len(variables)} variables"
+            )
         self.iterations += 1
         for var, grad in zip(variables, grads):
             if grad is not None:
-                self._update(var.value, grad, self._slots_for(var))
+                self._update(var.value, _gradient_for(var, grad), self._slots_for(var))
 
     def apply_gradients(self, grads_and_vars) -> None:
-        grads, variables = zip(*grads_and_vars)
-        self.apply(grads, variables)
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def _update(self, param, grad, slots) -> None:
         raise NotImplementedError
@@ -142,7 +174,7 @@ class SGD(Optimizer):
     def _update(self, param, grad, slots):
         ops.sgd_update(
             param,
-            grad,
+            row_gradient.dense(grad),
             slots[0] if slots else None,
             self.learning_rate,
             self.momentum,
@@ -176,6 +208,7 @@ class Adam(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, param, grad, slots):
+        grad, grad_sq = row_gradient.dense_and_squares(grad)
         ops.adam_update(
             param,
             grad,
@@ -186,6 +219,7 @@ class Adam(Optimizer):
             self.beta_1,
             self.beta_2,
             self.epsilon,
+            grad_sq,
         )
 
     def get_config(self):
@@ -220,7 +254,10 @@ class RMSprop(Optimizer):
         self.epsilon = _positive("epsilon", epsilon)
 
     def _update(self, param, grad, slots):
-        ops.rmsprop_update(param, grad, slots[0], self.learning_rate, self.rho, self.epsilon)
+        grad, grad_sq = row_gradient.dense_and_squares(grad)
+        ops.rmsprop_update(
+            param, grad, slots[0], self.learning_rate, self.rho, self.epsilon, grad_sq
+        )
 
     def get_config(self):
         return {

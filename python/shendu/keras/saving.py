@@ -28,7 +28,7 @@ import zipfile
 import numpy as np
 
 from .. import __version__
-from . import registry, serialization
+from . import optimizer_state, registry, serialization
 from .atomic_file import atomic_write
 from .file_checks import (
     MAX_CONFIG_BYTES,
@@ -72,11 +72,14 @@ def save_model(model, filepath, overwrite=True):
     _check_overwrite(path, overwrite)
     compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
     config = {
-        "module": "keras",
+        "module": getattr(type(model), "_public_module", "keras"),
         "class_name": type(model).__name__,
         "config": model.get_config(),
         "compile_config": compile_config,
     }
+    if getattr(model, "_defines_call", False):  # a subclassed model: found by its registered name
+        config["module"] = type(model).__module__
+        config["registered_name"] = registry.get_registered_name(type(model))
     if hasattr(model, "get_build_config"):
         config["build_config"] = model.get_build_config()
     try:
@@ -136,10 +139,11 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             ):
                 model.build_from_config(build_config)
         weights = read_member(zf, _WEIGHTS, _weights_limit(model), path)
-    _read_weights(model, io.BytesIO(weights), f"{path}/{_WEIGHTS}")
-    if compile and config.get("compile_config") and hasattr(model, "compile_from_config"):
+    compiled = compile and config.get("compile_config") and hasattr(model, "compile_from_config")
+    if compiled:
         with _rebuilding(path, "compile_config"):
             model.compile_from_config(config["compile_config"])
+    _read_weights(model, io.BytesIO(weights), f"{path}/{_WEIGHTS}", optimizer=bool(compiled))
     return model
 
 
@@ -273,26 +277,44 @@ def _snake_case(name):
 
 def _entries(layers, prefix="layers/"):
     """(h5 group path, layer) for every weight-holding leaf layer, nested models expanded."""
+    for entry, layer, inner in _walk(layers, prefix):
+        if not inner:
+            yield entry, layer
+
+
+def _walk(layers, prefix):
+    """(h5 group path, layer, is a container) for every layer, depth first, as Keras names them."""
     used = {}
     for layer in layers:
         base = _snake_case(type(layer).__name__)
         used[base] = used.get(base, -1) + 1
         entry = prefix + (base if used[base] == 0 else f"{base}_{used[base]}")
         inner = getattr(layer, "layers", None)
+        yield entry, layer, inner is not None
         if inner is not None:
-            yield from _entries(inner, entry + "/layers/")
-        else:
-            yield entry, layer
+            yield from _walk(inner, entry + "/layers/")
+
+
+def _vars_path(entry, layer):
+    return f"{entry}/{getattr(layer, '_weights_group', 'vars')}"
 
 
 def _write_weights(model, target):
     h5py = _h5py()
     with h5py.File(target, "w") as f:
         f.create_group("vars")  # the model's own variables: none, but Keras lays the group out
-        for entry, layer in _entries(model.layers):
-            group = f.create_group(entry + "/vars")
+        for entry, layer, inner in _walk(model.layers, "layers/"):
+            f.create_group(entry + "/vars")  # Keras writes one for every layer, empty or not
+            if inner:
+                continue
+            group = f.require_group(_vars_path(entry, layer))
             for i, w in enumerate(layer.get_weights()):
                 group.create_dataset(str(i), data=np.asarray(w))
+        optimizer_vars = optimizer_state.variables_of(model)
+        if optimizer_vars is not None:
+            group = f.create_group("optimizer/vars")
+            for i, value in enumerate(optimizer_vars):
+                group.create_dataset(str(i), data=value)
 
 
 # What h5py raises on a corrupt file: HDF5 errors map to OSError, RuntimeError, KeyError; damaged
@@ -309,7 +331,9 @@ _H5_ERRORS = (
 )
 
 
-def _read_weights(model, source, label):
+def _read_weights(model, source, label, optimizer=False):
+    """Loads the layers' weights from ``source``; with ``optimizer``, also the optimizer's
+    variables when the file holds them in the layout of the model's optimizer."""
     h5py = _h5py()
     try:
         f = h5py.File(source, "r")
@@ -320,6 +344,7 @@ def _read_weights(model, source, label):
     try:
         with f:
             pending = _matched_weights(model, f, label)
+            optimizer_vars = _optimizer_variables(model, f, label) if optimizer else None
     except RefusedFile:
         raise
     except _H5_ERRORS as e:
@@ -329,6 +354,28 @@ def _read_weights(model, source, label):
     # Only now that every layer matched: a mismatch must not leave the model half loaded.
     for layer, arrays in pending:
         layer.set_weights(arrays)
+    if optimizer_vars is not None:
+        optimizer_state.assign(model, optimizer_vars)
+
+
+def _optimizer_variables(model, f, label):
+    """The arrays of the file's optimizer/vars when they have the count and shapes of the
+    model's optimizer (step count, learning rate, then each trainable weight's slots, as Keras
+    3 lays them out), else None: the optimizer then starts afresh, as after compile."""
+    want = optimizer_state.shapes_of(model)
+    group = f.get("optimizer/vars")
+    if want is None or not isinstance(group, _h5py().Group) or len(group) != len(want):
+        return None
+    datasets = []
+    for i, shape in enumerate(want):
+        dataset = group.get(str(i))
+        if dataset is None:
+            return None
+        check_weight_dataset(dataset, f"optimizer/vars/{i}", label)
+        if dataset.shape != shape:
+            return None
+        datasets.append(dataset)
+    return [np.asarray(d[()]) for d in datasets]
 
 
 def _matched_weights(model, f, label):
@@ -338,9 +385,12 @@ def _matched_weights(model, f, label):
     pending = []
     seen = set()
     for entry, layer in _entries(model.layers):
-        seen.add(entry)
         expected = layer.get_weights()
-        group = f.get(entry + "/vars")
+        where = _vars_path(entry, layer)
+        if f.get(where) is None and where != f"{entry}/vars":
+            where = f"{entry}/vars"  # shendu's earlier layout of recurrent layers
+        seen.add(where)
+        group = f.get(where)
         if group is None:
             if expected:
                 raise RefusedFile(
@@ -352,7 +402,7 @@ def _matched_weights(model, f, label):
                 )
             continue
         if not isinstance(group, _h5py().Group):
-            raise RefusedFile(f"{label!r}: '{entry}/vars' is not a group")
+            raise RefusedFile(f"{label!r}: '{where}' is not a group")
         if len(group) != len(expected):
             raise RefusedFile(
                 f"Layer '{layer.name}' ({type(layer).__name__}) expects {len(expected)} "
@@ -361,11 +411,10 @@ def _matched_weights(model, f, label):
             )
         datasets = []
         for i, want in enumerate(expected):
-            where = f"{entry}/vars/{i}"
             dataset = group.get(str(i))
             if dataset is None:
-                raise RefusedFile(f"{label!r}: entry '{entry}' has no weight '{where}'")
-            check_weight_dataset(dataset, where, label)
+                raise RefusedFile(f"{label!r}: entry '{entry}' has no weight '{where}/{i}'")
+            check_weight_dataset(dataset, f"{where}/{i}", label)
             if dataset.shape != np.shape(want):
                 raise RefusedFile(
                     f"Layer '{layer.name}' ({type(layer).__name__}): weight {i} "
@@ -374,7 +423,11 @@ def _matched_weights(model, f, label):
                 )
             datasets.append(dataset)
         pending.append((layer, [np.asarray(d[()]) for d in datasets]))
-    extra = [e for e in _file_entries(f) if e not in seen and _holds_weights(f[e])]
+    extra = [
+        e
+        for e in _file_entries(f)
+        if e.startswith("layers/") and f"{e}/vars" not in seen and len(f[e]["vars"]) > 0
+    ]
     if extra:
         raise RefusedFile(
             f"{label!r} holds weights for layers the model does not have: "
@@ -393,11 +446,6 @@ def _file_entries(f):
 
     f.visititems(visit)
     return found
-
-
-def _holds_weights(entry_group):
-    vars_group = entry_group.get("vars")
-    return vars_group is not None and len(vars_group) > 0
 
 
 def _weight_name(layer, i):

@@ -1,22 +1,11 @@
-"""The two kinds of tensor a layer sees: symbolic KerasTensors (functional API) and eager results."""
+"""The two kinds of tensor a layer sees: symbolic KerasTensors (functional API) and eager results
+(``shendu.tensor.Tensor``, what calling a layer or model on data returns)."""
 
 from __future__ import annotations
 
-import numpy as np
+from ..tensor import Tensor, eager
 
-
-class Tensor(np.ndarray):
-    """What calling a layer or model on data returns: a float32 ndarray that also has .numpy()."""
-
-    def numpy(self) -> np.ndarray:
-        return self.view(np.ndarray)
-
-
-def eager(x):
-    """Wraps an ndarray (or a list of them) as Tensor without copying."""
-    if isinstance(x, (list, tuple)):
-        return [eager(v) for v in x]
-    return np.asarray(x).view(Tensor)
+__all__ = ["Tensor", "eager", "KerasTensor", "Node"]
 
 
 class KerasTensor:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ... import ops
 from .. import initializers, regularizers
+from ..row_gradient import RowGradient
 from . import arguments
 from .layer import Layer
 
@@ -69,8 +70,9 @@ class Embedding(Layer):
         return ops.embedding(ids, self.embeddings.value), ids
 
     def backward(self, ids, dy):
-        # Integer ids have no gradient: None tells the model to stop here.
-        return None, [ops.embedding_backward(dy, ids, self.input_dim)]
+        # Integer ids have no gradient: None tells the model to stop here. The table's gradient
+        # keeps each lookup's row, for the optimizers' per-lookup second moments.
+        return None, [RowGradient(dy, ids, self.input_dim)]
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -17,14 +17,18 @@ import math
 import numpy as np
 
 from ... import _device
-from .. import backend, initializers, registry, regularizers
+from ... import tape as _tape
+from ...tensor import VariableBase
+from .. import backend, initializers, keras_config, registry, regularizers
 from ..tensors import KerasTensor, Node, eager
-from . import arguments
+from . import arguments, taped
 
 
-class Variable:
+class Variable(VariableBase):
     """A float32 weight on the current device (shendu.set_device); optimizers update ``value`` in
-    place, so its identity changes only when the model moves to another device (``_place``)."""
+    place, so its identity changes only when the model moves to another device (``_place``).
+    It is also a ``tf.Variable``: tapes watch it when trainable, and it has the same operators
+    and ``assign`` / ``assign_add`` / ``assign_sub``."""
 
     # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
     # tell with one comparison that what it planned its training step for still holds.
@@ -42,31 +46,6 @@ class Variable:
         self.trainable = trainable
         self.regularizer = regularizer
 
-    @property
-    def shape(self) -> tuple:
-        return self.value.shape
-
-    @property
-    def dtype(self) -> str:
-        return "float32"
-
-    def numpy(self) -> np.ndarray:
-        return _device.to_host(self.value, copy=True)
-
-    def __array__(self, dtype=None, copy=None):
-        value = _device.to_host(self.value)
-        return value if dtype is None else value.astype(dtype)
-
-    def assign(self, value) -> None:
-        xp = _device.array_module(self.value)
-        value = xp.asarray(value) if xp is not np else _device.to_host(value)
-        if value.shape != self.value.shape:
-            raise ValueError(
-                f"Variable {self.path!r}: cannot assign a value of shape "
-                f"{value.shape} to a variable of shape {self.value.shape}"
-            )
-        xp.copyto(self.value, value, casting="unsafe")
-
     def _place(self) -> None:
         """Moves the value to the current device (a no-op when it is there already)."""
         value = _device.to_device(self.value)
@@ -74,7 +53,33 @@ class Variable:
             self.value = value
 
     def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}, dtype=float32>"
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype.name}>"
+
+
+def _tracking_setattr(self, name, value) -> None:
+    """Keras's attribute tracking, for classes that define call(): layers assigned to
+    attributes (alone or in a list or tuple) become sublayers, whose weights are the layer's."""
+    if not name.startswith("_"):
+        found = [value] if isinstance(value, Layer) else None
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+            found = list(value)
+        if found:
+            sublayers = self.__dict__.setdefault("_sublayers", [])
+            sublayers.extend(v for v in found if all(v is not k for k in sublayers))
+    object.__setattr__(self, name, value)
+
+
+def _penalty(w):
+    """w's regularization penalty as a float32 tensor, recorded with its gradient."""
+    value = eager(np.float32(_device.to_host(w.regularizer(w.value))))
+    if _tape._active:
+        _tape.record(
+            f"{w.path}/regularizer",
+            [w],
+            [value],
+            lambda douts, need: [w.regularizer.gradient(w.value) * float(douts[0])],
+        )
+    return value
 
 
 def _map_shapes(fn, inputs):
@@ -105,9 +110,21 @@ class Layer:
     # Where Keras's API exports the class: the "module" of its serialized record.
     _public_module = "keras.layers"
 
+    # Whether the class computes with call() (users' subclasses) rather than forward/backward.
+    _defines_call = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         registry.register_builtin("layers", cls)
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            # It computes with call(), even below a base that runs a graph (keras.Model): the
+            # graph's forward/backward give way to the call-based ones.
+            cls._defines_call = True
+            cls._can_skip_dx = False
+            cls.__setattr__ = _tracking_setattr
+            for name in ("forward", "backward", "compute_output_shape"):
+                if name not in cls.__dict__:
+                    setattr(cls, name, Layer.__dict__[name])
 
     def __init__(
         self,
@@ -124,7 +141,7 @@ class Layer:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
             )
-        if dtype not in (None, "float32") and not (isinstance(dtype, dict)):
+        if dtype not in (None, "float32"):
             raise ValueError(f"dtype: only 'float32' is supported, got {dtype!r}")
         if name is not None and not isinstance(name, str):
             raise ValueError(f"name: expected a string, got {name!r}")
@@ -149,10 +166,26 @@ class Layer:
     # --- weights ----------------------------------------------------------------------------
 
     def add_weight(
-        self, name, shape, initializer="glorot_uniform", regularizer=None, trainable=True
+        self,
+        name=None,
+        shape=None,
+        initializer="glorot_uniform",
+        regularizer=None,
+        trainable=True,
+        dtype=None,
     ) -> Variable:
+        """A new float32 weight of this layer. Takes Keras 3's keywords (``shape=``,
+        ``initializer=``, ``name=``...); a shape given first, as Keras 3's positional order
+        has it, is taken as the shape."""
+        if isinstance(name, (list, tuple)):
+            name, shape = shape, name
+        if shape is None:
+            raise ValueError(f"{self.name}.add_weight: shape must be given")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"add_weight: only dtype 'float32' is supported, got {dtype!r}")
+        name = name or ("variable" if not self._weights else f"variable_{len(self._weights)}")
         shape = tuple(int(d) for d in shape)
-        value = initializers.get(initializer)(shape)
+        value = initializers.get(initializer or "glorot_uniform")(shape)
         var = Variable(
             value,
             name,
@@ -172,10 +205,20 @@ class Layer:
         self._trainable = bool(value)
         for w in self._weights:
             w.trainable = self._trainable
+        for layer in self.__dict__.get("_sublayers", ()):
+            layer.trainable = value
 
     @property
     def weights(self) -> list:
-        return list(self._weights)
+        sublayers = self.__dict__.get("_sublayers")
+        if not sublayers:
+            return list(self._weights)
+        seen, out = set(), []
+        for w in self._weights + [w for layer in sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
 
     @property
     def trainable_weights(self) -> list:
@@ -191,8 +234,9 @@ class Layer:
 
     @property
     def losses(self) -> list:
-        """The regularization penalties of this layer's weights, as floats."""
-        return [float(w.regularizer(w.value)) for w in self.weights if w.regularizer is not None]
+        """The regularization penalties of this layer's weights, as scalar tensors (a tape
+        records them, so adding them to a loss adds their gradients)."""
+        return [_penalty(w) for w in self.weights if w.regularizer is not None]
 
     def get_weights(self) -> list:
         return [w.numpy() for w in self.weights]
@@ -236,13 +280,25 @@ class Layer:
             self._build_input_shape = input_shape
 
     def compute_output_shape(self, input_shape):
+        if self._defines_call:
+            return taped.output_shape_by_call(self, input_shape)
         return input_shape
 
+    def call(self, inputs, training=None):
+        """What a subclass computes, with tensor operations and layer calls (Keras's way to
+        write a layer); its gradients come from GradientTape. Built-in layers define
+        forward / backward instead."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
+
     def forward(self, inputs, training=False):
-        raise NotImplementedError
+        if self._defines_call:
+            return taped.forward_by_call(self, inputs, training)
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
 
     def backward(self, ctx, doutputs):
-        raise NotImplementedError
+        if self._defines_call:
+            return taped.backward_by_call(self, ctx, doutputs)
+        raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
 
     def output_activation(self):
         """The softmax/sigmoid this layer ends with, if a cross-entropy loss may take its logits."""
@@ -257,12 +313,19 @@ class Layer:
             raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_symbolic(inputs)
-        inputs = _map_shapes(self._as_array, inputs)
-        self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], inputs))
+        if self._defines_call:  # run as Python: a tape records the operations inside
+            inputs = taped.as_call_input(inputs)
+            self._maybe_build(_map_shapes(lambda a: (None,) + tuple(a.shape[1:]), inputs))
+            return taped.run_call(self, inputs, bool(training))
+        arrays = _map_shapes(self._as_array, inputs)
+        self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], arrays))
         for w in self.weights:
             w._place()
-        outputs, _ = self.forward(_map_shapes(_device.to_device, inputs), training=bool(training))
-        return eager(_map_shapes(_device.to_host, outputs))
+        outputs, ctx = self.forward(_map_shapes(_device.to_device, arrays), training=bool(training))
+        outputs = eager(_map_shapes(_device.to_host, outputs))
+        if _tape._active:
+            taped.record_call(self, inputs, outputs, ctx)
+        return outputs
 
     def _as_array(self, x):
         x = _device.to_host(x.numpy() if hasattr(x, "numpy") else x)
@@ -321,7 +384,8 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Keras 3's configs carry keys without effect here (keras_config drops them).
+        return cls(**keras_config.constructor_kwargs(config))
 
     def get_build_config(self):
         """The input shape the layer was built for, as Keras records it (None when unbuilt)."""
@@ -337,6 +401,8 @@ class Layer:
         else:
             shape = tuple(shape)
         self._maybe_build(shape)
+        if self._defines_call:  # its sublayers make their weights when first called
+            taped.output_shape_by_call(self, shape)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

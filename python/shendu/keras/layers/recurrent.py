@@ -15,6 +15,9 @@ class _RNN(Layer):
 
     _gates = 1
     _state_count = 1  # LSTM returns two states (h, c)
+    # Keras keeps a recurrent layer's weights in its cell: weight files hold them under
+    # layers/<entry>/cell/vars.
+    _weights_group = "cell/vars"
 
     def __init__(
         self,

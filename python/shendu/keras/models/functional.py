@@ -6,6 +6,8 @@ forward or backward pass costs one Python call per layer and a few list lookups.
 
 from __future__ import annotations
 
+import inspect
+
 from .. import activations, backend
 from ..layers import deserialize, serialize
 from ..layers.convolutional import MaxPooling2D
@@ -179,6 +181,8 @@ class Model(Trainer, Layer):
 
     def _weight_list(self) -> list:
         """self.weights, listed once per graph build (layers have their weights by then)."""
+        if self._defines_call:  # no graph: its layers may gain weights at any call
+            return self.weights
         if self._weights_memo[0] != self._graph_serial:
             self._weights_memo = (self._graph_serial, self.weights)
         return self._weights_memo[1]
@@ -247,6 +251,8 @@ class Model(Trainer, Layer):
 
     @property
     def layers(self) -> list:
+        if self._defines_call:  # a subclass: the layers its attributes hold
+            return list(self.__dict__.get("_sublayers", ()))
         return list(self._graph_layers)
 
     def get_layer(self, name=None, index=None):
@@ -339,15 +345,19 @@ class Model(Trainer, Layer):
         return self.forward(inputs, training, logits=True)
 
     def output_activation(self):
-        if self._logit_step is None:
+        if self._defines_call or self._logit_step is None:
             return None
         return self._steps[self._logit_step].layer.output_activation()
 
     # Model.backward takes need_dx (see Conv2D.backward), so an outer model can pass it down.
     _can_skip_dx = True
 
-    def backward(self, ctxs, doutputs, need_dx=True):
+    def backward(self, ctxs, doutputs, need_dx=True, ready=None):
         """Returns (gradients w.r.t. the model's inputs, gradients aligned with self.weights).
+
+        ready(weight_indices, weight_gradients), when given, is called after each layer call's
+        backward with the indices of the weights it added gradients to (a distribute strategy
+        starts summing a bucket of them over the replicas while the backward goes on).
 
         need_dx=False (the trainer: Keras never differentiates w.r.t. the input data) returns
         None for the input gradients and computes none it can avoid: a layer whose input
@@ -382,6 +392,8 @@ class Model(Trainer, Layer):
                 dx, dw = step.layer.backward(ctx, dy)
             for i, g in zip(step.weight_idx, dw):
                 wgrads[i] = g if wgrads[i] is None else wgrads[i] + g
+            if ready is not None:
+                ready(step.weight_idx, wgrads)
             if not wants_dx:  # its input gradients reach only the model's inputs
                 continue
             for s, d in zip(step.ins, dx if step.multi_in else [dx]):
@@ -395,7 +407,7 @@ class Model(Trainer, Layer):
     @property
     def _int_input(self) -> bool:
         """Integer input arrays stay integers when the model's input feeds an Embedding."""
-        if not self.built:
+        if not self.built or self._defines_call:
             return False
         first = {s: False for s in self._input_slots}
         for step in self._steps:
@@ -431,12 +443,17 @@ class Model(Trainer, Layer):
     # --- configuration --------------------------------------------------------------------
 
     def get_config(self) -> dict:
+        if self._defines_call:
+            return _subclass_config(self)
         names = {}
         layer_configs = []
         for layer in self.layers:
             inbound = []
             for node in layer._inbound_nodes:
-                if not all(id(t) in self._known_tensor_ids() for t in node.input_tensors):
+                # An input layer's node reads nothing: Keras records it with no nodes.
+                if not node.input_tensors or not all(
+                    id(t) in self._known_tensor_ids() for t in node.input_tensors
+                ):
                     continue
                 inbound.append({"args": [_tensor_config(node.inputs)], "kwargs": {}})
             entry = serialize(layer)
@@ -466,6 +483,8 @@ class Model(Trainer, Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        if cls._defines_call:  # a subclass: its get_config holds its constructor's arguments
+            return cls(**config)
         created = {}
         for entry in config["layers"]:
             created[entry["name"]] = deserialize(entry, custom_objects)
@@ -503,6 +522,28 @@ class Functional(Model):
     Input shapes: those of ``inputs``. Output shapes: those of ``outputs`` (a list when
     ``outputs`` was given as one).
     """
+
+    # Keras 3 exports no keras.Functional: its records name the defining module.
+    _public_module = "keras.src.models.functional"
+
+
+def _subclass_config(model) -> dict:
+    """Keras's config of a subclassed model that does not define get_config: its name and
+    trainable flag, which rebuild it only when its __init__ needs no other argument."""
+    params = inspect.signature(type(model).__init__).parameters.values()
+    required = [
+        p.name
+        for p in list(params)[1:]
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if required:
+        raise NotImplementedError(
+            f"{type(model).__name__} is a subclassed model whose __init__ takes arguments "
+            f"({', '.join(required)}), so it cannot be saved to a .keras file without a "
+            "get_config() method returning them (and from_config, if they are not plain "
+            "values); save_weights / load_weights work without one"
+        )
+    return {"name": model.name, "trainable": model.trainable}
 
 
 def _tensor_config(inputs):

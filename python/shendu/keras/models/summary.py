@@ -101,7 +101,8 @@ def _connections(layer, model):
 
 
 def summary_text(model, line_length=None, positions=None) -> str:
-    sequential_like = _is_sequential_like(model) if model.built else True
+    # A subclassed model (call()) has no graph: a plain table of the layers it holds.
+    sequential_like = model._defines_call or not model.built or _is_sequential_like(model)
     if sequential_like:
         default_length, default_positions = 88, [0.45, 0.80, 1.0]
         header = ["Layer (type)", "Output Shape", "Param #"]

@@ -5,6 +5,11 @@ loss op, backward through the graph, regularizer gradients, and one fused optimi
 weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
 in one native call instead (``dense_stack``). fit and evaluate take their batches from an
 ``EpochIterator``; batch logs are built only when a callback reads them.
+
+A model made or compiled inside a ``shendu.distribute`` strategy's scope trains as one replica
+of many: the strategy shards the batches, sums the gradients and the metric totals over the
+replicas and keeps output and files to rank 0 (``self._distribution``, whose hooks change
+nothing for one replica).
 """
 
 from __future__ import annotations
@@ -15,17 +20,19 @@ import math
 
 import numpy as np
 
-from ... import _config, _device, ops
+from ... import _config, _device, distribute, ops
+from .. import backend, saving
 from .. import callbacks as callbacks_module
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
-from .. import saving
 from ..layers.layer import Variable
 from ..tensors import KerasTensor
 from . import data_adapters, dense_stack, sample_weights
 from .data_adapters import ArrayDataAdapter
+from .data_adapters.array_adapter import take
 from .epoch_iterator import EpochIterator, on_device, train_validation_split
+from .steps import StepMethods
 
 
 def _flat(x):
@@ -54,7 +61,7 @@ _serials = itertools.count()  # compile() and graph builds, so _prepare knows wh
 _UNPLANNED = object()  # the fused step is planned at the first training step that needs it
 
 
-class Trainer:
+class Trainer(StepMethods):
     def __init__(self):
         self.optimizer = None
         self.loss = None
@@ -71,6 +78,9 @@ class Trainer:
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
+        self._distribution = distribute.get_strategy()
+        self._step_methods = False  # whether fit runs train_step / test_step (see steps.py)
+        self._returned_logs = None  # what the last step method returned
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -110,6 +120,8 @@ class Trainer:
             "weighted_metrics": weighted_metrics,
         }
         self._compile_serial = next(_serials)
+        if distribute.has_strategy():
+            self._distribution = distribute.get_strategy()
         self.compiled = True
 
     def get_compile_config(self):
@@ -167,8 +179,7 @@ class Trainer:
         return [self._loss_tracker] + self._all_metrics
 
     def reset_metrics(self) -> None:
-        self._loss_tracker.reset_state()
-        for m in self._all_metrics:
+        for m in self.metrics:
             m.reset_state()
 
     # --- data -------------------------------------------------------------------------------
@@ -186,6 +197,8 @@ class Trainer:
         if isinstance(x, dict):
             raise ValueError(f"{name}: dict inputs are not supported; pass an array or a list")
         xs = [_as_numpy(a, name) for a in _flat(x)]
+        if self._defines_call:  # its inputs are whatever its call() takes
+            return [a if a.dtype.kind in "iu" else a.astype(np.float32, copy=False) for a in xs]
         self._ensure_built(xs)
         if len(xs) != len(self.inputs):
             raise ValueError(
@@ -211,6 +224,8 @@ class Trainer:
         if y is None:
             raise ValueError(f"{name}: expected target data, got None")
         y = _as_numpy(y, name)
+        if self._step_methods:  # the step method gets the targets as they are, as in Keras
+            return y
         return self.loss.prepare_targets(y, self.outputs[0].shape)
 
     @staticmethod
@@ -237,6 +252,19 @@ class Trainer:
     def _prepare(self, what, y_shape=None) -> None:
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model ({what}).")
+        self._step_methods = self._runs_step_methods()
+        if self._step_methods:
+            if self._distribution.is_multi_worker:  # their tape's gradients are not summed
+                raise NotImplementedError(
+                    f"{what}: a model that trains through train_step / test_step (a subclassed "
+                    "model, or one overriding them) cannot run under a multi-replica strategy; "
+                    "build it with the functional API or Sequential"
+                )
+            if self._metrics is None and y_shape is not None and not self._defines_call:
+                self._resolve_metrics(y_shape, self.outputs[0].shape)
+            self._place()
+            self._prepared = None
+            return
         if self.loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self.outputs) != 1:
@@ -245,7 +273,7 @@ class Trainer:
                 f"only; model {self.name!r} has {len(self.outputs)} outputs"
             )
         if self._metrics is None and y_shape is not None:
-            self._resolve_metrics(y_shape)
+            self._resolve_metrics(y_shape, self.outputs[0].shape)
         self._place()  # before the key: moving a weight bumps Variable.revision
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
@@ -263,12 +291,15 @@ class Trainer:
         self._fused_step = _UNPLANNED
         self._prepared = key
 
-    def _resolve_metrics(self, y_shape) -> None:
-        """The metric objects of compile's names; as Keras, a weighted metric named like an
-        unweighted one is logged as ``weighted_<name>``."""
+    def _resolve_metrics(self, y_shape, y_pred_shape) -> None:
+        """The metric objects of compile's names, once the target and output shapes are known;
+        as Keras, a weighted metric named like an unweighted one is logged as
+        ``weighted_<name>``."""
+        if self._metrics is not None:
+            return
 
         def get(spec):
-            return metrics_module.get(spec, self.loss, y_shape, self.outputs[0].shape)
+            return metrics_module.get(spec, self.loss, tuple(y_shape), tuple(y_pred_shape))
 
         self._metrics = [get(m) for m in self._metric_specs]
         taken = {m.name for m in self._metrics}
@@ -301,20 +332,37 @@ class Trainer:
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y, sample_weight=None) -> None:
-        if self._fused_step is _UNPLANNED:
-            self._fused_step = dense_stack.plan(self)
+        if self._step_methods:
+            self._step_logs(self.train_step(_step_data(xs, y, sample_weight)))
+            return
+        if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
+            self._fused_step = (
+                None if self._distribution.is_multi_worker else dense_stack.plan(self)
+            )
         if self._fused_step is not None and sample_weight is None and len(y):
             self._fused_step(xs, y)  # the native step knows no weights: weighted batches skip it
             return
         with _step_scope():
-            loss, out, ctxs, dout = self._loss_and_grad(xs, y, True, sample_weight)
-            _, grads = self.backward(ctxs, dout, need_dx=False)
+            sync = self._distribution.gradient_sync(self)  # None on one replica
+            if len(y) or sync is None:
+                loss, out, ctxs, dout = self._loss_and_grad(xs, y, True, sample_weight)
+                hook = {} if sync is None else {"ready": sync.ready}
+                _, grads = self.backward(ctxs, dout, need_dx=False, **hook)
+                self._update_metrics(loss, y, out, sample_weight)
+            else:  # this replica's shard of a last batch smaller than the replica count
+                grads = [None] * len(self._weight_list())
+            if sync is not None:
+                grads = sync.finish(grads)
             for i, w in self._regularized:
                 grads[i] = grads[i] + w.regularizer.gradient(w.value)
             self.optimizer.apply([grads[i] for i in self._train_idx], self._train_vars)
-            self._update_metrics(loss, y, out, sample_weight)
 
     def _test_step(self, xs, y, sample_weight=None) -> None:
+        if self._step_methods:
+            self._step_logs(self.test_step(_step_data(xs, y, sample_weight)))
+            return
+        if not len(y):  # this replica's shard of a batch smaller than the replica count
+            return
         with _step_scope():
             loss, out, _, _ = self._loss_and_grad(xs, y, False, sample_weight)
             self._update_metrics(loss, y, out, sample_weight)
@@ -332,12 +380,19 @@ class Trainer:
         """The loss, then the metrics in compile order, read back from the device in one copy."""
         trackers = [self._loss_tracker, *self._all_metrics]
         if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
-            return [m._value(m._total) for m in trackers]
-        totals = _device.read_back([m._total for m in trackers])
-        return [m._value(total) for m, total in zip(trackers, totals)]
+            if not self._distribution.is_multi_worker:
+                return [m._value(m._total) for m in trackers]
+            totals = [m._total for m in trackers]
+        else:
+            totals = _device.read_back([m._total for m in trackers])
+        totals, counts = self._distribution.sum_totals(totals, [m._count for m in trackers])
+        return [m._value(total, count) for m, total, count in zip(trackers, totals, counts)]
 
     def _logs(self) -> dict:
-        logs = dict(zip(self.metrics_names, self._log_values()))
+        if self._step_methods:
+            logs = dict(self._returned_logs or {})
+        else:
+            logs = dict(zip(self.metrics_names, self._log_values()))
         # Keras 3 passes logs through tree.map_structure, which sorts dict keys: history,
         # progress bars and return_dict all show them alphabetically (accuracy before loss).
         return dict(sorted(logs.items()))
@@ -348,7 +403,7 @@ class Trainer:
         return callbacks_module.CallbackList(
             callbacks,
             add_history=history,
-            add_progbar=verbose != 0,
+            add_progbar=verbose != 0 and self._distribution.is_chief,
             model=self,
             verbose=verbose,
             epochs=epochs,
@@ -384,12 +439,16 @@ class Trainer:
             validation_data,
             (_batch_size(validation_batch_size or batch_size), validation_steps),
         )
+        strategy = self._distribution
+        strategy.begin(self, backend.random_generator())
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
-        # Hooks that no callback overrides are skipped, and then so are the batch logs.
+        # Hooks that no callback overrides are skipped, and then so are the batch logs (which
+        # are collective over replicas: one listening replica makes every replica build them).
         batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None
-        batch_end = cbs.on_train_batch_end if cbs.listens("on_train_batch_end") else None
+        listens = strategy.any(cbs.listens("on_train_batch_end"))
+        batch_end = cbs.on_train_batch_end if listens else None
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -451,14 +510,28 @@ class Trainer:
         return xs, y, sample_weights.resolve(sample_weight, class_weight, y, len(y))
 
     def _array_batches(self, xs, y, sw, batch_size, steps, what, shuffle=False):
+        """The batches of arrays; under a strategy, this replica's part of each global batch."""
         self._prepare(what, y.shape)
-        adapter = ArrayDataAdapter(xs, self._targets(y), sw, batch_size, steps, shuffle)
+        shard = self._distribution.shard if self._distribution.is_multi_worker else None
+        adapter = ArrayDataAdapter(xs, self._targets(y), sw, batch_size, steps, shuffle, shard)
         return EpochIterator(adapter)
 
     def _batches_of(self, x, y, sample_weight, class_weight, steps, shuffle, what):
         """The batches of a Dataset, generator or PyDataset, converted one by one."""
+        self._refuse_batches_under_replicas(x, what)
         adapter = data_adapters.batch_adapter(x, y, sample_weight, class_weight, shuffle)
         return EpochIterator(adapter, steps, lambda *batch: self._convert_batch(what, *batch))
+
+    def _refuse_batches_under_replicas(self, x, what) -> None:
+        """Batches made elsewhere are not sharded: nothing makes every replica read the same
+        batches in the same order, or the same number of them (a replica whose input ends first
+        would leave the others waiting in a sum)."""
+        if self._distribution.is_multi_worker:
+            raise NotImplementedError(
+                f"{what}: a {type(x).__name__} input cannot be split over the replicas of a "
+                "multi-replica strategy; pass NumPy arrays (x, y), which every replica shards "
+                "the same way"
+            )
 
     def _convert_batch(self, what, x, y, sample_weight):
         """One batch of a Dataset, generator or PyDataset as (inputs, targets, weights)."""
@@ -502,7 +575,8 @@ class Trainer:
         batches.reset()
         self.reset_metrics()
         cbs.on_test_begin()
-        batch_end = cbs.listens("on_test_batch_end")  # batch logs wait for the device
+        # Batch logs wait for the device, and are collective over replicas.
+        batch_end = self._distribution.any(cbs.listens("on_test_batch_end"))
         for step, batch in batches.epoch():
             cbs.on_test_batch_begin(step)
             self._test_step(*batch)
@@ -529,6 +603,7 @@ class Trainer:
             batches = self._array_batches(xs, y, sw, batch_size, steps, "evaluate")
         else:
             batches = self._batches_of(x, y, sample_weight, None, steps, False, "evaluate")
+        self._distribution.begin(self, backend.random_generator())
         cbs = self._callbacks(callbacks, _verbose(verbose), 1, batches.steps, history=False)
         logs = self._evaluate_batches(batches, cbs)
         batches.close()
@@ -547,11 +622,14 @@ class Trainer:
         cbs = self._callbacks(callbacks, _verbose(verbose), 1, count, history=False)
         cbs.on_predict_begin()
         self._place()
+        strategy = self._distribution
+        strategy.begin(self, backend.random_generator())
         outputs = None
         for step in range(count):
             cbs.on_predict_batch_begin(step)
             index = slice(step * batch_size, (step + 1) * batch_size)
-            out = _flat(self._predict_batch([a[index] for a in xs]))  # NumPy, as Keras returns
+            part = take(xs, strategy.shard(index, n))
+            out = strategy.gather(_flat(self._predict_batch(part)))  # NumPy, as Keras returns
             if outputs is None:
                 outputs = [np.empty((n,) + o.shape[1:], np.float32) for o in out]
             for buf, o in zip(outputs, out):
@@ -562,11 +640,16 @@ class Trainer:
             outputs = [np.empty((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
         if steps is not None:
             outputs = [o[: min(n, count * batch_size)] for o in outputs]
-        return outputs if self._nested_outputs else outputs[0]
+        return outputs if self._nests(outputs) else outputs[0]
+
+    def _nests(self, outputs) -> bool:
+        """Whether predict returns the list of outputs (else the one output alone)."""
+        return len(outputs) > 1 if self._defines_call else self._nested_outputs
 
     def _predict_batches(self, x, steps, verbose, callbacks):
         """predict over a Dataset, generator or PyDataset: their batches' inputs (targets and
         weights ignored), the outputs concatenated."""
+        self._refuse_batches_under_replicas(x, "predict")
         batches = EpochIterator(
             data_adapters.batch_adapter(x),
             steps,
@@ -586,9 +669,12 @@ class Trainer:
         if not parts:
             raise ValueError("predict: the input gave no batches")
         outputs = [np.concatenate(column) for column in zip(*parts)]
-        return outputs if self._nested_outputs else outputs[0]
+        return outputs if self._nests(outputs) else outputs[0]
 
     def _predict_batch(self, xs):
+        if self._defines_call or type(self).predict_step is not StepMethods.predict_step:
+            out = self.predict_step((xs if len(xs) > 1 else xs[0],))
+            return [np.asarray(o) for o in out] if isinstance(out, list) else np.asarray(out)
         xs = [_device.to_device(a) for a in xs]
         out, _ = self.forward(xs if len(xs) > 1 else xs[0], False)
         return [_device.to_host(o) for o in out] if isinstance(out, list) else _device.to_host(out)
@@ -614,6 +700,7 @@ class Trainer:
         self._check_lengths(xs, y)
         self._prepare(what, None if y is None else y.shape)
         sw = sample_weights.resolve(sample_weight, class_weight, y, len(xs[0]))
+        self._distribution.begin(self, backend.random_generator())
         targets = self._targets(y)
         # Only conversions that returned the very arrays given are skipped next time: those
         # checked shapes and dtypes alone (label values are checked on every batch).
@@ -625,7 +712,7 @@ class Trainer:
         return xs, targets, sw
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        xs, y, sw = self._batch(x, y, sample_weight, class_weight, "train_on_batch")
+        xs, y, sw = self._shard(*self._batch(x, y, sample_weight, class_weight, "train_on_batch"))
         fused = self._fused_step
         if (
             not return_dict
@@ -641,14 +728,24 @@ class Trainer:
         return self._batch_result(return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        xs, y, sw = self._batch(x, y, sample_weight, None, "test_on_batch")
+        xs, y, sw = self._shard(*self._batch(x, y, sample_weight, None, "test_on_batch"))
         self.reset_metrics()
         self._test_step(*on_device(xs, y, sw))
         return self._batch_result(return_dict)
 
+    def _shard(self, xs, y, sw):
+        """This replica's part of a global batch and its weights (all of it on one replica)."""
+        if not self._distribution.is_multi_worker:
+            return xs, y, sw
+        index = self._distribution.shard(slice(0, len(y)), len(y))
+        return take(xs, index), y[index], None if sw is None else sw[index]
+
     def _batch_result(self, return_dict):
         """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
         in compile order) without building the dict."""
+        if self._step_methods:
+            logs = self._returned_logs or {}
+            return dict(sorted(logs.items())) if return_dict else _keras_values(list(logs.values()))
         return self._logs() if return_dict else _keras_values(self._log_values())
 
     def predict_on_batch(self, x):
@@ -658,14 +755,24 @@ class Trainer:
 
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
+    # One replica of many writes: the chief (the weights are the same on every replica).
     def save(self, filepath, overwrite=True, **kwargs):
-        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+        if self._distribution.is_chief:
+            saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        if self._distribution.is_chief:
+            saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         saving.load_weights(self, filepath, **kwargs)
+
+
+def _step_data(xs, y, sample_weight):
+    """A batch as the step methods take it, as Keras hands it over: (x, y), or (x, y,
+    sample_weight) when the batch is weighted."""
+    x = xs if len(xs) > 1 else xs[0]
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def _batch_size(batch_size) -> int:

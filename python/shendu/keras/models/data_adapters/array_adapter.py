@@ -17,13 +17,17 @@ class ArrayDataAdapter:
     per-sample weights ``sample_weight`` (or None): ``steps`` of them per pass (all, or at most
     ``steps``), in a fresh order each pass when ``shuffle`` (drawn from keras.backend's
     generator when the pass begins, so seeded runs repeat). Every pass starts from the first
-    sample, so the epoch iterator starts a new pass each epoch."""
+    sample, so the epoch iterator starts a new pass each epoch.
+
+    ``shard(index, n)``, when given (a distribute strategy's), cuts each global batch's index
+    down to this replica's part: every replica draws the same order (the strategy gave them
+    one generator state) and takes its disjoint piece of each batch, weights included."""
 
     restarts_each_epoch = True
 
-    def __init__(self, xs, y, sample_weight, batch_size, steps=None, shuffle=False):
+    def __init__(self, xs, y, sample_weight, batch_size, steps=None, shuffle=False, shard=None):
         self.xs, self.y, self.sample_weight = xs, y, sample_weight
-        self.batch_size, self.shuffle = batch_size, shuffle
+        self.batch_size, self.shuffle, self.shard = batch_size, shuffle, shard
         self.num_batches = math.ceil(len(y) / batch_size)
         if steps is not None:
             self.num_batches = min(self.num_batches, int(steps))
@@ -38,6 +42,8 @@ class ArrayDataAdapter:
             index = slice(step * size, (step + 1) * size)
             if order is not None:
                 index = order[index]
+            if self.shard is not None:
+                index = self.shard(index, len(self.y))
             yield take(self.xs, index), self.y[index], None if sw is None else sw[index]
 
     def on_epoch_begin(self):

@@ -5,12 +5,19 @@ loss op, backward through the graph, regularizer gradients, and one fused optimi
 weight. A Sequential stack of Dense (+ Dropout) layers on the native backend runs that whole step
 in one native call instead (``dense_stack``). Batches are views when not shuffling, one
 fancy-index copy per array when shuffling; batch logs are built only when a callback reads them.
+
+Threads: a model runs one of fit / evaluate / predict / *_on_batch / save / load_weights at a time
+(a per-model lock; a call from another thread waits for the running one to return). Keras makes
+no promise for a model shared between threads; here sharing one costs ordering, never memory
+safety. Separate models run in parallel, their kernels taking turns on the kernel thread pool.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import threading
 
 import numpy as np
 
@@ -49,6 +56,17 @@ def _on_device(xs, y):
     return [_device.to_device(a) for a in xs], _device.to_device(y)
 
 
+def _one_call_at_a_time(method):
+    """The method run under the model's lock (re-entrant: a callback may call the model)."""
+
+    @functools.wraps(method)
+    def serialized(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialized
+
+
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
 _UNPLANNED = object()  # the fused step is planned at the first training step that needs it
 
@@ -68,6 +86,7 @@ class Trainer:
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
+        self._lock = threading.RLock()  # see _one_call_at_a_time
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -327,6 +346,7 @@ class Trainer:
 
     # --- fit / evaluate / predict --------------------------------------------------------
 
+    @_one_call_at_a_time
     def fit(
         self,
         x=None,
@@ -441,6 +461,7 @@ class Trainer:
         cbs.on_test_end(logs)
         return logs
 
+    @_one_call_at_a_time
     def evaluate(
         self,
         x=None,
@@ -469,6 +490,7 @@ class Trainer:
         logs = self._evaluate_arrays(xs, y, batch_size, cbs, steps)
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _batch_size(batch_size)
         xs = self._inputs(x)
@@ -530,6 +552,7 @@ class Trainer:
         )
         return xs, targets
 
+    @_one_call_at_a_time
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
@@ -547,6 +570,7 @@ class Trainer:
         self._train_step(*_on_device(xs, y))
         return self._batch_result(return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         if sample_weight is not None:
             raise ValueError("test_on_batch: sample_weight is not supported by shendu")
@@ -560,6 +584,7 @@ class Trainer:
         in compile order) without building the dict."""
         return self._logs() if return_dict else _keras_values(self._log_values())
 
+    @_one_call_at_a_time
     def predict_on_batch(self, x):
         xs = self._inputs(x)
         self._place()
@@ -567,16 +592,19 @@ class Trainer:
 
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
+    @_one_call_at_a_time
     def save(self, filepath, overwrite=True, **kwargs):
         from .. import saving
 
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    @_one_call_at_a_time
     def save_weights(self, filepath, overwrite=True):
         from .. import saving
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @_one_call_at_a_time
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         from .. import saving
 

@@ -95,9 +95,9 @@ FloatArray route_max(const FloatArray& dy, py::handle argmax_obj, const Pool2dSh
   }
   using TapArray = py::array_t<Index, py::array::c_style>;
   // max_pool2d's own output is used as is (ensure() builds a new array object even then).
-  const TapArray argmax = TapArray::check_(argmax_obj)
-                              ? py::reinterpret_borrow<TapArray>(argmax_obj)
-                              : TapArray::ensure(argmax_obj);
+  const TapArray argmax = aligned(TapArray::check_(argmax_obj)
+                                      ? py::reinterpret_borrow<TapArray>(argmax_obj)
+                                      : TapArray::ensure(argmax_obj));
   require_shape(shape_of(argmax) == shape_of(dy), "argmax", argmax,
                 [&] { return "shape " + shape_str(dy) + " (as dy)"; });
   FloatArray dx = new_float32_lined(x_shape, "x_shape");

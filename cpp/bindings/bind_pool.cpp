@@ -29,6 +29,13 @@ Shape as_x_shape(py::handle obj) {
   Shape shape;
   for (py::handle item : py::reinterpret_borrow<py::sequence>(obj))
     shape.push_back(as_int(item, "x_shape", 0));
+  // The shape of a float32 array that can exist (NumPy's own bound, zero extents aside), so the
+  // window arithmetic on it cannot overflow.
+  py::ssize_t bytes = sizeof(float);
+  for (py::ssize_t d : shape)
+    if (d && __builtin_mul_overflow(bytes, d, &bytes))
+      throw py::value_error("x_shape: " + shape_str(shape) +
+                            " has too many cells for a float32 array");
   return shape;
 }
 

@@ -133,33 +133,38 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
 }
 
 std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
-  int64_t v[2];
+  const auto bad = [&] {
+    return py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
+                          std::string(py::repr(obj)));
+  };
+  py::object items[2];
   if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
-    v[0] = v[1] = obj.cast<int64_t>();
+    items[0] = items[1] = py::reinterpret_borrow<py::object>(obj);
   } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj) &&
              py::len(obj) == 2) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    for (int i = 0; i < 2; ++i) {
-      py::object item = seq[i];
-      if (!py::isinstance<py::int_>(item) || py::isinstance<py::bool_>(item)) {
-        // NumPy integers are fine too.
-        py::object index = py::module_::import("operator").attr("index");
-        try {
-          item = index(item);
-        } catch (py::error_already_set&) {
-          throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
-                               std::string(py::repr(obj)));
-        }
-      }
-      v[i] = item.cast<int64_t>();
-    }
+    items[0] = seq[0];
+    items[1] = seq[1];
   } else {
-    throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
-                         std::string(py::repr(obj)));
+    throw bad();
   }
-  if (v[0] < 1 || v[1] < 1)
-    throw py::value_error(std::string(name) + ": expected positive values, got " +
-                          std::string(py::repr(obj)));
+  int64_t v[2];
+  for (int i = 0; i < 2; ++i) {
+    // Python and NumPy integers (operator.index), not bools or floats.
+    PyObject* index =
+        py::isinstance<py::bool_>(items[i]) ? nullptr : PyNumber_Index(items[i].ptr());
+    if (!index) {
+      PyErr_Clear();
+      throw bad();
+    }
+    int overflow = 0;
+    v[i] = PyLong_AsLongLongAndOverflow(index, &overflow);
+    Py_DECREF(index);
+    // Bounded so that window arithmetic (areas, padded extents) cannot overflow 64 bits.
+    if (overflow || v[i] < 1 || v[i] > kMaxWindow)
+      throw py::value_error(std::string(name) + ": expected positive values up to " +
+                            std::to_string(kMaxWindow) + ", got " + std::string(py::repr(obj)));
+  }
   return {v[0], v[1]};
 }
 

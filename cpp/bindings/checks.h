@@ -46,7 +46,10 @@ std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, i
 FloatArray as_float32_inplace(py::handle obj, const char* name);
 // Ids / labels: integer data (or floats holding whole numbers), every value in [0, limit).
 IndexArray as_indices(py::handle obj, const char* name, int64_t limit);
-// An int or a pair of ints, each >= 1 (strides, pool sizes).
+// The largest window size or stride (2^31 - 1): products and sums of two such values and an
+// array extent stay far from 64-bit overflow.
+constexpr int64_t kMaxWindow = (int64_t{1} << 31) - 1;
+// An int or a pair of ints, each in [1, kMaxWindow] (strides, pool sizes).
 std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
 // "valid" or "same" (any case).
 Padding as_padding(py::handle obj, const char* name);

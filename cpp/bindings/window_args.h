@@ -17,6 +17,11 @@ struct WindowAxes {
 inline WindowAxes window_axes(const Shape& x_shape, const char* x_name,
                               std::pair<int64_t, int64_t> window, const char* window_name,
                               std::pair<int64_t, int64_t> strides, Padding padding) {
+  // A kernel's extents come from an array (w), which may be empty and then of any extent.
+  if (window.first > kMaxWindow || window.second > kMaxWindow)
+    throw py::value_error(std::string(window_name) + ": window (" + std::to_string(window.first) +
+                          ", " + std::to_string(window.second) + ") exceeds " +
+                          std::to_string(kMaxWindow) + " cells per axis");
   const bool same = padding == Padding::Same;
   if (!same && (window.first > x_shape[1] || window.second > x_shape[2]))
     throw py::value_error(std::string(window_name) + ": window (" + std::to_string(window.first) +

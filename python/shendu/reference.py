@@ -104,6 +104,16 @@ def _pair(v):
     return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
+_MAX_WINDOW = 2**31 - 1  # as the native binding: window arithmetic stays within 64 bits
+
+
+def _window_pair(v, name):
+    pair = _pair(v)
+    if not all(0 < int(k) <= _MAX_WINDOW for k in pair):
+        raise ValueError(f"{name}: expected positive values up to {_MAX_WINDOW}, got {v!r}")
+    return pair
+
+
 def _axis(size, k, stride, padding):
     """(output size, padding before the first cell) along one axis; "same" follows TensorFlow."""
     if padding.lower() == "valid":
@@ -115,9 +125,9 @@ def _axis(size, k, stride, padding):
     return out, total // 2
 
 
-def _geometry(shape, window, strides, padding):
+def _geometry(shape, window, strides, padding, window_name="pool_size"):
     """(ho, wo, top, left) of a window sliding over the H, W axes of an NHWC shape."""
-    (kh, kw), (sh, sw) = _pair(window), _pair(strides)
+    (kh, kw), (sh, sw) = _window_pair(window, window_name), _window_pair(strides, "strides")
     ho, top = _axis(shape[1], kh, sh, padding)
     wo, left = _axis(shape[2], kw, sw, padding)
     return ho, wo, top, left
@@ -137,7 +147,7 @@ def _windows(shape, window, strides, padding):
 def _padded(x, w, strides, padding):
     """x with its implicit zero padding made explicit, large enough for every window of w."""
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     bottom = max((ho - 1) * sh + kh - x.shape[1] - top, 0)
     right = max((wo - 1) * sw + kw - x.shape[2] - left, 0)
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
@@ -146,7 +156,7 @@ def _padded(x, w, strides, padding):
 def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     x, w = _float(x), _float(w)
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     xp = _padded(x, w, strides, padding)
     y = np.zeros((x.shape[0], ho, wo, w.shape[3]), np.result_type(x, w))
     for i in range(kh):
@@ -160,7 +170,7 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
 def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
     dy, x, w = _float(dy), _float(x), _float(w)
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     xp = _padded(x, w, strides, padding)
     dxp = np.zeros(xp.shape, np.result_type(dy, w))
     dw = np.zeros(w.shape, np.result_type(dy, x))

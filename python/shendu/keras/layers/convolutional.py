@@ -6,10 +6,11 @@ import numpy as np
 
 from ... import ops
 from .. import activations, initializers, regularizers
-from .core import _Activated, _positive_int, _refuse
+from .core import MAX_SIZE, _Activated, _positive_int, _refuse
 from .layer import Layer
 
 _PADDINGS = ("valid", "same")
+_MAX_POOL_CELLS = 65536
 
 
 def _pair(name, value):
@@ -19,10 +20,10 @@ def _pair(name, value):
         pair = tuple(int(v) for v in value)
     except TypeError:
         pair = ()
-    if len(pair) != 2 or min(pair) <= 0:
+    if len(pair) != 2 or min(pair) <= 0 or max(pair) > MAX_SIZE:
         raise ValueError(
-            f"The `{name}` argument must be a tuple of 2 positive integers. "
-            f"Received: {name}={value!r}"
+            f"The `{name}` argument must be a tuple of 2 positive integers "
+            f"(at most {MAX_SIZE}). Received: {name}={value!r}"
         )
     return pair
 
@@ -201,6 +202,15 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        cells = self.pool_size[0] * self.pool_size[1]
+        if cells > _MAX_POOL_CELLS:  # the argmax is a uint16 tap index (see ops.max_pool2d)
+            raise ValueError(
+                f"MaxPooling2D: pool_size {self.pool_size} has {cells} cells, at most "
+                f"{_MAX_POOL_CELLS} are supported"
+            )
+
     def forward(self, x, training=False):
         y, argmax = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)
         return y, (argmax, x.shape)

@@ -11,12 +11,21 @@ from .. import activations, backend, initializers, regularizers
 from ..tensors import KerasTensor, Node
 from .layer import Layer, _shape_tuple
 
+# The largest size or count a layer takes (units, filters, kernel and pool sizes, strides): the
+# native kernels' size arithmetic is 64-bit, and products of two such values and an array extent
+# must not overflow it.
+MAX_SIZE = 2**31 - 1
+
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not 0 < value <= MAX_SIZE
+    ):
         raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. "
-            f"Received: {name}={value!r}"
+            f"Received an invalid value for `{name}`, expected a positive integer "
+            f"(at most {MAX_SIZE}). Received: {name}={value!r}"
         )
     return int(value)
 

@@ -110,6 +110,10 @@ _MAX_WINDOW = 2**31 - 1  # as the native binding: window arithmetic stays within
 def _window_pair(v, name):
     pair = _pair(v)
     if not all(0 < int(k) <= _MAX_WINDOW for k in pair):
+        if name == "w":  # the window of a kernel array's shape
+            raise ValueError(
+                f"w: expected a window of 1 to {_MAX_WINDOW} cells per axis, got {tuple(pair)}"
+            )
         raise ValueError(f"{name}: expected positive values up to {_MAX_WINDOW}, got {v!r}")
     return pair
 
@@ -268,6 +272,14 @@ def _rnn_start(x, kernel, recurrent_kernel, h0):
     """Float views of the common arguments, the units U and the initial state (zeros for None)."""
     x, kernel, recurrent_kernel = _float(x), _float(kernel), _float(recurrent_kernel)
     units = recurrent_kernel.shape[0]
+    # As the native binding (and Keras): a recurrent layer needs units and input features.
+    if units < 1:
+        raise ValueError(
+            f"recurrent_kernel: expected (units, gates * units) with units >= 1, "
+            f"got shape {recurrent_kernel.shape}"
+        )
+    if x.shape[2] < 1:
+        raise ValueError(f"x: expected at least one feature, got shape {x.shape}")
     h = np.zeros((x.shape[0], units), x.dtype) if h0 is None else _float(h0)
     return x, kernel, recurrent_kernel, units, h
 
@@ -417,15 +429,25 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
 # --- embedding, dropout --------------------------------------------------------------------------
 
 
+def _ids(ids, vocab_size):
+    ids = np.asarray(ids, dtype=np.int64)
+    bad = ids[(ids < 0) | (ids >= vocab_size)]
+    if bad.size:
+        raise ValueError(f"ids: value {bad[0]} out of range [0, {vocab_size})")
+    return ids
+
+
 def embedding(ids, table):
-    return _float(table)[np.asarray(ids, dtype=np.int64)]
+    table = _float(table)
+    return table[_ids(ids, table.shape[0])]
 
 
 def embedding_backward(dy, ids, vocab_size):
     dy = _float(dy)
+    ids = _ids(ids, vocab_size)
     dtable = np.zeros((vocab_size, dy.shape[-1]), dy.dtype)
     # np.add.at accumulates repeated ids (plain fancy-index += would keep only the last one).
-    np.add.at(dtable, np.asarray(ids, dtype=np.int64).reshape(-1), dy.reshape(-1, dy.shape[-1]))
+    np.add.at(dtable, ids.reshape(-1), dy.reshape(ids.size, dy.shape[-1]))
     return dtable
 
 
@@ -453,13 +475,20 @@ def _mean(per_item):
     return float(per_item.sum(dtype=np.float64) / per_item.size) if per_item.size else 0.0
 
 
+def _logits(logits):
+    logits = _float(logits)
+    if logits.ndim != 2 or logits.shape[1] < 1:  # log-sum-exp of no classes is undefined
+        raise ValueError(f"logits: expected (N, C) with C >= 1, got shape {logits.shape}")
+    return logits
+
+
 def _log_softmax(logits):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def sparse_softmax_cross_entropy(logits, labels):
-    logits = _float(logits)
+    logits = _logits(logits)
     labels = np.asarray(labels, dtype=np.int64)
     n = logits.shape[0]
     if n == 0:
@@ -472,7 +501,7 @@ def sparse_softmax_cross_entropy(logits, labels):
 
 
 def softmax_cross_entropy(logits, onehot):
-    logits, t = _float(logits), _float(onehot)
+    logits, t = _logits(logits), _float(onehot)
     n = logits.shape[0]
     if n == 0:
         return 0.0, np.zeros_like(logits)

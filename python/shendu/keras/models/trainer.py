@@ -291,9 +291,11 @@ class Trainer:
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y) -> None:
+        if not len(y):  # nothing to learn from: no optimizer step (its moments would still move)
+            return
         if self._fused_step is _UNPLANNED:
             self._fused_step = dense_stack.plan(self)
-        if self._fused_step is not None and len(y):
+        if self._fused_step is not None:
             self._fused_step(xs, y)
             return
         loss, out, ctxs, dout = self._loss_and_grad(xs, y, True)
@@ -404,6 +406,13 @@ class Trainer:
         steps = max(1, math.ceil(n / batch_size)) if n else 0
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
+        if not steps and epochs > initial_epoch:
+            # Keras 3 raises this at the end of the first epoch, whose logs are then empty.
+            raise ValueError(
+                "Unexpected result of `train_function` (Empty logs): fit got no training "
+                f"batches ({n} samples after validation_split, steps_per_epoch="
+                f"{steps_per_epoch!r})"
+            )
         cbs = self._callbacks(callbacks, verbose, epochs, steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
@@ -415,7 +424,6 @@ class Trainer:
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             order = backend.random_generator().permutation(n) if shuffle else None
-            step = -1
             for step in range(steps):
                 if batch_begin is not None:
                     batch_begin(step)
@@ -427,7 +435,7 @@ class Trainer:
                     batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = self._logs() if step >= 0 else {}
+            epoch_logs = self._logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(
                     val[0],

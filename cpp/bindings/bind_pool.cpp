@@ -29,6 +29,13 @@ Shape as_x_shape(py::handle obj) {
   Shape shape;
   for (py::handle item : py::reinterpret_borrow<py::sequence>(obj))
     shape.push_back(as_int(item, "x_shape", 0));
+  // The shape of a float32 array that can exist (NumPy's own bound, zero extents aside), so the
+  // window arithmetic on it cannot overflow.
+  py::ssize_t bytes = sizeof(float);
+  for (py::ssize_t d : shape)
+    if (d && __builtin_mul_overflow(bytes, d, &bytes))
+      throw py::value_error("x_shape: " + shape_str(shape) +
+                            " has too many cells for a float32 array");
   return shape;
 }
 
@@ -95,9 +102,9 @@ FloatArray route_max(const FloatArray& dy, py::handle argmax_obj, const Pool2dSh
   }
   using TapArray = py::array_t<Index, py::array::c_style>;
   // max_pool2d's own output is used as is (ensure() builds a new array object even then).
-  const TapArray argmax = TapArray::check_(argmax_obj)
-                              ? py::reinterpret_borrow<TapArray>(argmax_obj)
-                              : TapArray::ensure(argmax_obj);
+  const TapArray argmax = aligned(TapArray::check_(argmax_obj)
+                                      ? py::reinterpret_borrow<TapArray>(argmax_obj)
+                                      : TapArray::ensure(argmax_obj));
   require_shape(shape_of(argmax) == shape_of(dy), "argmax", argmax,
                 [&] { return "shape " + shape_str(dy) + " (as dy)"; });
   FloatArray dx = new_float32_lined(x_shape, "x_shape");

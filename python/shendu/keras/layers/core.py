@@ -297,7 +297,8 @@ class Flatten(Layer):
             )
 
     def forward(self, x, training=False):
-        return x.reshape(x.shape[0], -1), x.shape
+        # The size spelled out: NumPy cannot infer a -1 next to a batch of 0 rows.
+        return x.reshape(x.shape[0], math.prod(x.shape[1:])), x.shape
 
     def backward(self, x_shape, dy):
         return dy.reshape(x_shape), []

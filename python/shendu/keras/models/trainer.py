@@ -10,13 +10,20 @@ A model made or compiled inside a ``shendu.distribute`` strategy's scope trains 
 of many: the strategy shards the batches, sums the gradients and the metric totals over the
 replicas and keeps output and files to rank 0 (``self._distribution``, whose hooks change
 nothing for one replica).
+
+Threads: a model runs one of fit / evaluate / predict / *_on_batch / save / load_weights at a time
+(a per-model lock; a call from another thread waits for the running one to return). Keras makes
+no promise for a model shared between threads; here sharing one costs ordering, never memory
+safety. Separate models run in parallel, their kernels taking turns on the kernel thread pool.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
+import threading
 
 import numpy as np
 
@@ -55,6 +62,17 @@ def _step_scope():
     return ops._cuda.training_step()
 
 
+def _one_call_at_a_time(method):
+    """The method run under the model's lock (re-entrant: a callback may call the model)."""
+
+    @functools.wraps(method)
+    def serialized(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialized
+
+
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
 _UNPLANNED = object()  # the fused step is planned at the first training step that needs it
 
@@ -74,6 +92,7 @@ class Trainer(StepMethods):
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
+        self._lock = threading.RLock()  # see _one_call_at_a_time
         self._distribution = distribute.get_strategy()
         self._step_methods = False  # whether fit runs train_step / test_step (see steps.py)
         self._returned_logs = None  # what the last step method returned
@@ -296,6 +315,8 @@ class Trainer(StepMethods):
         if self._step_methods:
             self._step_logs(self.train_step((xs if len(xs) > 1 else xs[0], y)))
             return
+        if not len(y) and not self._distribution.is_multi_worker:
+            return  # nothing to learn from: no optimizer step (its moments would still move)
         if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
             self._fused_step = (
                 None if self._distribution.is_multi_worker else dense_stack.plan(self)
@@ -372,6 +393,7 @@ class Trainer(StepMethods):
 
     # --- fit / evaluate / predict --------------------------------------------------------
 
+    @_one_call_at_a_time
     def fit(
         self,
         x=None,
@@ -399,6 +421,12 @@ class Trainer(StepMethods):
         strategy = self._distribution
         strategy.begin(self, backend.random_generator())
         batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle, strategy.shard)
+        if batches.steps == 0 and epochs > initial_epoch:
+            # Keras 3 raises this at the end of the first epoch, whose logs are then empty.
+            raise ValueError(
+                "Unexpected result of `train_function` (Empty logs): fit got no training "
+                f"batches (steps_per_epoch={steps_per_epoch!r})"
+            )
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
@@ -411,7 +439,6 @@ class Trainer(StepMethods):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
-            step = -1
             for step, batch in batches.epoch():
                 if batch_begin is not None:
                     batch_begin(step)
@@ -420,7 +447,7 @@ class Trainer(StepMethods):
                     batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = self._logs() if step >= 0 else {}
+            epoch_logs = self._logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(
                     val[0],
@@ -487,6 +514,7 @@ class Trainer(StepMethods):
         cbs.on_test_end(logs)
         return logs
 
+    @_one_call_at_a_time
     def evaluate(
         self,
         x=None,
@@ -516,6 +544,7 @@ class Trainer(StepMethods):
         logs = self._evaluate_arrays(xs, y, batch_size, cbs, steps)
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _batch_size(batch_size)
         xs = self._inputs(x)
@@ -585,6 +614,7 @@ class Trainer(StepMethods):
         )
         return xs, targets
 
+    @_one_call_at_a_time
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         if sample_weight is not None or class_weight is not None:
             raise ValueError("train_on_batch: sample_weight and class_weight are not supported")
@@ -602,6 +632,7 @@ class Trainer(StepMethods):
         self._train_step(*on_device(xs, y))
         return self._batch_result(return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         if sample_weight is not None:
             raise ValueError("test_on_batch: sample_weight is not supported by shendu")
@@ -625,6 +656,7 @@ class Trainer(StepMethods):
             return dict(sorted(logs.items())) if return_dict else _keras_values(list(logs.values()))
         return self._logs() if return_dict else _keras_values(self._log_values())
 
+    @_one_call_at_a_time
     def predict_on_batch(self, x):
         xs = self._inputs(x)
         self._place()
@@ -633,14 +665,17 @@ class Trainer(StepMethods):
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
     # One replica of many writes: the chief (the weights are the same on every replica).
+    @_one_call_at_a_time
     def save(self, filepath, overwrite=True, **kwargs):
         if self._distribution.is_chief:
             saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    @_one_call_at_a_time
     def save_weights(self, filepath, overwrite=True):
         if self._distribution.is_chief:
             saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @_one_call_at_a_time
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         saving.load_weights(self, filepath, **kwargs)
 

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from . import _pointwise
 from ._padding import window_axis
 
 
@@ -576,3 +577,50 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
     avg_sq[...] = rho * avg_sq + (1 - rho) * _squared(grad, grad_sq)
     param -= learning_rate * grad / np.sqrt(avg_sq + epsilon)
     return None
+
+
+# --- elementwise activations, global pooling -----------------------------------------------------
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_array(x):
+    return _erf(x).astype(x.dtype)
+
+
+def activation(x, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    x = _float(x)
+    with np.errstate(over="ignore"):  # exponential overflows to inf, as the kernels do
+        return _pointwise.forward(np, _erf_array, name, x, alpha).astype(x.dtype)
+
+
+def activation_backward(dy, x, y, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    dy, x, y = _float(dy), _float(x), _float(y)
+    return (dy * _pointwise.derivative(np, _erf_array, name, x, y, alpha)).astype(dy.dtype)
+
+
+def global_avg_pool(x):
+    x = _float(x)
+    with np.errstate(invalid="ignore"):  # no steps: 0 / 0 = NaN, as TF's reduce_mean
+        return x.sum(axis=1) / x.dtype.type(x.shape[1])
+
+
+def global_avg_pool_backward(dy, x_shape):
+    dy = _float(dy)
+    n, steps, c = x_shape
+    with np.errstate(divide="ignore", invalid="ignore"):  # no steps: nothing to spread over
+        g = dy / dy.dtype.type(steps)
+    return np.broadcast_to(g[:, None, :], (n, steps, c)).copy()
+
+
+def global_max_pool(x):
+    return np.max(_float(x), axis=1, initial=-np.inf)
+
+
+def global_max_pool_backward(dy, x, y):
+    dy, x, y = _float(dy), _float(x), _float(y)
+    hit = x == y[:, None, :]
+    count = np.maximum(hit.sum(axis=1), 1).astype(dy.dtype)
+    return np.where(hit, (dy / count)[:, None, :], dy.dtype.type(0))

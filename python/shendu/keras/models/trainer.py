@@ -34,6 +34,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..layers.layer import Variable
+from ..layers.noise import ActivityRegularization
 from ..tensors import KerasTensor
 from . import dense_stack
 from .epoch_iterator import EpochIterator, on_device, take, train_validation_split
@@ -286,6 +287,7 @@ class Trainer(StepMethods):
         self._regularized = [
             (i, weights[i]) for i in self._train_idx if weights[i].regularizer is not None
         ]
+        self._activity = _activity_layers(self)
         self._fused_step = _UNPLANNED
         self._prepared = key
 
@@ -309,6 +311,8 @@ class Trainer(StepMethods):
             loss, dout = self.loss.compute(y, out)
         for _, w in self._regularized:
             loss += w.regularizer(w.value)
+        for layer in self._activity:  # its backward adds the penalty's gradient
+            loss += layer.activity_loss
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y) -> None:
@@ -709,3 +713,14 @@ def _keras_values(values: list):
     """What Keras returns for the values in compile order: the loss alone when there is no
     metric, else the list."""
     return values[0] if len(values) == 1 else values
+
+
+def _activity_layers(model) -> list:
+    """The ActivityRegularization layers of a model and of the models nested in it."""
+    found = []
+    for layer in getattr(model, "layers", ()):
+        if isinstance(layer, ActivityRegularization):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found += _activity_layers(layer)
+    return found

@@ -23,6 +23,19 @@ int64_t cost(Activation act) {
   }
 }
 
+// Pointwise activations: the transcendental ones cost like sigmoid; the piecewise-linear ones
+// (relu6, hard_sigmoid, leaky_relu, softsign) little more than a copy.
+int64_t cost(Pointwise f) {
+  switch (f) {
+    case Pointwise::Relu6:
+    case Pointwise::HardSigmoid:
+    case Pointwise::HardSilu:
+    case Pointwise::LeakyRelu:
+    case Pointwise::Softsign: return 2;
+    default: return 24;
+  }
+}
+
 }  // namespace
 }  // namespace activation
 
@@ -52,6 +65,21 @@ void activate_backward(Activation act, const float* dy, const float* y, float* d
   parallel_for(rows, cols * 4, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
       k.backward(act, dy + r * cols, y + r * cols, dx + r * cols, cols);
+  });
+}
+
+void pointwise(Pointwise f, float alpha, const float* x, float* y, int64_t n) {
+  const activation::Kernels& k = activation::active();
+  parallel_for(n, activation::cost(f), [&](int64_t i0, int64_t i1) {
+    k.pointwise(f, alpha, x + i0, y + i0, i1 - i0);
+  });
+}
+
+void pointwise_backward(Pointwise f, float alpha, const float* dy, const float* x, const float* y,
+                        float* dx, int64_t n) {
+  const activation::Kernels& k = activation::active();
+  parallel_for(n, activation::cost(f) * 2, [&](int64_t i0, int64_t i1) {
+    k.pointwise_backward(f, alpha, dy + i0, x + i0, y + i0, dx + i0, i1 - i0);
   });
 }
 

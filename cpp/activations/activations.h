@@ -1,5 +1,5 @@
 // Activations (relu, sigmoid, tanh, softmax over the last axis) and their backward passes, also
-// used as the fused epilogue of dense layers. Arrays are contiguous float32, viewed as rows x cols
+// used as the fused epilogue of dense layers; and the other elementwise activations (Pointwise). Arrays are contiguous float32, viewed as rows x cols
 // (cols = the last axis); y may alias x and dx may alias dy. Threaded; NaN propagates.
 #pragma once
 #include <cstdint>
@@ -16,5 +16,33 @@ void activate(Activation act, const float* x, const float* bias, float* y, int64
 // tanh dy * (1 - y^2), softmax y * (dy - sum(dy * y)) over each row.
 void activate_backward(Activation act, const float* dy, const float* y, float* dx, int64_t rows,
                        int64_t cols);
+
+// Elementwise activations outside the dense epilogue, Keras 3's definitions: gelu (erf) and its
+// tanh approximation, silu = x sigmoid(x), elu (alpha), selu, softplus, softsign,
+// hard_sigmoid = relu6(x + 3) / 6, hard_silu = x hard_sigmoid(x), leaky_relu (alpha: the
+// negative slope), exponential, relu6, mish = x tanh(softplus(x)). Their derivatives need x (not
+// only y), so they stay out of the dense epilogue, whose backward keeps y only.
+enum class Pointwise {
+  Gelu,
+  GeluTanh,
+  Silu,
+  Elu,
+  Selu,
+  Softplus,
+  Softsign,
+  HardSigmoid,
+  HardSilu,
+  LeakyRelu,
+  Exponential,
+  Relu6,
+  Mish,
+};
+
+// y = f(x) over n elements; alpha is read by Elu and LeakyRelu only. y may alias x.
+void pointwise(Pointwise f, float alpha, const float* x, float* y, int64_t n);
+
+// dx = dy * f'(x), from x and y = f(x). dx may alias dy.
+void pointwise_backward(Pointwise f, float alpha, const float* dy, const float* x, const float* y,
+                        float* dx, int64_t n);
 
 }  // namespace shendu

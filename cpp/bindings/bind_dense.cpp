@@ -149,6 +149,75 @@ py::tuple dense_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj, 
   return py::make_tuple(dx ? py::object(*dx) : py::object(py::none()), dw, db);
 }
 
+// The elementwise activations of activations.h's Pointwise, by the names shendu.ops takes, with
+// the alpha Keras's function defaults to (None picks it): elu's 1.0, leaky_relu's 0.2.
+struct PointwiseName {
+  const char* name;
+  Pointwise f;
+  float default_alpha;
+};
+constexpr PointwiseName kPointwise[] = {
+    {"gelu", Pointwise::Gelu, 0.0f},
+    {"gelu_approximate", Pointwise::GeluTanh, 0.0f},
+    {"silu", Pointwise::Silu, 0.0f},
+    {"elu", Pointwise::Elu, 1.0f},
+    {"selu", Pointwise::Selu, 0.0f},
+    {"softplus", Pointwise::Softplus, 0.0f},
+    {"softsign", Pointwise::Softsign, 0.0f},
+    {"hard_sigmoid", Pointwise::HardSigmoid, 0.0f},
+    {"hard_silu", Pointwise::HardSilu, 0.0f},
+    {"leaky_relu", Pointwise::LeakyRelu, 0.2f},
+    {"exponential", Pointwise::Exponential, 0.0f},
+    {"relu6", Pointwise::Relu6, 0.0f},
+    {"mish", Pointwise::Mish, 0.0f},
+};
+
+std::pair<Pointwise, float> as_pointwise(py::handle name_obj, py::handle alpha_obj) {
+  const bool is_str = py::isinstance<py::str>(name_obj);
+  if (is_str) {
+    const std::string name = name_obj.cast<std::string>();
+    for (const PointwiseName& p : kPointwise) {
+      if (name == p.name)
+        return {p.f, alpha_obj.is_none() ? p.default_alpha : as_finite_float(alpha_obj, "alpha")};
+    }
+  }
+  std::string names;
+  for (const PointwiseName& p : kPointwise)
+    names += std::string(names.empty() ? "'" : ", '") + p.name + "'";
+  const std::string message = "name: expected one of " + names + ", got " +
+                              std::string(py::repr(name_obj));
+  if (is_str) throw py::value_error(message);
+  throw py::type_error(message);
+}
+
+FloatArray pointwise_forward(py::handle x_obj, py::handle name_obj, py::handle alpha_obj) {
+  const auto [f, alpha] = as_pointwise(name_obj, alpha_obj);
+  FloatArray x = as_float32(x_obj, "x");
+  FloatArray y = new_float32(shape_of(x));
+  {
+    py::gil_scoped_release release;
+    pointwise(f, alpha, x.data(), y.mutable_data(), x.size());
+  }
+  return y;
+}
+
+FloatArray pointwise_backward(py::handle dy_obj, py::handle x_obj, py::handle y_obj,
+                              py::handle name_obj, py::handle alpha_obj) {
+  const auto [f, alpha] = as_pointwise(name_obj, alpha_obj);
+  FloatArray dy = as_float32(dy_obj, "dy");
+  FloatArray x = as_float32(x_obj, "x");
+  FloatArray y = as_float32(y_obj, "y");
+  require_same_shape(x, "x", dy, "dy");
+  require_same_shape(y, "y", dy, "dy");
+  FloatArray dx = new_float32(shape_of(dy));
+  {
+    py::gil_scoped_release release;
+    shendu::pointwise_backward(f, alpha, dy.data(), x.data(), y.data(), dx.mutable_data(),
+                               dy.size());
+  }
+  return dx;
+}
+
 }  // namespace
 
 void bind_dense(py::module_& m) {
@@ -168,6 +237,10 @@ void bind_dense(py::module_& m) {
           [act = act](py::handle dy, py::handle y) { return activation_backward(dy, y, act); },
           py::arg("dy"), py::arg("y"));
   }
+  m.def("activation", &pointwise_forward, py::arg("x"), py::arg("name"),
+        py::arg("alpha") = py::none());
+  m.def("activation_backward", &pointwise_backward, py::arg("dy"), py::arg("x"), py::arg("y"),
+        py::arg("name"), py::arg("alpha") = py::none());
 }
 
 }  // namespace shendu::bind

@@ -4,6 +4,7 @@
 #include "bindings/checks.h"
 #include "bindings/families.h"
 #include "bindings/window_args.h"
+#include "pool/global_pool.h"
 #include "pool/pool2d.h"
 
 namespace shendu::bind {
@@ -29,6 +30,13 @@ Shape as_x_shape(py::handle obj) {
   Shape shape;
   for (py::handle item : py::reinterpret_borrow<py::sequence>(obj))
     shape.push_back(as_int(item, "x_shape", 0));
+  // The shape of a float32 array that can exist (NumPy's own bound, zero extents aside), so the
+  // window arithmetic on it cannot overflow.
+  py::ssize_t bytes = sizeof(float);
+  for (py::ssize_t d : shape)
+    if (d && __builtin_mul_overflow(bytes, d, &bytes))
+      throw py::value_error("x_shape: " + shape_str(shape) +
+                            " has too many cells for a float32 array");
   return shape;
 }
 
@@ -95,9 +103,9 @@ FloatArray route_max(const FloatArray& dy, py::handle argmax_obj, const Pool2dSh
   }
   using TapArray = py::array_t<Index, py::array::c_style>;
   // max_pool2d's own output is used as is (ensure() builds a new array object even then).
-  const TapArray argmax = TapArray::check_(argmax_obj)
-                              ? py::reinterpret_borrow<TapArray>(argmax_obj)
-                              : TapArray::ensure(argmax_obj);
+  const TapArray argmax = aligned(TapArray::check_(argmax_obj)
+                                      ? py::reinterpret_borrow<TapArray>(argmax_obj)
+                                      : TapArray::ensure(argmax_obj));
   require_shape(shape_of(argmax) == shape_of(dy), "argmax", argmax,
                 [&] { return "shape " + shape_str(dy) + " (as dy)"; });
   FloatArray dx = new_float32_lined(x_shape, "x_shape");
@@ -154,6 +162,77 @@ FloatArray avg_pool2d_backward(py::handle dy_obj, py::handle x_shape_obj, py::ha
   return dx;
 }
 
+// Global pooling takes (N, L, C): the layers view images (N, H, W, C) as (N, H * W, C).
+GlobalPoolShape global_shape(const Shape& x_shape) {
+  return {x_shape[0], x_shape[1], x_shape[2]};
+}
+
+Shape as_x_shape3(py::handle obj) {
+  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj) || py::len(obj) != 3)
+    throw py::type_error("x_shape: expected a 3-tuple of ints, got " + std::string(py::repr(obj)));
+  Shape shape;
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(obj))
+    shape.push_back(as_int(item, "x_shape", 0));
+  return shape;
+}
+
+void require_global_dy(const FloatArray& dy, const GlobalPoolShape& s, const Shape& x_shape) {
+  require_shape(shape_of(dy) == Shape{s.n, s.c}, "dy", dy, [&] {
+    return "shape " + shape_str(Shape{s.n, s.c}) + " (x_shape " + shape_str(x_shape) +
+           " pooled over its steps)";
+  });
+}
+
+FloatArray global_avg_pool(py::handle x_obj) {
+  FloatArray x = as_float32(x_obj, "x", 3);
+  const GlobalPoolShape s = global_shape(shape_of(x));
+  FloatArray y = new_float32({s.n, s.c});
+  {
+    py::gil_scoped_release release;
+    global_avg_pool_forward(s, x.data(), y.mutable_data());
+  }
+  return y;
+}
+
+FloatArray global_avg_pool_backward(py::handle dy_obj, py::handle x_shape_obj) {
+  FloatArray dy = as_float32(dy_obj, "dy", 2);
+  const Shape x_shape = as_x_shape3(x_shape_obj);
+  const GlobalPoolShape s = global_shape(x_shape);
+  require_global_dy(dy, s, x_shape);
+  FloatArray dx = new_float32_lined(x_shape, "x_shape");
+  {
+    py::gil_scoped_release release;
+    shendu::global_avg_pool_backward(s, dy.data(), dx.mutable_data());
+  }
+  return dx;
+}
+
+FloatArray global_max_pool(py::handle x_obj) {
+  FloatArray x = as_float32(x_obj, "x", 3);
+  const GlobalPoolShape s = global_shape(shape_of(x));
+  FloatArray y = new_float32({s.n, s.c});
+  {
+    py::gil_scoped_release release;
+    global_max_pool_forward(s, x.data(), y.mutable_data());
+  }
+  return y;
+}
+
+FloatArray global_max_pool_backward(py::handle dy_obj, py::handle x_obj, py::handle y_obj) {
+  FloatArray dy = as_float32(dy_obj, "dy", 2);
+  FloatArray x = as_float32(x_obj, "x", 3);
+  FloatArray y = as_float32(y_obj, "y", 2);
+  const GlobalPoolShape s = global_shape(shape_of(x));
+  require_global_dy(dy, s, shape_of(x));
+  require_same_shape(y, "y", dy, "dy");
+  FloatArray dx = new_float32_lined(shape_of(x), "x");
+  {
+    py::gil_scoped_release release;
+    shendu::global_max_pool_backward(s, dy.data(), x.data(), y.data(), dx.mutable_data());
+  }
+  return dx;
+}
+
 }  // namespace
 
 void bind_pool(py::module_& m) {
@@ -168,6 +247,11 @@ void bind_pool(py::module_& m) {
   m.def("avg_pool2d_backward", &avg_pool2d_backward, py::arg("dy"), py::arg("x_shape"),
         py::arg("pool_size") = two, py::arg("strides") = py::none(),
         py::arg("padding") = "valid");
+  m.def("global_avg_pool", &global_avg_pool, py::arg("x"));
+  m.def("global_avg_pool_backward", &global_avg_pool_backward, py::arg("dy"), py::arg("x_shape"));
+  m.def("global_max_pool", &global_max_pool, py::arg("x"));
+  m.def("global_max_pool_backward", &global_max_pool_backward, py::arg("dy"), py::arg("x"),
+        py::arg("y"));
 }
 
 }  // namespace shendu::bind

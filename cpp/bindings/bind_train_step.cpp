@@ -1,11 +1,12 @@
 // shendu._cpu.DenseStack: the fused training step of a Sequential stack of Dense (+ Dropout)
 // layers. The Keras trainer builds one per compiled model, handing over the layers' weight arrays
 // and the optimizer's slot arrays (updated in place, so the layers keep their NumPy arrays), and
-// calls step() once per batch.
+// calls step() once per batch. Threads may share a stack: its steps then run one at a time.
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -133,7 +134,6 @@ class PyDenseStack {
     }
     in_ = specs.front().in;
     out_ = specs.back().out;
-    totals_.resize(metric_specs.size());
     stack_ = std::make_unique<DenseStack>(std::move(specs), loss_, opt, std::move(metric_specs));
   }
 
@@ -145,13 +145,13 @@ class PyDenseStack {
     require_shape(x.shape(1) == in_, "x", x, [&] { return "(n, " + std::to_string(in_) + ")"; });
     const double lr = as_finite_double(lr_obj, "learning_rate");
     const int64_t iteration = as_int(step_obj, "step", 1);
-    seeds_.clear();
+    std::vector<uint64_t> seeds;  // one per dropout layer; no allocation without dropout
     if (dropouts_ || !seeds_obj.is_none()) {
-      for (py::handle s : seeds_obj) seeds_.push_back(static_cast<uint64_t>(as_int(s, "seeds", 0)));
-      if (seeds_.size() != dropouts_)
+      for (py::handle s : seeds_obj) seeds.push_back(static_cast<uint64_t>(as_int(s, "seeds", 0)));
+      if (seeds.size() != dropouts_)
         throw py::value_error("seeds: expected " + std::to_string(dropouts_) +
                               " seeds (one per dropout layer), got " +
-                              std::to_string(seeds_.size()));
+                              std::to_string(seeds.size()));
     }
     std::optional<FloatArray> targets;
     std::optional<IndexArray> labels;
@@ -172,25 +172,37 @@ class PyDenseStack {
       return want + " to match x " + shape_str(x);
     });
     double loss;
+    std::vector<double> totals(stack_->metric_count());
     {
+      // The stack's workspaces are one per object: a second thread stepping the same stack waits
+      // here (with the GIL released, so the thread holding the lock can take the GIL back).
       py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
       loss = stack_->step(x.data(), targets ? targets->data() : nullptr,
-                          labels ? labels->data() : nullptr, n, lr, iteration, seeds_.data(),
-                          totals_.data());
+                          labels ? labels->data() : nullptr, n, lr, iteration, seeds.data(),
+                          totals.data());
+      last_n_ = n;
     }
-    last_n_ = n;
-    py::tuple result(totals_.size() + 1);
+    py::tuple result(totals.size() + 1);
     result[0] = py::float_(loss);
-    for (size_t m = 0; m < totals_.size(); ++m) result[m + 1] = py::float_(totals_[m]);
+    for (size_t m = 0; m < totals.size(); ++m) result[m + 1] = py::float_(totals[m]);
     return result;
   }
 
   // A copy of the last step's output (logits when the loss fuses the activation), for metrics
   // that are not counted natively.
-  FloatArray output() const {
-    require(last_n_ >= 0, "output: no step has run yet");
-    FloatArray y = new_float32({last_n_, out_});
-    std::copy(stack_->output(), stack_->output() + last_n_ * out_, y.mutable_data());
+  FloatArray output() {
+    std::vector<float> copy;
+    int64_t n;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mutex_);
+      n = last_n_;
+      if (n >= 0) copy.assign(stack_->output(), stack_->output() + n * out_);
+    }
+    require(n >= 0, "output: no step has run yet");
+    FloatArray y = new_float32({n, out_});
+    std::copy(copy.begin(), copy.end(), y.mutable_data());
     return y;
   }
 
@@ -217,11 +229,12 @@ class PyDenseStack {
   }
 
   std::unique_ptr<DenseStack> stack_;
+  // Held (without the GIL) while the stack's workspaces are used: by step() and output().
+  std::mutex mutex_;
   StepLoss loss_;
-  int64_t in_ = 0, out_ = 0, last_n_ = -1;
+  int64_t in_ = 0, out_ = 0;
+  int64_t last_n_ = -1;  // rows of the last step; guarded by mutex_
   size_t dropouts_ = 0;
-  std::vector<uint64_t> seeds_;  // of the current step
-  std::vector<double> totals_;   // metric counts of the current step
   Shape shape_;  // of the weight weight() last read
   py::list keep_;
 };

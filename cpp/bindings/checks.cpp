@@ -49,6 +49,24 @@ py::array as_numeric_array(py::handle obj, const char* name) {
   return arr;
 }
 
+// arr converted to C-contiguous T. NumPy's own error (MemoryError for a broadcast view too large
+// to materialize) comes back as the same type, naming the argument, with NumPy's as its cause.
+template <class T>
+py::array_t<T, py::array::c_style> converted(const py::array& arr, const char* name) {
+  using Cast = py::array_t<T, py::array::c_style | py::array::forcecast>;
+  try {
+    // The constructor, unlike Cast::ensure, keeps NumPy's error set for error_already_set.
+    return aligned(py::array_t<T, py::array::c_style>(Cast(arr)));
+  } catch (py::error_already_set& e) {
+    const std::string message = std::string(name) + ": cannot convert the array of shape " +
+                                shape_str(arr) + " and dtype " + std::string(py::str(arr.dtype())) +
+                                " to " + std::string(py::str(py::dtype::of<T>()));
+    py::raise_from(e, e.matches(PyExc_MemoryError) ? PyExc_MemoryError : PyExc_TypeError,
+                   message.c_str());
+    throw py::error_already_set();
+  }
+}
+
 void require_rank(const py::array& arr, const char* name, int ndim) {
   if (ndim >= 0 && arr.ndim() != ndim)
     throw py::value_error(std::string(name) + ": expected a " + std::to_string(ndim) +
@@ -64,15 +82,12 @@ FloatArray as_float32(py::handle obj, const char* name, int ndim) {
   if (FloatArray::check_(obj)) {
     auto arr = py::reinterpret_borrow<FloatArray>(obj);
     require_rank(arr, name, ndim);
-    return arr;
+    return aligned(std::move(arr));
   }
   py::array arr = as_numeric_array(obj, name);
   require_rank(arr, name, ndim);
   // forcecast is safe: complex/str/object were rejected above.
-  using Cast = py::array_t<float, py::array::c_style | py::array::forcecast>;
-  Cast converted = Cast::ensure(arr);
-  if (!converted) throw py::error_already_set();
-  return py::reinterpret_borrow<FloatArray>(converted);
+  return converted<float>(arr, name);
 }
 
 std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, int ndim) {
@@ -90,6 +105,9 @@ FloatArray as_float32_inplace(py::handle obj, const char* name) {
   if (!(arr.flags() & py::array::c_style))
     throw py::value_error(std::string(name) + ": expected a C-contiguous array (updated in place)");
   if (!arr.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+  if (!(arr.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(std::string(name) +
+                          ": expected an array aligned to its 4-byte elements (updated in place)");
   return py::reinterpret_borrow<FloatArray>(arr);
 }
 
@@ -98,17 +116,14 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
   const char kind = arr.dtype().kind();
   if (kind == 'f') {
     // Keras casts float ids to int; a fractional or non-finite one is a bug upstream.
-    py::array_t<double, py::array::c_style | py::array::forcecast> d(arr);
+    const auto d = converted<double>(arr, name);
     const double* p = d.data();
     for (py::ssize_t i = 0, n = d.size(); i < n; ++i)  // size() recomputes the product
       if (!std::isfinite(p[i]) || p[i] != std::floor(p[i]))
         throw py::value_error(std::string(name) + ": expected whole numbers, got " +
                               std::to_string(p[i]));
   }
-  using Cast = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
-  Cast converted = Cast::ensure(arr);
-  if (!converted) throw py::error_already_set();
-  IndexArray ids = py::reinterpret_borrow<IndexArray>(converted);
+  IndexArray ids = converted<int64_t>(arr, name);
   const int64_t* p = ids.data();
   for (py::ssize_t i = 0, n = ids.size(); i < n; ++i)  // size() recomputes the product
     if (p[i] < 0 || p[i] >= limit)
@@ -118,33 +133,38 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
 }
 
 std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
-  int64_t v[2];
+  const auto bad = [&] {
+    return py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
+                          std::string(py::repr(obj)));
+  };
+  py::object items[2];
   if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
-    v[0] = v[1] = obj.cast<int64_t>();
+    items[0] = items[1] = py::reinterpret_borrow<py::object>(obj);
   } else if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj) &&
              py::len(obj) == 2) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    for (int i = 0; i < 2; ++i) {
-      py::object item = seq[i];
-      if (!py::isinstance<py::int_>(item) || py::isinstance<py::bool_>(item)) {
-        // NumPy integers are fine too.
-        py::object index = py::module_::import("operator").attr("index");
-        try {
-          item = index(item);
-        } catch (py::error_already_set&) {
-          throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
-                               std::string(py::repr(obj)));
-        }
-      }
-      v[i] = item.cast<int64_t>();
-    }
+    items[0] = seq[0];
+    items[1] = seq[1];
   } else {
-    throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
-                         std::string(py::repr(obj)));
+    throw bad();
   }
-  if (v[0] < 1 || v[1] < 1)
-    throw py::value_error(std::string(name) + ": expected positive values, got " +
-                          std::string(py::repr(obj)));
+  int64_t v[2];
+  for (int i = 0; i < 2; ++i) {
+    // Python and NumPy integers (operator.index), not bools or floats.
+    PyObject* index =
+        py::isinstance<py::bool_>(items[i]) ? nullptr : PyNumber_Index(items[i].ptr());
+    if (!index) {
+      PyErr_Clear();
+      throw bad();
+    }
+    int overflow = 0;
+    v[i] = PyLong_AsLongLongAndOverflow(index, &overflow);
+    Py_DECREF(index);
+    // Bounded so that window arithmetic (areas, padded extents) cannot overflow 64 bits.
+    if (overflow || v[i] < 1 || v[i] > kMaxWindow)
+      throw py::value_error(std::string(name) + ": expected positive values up to " +
+                            std::to_string(kMaxWindow) + ", got " + std::string(py::repr(obj)));
+  }
   return {v[0], v[1]};
 }
 

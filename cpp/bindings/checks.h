@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,6 +29,16 @@ Shape shape_of(const py::array& a);
 // Any float, integer or bool array-like -> C-contiguous float32 (copies only when needed).
 // ndim >= 0 also checks the rank. TypeError for complex, string, object data.
 FloatArray as_float32(py::handle obj, const char* name, int ndim = -1);
+// arr itself when its data is aligned to its elements, else an aligned copy. NumPy arrays may be
+// views at any byte offset (np.frombuffer(buf, offset=1), a field of a packed record), and the
+// kernels read float / int64 / uint16 elements directly, which needs their natural alignment.
+template <class T>
+py::array_t<T, py::array::c_style> aligned(py::array_t<T, py::array::c_style> arr) {
+  if (arr.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) return arr;
+  py::array_t<T, py::array::c_style> copy(shape_of(arr));
+  if (arr.size()) std::memcpy(copy.mutable_data(), arr.data(), arr.nbytes());
+  return copy;
+}
 // Same, but None gives an empty optional.
 std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, int ndim = -1);
 // Arguments updated in place (optimizer state): must already be writable C-contiguous float32
@@ -35,7 +46,10 @@ std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, i
 FloatArray as_float32_inplace(py::handle obj, const char* name);
 // Ids / labels: integer data (or floats holding whole numbers), every value in [0, limit).
 IndexArray as_indices(py::handle obj, const char* name, int64_t limit);
-// An int or a pair of ints, each >= 1 (strides, pool sizes).
+// The largest window size or stride (2^31 - 1): products and sums of two such values and an
+// array extent stay far from 64-bit overflow.
+constexpr int64_t kMaxWindow = (int64_t{1} << 31) - 1;
+// An int or a pair of ints, each in [1, kMaxWindow] (strides, pool sizes).
 std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
 // "valid" or "same" (any case).
 Padding as_padding(py::handle obj, const char* name);

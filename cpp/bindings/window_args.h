@@ -1,6 +1,7 @@
 // Binding-side checks shared by convolution and pooling: the sliding-window geometry of an NHWC
 // input, with the errors that name the offending argument.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,13 @@ struct WindowAxes {
 inline WindowAxes window_axes(const Shape& x_shape, const char* x_name,
                               std::pair<int64_t, int64_t> window, const char* window_name,
                               std::pair<int64_t, int64_t> strides, Padding padding) {
+  // A kernel's extents come from an array (w), which may be empty and then of any extent.
+  if (std::min(window.first, window.second) < 1 ||
+      std::max(window.first, window.second) > kMaxWindow)
+    throw py::value_error(std::string(window_name) + ": expected a window of 1 to " +
+                          std::to_string(kMaxWindow) + " cells per axis, got (" +
+                          std::to_string(window.first) + ", " + std::to_string(window.second) +
+                          ")");
   const bool same = padding == Padding::Same;
   if (!same && (window.first > x_shape[1] || window.second > x_shape[2]))
     throw py::value_error(std::string(window_name) + ": window (" + std::to_string(window.first) +

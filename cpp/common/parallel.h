@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <type_traits>
 
 namespace shendu {
@@ -38,6 +39,15 @@ class DenormalGuard {
 // waking the pool costs a few microseconds, more than small layers take.
 constexpr int64_t kParallelMinWork = 1 << 15;
 
+// The product of work factors, saturated at INT64_MAX: the estimate for a huge, mostly padded
+// window (pool sizes up to 2^31 per axis) must not wrap to a small or negative number.
+inline int64_t work_product(std::initializer_list<int64_t> factors) {
+  int64_t product = 1;
+  for (int64_t f : factors)
+    if (__builtin_mul_overflow(product, f, &product)) return INT64_MAX;
+  return product;
+}
+
 namespace detail {
 using ChunkFn = void (*)(void* body, int64_t begin, int64_t end);
 // Calls fn(body, begin, end) for `chunks` contiguous, near-equal pieces of [0, n), on up to
@@ -52,7 +62,8 @@ void parallel_for_chunked(int64_t n, int64_t work_per_item, int64_t chunks_per_t
                           Body&& body) {
   if (n <= 0) return;
   const int threads = num_threads();
-  if (threads <= 1 || n == 1 || n * work_per_item < kParallelMinWork || in_parallel_region()) {
+  if (threads <= 1 || n == 1 || work_product({n, work_per_item}) < kParallelMinWork ||
+      in_parallel_region()) {
     DenormalGuard guard;
     body(int64_t{0}, n);
     return;

@@ -1,5 +1,6 @@
-// Vectorizable float32 exp, log1p, sigmoid and tanh (on the Cephes expf / logf polynomials),
-// for every kernel family that needs them (activations, recurrent gates, losses). std::exp and
+// Vectorizable float32 exp, expm1, log1p, softplus, erf, sigmoid and tanh (on the Cephes expf /
+// logf polynomials), for every kernel family that needs them (activations, recurrent gates,
+// losses). std::exp and
 // std::tanh do not vectorize without -ffast-math; these are branch-free, so a loop over them
 // widens to the lanes of the including file's instruction set.
 //
@@ -115,6 +116,28 @@ inline float tanh(float x) {
   const ExpParts e = exp_parts(-2.0f * abs(x));
   const float t = (1.0f - e.scale) - e.scale * e.p;  // 1 - e^-2|x|
   return copysign(t / (2.0f - t), x);
+}
+
+// e^x - 1 from the split exp, so small x keep their relative accuracy (elu, selu).
+inline float expm1(float x) {
+  const ExpParts e = exp_parts(x);
+  return (e.scale - 1.0f) + e.scale * e.p;
+}
+
+// ln(1 + e^x) as max(x, 0) + log1p(e^-|x|): nothing overflows, and large x give x exactly.
+inline float softplus(float x) {
+  return select(mask_if(x > 0.0f), x, 0.0f) + log1p(exp(-abs(x)));
+}
+
+// erf(x) by Abramowitz & Stegun 7.1.26: 1 - t P(t) e^(-x^2), t = 1 / (1 + 0.3275911 |x|), with the
+// sign of x; absolute error below 1.5e-7 (about float32's rounding of values near 1).
+inline float erf(float x) {
+  const float a = abs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * a);
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t +
+       0.254829592f) * t;
+  return copysign(1.0f - poly * exp(-a * a), x);
 }
 
 // out[i] = e^(x[i] - m) with m = max(x) (out may be x), for softmax rows: returns m and the sum

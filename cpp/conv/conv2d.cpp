@@ -385,6 +385,16 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
                     float* y) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, lines = s.n * s.h.out;
   if (lines * Wo * F == 0) return;
+  if (K == 0) {  // no input channels: each output is an empty sum plus its bias
+    parallel_for(lines * Wo, F, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r)
+        if (b)
+          std::memcpy(y + r * F, b, sizeof(float) * F);
+        else
+          std::memset(y + r * F, 0, sizeof(float) * F);
+    });
+    return;
+  }
   if (im2col_is_identity(s)) {
     const int64_t rows = lines * Wo;
     if (b)
@@ -439,6 +449,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     zero_run(db, F);
     zero_run(dw, K * F);
     if (dx) zero_run(dx, s.n * s.h.in * s.w.in * s.c);
+    return;
+  }
+  if (K == 0) {  // no input channels: dw and dx have no cells, db is still dy's sum
+    column_sums(dy, rows, F, db);
     return;
   }
   if (im2col_is_identity(s)) {

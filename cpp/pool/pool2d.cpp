@@ -31,9 +31,10 @@ const pool2d::Kernels<Index>& active_max_pool_kernels() {
 template <class Index>
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, Index* argmax) {
   const auto line_fn = active_max_pool_kernels<Index>().forward_line;
-  parallel_for(s.n * s.h.out, s.w.out * s.h.kernel * s.w.kernel * s.c, [&](int64_t b, int64_t e) {
-    for (int64_t l = b; l < e; ++l) line_fn(s, x, l, y, argmax);
-  });
+  parallel_for(s.n * s.h.out, work_product({s.w.out, s.h.kernel, s.w.kernel, s.c}),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t l = b; l < e; ++l) line_fn(s, x, l, y, argmax);
+               });
 }
 
 // Runs line_fn(l) for l in [0, lines) in parallel and returns the smallest stray index any line
@@ -62,7 +63,8 @@ int64_t max_pool2d_backward(const Pool2dShape& s, const float* dy, const Index* 
                             float* dx) {
   const pool2d::Kernels<Index>& k = active_max_pool_kernels<Index>();
   if (pool2d::tiles_x(s))
-    return first_stray_of_lines(s.n * s.h.out, s.h.kernel * s.w.in * s.c, [&](int64_t l) {
+    return first_stray_of_lines(s.n * s.h.out, work_product({s.h.kernel, s.w.in, s.c}),
+                                [&](int64_t l) {
       return k.backward_tiles(s, dy, argmax, l, dx);
     });
   const int64_t rows_per_line = (s.h.kernel + s.h.stride - 1) / s.h.stride;
@@ -78,7 +80,7 @@ template int64_t max_pool2d_backward(const Pool2dShape&, const float*, const uin
 
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y) {
   const int64_t C = s.c, W = s.w.in, Ho = s.h.out, Wo = s.w.out;
-  parallel_for(s.n * Ho, Wo * s.h.kernel * s.w.kernel * C, [&](int64_t b, int64_t e) {
+  parallel_for(s.n * Ho, work_product({Wo, s.h.kernel, s.w.kernel, C}), [&](int64_t b, int64_t e) {
     for (int64_t l = b; l < e; ++l) {
       const int64_t n = l / Ho, oh = l % Ho;
       const Taps th = taps(s.h, oh);
@@ -106,7 +108,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx) {
   const int64_t SH = s.h.stride;
   // Each dx line (n, ih) gathers from the output lines whose windows cover it, in a fixed order:
   // no two threads write one line, and the sums do not depend on the thread count.
-  parallel_for(s.n * H, ((s.h.kernel + SH - 1) / SH) * Wo * s.w.kernel * C,
+  parallel_for(s.n * H, work_product({(s.h.kernel + SH - 1) / SH, Wo, s.w.kernel, C}),
                [&](int64_t b, int64_t e) {
     for (int64_t g = b; g < e; ++g) {
       const int64_t n = g / H, ih = g % H;

@@ -22,7 +22,7 @@ import operator
 import numpy as np
 
 from . import _cuda_kernels as _k
-from . import reference
+from . import _pointwise, reference
 from ._padding import window_axis
 
 # Enum values of the extension (cuda/activation.h, cuda/sgemm.h, cuda/losses.h).
@@ -1050,3 +1050,67 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
         epsilon,
         _stream(),
     )
+
+
+# --- elementwise activations, global pooling: CuPy compositions (not hot on the GPU) --------------
+
+
+def _erf_gpu(x):
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
+
+
+def activation(x, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    x = _float32(x, "x")
+    return _pointwise.forward(_cp(), _erf_gpu, name, x, alpha).astype(_cp().float32)
+
+
+def activation_backward(dy, x, y, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    dy = _float32(dy, "dy")
+    x = _float32(x, "x")
+    y = _float32(y, "y")
+    _same_shape(x, "x", dy, "dy")
+    _same_shape(y, "y", dy, "dy")
+    derivative = _pointwise.derivative(_cp(), _erf_gpu, name, x, y, alpha)
+    return (dy * derivative).astype(_cp().float32)
+
+
+def _global_dy(dy, n, c, x_shape):
+    dy = _float32(dy, "dy", 2)
+    _require_shape(dy.shape == (n, c), "dy", dy, f"shape {(n, c)} (x_shape {x_shape} pooled)")
+    return dy
+
+
+def global_avg_pool(x):
+    x = _float32(x, "x", 3)
+    return x.sum(axis=1) / _cp().float32(x.shape[1])
+
+
+def global_avg_pool_backward(dy, x_shape):
+    if not isinstance(x_shape, (tuple, list)) or len(x_shape) != 3:
+        raise TypeError(f"x_shape: expected a 3-tuple of ints, got {x_shape!r}")
+    n, steps, c = (_int(v, "x_shape", 0) for v in x_shape)
+    dy = _global_dy(dy, n, c, tuple(x_shape))
+    g = dy / _cp().float32(steps)
+    return _cp().ascontiguousarray(_cp().broadcast_to(g[:, None, :], (n, steps, c)))
+
+
+def global_max_pool(x):
+    x = _float32(x, "x", 3)
+    if x.shape[1] == 0:
+        return _cp().full((x.shape[0], x.shape[2]), -_cp().inf, dtype=_cp().float32)
+    return x.max(axis=1)
+
+
+def global_max_pool_backward(dy, x, y):
+    x = _float32(x, "x", 3)
+    n, _, c = x.shape
+    dy = _global_dy(dy, n, c, x.shape)
+    y = _float32(y, "y")
+    _same_shape(y, "y", dy, "dy")
+    hit = x == y[:, None, :]
+    count = _cp().maximum(hit.sum(axis=1), 1).astype(_cp().float32)
+    return _cp().where(hit, (dy / count)[:, None, :], _cp().float32(0))

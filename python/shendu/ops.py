@@ -301,3 +301,41 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
     """Keras RMSprop (no momentum, not centered): avg_sq = rho * avg_sq + (1 - rho) * grad_sq;
     param -= lr * grad / sqrt(avg_sq + epsilon). In place. grad_sq: as in adam_update."""
     return _backend(param).rmsprop_update(param, grad, avg_sq, learning_rate, rho, epsilon, grad_sq)
+
+
+# --- elementwise activations, global pooling -----------------------------------------------------
+
+
+def activation(x, name, alpha=None):
+    """Elementwise activations by name, Keras 3's definitions: "gelu" (erf), "gelu_approximate"
+    (tanh form), "silu", "elu", "selu", "softplus", "softsign", "hard_sigmoid" (relu6(x + 3) / 6),
+    "hard_silu", "leaky_relu", "exponential", "relu6", "mish". alpha: elu's alpha or leaky_relu's
+    negative slope (None: Keras's defaults 1.0 and 0.2; the others ignore it). Returns y."""
+    return _backend(x).activation(x, name, alpha)
+
+
+def activation_backward(dy, x, y, name, alpha=None):
+    """dL/dx of activation from dL/dy, its input x and output y (at a kink, the slope of the open
+    side, as TF's gradients)."""
+    return _backend(dy).activation_backward(dy, x, y, name, alpha)
+
+
+def global_avg_pool(x):
+    """The mean over axis 1 of x (N, L, C) (images: (N, H * W, C)). Returns y (N, C)."""
+    return _backend(x).global_avg_pool(x)
+
+
+def global_avg_pool_backward(dy, x_shape):
+    """dx of shape x_shape (N, L, C): dy (N, C) / L at every step."""
+    return _backend(dy).global_avg_pool_backward(dy, x_shape)
+
+
+def global_max_pool(x):
+    """The maximum over axis 1 of x (N, L, C) (-inf for L = 0; NaN propagates). Returns y (N, C)."""
+    return _backend(x).global_max_pool(x)
+
+
+def global_max_pool_backward(dy, x, y):
+    """dx (N, L, C): dy split evenly among the steps where x equals y (TF's reduce_max gradient,
+    so tied maxima share it)."""
+    return _backend(dy).global_max_pool_backward(dy, x, y)

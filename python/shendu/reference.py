@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from . import _pointwise
 from ._padding import window_axis
 
 
@@ -106,6 +107,20 @@ def _pair(v):
     return (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
 
 
+_MAX_WINDOW = 2**31 - 1  # as the native binding: window arithmetic stays within 64 bits
+
+
+def _window_pair(v, name):
+    pair = _pair(v)
+    if not all(0 < int(k) <= _MAX_WINDOW for k in pair):
+        if name == "w":  # the window of a kernel array's shape
+            raise ValueError(
+                f"w: expected a window of 1 to {_MAX_WINDOW} cells per axis, got {tuple(pair)}"
+            )
+        raise ValueError(f"{name}: expected positive values up to {_MAX_WINDOW}, got {v!r}")
+    return pair
+
+
 def _axis(size, k, stride, padding):
     """window_axis, refusing a 'valid' window larger than the input."""
     padding = padding.lower()
@@ -114,9 +129,9 @@ def _axis(size, k, stride, padding):
     return window_axis(size, k, stride, padding)
 
 
-def _geometry(shape, window, strides, padding):
+def _geometry(shape, window, strides, padding, window_name="pool_size"):
     """(ho, wo, top, left) of a window sliding over the H, W axes of an NHWC shape."""
-    (kh, kw), (sh, sw) = _pair(window), _pair(strides)
+    (kh, kw), (sh, sw) = _window_pair(window, window_name), _window_pair(strides, "strides")
     ho, top = _axis(shape[1], kh, sh, padding)
     wo, left = _axis(shape[2], kw, sw, padding)
     return ho, wo, top, left
@@ -136,7 +151,7 @@ def _windows(shape, window, strides, padding):
 def _padded(x, w, strides, padding):
     """x with its implicit zero padding made explicit, large enough for every window of w."""
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     bottom = max((ho - 1) * sh + kh - x.shape[1] - top, 0)
     right = max((wo - 1) * sw + kw - x.shape[2] - left, 0)
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
@@ -145,7 +160,7 @@ def _padded(x, w, strides, padding):
 def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     x, w = _float(x), _float(w)
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     xp = _padded(x, w, strides, padding)
     y = np.zeros((x.shape[0], ho, wo, w.shape[3]), np.result_type(x, w))
     for i in range(kh):
@@ -159,7 +174,7 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
 def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
     dy, x, w = _float(dy), _float(x), _float(w)
     (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding)
+    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
     xp = _padded(x, w, strides, padding)
     dxp = np.zeros(xp.shape, np.result_type(dy, w))
     dw = np.zeros(w.shape, np.result_type(dy, x))
@@ -257,6 +272,14 @@ def _rnn_start(x, kernel, recurrent_kernel, h0):
     """Float views of the common arguments, the units U and the initial state (zeros for None)."""
     x, kernel, recurrent_kernel = _float(x), _float(kernel), _float(recurrent_kernel)
     units = recurrent_kernel.shape[0]
+    # As the native binding (and Keras): a recurrent layer needs units and input features.
+    if units < 1:
+        raise ValueError(
+            f"recurrent_kernel: expected (units, gates * units) with units >= 1, "
+            f"got shape {recurrent_kernel.shape}"
+        )
+    if x.shape[2] < 1:
+        raise ValueError(f"x: expected at least one feature, got shape {x.shape}")
     h = np.zeros((x.shape[0], units), x.dtype) if h0 is None else _float(h0)
     return x, kernel, recurrent_kernel, units, h
 
@@ -406,15 +429,25 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
 # --- embedding, dropout --------------------------------------------------------------------------
 
 
+def _ids(ids, vocab_size):
+    ids = np.asarray(ids, dtype=np.int64)
+    bad = ids[(ids < 0) | (ids >= vocab_size)]
+    if bad.size:
+        raise ValueError(f"ids: value {bad[0]} out of range [0, {vocab_size})")
+    return ids
+
+
 def embedding(ids, table):
-    return _float(table)[np.asarray(ids, dtype=np.int64)]
+    table = _float(table)
+    return table[_ids(ids, table.shape[0])]
 
 
 def embedding_backward(dy, ids, vocab_size):
     dy = _float(dy)
+    ids = _ids(ids, vocab_size)
     dtable = np.zeros((vocab_size, dy.shape[-1]), dy.dtype)
     # np.add.at accumulates repeated ids (plain fancy-index += would keep only the last one).
-    np.add.at(dtable, np.asarray(ids, dtype=np.int64).reshape(-1), dy.reshape(-1, dy.shape[-1]))
+    np.add.at(dtable, ids.reshape(-1), dy.reshape(ids.size, dy.shape[-1]))
     return dtable
 
 
@@ -442,13 +475,20 @@ def _mean(per_item):
     return float(per_item.sum(dtype=np.float64) / per_item.size) if per_item.size else 0.0
 
 
+def _logits(logits):
+    logits = _float(logits)
+    if logits.ndim != 2 or logits.shape[1] < 1:  # log-sum-exp of no classes is undefined
+        raise ValueError(f"logits: expected (N, C) with C >= 1, got shape {logits.shape}")
+    return logits
+
+
 def _log_softmax(logits):
     shifted = logits - logits.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def sparse_softmax_cross_entropy(logits, labels):
-    logits = _float(logits)
+    logits = _logits(logits)
     labels = np.asarray(labels, dtype=np.int64)
     n = logits.shape[0]
     if n == 0:
@@ -461,7 +501,7 @@ def sparse_softmax_cross_entropy(logits, labels):
 
 
 def softmax_cross_entropy(logits, onehot):
-    logits, t = _float(logits), _float(onehot)
+    logits, t = _logits(logits), _float(onehot)
     n = logits.shape[0]
     if n == 0:
         return 0.0, np.zeros_like(logits)
@@ -537,3 +577,50 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
     avg_sq[...] = rho * avg_sq + (1 - rho) * _squared(grad, grad_sq)
     param -= learning_rate * grad / np.sqrt(avg_sq + epsilon)
     return None
+
+
+# --- elementwise activations, global pooling -----------------------------------------------------
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_array(x):
+    return _erf(x).astype(x.dtype)
+
+
+def activation(x, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    x = _float(x)
+    with np.errstate(over="ignore"):  # exponential overflows to inf, as the kernels do
+        return _pointwise.forward(np, _erf_array, name, x, alpha).astype(x.dtype)
+
+
+def activation_backward(dy, x, y, name, alpha=None):
+    alpha = _pointwise.check(name, alpha)
+    dy, x, y = _float(dy), _float(x), _float(y)
+    return (dy * _pointwise.derivative(np, _erf_array, name, x, y, alpha)).astype(dy.dtype)
+
+
+def global_avg_pool(x):
+    x = _float(x)
+    with np.errstate(invalid="ignore"):  # no steps: 0 / 0 = NaN, as TF's reduce_mean
+        return x.sum(axis=1) / x.dtype.type(x.shape[1])
+
+
+def global_avg_pool_backward(dy, x_shape):
+    dy = _float(dy)
+    n, steps, c = x_shape
+    with np.errstate(divide="ignore", invalid="ignore"):  # no steps: nothing to spread over
+        g = dy / dy.dtype.type(steps)
+    return np.broadcast_to(g[:, None, :], (n, steps, c)).copy()
+
+
+def global_max_pool(x):
+    return np.max(_float(x), axis=1, initial=-np.inf)
+
+
+def global_max_pool_backward(dy, x, y):
+    dy, x, y = _float(dy), _float(x), _float(y)
+    hit = x == y[:, None, :]
+    count = np.maximum(hit.sum(axis=1), 1).astype(dy.dtype)
+    return np.where(hit, (dy / count)[:, None, :], dy.dtype.type(0))

@@ -210,6 +210,12 @@ def test_arguments_that_do_not_apply_are_refused():
         model.fit(_generator(x, y, 8), class_weight={0: 1.0}, verbose=0)
     with pytest.raises(ValueError, match="empty generator"):
         model.fit((b for b in ()), verbose=0)
+    for empty in (  # no batch, of known and of unknown length: Keras's empty logs
+        Dataset.from_tensor_slices((x[:0], y[:0])).batch(8),
+        Dataset.from_tensor_slices((x, y)).filter(lambda a, b: False).batch(8),
+    ):
+        with pytest.raises(ValueError, match=r"\(Empty logs\)"):
+            model.fit(empty, verbose=0)
     with pytest.raises(ValueError, match="no targets"):
         model.fit(Dataset.from_tensor_slices(x).batch(8), verbose=0)
     with pytest.raises(ValueError, match="at the same time"):

@@ -321,3 +321,51 @@ def test_logged_values_round_to_float32_like_numpy():
         got = _round_to_float32(v)
         assert got == want and np.signbit(got) == np.signbit(want), v
     assert np.isnan(_round_to_float32(np.nan))
+
+
+def _cnn():
+    model = keras.Sequential(
+        [
+            layers.Input((6, 6, 1)),
+            layers.Conv2D(2, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _dense_only():
+    model = keras.Sequential([layers.Input((4,)), layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.mark.parametrize("make, shape", [(_cnn, (6, 6, 1)), (_dense_only, (4,))])
+def test_fit_without_samples_raises_like_keras(make, shape):
+    model = make()
+    x, y = np.ones((0,) + shape, np.float32), np.zeros(0, np.int64)
+    with pytest.raises(ValueError, match=r"Unexpected result of `train_function` \(Empty logs\)"):
+        model.fit(x, y, verbose=0)
+    one = np.ones((1,) + shape, np.float32)
+    with pytest.raises(ValueError, match="Empty logs"):  # the one sample goes to validation
+        model.fit(one, np.zeros(1, np.int64), validation_split=0.5, verbose=0)
+
+
+@pytest.mark.parametrize("make, shape", [(_cnn, (6, 6, 1)), (_dense_only, (4,))])
+def test_an_empty_batch_changes_nothing(make, shape):
+    model = make()
+    rng = np.random.default_rng(0)
+    model.train_on_batch(rng.standard_normal((5,) + shape).astype(np.float32), np.arange(5) % 3)
+    weights, steps = model.get_weights(), model.optimizer.iterations
+    empty = np.ones((0,) + shape, np.float32)
+    # Adam's moments are non-zero now: a step on zero gradients would still move the weights.
+    assert model.train_on_batch(empty, np.zeros(0, np.int64)) == [0.0, 0.0]
+    assert model.optimizer.iterations == steps
+    for got, want in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(got, want)
+    assert model.predict(empty, verbose=0).shape == (0, 3)
+    assert model(empty).numpy().shape == (0, 3)
+    assert model.test_on_batch(empty, np.zeros(0, np.int64)) == [0.0, 0.0]

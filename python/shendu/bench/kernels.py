@@ -123,6 +123,40 @@ def torch_pool(torch, w):
     return None, variants
 
 
+def shendu_global_avg_pool(shendu, w):
+    import numpy as np
+
+    n, h, wd, c = w["shape"]
+    x = _rand(np, (n, h * wd, c))
+    dy = _rand(np, (n, c), 1)
+    ops = shendu.ops
+
+    def step():
+        ops.global_avg_pool(x)
+        ops.global_avg_pool_backward(dy, x.shape)
+
+    return step
+
+
+def torch_global_avg_pool(torch, w):
+    import numpy as np
+
+    n, h, wd, c = w["shape"]
+    pool = torch.nn.functional.adaptive_avg_pool2d
+    variants = {}
+    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
+        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
+        x.requires_grad_(True)
+        dy = torch.from_numpy(_rand(np, (n, c, 1, 1), 1)).contiguous(memory_format=fmt)
+
+        def step(x=x, dy=dy):
+            x.grad = None
+            pool(x, 1).backward(dy)
+
+        variants[layout] = step
+    return None, variants
+
+
 def shendu_lstm(shendu, w, to_device=None):
     import numpy as np
 
@@ -207,6 +241,8 @@ BUILDERS = {
     ("torch", "conv2d"): torch_conv,
     ("shendu", "max_pool2d"): shendu_pool,
     ("torch", "max_pool2d"): torch_pool,
+    ("shendu", "global_avg_pool"): shendu_global_avg_pool,
+    ("torch", "global_avg_pool"): torch_global_avg_pool,
     ("shendu", "lstm"): shendu_lstm,
     ("torch", "lstm"): torch_lstm,
     ("shendu", "mlp_step"): shendu_mlp_step,

@@ -29,6 +29,7 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
                 "shape": [2, 8, 8, 4],
                 "target": {"vs": "torch", "speedup": 1.0},
             },
+            _global_avg_pool(2, 3, 3, 4),
             _lstm(2, 5, 4, 3, False, 1.0),
             {
                 "id": "mlp_step 2-5-1 b32",
@@ -57,6 +58,8 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
             "target": {"vs": "torch", "speedup": 5.0},
         }
     )
+    # A CNN head (GlobalAveragePooling2D) and a Conv1D text model's pooling (100 steps as 100x1).
+    work += [_global_avg_pool(32, 8, 8, 256), _global_avg_pool(32, 100, 1, 128)]
     work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
@@ -104,4 +107,14 @@ def _lstm(n, t, i, u, return_sequences, speedup):
         "u": u,
         "return_sequences": return_sequences,
         "target": {"vs": "torch", "speedup": speedup},
+    }
+
+
+def _global_avg_pool(n, h, w, c):
+    """Forward and backward of global average pooling over (n, h, w, c)."""
+    return {
+        "id": f"global_avg_pool N{n} C{c} {h}x{w}",
+        "family": "global_avg_pool",
+        "shape": [n, h, w, c],
+        "target": {"vs": "torch", "speedup": 1.0},
     }

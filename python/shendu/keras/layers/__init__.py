@@ -3,12 +3,45 @@
 from __future__ import annotations
 
 from .. import registry, serialization
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU
 from .convolutional import AveragePooling2D, AvgPool2D, Conv2D, MaxPool2D, MaxPooling2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape, Softmax
 from .embedding import Embedding
 from .layer import Layer, Variable
-from .merging import Add, Average, Concatenate, Subtract
+from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .noise import (
+    ActivityRegularization,
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from .pooling import (
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPool1D,
+    MaxPooling1D,
+)
 from .recurrent import GRU, LSTM, SimpleRNN
+from .reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Permute,
+    RepeatVector,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 
 
 def serialize(layer) -> dict:
@@ -51,4 +84,40 @@ __all__ = [
     "Variable",
     "deserialize",
     "serialize",
+]
+__all__ += [
+    "ELU",
+    "ActivityRegularization",
+    "AlphaDropout",
+    "AveragePooling1D",
+    "AvgPool1D",
+    "Cropping1D",
+    "Cropping2D",
+    "Dot",
+    "GaussianDropout",
+    "GaussianNoise",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "LeakyReLU",
+    "MaxPool1D",
+    "MaxPooling1D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "PReLU",
+    "Permute",
+    "ReLU",
+    "RepeatVector",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 ]

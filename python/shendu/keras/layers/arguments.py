@@ -6,12 +6,21 @@ import numpy as np
 
 PADDINGS = ("valid", "same")
 
+# The largest size or count a layer takes (units, filters, kernel and pool sizes, strides): the
+# native kernels' size arithmetic is 64-bit, and products of two such values and an array extent
+# must not overflow it.
+MAX_SIZE = 2**31 - 1
+
 
 def positive_int(name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not 0 < value <= MAX_SIZE
+    ):
         raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. "
-            f"Received: {name}={value!r}"
+            f"Received an invalid value for `{name}`, expected a positive integer "
+            f"(at most {MAX_SIZE}). Received: {name}={value!r}"
         )
     return int(value)
 
@@ -54,10 +63,10 @@ def pair(name, value) -> tuple:
         result = tuple(int(v) for v in value)
     except TypeError:
         result = ()
-    if len(result) != 2 or min(result) <= 0:
+    if len(result) != 2 or min(result) <= 0 or max(result) > MAX_SIZE:
         raise ValueError(
-            f"The `{name}` argument must be a tuple of 2 positive integers. "
-            f"Received: {name}={value!r}"
+            f"The `{name}` argument must be a tuple of 2 positive integers "
+            f"(at most {MAX_SIZE}). Received: {name}={value!r}"
         )
     return result
 

@@ -9,6 +9,9 @@ from . import arguments
 from .core import _Activated
 from .layer import Layer
 
+# The argmax of max pooling is a uint16 tap index (see ops.max_pool2d).
+_MAX_POOL_CELLS = 65536
+
 
 def _out_size(size, window, stride, padding):
     if size is None:
@@ -194,6 +197,15 @@ class MaxPooling2D(_Pooling2D):
     Input shape: ``(batch, height, width, channels)``.
     Output shape: ``(batch, new_height, new_width, channels)``.
     """
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        cells = self.pool_size[0] * self.pool_size[1]
+        if cells > _MAX_POOL_CELLS:
+            raise ValueError(
+                f"MaxPooling2D: pool_size {self.pool_size} has {cells} cells, at most "
+                f"{_MAX_POOL_CELLS} are supported"
+            )
 
     def forward(self, x, training=False):
         y, argmax = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)

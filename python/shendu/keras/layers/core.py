@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import _device, ops
 from .. import activations, backend, initializers, regularizers
 from ..tensors import KerasTensor, Node
 from . import arguments
@@ -93,16 +93,44 @@ def _fusable(activation):
 
 class _Activated(Layer):
     """A layer computing activation(z) for a z of its own: subclasses define _run(x, activation)
-    returning (y, ctx). forward_logits stops at z for a loss that fuses the activation."""
+    returning (y, ctx), and backward(ctx, dy[, need_dx]), for the activations their kernels fuse
+    (activations.EPILOGUE). The others run after the kernel (run linear) and are undone before the
+    subclass's backward, which every subclass's backward is wrapped in. forward_logits stops at z
+    for a loss that fuses the activation."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "backward" in cls.__dict__:
+            cls._linear_backward = cls.__dict__["backward"]
+            cls.backward = _Activated._backward
 
     def forward(self, x, training=False):
-        return self._run(x, self.activation)
+        if self.activation in activations.EPILOGUE:
+            return self._run(x, self.activation)
+        z, ctx = self._run(x, "linear")
+        y = activations.forward(self.activation, z)
+        return y, _After(ctx, z, y)
+
+    def _backward(self, ctx, dy, **kwargs):
+        if type(ctx) is _After:
+            dy = activations.backward(self.activation, dy, ctx.y, ctx.z)
+            ctx = ctx.inner
+        return self._linear_backward(ctx, dy, **kwargs)
 
     def forward_logits(self, x, training=False):
         return self._run(x, "linear")
 
     def output_activation(self):
         return _fusable(self.activation)
+
+
+class _After:
+    """The context of an activation applied after a layer's kernel: z in, y out."""
+
+    __slots__ = ("inner", "z", "y")
+
+    def __init__(self, inner, z, y):
+        self.inner, self.z, self.y = inner, z, y
 
 
 class Dense(_Activated):
@@ -201,7 +229,8 @@ class Activation(Layer):
     """Applies an activation to its input.
 
     Args:
-        activation: "relu", "sigmoid", "tanh", "softmax" (over the last axis) or "linear".
+        activation: an activation's name (see ``keras.activations``: "relu", "gelu", "silu",
+            "softmax" over the last axis ...) or one of its functions.
 
     Input shape: any. Output shape: the input's.
     """
@@ -212,7 +241,7 @@ class Activation(Layer):
 
     def forward(self, x, training=False):
         y = activations.forward(self.activation, x)
-        return y, y
+        return y, (x, y)
 
     def forward_logits(self, x, training=False):
         return x, None
@@ -220,27 +249,62 @@ class Activation(Layer):
     def output_activation(self):
         return _fusable(self.activation)
 
-    def backward(self, y, dy):
-        return (dy if y is None else activations.backward(self.activation, dy, y)), []
+    def backward(self, ctx, dy):
+        if ctx is None:
+            return dy, []
+        x, y = ctx
+        return activations.backward(self.activation, dy, y, x), []
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
 
 
 class Softmax(Activation):
-    """Softmax over the last axis.
+    """Softmax over one axis.
 
     Args:
-        axis: -1 only.
+        axis: the axis to normalize over (default: the last).
 
     Input shape: any. Output shape: the input's.
     """
 
     def __init__(self, axis=-1, **kwargs):
-        if axis != -1:
-            raise ValueError(f"Softmax: only axis=-1 is supported by shendu, got axis={axis!r}")
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"Softmax: axis must be an int, got axis={axis!r}")
         super().__init__("softmax", **kwargs)
-        self.axis = axis
+        self.axis = int(axis)
+
+    def _last(self, x) -> bool:
+        return self.axis in (-1, x.ndim - 1)
+
+    def forward(self, x, training=False):
+        if self._last(x):
+            return super().forward(x, training)
+        xp = _device.array_module(x)
+        y = xp.moveaxis(
+            ops.softmax(xp.ascontiguousarray(xp.moveaxis(x, self.axis, -1))), -1, self.axis
+        )
+        return y, (x, y)
+
+    def backward(self, ctx, dy):
+        if ctx is None or self._last(dy):
+            return super().backward(ctx, dy)
+        xp = _device.array_module(dy)
+        last = [xp.ascontiguousarray(xp.moveaxis(a, self.axis, -1)) for a in (dy, ctx[1])]
+        return xp.moveaxis(ops.softmax_backward(*last), -1, self.axis), []
+
+    def forward_logits(self, x, training=False):
+        return (x, None) if self._last(x) else self.forward(x, training)
+
+    def output_activation(self):
+        return "softmax" if self.axis == -1 else None
+
+    def compute_output_shape(self, input_shape):
+        if not -len(input_shape) <= self.axis < len(input_shape):
+            raise ValueError(
+                f"{self.name}: axis={self.axis} is out of range for input shape {input_shape}"
+            )
+        return input_shape
 
     def get_config(self):
         config = super().get_config()
@@ -297,7 +361,8 @@ class Flatten(Layer):
             )
 
     def forward(self, x, training=False):
-        return x.reshape(x.shape[0], -1), x.shape
+        # The size spelled out: NumPy cannot infer a -1 next to a batch of 0 rows.
+        return x.reshape(x.shape[0], math.prod(x.shape[1:])), x.shape
 
     def backward(self, x_shape, dy):
         return dy.reshape(x_shape), []

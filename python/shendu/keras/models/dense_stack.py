@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ... import _config, _cpu, _device
-from .. import losses, optimizers, regularizers
+from .. import activations, losses, optimizers, regularizers
 from .. import metrics as metrics_module
 from ..layers.core import Dense, Dropout
 
@@ -68,7 +68,7 @@ def _stack(model):
     """[(dense, dropout or None)] for Dense layers each followed by at most one Dropout."""
     pairs = []
     for layer in getattr(model, "_stack", None) or ():
-        if type(layer) is Dense:
+        if type(layer) is Dense and layer.activation in activations.EPILOGUE:
             pairs.append([layer, None])
         elif type(layer) is Dropout and pairs and pairs[-1][1] is None:
             pairs[-1][1] = layer

@@ -10,13 +10,20 @@ A model made or compiled inside a ``shendu.distribute`` strategy's scope trains 
 of many: the strategy shards the batches, sums the gradients and the metric totals over the
 replicas and keeps output and files to rank 0 (``self._distribution``, whose hooks change
 nothing for one replica).
+
+Threads: a model runs one of fit / evaluate / predict / *_on_batch / save / load_weights at a time
+(a per-model lock; a call from another thread waits for the running one to return). Keras makes
+no promise for a model shared between threads; here sharing one costs ordering, never memory
+safety. Separate models run in parallel, their kernels taking turns on the kernel thread pool.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
+import threading
 
 import numpy as np
 
@@ -27,6 +34,7 @@ from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..layers.layer import Variable
+from ..layers.noise import ActivityRegularization
 from ..tensors import KerasTensor
 from . import data_adapters, dense_stack, sample_weights
 from .data_adapters import ArrayDataAdapter
@@ -57,6 +65,17 @@ def _step_scope():
     return ops._cuda.training_step()
 
 
+def _one_call_at_a_time(method):
+    """The method run under the model's lock (re-entrant: a callback may call the model)."""
+
+    @functools.wraps(method)
+    def serialized(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialized
+
+
 _serials = itertools.count()  # compile() and graph builds, so _prepare knows what changed
 _UNPLANNED = object()  # the fused step is planned at the first training step that needs it
 
@@ -78,6 +97,7 @@ class Trainer(StepMethods):
         self._compile_serial = None
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
+        self._lock = threading.RLock()  # see _one_call_at_a_time
         self._distribution = distribute.get_strategy()
         self._step_methods = False  # whether fit runs train_step / test_step (see steps.py)
         self._returned_logs = None  # what the last step method returned
@@ -288,6 +308,7 @@ class Trainer(StepMethods):
         self._regularized = [
             (i, weights[i]) for i in self._train_idx if weights[i].regularizer is not None
         ]
+        self._activity = _activity_layers(self)
         self._fused_step = _UNPLANNED
         self._prepared = key
 
@@ -329,12 +350,16 @@ class Trainer(StepMethods):
             loss, dout = self.loss.compute(y, out, sample_weight)
         for _, w in self._regularized:
             loss += w.regularizer(w.value)
+        for layer in self._activity:  # its backward adds the penalty's gradient
+            loss += layer.activity_loss
         return loss, out, ctxs, dout
 
     def _train_step(self, xs, y, sample_weight=None) -> None:
         if self._step_methods:
             self._step_logs(self.train_step(_step_data(xs, y, sample_weight)))
             return
+        if not len(y) and not self._distribution.is_multi_worker:
+            return  # nothing to learn from: no optimizer step (its moments would still move)
         if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
             self._fused_step = (
                 None if self._distribution.is_multi_worker else dense_stack.plan(self)
@@ -412,6 +437,7 @@ class Trainer(StepMethods):
 
     # --- fit / evaluate / predict --------------------------------------------------------
 
+    @_one_call_at_a_time
     def fit(
         self,
         x=None,
@@ -441,6 +467,8 @@ class Trainer(StepMethods):
         )
         strategy = self._distribution
         strategy.begin(self, backend.random_generator())
+        if batches.steps == 0 and epochs > initial_epoch:
+            raise _no_batches(steps_per_epoch)
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
         cbs.on_train_begin()
@@ -462,7 +490,12 @@ class Trainer(StepMethods):
                     batch_end(step, self._logs())
                 if self.stop_training:
                     break
-            epoch_logs = self._logs() if step >= 0 else {}
+            if step < 0:  # an input of unknown length that gave no batch
+                for iterator in (batches, val):
+                    if iterator is not None:
+                        iterator.close()
+                raise _no_batches(steps_per_epoch)
+            epoch_logs = self._logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_batches(val, cbs)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -586,6 +619,7 @@ class Trainer(StepMethods):
         cbs.on_test_end(logs)
         return logs
 
+    @_one_call_at_a_time
     def evaluate(
         self,
         x=None,
@@ -609,6 +643,7 @@ class Trainer(StepMethods):
         batches.close()
         return logs if return_dict else _flatten_logs(logs, self.metrics_names)
 
+    @_one_call_at_a_time
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         batch_size = _batch_size(batch_size)
         if not data_adapters.is_array_data(x):
@@ -711,6 +746,7 @@ class Trainer(StepMethods):
         )
         return xs, targets, sw
 
+    @_one_call_at_a_time
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         xs, y, sw = self._shard(*self._batch(x, y, sample_weight, class_weight, "train_on_batch"))
         fused = self._fused_step
@@ -727,6 +763,7 @@ class Trainer(StepMethods):
         self._train_step(*on_device(xs, y, sw))
         return self._batch_result(return_dict)
 
+    @_one_call_at_a_time
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         xs, y, sw = self._shard(*self._batch(x, y, sample_weight, None, "test_on_batch"))
         self.reset_metrics()
@@ -748,6 +785,7 @@ class Trainer(StepMethods):
             return dict(sorted(logs.items())) if return_dict else _keras_values(list(logs.values()))
         return self._logs() if return_dict else _keras_values(self._log_values())
 
+    @_one_call_at_a_time
     def predict_on_batch(self, x):
         xs = self._inputs(x)
         self._place()
@@ -756,16 +794,27 @@ class Trainer(StepMethods):
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
     # One replica of many writes: the chief (the weights are the same on every replica).
+    @_one_call_at_a_time
     def save(self, filepath, overwrite=True, **kwargs):
         if self._distribution.is_chief:
             saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
+    @_one_call_at_a_time
     def save_weights(self, filepath, overwrite=True):
         if self._distribution.is_chief:
             saving.save_weights(self, filepath, overwrite=overwrite)
 
+    @_one_call_at_a_time
     def load_weights(self, filepath, skip_mismatch=False, **kwargs):
         saving.load_weights(self, filepath, **kwargs)
+
+
+def _no_batches(steps_per_epoch) -> ValueError:
+    """Keras 3 raises this at the end of an epoch without batches, whose logs are then empty."""
+    return ValueError(
+        "Unexpected result of `train_function` (Empty logs): fit got no training "
+        f"batches (steps_per_epoch={steps_per_epoch!r})"
+    )
 
 
 def _step_data(xs, y, sample_weight):
@@ -804,3 +853,14 @@ def _keras_values(values: list):
     """What Keras returns for the values in compile order: the loss alone when there is no
     metric, else the list."""
     return values[0] if len(values) == 1 else values
+
+
+def _activity_layers(model) -> list:
+    """The ActivityRegularization layers of a model and of the models nested in it."""
+    found = []
+    for layer in getattr(model, "layers", ()):
+        if isinstance(layer, ActivityRegularization):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found += _activity_layers(layer)
+    return found

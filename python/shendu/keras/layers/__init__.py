@@ -8,6 +8,8 @@ from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshap
 from .embedding import Embedding
 from .layer import Layer, Variable
 from .merging import Add, Average, Concatenate, Subtract
+from .normalization import BatchNormalization, LayerNormalization
+from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
 
 
@@ -49,6 +51,10 @@ __all__ = [
     "Softmax",
     "Subtract",
     "Variable",
+    "BatchNormalization",
+    "LayerNormalization",
+    "Normalization",
+    "Rescaling",
     "deserialize",
     "serialize",
 ]

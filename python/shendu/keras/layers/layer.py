@@ -29,6 +29,8 @@ class Variable:
     # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
     # tell with one comparison that what it planned its training step for still holds.
     revision = 0
+    # True for state a layer updates itself (moving statistics): never trainable.
+    stateful = False
 
     def __setattr__(self, name, value) -> None:
         if name in ("value", "trainable"):
@@ -160,6 +162,8 @@ class Layer:
             trainable and self._trainable,
             regularizers.get(regularizer),
         )
+        # State such as moving statistics stays non-trainable whatever `layer.trainable` says.
+        var.stateful = not trainable
         self._weights.append(var)
         return var
 
@@ -171,7 +175,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for w in self._weights:
-            w.trainable = self._trainable
+            w.trainable = self._trainable and not w.stateful
 
     @property
     def weights(self) -> list:

@@ -38,7 +38,9 @@ class Variable:
         object.__setattr__(self, name, value)
 
     def __init__(self, value, name, path, trainable=True, regularizer=None):
-        self.value = _device.to_device(np.ascontiguousarray(value, dtype=np.float32))
+        # reshape: ascontiguousarray makes a 0-d value (a count, say) 1-d.
+        value = np.ascontiguousarray(value, dtype=np.float32).reshape(np.shape(value))
+        self.value = _device.to_device(value)
         self.name = name
         self.path = path
         self.trainable = trainable

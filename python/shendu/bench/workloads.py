@@ -30,6 +30,8 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
                 "target": {"vs": "torch", "speedup": 1.0},
             },
             _lstm(2, 5, 4, 3, False, 1.0),
+            _norm("batch_norm", [2, 4, 4, 8]),
+            _norm("layer_norm", [8, 16]),
             {
                 "id": "mlp_step 2-5-1 b32",
                 "family": "mlp_step",
@@ -58,6 +60,9 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
         }
     )
     work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
+    # BatchNormalization after the example CNN's first conv; LayerNormalization over a
+    # transformer-sized feature axis.
+    work += [_norm("batch_norm", [32, 26, 26, 32]), _norm("layer_norm", [2048, 256])]
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
     )
@@ -104,4 +109,14 @@ def _lstm(n, t, i, u, return_sequences, speedup):
         "u": u,
         "return_sequences": return_sequences,
         "target": {"vs": "torch", "speedup": speedup},
+    }
+
+
+def _norm(family, shape):
+    dims = "x".join(map(str, shape))
+    return {
+        "id": f"{family} {dims} train fwd+bwd",
+        "family": family,
+        "shape": shape,
+        "target": {"vs": "torch", "speedup": 1.0},
     }

@@ -78,7 +78,7 @@ def make(name, case):
     for i, shape in enumerate(shapes):
         data[f"shape{i}"] = np.array(shape, np.int64)
     data["n_weights"] = np.int64(len(shapes))
-    weights = synthetic_weights(shapes, seed)
+    weights = case.get("weights", synthetic_weights)(shapes, seed)
     model = fresh_model(case, weights)
 
     outs = listify(model.predict(x, verbose=0))

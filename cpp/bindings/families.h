@@ -12,4 +12,5 @@ void bind_dropout(pybind11::module_& m);     // dropout
 void bind_losses(pybind11::module_& m);      // fused losses
 void bind_optimizers(pybind11::module_& m);  // fused optimizer updates
 void bind_train_step(pybind11::module_& m);  // DenseStack: fused train step of Dense stacks
+void bind_norm(pybind11::module_& m);        // batch and layer normalization
 }  // namespace shendu::bind

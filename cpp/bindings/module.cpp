@@ -86,4 +86,5 @@ PYBIND11_MODULE(_cpu, m) {
   shendu::bind::bind_losses(m);
   shendu::bind::bind_optimizers(m);
   shendu::bind::bind_train_step(m);
+  shendu::bind::bind_norm(m);
 }

@@ -1114,3 +1114,148 @@ def global_max_pool_backward(dy, x, y):
     hit = x == y[:, None, :]
     count = _cp().maximum(hit.sum(axis=1), 1).astype(_cp().float32)
     return _cp().where(hit, (dy / count)[:, None, :], _cp().float32(0))
+
+
+# --- normalization (CuPy compositions: memory-bound elementwise passes and per-channel sums) ------
+
+
+def _channel_axis(x, axis) -> int:
+    if x.ndim == 0:
+        raise ValueError(f"x: expected an array of at least 1 dimension, got shape {x.shape}")
+    axis = _int(axis, "axis", -x.ndim)
+    if axis >= x.ndim:
+        raise ValueError(f"axis: expected an axis of x in [{-x.ndim}, {x.ndim}), got {axis}")
+    return axis % x.ndim
+
+
+def _channel_vector(v, name: str, channels: int, allow_none: bool):
+    if v is None and allow_none:
+        return None
+    v = _float32(v, name, 1)
+    _require_shape(v.shape[0] == channels, name, v, f"shape ({channels},)")
+    return v
+
+
+def _epsilon(v) -> float:
+    eps = _finite_float(v, "epsilon")
+    if eps < 0:
+        raise ValueError(f"epsilon: expected a number >= 0, got {v!r}")
+    return eps
+
+
+def _broadcast(v, ndim: int, axis: int):
+    return None if v is None else v.reshape((-1,) + (1,) * (ndim - 1 - axis))
+
+
+def _scale_shift(x, axis, mean, variance, gamma, beta, epsilon):
+    """y = (x - mean) * (gamma / sqrt(variance + epsilon)) + beta along axis."""
+    a = 1 / _cp().sqrt(variance + _cp().float32(epsilon))
+    if gamma is not None:
+        a = a * gamma
+    y = (x - _broadcast(mean, x.ndim, axis)) * _broadcast(a, x.ndim, axis)
+    return y if beta is None else y + _broadcast(beta, x.ndim, axis)
+
+
+def batch_norm(x, mean, variance, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    x = _float32(x, "x")
+    axis = _channel_axis(x, axis)
+    c = x.shape[axis]
+    mean = _channel_vector(mean, "mean", c, False)
+    variance = _channel_vector(variance, "variance", c, False)
+    gamma = _channel_vector(gamma, "gamma", c, True)
+    beta = _channel_vector(beta, "beta", c, True)
+    return _scale_shift(x, axis, mean, variance, gamma, beta, _epsilon(epsilon))
+
+
+def batch_norm_training(x, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    cp = _cp()
+    x = _float32(x, "x")
+    axis = _channel_axis(x, axis)
+    c = x.shape[axis]
+    gamma = _channel_vector(gamma, "gamma", c, True)
+    beta = _channel_vector(beta, "beta", c, True)
+    eps = _epsilon(epsilon)
+    others = tuple(d for d in range(x.ndim) if d != axis)
+    if x.size == 0:
+        nan = cp.full(c, cp.nan, cp.float32)
+        return x.copy(), nan, nan.copy()
+    # Two passes (mean, then the mean square of x - mean): safe for data far from zero.
+    mean = x.mean(axis=others)
+    variance = cp.square(x - _broadcast(mean, x.ndim, axis)).mean(axis=others)
+    return _scale_shift(x, axis, mean, variance, gamma, beta, eps), mean, variance
+
+
+def batch_norm_backward(dy, x, gamma, mean, variance, epsilon=1e-3, axis=-1):
+    cp = _cp()
+    dy, x = _float32(dy, "dy"), _float32(x, "x")
+    _same_shape(dy, "dy", x, "x")
+    axis = _channel_axis(x, axis)
+    c = x.shape[axis]
+    gamma = _channel_vector(gamma, "gamma", c, True)
+    mean = _channel_vector(mean, "mean", c, False)
+    variance = _channel_vector(variance, "variance", c, False)
+    istd = 1 / cp.sqrt(variance + cp.float32(_epsilon(epsilon)))
+    others = tuple(d for d in range(x.ndim) if d != axis)
+    count = max(x.size // max(c, 1), 1)
+    xhat = (x - _broadcast(mean, x.ndim, axis)) * _broadcast(istd, x.ndim, axis)
+    dbeta = dy.sum(axis=others)
+    dgamma = (dy * xhat).sum(axis=others)
+    a = istd if gamma is None else istd * gamma
+    dx = _broadcast(a, x.ndim, axis) * (
+        dy
+        - _broadcast(dbeta / count, x.ndim, axis)
+        - xhat * _broadcast(dgamma / count, x.ndim, axis)
+    )
+    return dx, dgamma, dbeta
+
+
+def _rows(x, name: str):
+    if x.ndim == 0:
+        raise ValueError(f"{name}: expected an array of at least 1 dimension, got shape {x.shape}")
+    return x.shape[-1]
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    cp = _cp()
+    x = _float32(x, "x")
+    width = _rows(x, "x")
+    gamma = _channel_vector(gamma, "gamma", width, True)
+    beta = _channel_vector(beta, "beta", width, True)
+    eps = cp.float32(_epsilon(epsilon))
+    if width == 0:
+        nan = cp.full(x.shape[:-1], cp.nan, cp.float32)
+        return x.copy(), nan, nan.copy()
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    rstd = 1 / cp.sqrt(cp.square(centered).mean(axis=-1, keepdims=True) + eps)
+    y = centered * rstd
+    if gamma is not None:
+        y *= gamma
+    if beta is not None:
+        y += beta
+    return y, mean[..., 0], rstd[..., 0]
+
+
+def layer_norm_backward(dy, x, gamma, mean, rstd):
+    dy, x = _float32(dy, "dy"), _float32(x, "x")
+    _same_shape(dy, "dy", x, "x")
+    width = _rows(x, "x")
+    gamma = _channel_vector(gamma, "gamma", width, True)
+    stats = []
+    for v, name in ((mean, "mean"), (rstd, "rstd")):
+        v = _float32(v, name)
+        _require_shape(
+            v.shape == x.shape[:-1],
+            name,
+            v,
+            f"shape {x.shape[:-1]} (x's shape without its last axis)",
+        )
+        stats.append(v[..., None])
+    mean, rstd = stats
+    xhat = (x - mean) * rstd
+    g = dy if gamma is None else dy * gamma
+    dx = rstd * (
+        g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True)
+    )
+    lead = tuple(range(x.ndim - 1))
+    return dx, (dy * xhat).sum(axis=lead), dy.sum(axis=lead)

@@ -339,3 +339,39 @@ def global_max_pool_backward(dy, x, y):
     """dx (N, L, C): dy split evenly among the steps where x equals y (TF's reduce_max gradient,
     so tied maxima share it)."""
     return _backend(dy).global_max_pool_backward(dy, x, y)
+
+
+# --- normalization -------------------------------------------------------------------------------
+# Batch norm normalizes each channel (index along `axis`; -1 for NHWC images) over every other
+# axis; layer norm normalizes each row over the last axis. Variances are biased (divided by the
+# count), as Keras's moments.
+
+
+def batch_norm(x, mean, variance, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    """Inference: (x - mean) / sqrt(variance + epsilon) * gamma + beta with given per-channel
+    mean, variance, gamma, beta (C,) (gamma, beta None for 1 and 0). Returns y."""
+    return _backend(x).batch_norm(x, mean, variance, gamma, beta, epsilon, axis)
+
+
+def batch_norm_training(x, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    """Training: normalizes by the batch's own statistics. Returns (y, mean (C,), variance (C,));
+    a channel with no values has NaN statistics."""
+    return _backend(x).batch_norm_training(x, gamma, beta, epsilon, axis)
+
+
+def batch_norm_backward(dy, x, gamma, mean, variance, epsilon=1e-3, axis=-1):
+    """Gradients of batch_norm_training given its x and the mean, variance it returned.
+    Returns (dx, dgamma (C,), dbeta (C,)); dgamma and dbeta are computed even when gamma is None."""
+    return _backend(dy).batch_norm_backward(dy, x, gamma, mean, variance, epsilon, axis)
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis of x; gamma, beta
+    (width,) or None. Returns (y, mean, rstd), the per-row statistics of shape x.shape[:-1]
+    (rstd = 1 / sqrt(var + epsilon))."""
+    return _backend(x).layer_norm(x, gamma, beta, epsilon)
+
+
+def layer_norm_backward(dy, x, gamma, mean, rstd):
+    """Gradients of layer_norm given its x and the mean, rstd it returned: (dx, dgamma, dbeta)."""
+    return _backend(dy).layer_norm_backward(dy, x, gamma, mean, rstd)

@@ -624,3 +624,101 @@ def global_max_pool_backward(dy, x, y):
     hit = x == y[:, None, :]
     count = np.maximum(hit.sum(axis=1), 1).astype(dy.dtype)
     return np.where(hit, (dy / count)[:, None, :], dy.dtype.type(0))
+
+
+# --- normalization -------------------------------------------------------------------------------
+
+
+def _channel_view(x, axis):
+    """x as (outer, channels, inner) around axis."""
+    axis = axis + x.ndim if axis < 0 else axis
+    return x.reshape(math.prod(x.shape[:axis]), x.shape[axis], math.prod(x.shape[axis + 1 :]))
+
+
+def _per_channel(v, like):
+    return None if v is None else _float(v).astype(like.dtype, copy=False)[None, :, None]
+
+
+def _batch_moments(x3):
+    """Biased mean and variance of each channel of an (outer, channels, inner) view, by two
+    passes in float64 (NaN for channels without values, as Keras's moments)."""
+    x64 = x3.astype(np.float64)
+    count = x3.shape[0] * x3.shape[2]
+    if count == 0:
+        nan = np.full(x3.shape[1], np.nan)
+        return nan, nan
+    mean = x64.sum(axis=(0, 2)) / count
+    var = ((x64 - mean[None, :, None]) ** 2).sum(axis=(0, 2)) / count
+    return mean, var
+
+
+def _normalized(x3, mean, var, gamma, beta, epsilon):
+    a = 1 / np.sqrt(var + epsilon)
+    if gamma is not None:
+        a = a * gamma[0, :, 0]
+    y = (x3 - mean[None, :, None]) * a[None, :, None]
+    return y if beta is None else y + beta
+
+
+def batch_norm(x, mean, variance, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    x = _float(x)
+    x3 = _channel_view(x, axis)
+    mean, variance = _float(mean).astype(x.dtype), _float(variance).astype(x.dtype)
+    y = _normalized(
+        x3, mean, variance, _per_channel(gamma, x), _per_channel(beta, x), x.dtype.type(epsilon)
+    )
+    return y.astype(x.dtype).reshape(x.shape)
+
+
+def batch_norm_training(x, gamma=None, beta=None, epsilon=1e-3, axis=-1):
+    x = _float(x)
+    x3 = _channel_view(x, axis)
+    mean, var = _batch_moments(x3)
+    y = _normalized(x3, mean, var, _per_channel(gamma, x), _per_channel(beta, x), epsilon)
+    return y.astype(x.dtype).reshape(x.shape), mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def batch_norm_backward(dy, x, gamma, mean, variance, epsilon=1e-3, axis=-1):
+    dy, x = _float(dy), _float(x)
+    x3, g3 = _channel_view(x, axis), _channel_view(dy, axis)
+    count = max(x3.shape[0] * x3.shape[2], 1)
+    istd = 1 / np.sqrt(_float(variance).astype(x.dtype) + x.dtype.type(epsilon))
+    xhat = (x3 - _float(mean).astype(x.dtype)[None, :, None]) * istd[None, :, None]
+    dbeta = g3.sum(axis=(0, 2))
+    dgamma = (g3 * xhat).sum(axis=(0, 2))
+    a = istd if gamma is None else istd * _float(gamma).astype(x.dtype)
+    dx = a[None, :, None] * (
+        g3 - (dbeta / count)[None, :, None] - xhat * (dgamma / count)[None, :, None]
+    )
+    return dx.reshape(x.shape), dgamma, dbeta
+
+
+def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
+    x = _float(x)
+    if x.shape[-1] == 0:
+        nan = np.full(x.shape[:-1], np.nan, x.dtype)
+        return x.copy(), nan, nan
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=-1, keepdims=True)
+    var = ((x64 - mean) ** 2).mean(axis=-1, keepdims=True)
+    rstd = 1 / np.sqrt(var + epsilon)
+    y = (x64 - mean) * rstd
+    if gamma is not None:
+        y = y * _float(gamma)
+    if beta is not None:
+        y = y + _float(beta)
+    return y.astype(x.dtype), mean[..., 0].astype(x.dtype), rstd[..., 0].astype(x.dtype)
+
+
+def layer_norm_backward(dy, x, gamma, mean, rstd):
+    dy, x = _float(dy), _float(x)
+    if x.shape[-1] == 0:
+        return np.zeros_like(x), np.zeros(0, x.dtype), np.zeros(0, x.dtype)
+    mean, rstd = _float(mean)[..., None], _float(rstd)[..., None]
+    xhat = (x - mean) * rstd
+    g = dy if gamma is None else dy * _float(gamma)
+    dx = rstd * (
+        g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True)
+    )
+    lead = tuple(range(x.ndim - 1))
+    return dx.astype(x.dtype), (dy * xhat).sum(axis=lead), dy.sum(axis=lead)

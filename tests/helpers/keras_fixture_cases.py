@@ -254,3 +254,107 @@ for _name in ("lstm_text", "gru_text", "simple_rnn_text"):
         loss="sparse_categorical_crossentropy",
         y=_ints(10, (3,)),
     )
+
+# Normalization layers. Their vectors (gamma, beta, moving statistics, biases) are made positive,
+# 0.5 + |w|, so a moving variance is a variance.
+
+
+def _positive_vectors(shapes, seed):
+    return [
+        np.float32(0.5) + np.abs(w) if w.ndim == 1 else w for w in synthetic_weights(shapes, seed)
+    ]
+
+
+def _bn_mlp(k):
+    # No bias before the BatchNormalization: its gradient is zero up to rounding, and Adam
+    # turns rounding noise into full-size steps.
+    return _seq(
+        k,
+        (6,),
+        k.layers.Dense(8, use_bias=False),
+        k.layers.BatchNormalization(),
+        k.layers.Activation("relu"),
+        k.layers.Dense(3, activation="softmax"),
+    )
+
+
+def _bn_cnn(k):
+    return _seq(
+        k,
+        (6, 6, 2),
+        k.layers.Conv2D(3, (3, 3), padding="same", use_bias=False),
+        k.layers.BatchNormalization(momentum=0.9),
+        k.layers.Activation("relu"),
+        k.layers.MaxPooling2D((2, 2)),
+        k.layers.Flatten(),
+        k.layers.Dense(3, activation="softmax"),
+    )
+
+
+CASES["train_bn_mlp"] = dict(
+    build=_bn_mlp,
+    weights=_positive_vectors,
+    x=_floats(5, 6),
+    loss="sparse_categorical_crossentropy",
+    y=_ints(3, (5,)),
+    optimizers=["sgd_momentum", "adam"],
+)
+CASES["train_bn_cnn"] = dict(
+    build=_bn_cnn,
+    weights=_positive_vectors,
+    x=_floats(4, 6, 6, 2),
+    loss="sparse_categorical_crossentropy",
+    y=_ints(3, (4,)),
+    optimizers=["sgd_momentum", "adam"],
+)
+CASES["train_bn_axis1"] = dict(
+    build=lambda k: _seq(
+        k,
+        (3, 4, 5),
+        k.layers.BatchNormalization(axis=1, momentum=0.8, epsilon=0.01, center=False),
+        k.layers.Flatten(),
+        k.layers.Dense(2),
+    ),
+    weights=_positive_vectors,
+    x=lambda rng: (rng.standard_normal((4, 3, 4, 5)) * 2 + 3).astype(np.float32),
+    loss="mse",
+    y=_floats(4, 2),
+    optimizers=["sgd_momentum"],
+)
+CASES["train_layer_norm"] = dict(
+    build=lambda k: _seq(
+        k, (5, 6), k.layers.LayerNormalization(), k.layers.Flatten(), k.layers.Dense(3)
+    ),
+    weights=_positive_vectors,
+    x=_floats(3, 5, 6),
+    loss="mse",
+    y=_floats(3, 3),
+    optimizers=["adam"],
+)
+CASES["train_layer_norm_axes"] = dict(
+    build=lambda k: _seq(
+        k,
+        (3, 4, 5),
+        k.layers.LayerNormalization(axis=[1, 2], epsilon=1e-5, scale=False),
+        k.layers.Flatten(),
+        k.layers.Dense(2),
+    ),
+    weights=_positive_vectors,
+    x=_floats(2, 3, 4, 5),
+    loss="mse",
+    y=_floats(2, 2),
+    optimizers=["sgd_momentum"],
+)
+CASES["normalization_rescaling"] = dict(
+    build=lambda k: _seq(
+        k,
+        (4,),
+        k.layers.Rescaling(0.5, offset=-1.0),
+        k.layers.Normalization(mean=[1.0, 2.0, -1.0, 0.0], variance=[4.0, 0.25, 1.0, 9.0]),
+        k.layers.Normalization(axis=None, mean=0.5, variance=2.0, invert=True),
+        k.layers.Dense(2),
+    ),
+    x=_floats(3, 4),
+    loss="mse",
+    y=_floats(3, 2),
+)

@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 import shendu
-from shendu import _device, keras, ops
+from shendu import _device, keras, ops, reference
 
 
 @pytest.fixture(autouse=True)
@@ -495,3 +495,74 @@ def test_eager_gpu_ops_keep_their_checks_and_float_loss(fake_gpu):
     ops.max_pool2d_backward(dy, argmax, (1, 4, 4, 1))
     ops.embedding_backward(fake_gpu.zeros((2, 3), np.float32), fake_gpu.asarray([0, 4]), 5)
     assert fake_gpu.syncs == 2  # the argmax check, the ids check
+
+
+def test_normalization_ops_on_the_device_match_their_twins(fake_gpu):
+    """The CuPy compositions of the normalization ops, run on the NumPy stand-in: same values
+    as the NumPy twins, no read-back, and the binding's argument checks."""
+    rng = np.random.default_rng(0)
+    for shape, axis in (((6, 5, 5, 3), -1), ((4, 3, 7), 1), ((0, 3), -1)):
+        x = (rng.standard_normal(shape) * 2 + 3).astype(np.float32)
+        dy = rng.standard_normal(shape).astype(np.float32)
+        c = shape[axis]
+        gamma, beta = rng.standard_normal(c).astype(np.float32), np.ones(c, np.float32)
+        gx, gdy = fake_gpu.asarray(x), fake_gpu.asarray(dy)
+        fake_gpu.syncs = 0
+        got = ops.batch_norm_training(
+            gx, fake_gpu.asarray(gamma), fake_gpu.asarray(beta), 1e-3, axis
+        )
+        want = reference.batch_norm_training(x, gamma, beta, 1e-3, axis)
+        back = ops.batch_norm_backward(gdy, gx, fake_gpu.asarray(gamma), got[1], got[2], 1e-3, axis)
+        back_want = reference.batch_norm_backward(dy, x, gamma, want[1], want[2], 1e-3, axis)
+        infer = ops.batch_norm(gx, got[1], got[2] + 1, None, None, 1e-3, axis)
+        infer_want = reference.batch_norm(x, want[1], want[2] + 1, None, None, 1e-3, axis)
+        assert fake_gpu.syncs == 0
+        for g, w in zip((*got, *back, infer), (*want, *back_want, infer_want)):
+            assert type(g) is fake_gpu.ndarray and g.dtype == np.float32
+            np.testing.assert_allclose(g.view(np.ndarray), w, rtol=1e-4, atol=1e-4)
+    x = rng.standard_normal((3, 4, 9)).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    gamma = rng.standard_normal(9).astype(np.float32)
+    got = ops.layer_norm(fake_gpu.asarray(x), fake_gpu.asarray(gamma), None, 1e-3)
+    back = ops.layer_norm_backward(
+        fake_gpu.asarray(dy), fake_gpu.asarray(x), fake_gpu.asarray(gamma), got[1], got[2]
+    )
+    want = reference.layer_norm(x, gamma, None, 1e-3)
+    back_want = reference.layer_norm_backward(dy, x, gamma, want[1], want[2])
+    for g, w in zip((*got, *back), (*want, *back_want)):
+        np.testing.assert_allclose(g.view(np.ndarray), w, rtol=1e-4, atol=1e-4)
+    gx = fake_gpu.asarray(x)
+    for call, match in (
+        (lambda: ops.batch_norm_training(gx, fake_gpu.ones(4)), r"gamma: expected shape \(9,\)"),
+        (lambda: ops.batch_norm_training(gx, axis=3), "axis"),
+        (lambda: ops.batch_norm_training(gx, epsilon=-1.0), "epsilon"),
+        (lambda: ops.layer_norm_backward(gx, gx, None, fake_gpu.ones(3), got[2]), "mean"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_batch_norm_moves_its_statistics_on_the_device(fake_gpu):
+    """Moving statistics are updated in place on device arrays, with no read-back beyond the
+    epoch's logs (the stand-in's conv and dense kernels do nothing: the conv output is zero, so
+    the batch variance is 0 and the moving variance decays to momentum ** steps)."""
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((16, 6, 6, 2)).astype(np.float32), rng.integers(0, 3, 16)
+    with shendu.device("cuda"):
+        model = keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                keras.layers.Conv2D(4, 3, use_bias=False),
+                keras.layers.BatchNormalization(momentum=0.5),
+                keras.layers.Flatten(),
+                keras.layers.LayerNormalization(),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        bn = model.layers[1]
+        fake_gpu.syncs = 0
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        assert fake_gpu.syncs == 2
+        assert type(bn.moving_variance.value) is fake_gpu.ndarray
+    np.testing.assert_allclose(bn.moving_variance.numpy(), np.full(4, 0.5**4))

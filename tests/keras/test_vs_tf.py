@@ -42,7 +42,7 @@ def _model_with_tf_weights(name, d):
     model = CASES[name]["build"](keras)
     assert [w.shape for w in model.get_weights()] == shapes, "get_weights() order/shapes"
     assert [v.name for v in model.weights] == list(d["weight_names"])
-    weights = synthetic_weights(shapes, int(d["seed"]))
+    weights = CASES[name].get("weights", synthetic_weights)(shapes, int(d["seed"]))
     model.set_weights(weights)
     return model, weights
 
@@ -68,7 +68,11 @@ def test_loss_and_gradients_match_tf(name):
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=str(d["loss_name"]))
     loss = model.train_on_batch(_inputs(d), d["y"])
     np.testing.assert_allclose(loss, d["loss"], **OUT_TOL)
-    for i, (w0, w1) in enumerate(zip(weights, model.get_weights())):
+    # TF's gradients are of the trainable weights (not moving statistics), in their order.
+    trained = [
+        (w0, w1) for w0, w1, v in zip(weights, model.get_weights(), model.weights) if v.trainable
+    ]
+    for i, (w0, w1) in enumerate(trained):
         grad = w0.astype(np.float64) - w1
         if f"grad{i}" in d:
             np.testing.assert_allclose(grad, d[f"grad{i}"], **GRAD_TOL, err_msg=f"grad {i}")

@@ -157,6 +157,76 @@ def torch_global_avg_pool(torch, w):
     return None, variants
 
 
+def shendu_batch_norm(shendu, w):
+    """Training-mode batch norm over NHWC channels, forward and backward."""
+    import numpy as np
+
+    x, dy = _rand(np, w["shape"]), _rand(np, w["shape"], 1)
+    c = w["shape"][-1]
+    gamma, beta = _rand(np, (c,), 2), _rand(np, (c,), 3)
+    ops = shendu.ops
+
+    def step():
+        _, mean, var = ops.batch_norm_training(x, gamma, beta)
+        ops.batch_norm_backward(dy, x, gamma, mean, var)
+
+    return step
+
+
+def torch_batch_norm(torch, w):
+    import numpy as np
+
+    n, h, wd, c = w["shape"]
+    bn = torch.nn.functional.batch_norm
+    variants = {}
+    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
+        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
+        dy = torch.from_numpy(_rand(np, (n, c, h, wd), 1)).contiguous(memory_format=fmt)
+        gamma = torch.from_numpy(_rand(np, (c,), 2))
+        beta = torch.from_numpy(_rand(np, (c,), 3))
+        for t in (x, gamma, beta):
+            t.requires_grad_(True)
+
+        def step(x=x, dy=dy, gamma=gamma, beta=beta):
+            x.grad = gamma.grad = beta.grad = None
+            bn(x, None, None, gamma, beta, training=True, eps=1e-3).backward(dy)
+
+        variants[layout] = step
+    return None, variants
+
+
+def shendu_layer_norm(shendu, w):
+    import numpy as np
+
+    x, dy = _rand(np, w["shape"]), _rand(np, w["shape"], 1)
+    d = w["shape"][-1]
+    gamma, beta = _rand(np, (d,), 2), _rand(np, (d,), 3)
+    ops = shendu.ops
+
+    def step():
+        _, mean, rstd = ops.layer_norm(x, gamma, beta)
+        ops.layer_norm_backward(dy, x, gamma, mean, rstd)
+
+    return step
+
+
+def torch_layer_norm(torch, w):
+    import numpy as np
+
+    x = torch.from_numpy(_rand(np, w["shape"])).requires_grad_(True)
+    dy = torch.from_numpy(_rand(np, w["shape"], 1))
+    d = w["shape"][-1]
+    gamma = torch.from_numpy(_rand(np, (d,), 2)).requires_grad_(True)
+    beta = torch.from_numpy(_rand(np, (d,), 3)).requires_grad_(True)
+    ln = torch.nn.functional.layer_norm
+
+    def step():
+        x.grad = gamma.grad = beta.grad = None
+        ln(x, (d,), gamma, beta, eps=1e-3).backward(dy)
+
+    return step
+
+
 def shendu_lstm(shendu, w, to_device=None):
     import numpy as np
 
@@ -245,6 +315,10 @@ BUILDERS = {
     ("torch", "global_avg_pool"): torch_global_avg_pool,
     ("shendu", "lstm"): shendu_lstm,
     ("torch", "lstm"): torch_lstm,
+    ("shendu", "batch_norm"): shendu_batch_norm,
+    ("torch", "batch_norm"): torch_batch_norm,
+    ("shendu", "layer_norm"): shendu_layer_norm,
+    ("torch", "layer_norm"): torch_layer_norm,
     ("shendu", "mlp_step"): shendu_mlp_step,
     ("torch", "mlp_step"): torch_mlp_step,
 }

@@ -31,6 +31,8 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
             },
             _global_avg_pool(2, 3, 3, 4),
             _lstm(2, 5, 4, 3, False, 1.0),
+            _norm("batch_norm", [2, 4, 4, 8]),
+            _norm("layer_norm", [8, 16]),
             {
                 "id": "mlp_step 2-5-1 b32",
                 "family": "mlp_step",
@@ -61,6 +63,9 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
     # A CNN head (GlobalAveragePooling2D) and a Conv1D text model's pooling (100 steps as 100x1).
     work += [_global_avg_pool(32, 8, 8, 256), _global_avg_pool(32, 100, 1, 128)]
     work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
+    # BatchNormalization after the example CNN's first conv; LayerNormalization over a
+    # transformer-sized feature axis.
+    work += [_norm("batch_norm", [32, 26, 26, 32]), _norm("layer_norm", [2048, 256])]
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
     )
@@ -116,5 +121,15 @@ def _global_avg_pool(n, h, w, c):
         "id": f"global_avg_pool N{n} C{c} {h}x{w}",
         "family": "global_avg_pool",
         "shape": [n, h, w, c],
+        "target": {"vs": "torch", "speedup": 1.0},
+    }
+
+
+def _norm(family, shape):
+    dims = "x".join(map(str, shape))
+    return {
+        "id": f"{family} {dims} train fwd+bwd",
+        "family": family,
+        "shape": shape,
         "target": {"vs": "torch", "speedup": 1.0},
     }

@@ -17,6 +17,7 @@ from .noise import (
     SpatialDropout1D,
     SpatialDropout2D,
 )
+from .normalization import BatchNormalization, LayerNormalization
 from .pooling import (
     AveragePooling1D,
     AvgPool1D,
@@ -31,6 +32,7 @@ from .pooling import (
     MaxPool1D,
     MaxPooling1D,
 )
+from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping import (
     Cropping1D,
@@ -82,6 +84,10 @@ __all__ = [
     "Softmax",
     "Subtract",
     "Variable",
+    "BatchNormalization",
+    "LayerNormalization",
+    "Normalization",
+    "Rescaling",
     "deserialize",
     "serialize",
 ]

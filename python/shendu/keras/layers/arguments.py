@@ -85,3 +85,21 @@ def channels_last(value) -> None:
     """data_format: shendu's layers take NHWC images only."""
     if value not in (None, "channels_last"):
         raise ValueError(f"data_format: only 'channels_last' (NHWC) is supported, got {value!r}")
+
+
+def integer(name, value) -> int:
+    """An int (an axis, say): bools and floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def finite_float(name, value, minimum=None) -> float:
+    """A finite real number (>= minimum when given)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`{name}` must be a number. Received: {name}={value!r}")
+    value = float(value)
+    if not np.isfinite(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"`{name}` must be a finite number{bound}. Received: {name}={value!r}")
+    return value

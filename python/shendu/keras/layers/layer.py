@@ -33,6 +33,8 @@ class Variable(VariableBase):
     # Bumped whenever any variable's value array or trainable flag is replaced, so a model can
     # tell with one comparison that what it planned its training step for still holds.
     revision = 0
+    # True for state a layer updates itself (moving statistics): never trainable.
+    stateful = False
 
     def __setattr__(self, name, value) -> None:
         if name in ("value", "trainable"):
@@ -40,7 +42,9 @@ class Variable(VariableBase):
         object.__setattr__(self, name, value)
 
     def __init__(self, value, name, path, trainable=True, regularizer=None):
-        self.value = _device.to_device(np.ascontiguousarray(value, dtype=np.float32))
+        # reshape: ascontiguousarray makes a 0-d value (a count, say) 1-d.
+        value = np.ascontiguousarray(value, dtype=np.float32).reshape(np.shape(value))
+        self.value = _device.to_device(value)
         self.name = name
         self.path = path
         self.trainable = trainable
@@ -193,6 +197,8 @@ class Layer:
             trainable and self._trainable,
             regularizers.get(regularizer),
         )
+        # State such as moving statistics stays non-trainable whatever `layer.trainable` says.
+        var.stateful = not trainable
         self._weights.append(var)
         return var
 
@@ -204,7 +210,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
         for w in self._weights:
-            w.trainable = self._trainable
+            w.trainable = self._trainable and not w.stateful
         for layer in self.__dict__.get("_sublayers", ()):
             layer.trainable = value
 

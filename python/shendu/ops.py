@@ -301,3 +301,21 @@ def rmsprop_update(param, grad, avg_sq, learning_rate=0.001, rho=0.9, epsilon=1e
     """Keras RMSprop (no momentum, not centered): avg_sq = rho * avg_sq + (1 - rho) * grad_sq;
     param -= lr * grad / sqrt(avg_sq + epsilon). In place. grad_sq: as in adam_update."""
     return _backend(param).rmsprop_update(param, grad, avg_sq, learning_rate, rho, epsilon, grad_sq)
+
+
+# --- regression losses on the hot path (same contract as the losses above) -----------------------
+
+
+def mean_absolute_error(pred, targets):
+    """Mean over all elements of |pred - targets|; gradient sign(pred - targets) / n (0 where
+    equal). An empty batch gives (0.0, an empty gradient).
+    """
+    return _backend(pred).mean_absolute_error(pred, targets)
+
+
+def huber(pred, targets, delta=1.0):
+    """Keras Huber loss, mean over all elements: 0.5 d**2 where |d| <= delta, else
+    delta * |d| - 0.5 * delta**2, for d = pred - targets (delta > 0).
+    An empty batch gives (0.0, an empty gradient).
+    """
+    return _backend(pred).huber(pred, targets, delta)

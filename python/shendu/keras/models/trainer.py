@@ -74,6 +74,7 @@ class Trainer:
         self._prepared = None  # what _prepare last set itself up for
         self._batch_like = None  # see _batch
         self._distribution = distribute.get_strategy()
+        self._initial_epoch = None  # set by BackupAndRestore to resume an interrupted fit
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -379,7 +380,9 @@ class Trainer:
         batches = EpochIterator(xs, y, batch_size, steps_per_epoch, shuffle, strategy.shard)
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
+        self._initial_epoch = None
         cbs.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch
         # Hooks that no callback overrides are skipped, and then so are the batch logs (which
         # are collective over replicas: one listening replica makes every replica build them).
         batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None

@@ -2,6 +2,9 @@
 #include "bindings/families.h"
 #include "losses/losses.h"
 
+#include <cmath>
+#include <string>
+
 namespace shendu::bind {
 
 namespace {
@@ -61,6 +64,23 @@ py::tuple elementwise(py::handle a_obj, py::handle targets_obj, const char* a_na
   return py::make_tuple(loss, grad);
 }
 
+// Huber's delta: Keras takes any positive float.
+py::tuple huber(py::handle pred_obj, py::handle targets_obj, double delta) {
+  if (!(delta > 0.0) || !std::isfinite(delta))
+    throw py::value_error("delta: expected a positive finite number, got " + std::to_string(delta));
+  FloatArray pred = as_float32(pred_obj, "pred");
+  FloatArray targets = as_float32(targets_obj, "targets");
+  require_same_shape(targets, "targets", pred, "pred");
+  FloatArray grad = new_float32(shape_of(pred));
+  double loss;
+  {
+    py::gil_scoped_release release;
+    loss = shendu::huber(pred.data(), targets.data(), pred.size(), static_cast<float>(delta),
+                         grad.mutable_data());
+  }
+  return py::make_tuple(loss, grad);
+}
+
 }  // namespace
 
 void bind_losses(py::module_& m) {
@@ -82,6 +102,12 @@ void bind_losses(py::module_& m) {
           return elementwise<shendu::mean_squared_error>(p, t, "pred");
         },
         py::arg("pred"), py::arg("targets"));
+  m.def("mean_absolute_error",
+        [](py::handle p, py::handle t) {
+          return elementwise<shendu::mean_absolute_error>(p, t, "pred");
+        },
+        py::arg("pred"), py::arg("targets"));
+  m.def("huber", &huber, py::arg("pred"), py::arg("targets"), py::arg("delta") = 1.0);
 }
 
 }  // namespace shendu::bind

@@ -113,4 +113,25 @@ double mean_squared_error(const float* pred, const float* targets, int64_t n, fl
   });
 }
 
+double mean_absolute_error(const float* pred, const float* targets, int64_t n, float* grad) {
+  return elementwise_mean(pred, targets, n, grad, [](double p, double t, double& g) {
+    const double d = p - t;
+    g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : d);  // sign, 0 at 0; a NaN propagates
+    return std::fabs(d);
+  });
+}
+
+double huber(const float* pred, const float* targets, int64_t n, float delta, float* grad) {
+  const double dl = delta;
+  return elementwise_mean(pred, targets, n, grad, [dl](double p, double t, double& g) {
+    const double d = p - t, a = std::fabs(d);
+    if (a <= dl) {
+      g = d;
+      return 0.5 * d * d;
+    }
+    g = d > 0.0 ? dl : (d < 0.0 ? -dl : d);  // NaN: the comparison above fails, d propagates
+    return dl * a - 0.5 * dl * dl;
+  });
+}
+
 }  // namespace shendu

@@ -20,5 +20,9 @@ double binary_cross_entropy(const float* probs, const float* targets, int64_t n,
 double sigmoid_binary_cross_entropy(const float* logits, const float* targets, int64_t n,
                                     float* grad);
 double mean_squared_error(const float* pred, const float* targets, int64_t n, float* grad);
+// |pred - targets|, with gradient sign(pred - targets) (0 where equal).
+double mean_absolute_error(const float* pred, const float* targets, int64_t n, float* grad);
+// Keras Huber: 0.5 d^2 where |d| <= delta, else delta |d| - 0.5 delta^2, for d = pred - targets.
+double huber(const float* pred, const float* targets, int64_t n, float delta, float* grad);
 
 }  // namespace shendu

@@ -1259,3 +1259,33 @@ def layer_norm_backward(dy, x, gamma, mean, rstd):
     )
     lead = tuple(range(x.ndim - 1))
     return dx, (dy * xhat).sum(axis=lead), dy.sum(axis=lead)
+
+
+# --- regression losses (CuPy compositions: one pass each, not a bottleneck next to the model) ----
+
+
+def _regression_loss(pred, targets, terms_and_grad):
+    pred = _float32(pred, "pred")
+    targets = _float32(targets, "targets")
+    _same_shape(targets, "targets", pred, "pred")
+    terms, grad = terms_and_grad(pred - targets)
+    return _mean(terms, pred.size), grad / max(pred.size, 1)
+
+
+def mean_absolute_error(pred, targets):
+    cp = _cp()
+    return _regression_loss(pred, targets, lambda d: (cp.abs(d), cp.sign(d)))
+
+
+def huber(pred, targets, delta=1.0):
+    cp = _cp()
+    delta = _finite_float(delta, "delta")
+    if not delta > 0:
+        raise ValueError(f"delta: expected a positive finite number, got {delta!r}")
+
+    def terms_and_grad(d):
+        inside = cp.abs(d) <= delta
+        terms = cp.where(inside, 0.5 * d * d, delta * cp.abs(d) - 0.5 * delta * delta)
+        return terms.astype(cp.float32), cp.where(inside, d, delta * cp.sign(d))
+
+    return _regression_loss(pred, targets, terms_and_grad)

@@ -146,7 +146,8 @@ _HOST_SCALARS = frozenset((float, int, np.float64, np.float32))
 
 
 def read_back(values) -> list:
-    """Scalars that may live on the GPU (running totals) as Python floats, in one copy.
+    """Scalars that may live on the GPU (running totals) as Python floats, in one copy; arrays
+    of counts (the confusion-count metrics' states) as float64 NumPy arrays, None as None.
 
     This is the one place the training loop waits for the device: fit calls it once per epoch,
     and once per batch only when a callback asks for batch logs.
@@ -154,10 +155,18 @@ def read_back(values) -> list:
     if _HOST_SCALARS.issuperset(map(type, values)):  # the CPU's totals: nothing to copy
         return [float(v) for v in values]
     values = list(values)
-    on_device = [i for i, v in enumerate(values) if _is_cupy(v)]
+    on_device = [i for i, v in enumerate(values) if _is_cupy(v) and v.ndim == 0]
     if on_device:
         cp = _cuda_module()
         host = cp.stack([values[i].astype(cp.float64) for i in on_device]).get()
         for i, v in zip(on_device, host.tolist()):
             values[i] = v
-    return [float(v) for v in values]
+    return [_host_total(v) for v in values]
+
+
+def _host_total(value):
+    if value is None or isinstance(value, float):
+        return value
+    if _is_cupy(value):
+        value = value.get()
+    return np.asarray(value, np.float64) if np.ndim(value) else float(value)

@@ -375,3 +375,21 @@ def layer_norm(x, gamma=None, beta=None, epsilon=1e-3):
 def layer_norm_backward(dy, x, gamma, mean, rstd):
     """Gradients of layer_norm given its x and the mean, rstd it returned: (dx, dgamma, dbeta)."""
     return _backend(dy).layer_norm_backward(dy, x, gamma, mean, rstd)
+
+
+# --- regression losses on the hot path (same contract as the losses above) -----------------------
+
+
+def mean_absolute_error(pred, targets):
+    """Mean over all elements of |pred - targets|; gradient sign(pred - targets) / n (0 where
+    equal). An empty batch gives (0.0, an empty gradient).
+    """
+    return _backend(pred).mean_absolute_error(pred, targets)
+
+
+def huber(pred, targets, delta=1.0):
+    """Keras Huber loss, mean over all elements: 0.5 d**2 where |d| <= delta, else
+    delta * |d| - 0.5 * delta**2, for d = pred - targets (delta > 0).
+    An empty batch gives (0.0, an empty gradient).
+    """
+    return _backend(pred).huber(pred, targets, delta)

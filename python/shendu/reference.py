@@ -722,3 +722,23 @@ def layer_norm_backward(dy, x, gamma, mean, rstd):
     )
     lead = tuple(range(x.ndim - 1))
     return dx.astype(x.dtype), (dy * xhat).sum(axis=lead), dy.sum(axis=lead)
+
+
+# --- regression losses on the hot path -------------------------------------------------------
+
+
+def mean_absolute_error(pred, targets):
+    p, t = _float(pred), _float(targets)
+    d = p - t
+    return _mean(np.abs(d)), np.sign(d) / max(p.size, 1)
+
+
+def huber(pred, targets, delta=1.0):
+    if not (delta > 0 and math.isfinite(delta)):
+        raise ValueError(f"delta: expected a positive finite number, got {delta!r}")
+    p, t = _float(pred), _float(targets)
+    d = p - t
+    inside = np.abs(d) <= delta
+    loss = np.where(inside, 0.5 * d * d, delta * np.abs(d) - 0.5 * delta * delta)
+    grad = np.where(inside, d, delta * np.sign(d))
+    return _mean(loss), grad / max(p.size, 1)

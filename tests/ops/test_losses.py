@@ -10,7 +10,13 @@ from tests.helpers.gradcheck import check_gradient
 from tests.helpers.threads import run_with_threads
 
 SOFTMAX_LOSSES = ["sparse_softmax_cross_entropy", "softmax_cross_entropy"]
-ELEMENTWISE_LOSSES = ["binary_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error"]
+ELEMENTWISE_LOSSES = [
+    "binary_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "huber",
+]
 
 
 def _inputs(name, shape, rng):
@@ -261,3 +267,32 @@ def test_views_and_integer_input(rng):
 def test_bad_input(name, a, t, err, match):
     with pytest.raises(err, match=match):
         getattr(ops, name)(a, t)
+
+
+@pytest.mark.parametrize("delta", [0.1, 1.0, 3.5])
+def test_huber_delta_matches_reference(rng, isa, delta):
+    pred = rng.normal(0, 2, (37, 5)).astype(np.float32)
+    targets = rng.normal(0, 2, (37, 5)).astype(np.float32)
+    got_loss, got_grad = ops.huber(pred, targets, delta)
+    want_loss, want_grad = reference.huber(pred.astype(np.float64), targets, delta)
+    assert got_loss == pytest.approx(want_loss, rel=1e-6)
+    np.testing.assert_allclose(got_grad, want_grad, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("delta", [0.3, 2.0])
+def test_huber_reference_gradient_matches_finite_differences(rng, delta):
+    pred = rng.normal(0, 1, (6, 4))
+    targets = rng.normal(0, 1, (6, 4))
+    _, grad = reference.huber(pred, targets, delta)
+    check_gradient(lambda: reference.huber(pred, targets, delta)[0], pred, grad)
+
+
+@pytest.mark.parametrize("delta", [0.0, -1.0, float("nan"), float("inf")])
+def test_huber_bad_delta_names_it(delta):
+    with pytest.raises(ValueError, match="delta"):
+        ops.huber(np.ones(3, np.float32), np.zeros(3, np.float32), delta)
+
+
+def test_mean_absolute_error_gradient_is_zero_where_equal():
+    _, grad = ops.mean_absolute_error(np.array([1, 2, 3], np.float32), np.array([0, 2, 4]))
+    np.testing.assert_array_equal(grad, np.array([1, 0, -1], np.float32) / 3)

@@ -148,9 +148,15 @@ class Strategy:
         """Metric totals and counts summed over the replicas (the logs are global)."""
         if not self.is_multi_worker:
             return totals, counts
-        both = self._collective.allreduce(np.asarray([*totals, *counts], np.float64))
-        k = len(totals)
-        return both[:k].tolist(), both[k:].tolist()
+        # A total is a number or, for the confusion-count metrics, an array of counts.
+        flat = [np.ravel(np.asarray(t, np.float64)) for t in totals]
+        both = self._collective.allreduce(np.concatenate([*flat, np.asarray(counts, np.float64)]))
+        summed, start = [], 0
+        for total, part in zip(totals, flat):
+            piece = both[start : start + part.size]
+            start += part.size
+            summed.append(piece.reshape(np.shape(total)) if np.ndim(total) else float(piece[0]))
+        return summed, both[start:].tolist()
 
     def any(self, flag: bool) -> bool:
         """Whether ``flag`` holds on any replica: decisions that lead to collective calls."""

@@ -5,9 +5,10 @@ when the model ends in the softmax/sigmoid that the loss pairs with (``fuses``),
 over the logits and ``compute_from_logits`` uses the stable fused op, as TF-Keras does.
 
 With per-sample weights w, Keras's loss is sum_i(w_i * l_i) / N over the N per-sample losses l_i
-(each the mean, or for cross-entropy the sum, over the last axis). The fused ops give the
-unweighted mean's gradient, whose rows are dl_i/N, so the weighted gradient is those rows times
-w_i; the weighted value needs the l_i, which each loss computes where the outputs are.
+(each the mean, or for cross-entropy the sum, over the last axis). The unweighted mean's
+gradient has rows dl_i/N, so the weighted gradient is those rows times w_i; the weighted value
+needs the l_i, which ``_per_sample`` gives (vectorized where the outputs are, for the built-in
+losses).
 """
 
 from __future__ import annotations
@@ -29,28 +30,6 @@ def _float(y):
     return _array(y).astype(np.float32, copy=False)
 
 
-def _weighted(result, per_sample, sample_weight):
-    """(sum(w * l) / l.size, w * grad) from the fused op's (mean, grad) and the per-sample
-    losses l (shape: the output's without its last axis); (mean, grad) unweighted."""
-    if sample_weight is None:
-        return result
-    _, grad = result
-    xp = _device.array_module(grad)
-    w = xp.asarray(sample_weight, dtype=np.float32)
-    w_rows = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
-    value = float((per_sample * w_rows).sum()) / per_sample.size if per_sample.size else 0.0
-    return value, grad * w.reshape(w.shape + (1,) * (grad.ndim - w.ndim))
-
-
-def _last_axis_mean(values):
-    return values.mean(axis=-1) if values.ndim > 1 else values
-
-
-def _log_softmax(xp, logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def _like(y_true, y_pred, name):
     """y_true reshaped to y_pred's shape when only unit dimensions differ ((N,) vs (N, 1))."""
     y_true = _float(y_true)
@@ -63,26 +42,106 @@ def _like(y_true, y_pred, name):
     return y_true
 
 
+# Keras 3's reductions; "auto" and "mean" mean sum_over_batch_size, and without sample weights
+# so does "mean_with_sample_weight".
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none", "auto", "mean", "mean_with_sample_weight")
+
+
+def _standard_reduction(reduction, owner):
+    if reduction is None:
+        return "none"
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"{owner}: reduction must be one of {', '.join(repr(r) for r in _REDUCTIONS)} "
+            f"or None, got {reduction!r}"
+        )
+    return "sum_over_batch_size" if reduction in ("auto", "mean") else reduction
+
+
+def _rows(y_pred) -> int:
+    """How many per-sample values Keras's loss functions give (they reduce the last axis)."""
+    return y_pred.size // y_pred.shape[-1] if y_pred.ndim >= 2 and y_pred.shape[-1] else 1
+
+
 class Loss:
-    """Base class. Subclasses implement compute (and compute_from_logits if they fuse)."""
+    """Base class. Subclasses implement _compute (and _compute_from_logits if they fuse): the
+    mean over all elements and its gradient; compute applies the reduction. "sum" (and "none",
+    which Keras's training sums) scale both by the number of per-sample values."""
 
     name = "loss"
     fuses = None  # the output activation whose logits this loss can take directly
 
     def __init__(self, name=None, reduction="sum_over_batch_size"):
-        if reduction not in ("sum_over_batch_size", "auto"):
-            raise ValueError(
-                f"{type(self).__name__}: only reduction='sum_over_batch_size' is "
-                f"supported, got {reduction!r}"
-            )
+        self.reduction = _standard_reduction(reduction, type(self).__name__)
         if name is not None:
             self.name = name
 
     def compute(self, y_true, y_pred, sample_weight=None):
-        raise NotImplementedError
+        if sample_weight is not None:
+            return self._weighted(self._compute, self._per_sample, y_true, y_pred, sample_weight)
+        return self._reduced(self._compute(y_true, y_pred), y_pred)
 
     def compute_from_logits(self, y_true, logits, sample_weight=None):
+        if sample_weight is not None:
+            per_sample = self._per_sample_from_logits
+            return self._weighted(
+                self._compute_from_logits, per_sample, y_true, logits, sample_weight
+            )
+        return self._reduced(self._compute_from_logits(y_true, logits), logits)
+
+    def _reduced(self, value_and_grad, y_pred):
+        if self.reduction in ("sum_over_batch_size", "mean_with_sample_weight"):
+            return value_and_grad
+        value, grad = value_and_grad
+        rows = _rows(y_pred)
+        return value * rows, grad * np.float32(rows)
+
+    def _weighted(self, compute, per_sample, y_true, y_pred, sample_weight):
+        """Keras's reduction of the weighted per-sample losses w_i * l_i: their sum over the
+        count of l_i ("sum_over_batch_size"), over the sum of the weights
+        ("mean_with_sample_weight"), or alone ("sum", and "none" in training), with its
+        gradient: the unweighted mean's rows dl_i / count times w_i * count / divisor.
+        ``sample_weight`` holds one weight per sample (``_per_sample_weights``)."""
+        shape = y_pred.shape
+        if y_pred.ndim < 2:  # one value per sample: as (N, 1), whose losses are per sample
+            y_pred, y_true = y_pred.reshape(-1, 1), _array(y_true).reshape(-1, 1)
+        _, grad = compute(y_true, y_pred)
+        values = per_sample(y_true, y_pred)
+        xp = _device.array_module(grad)
+        w = xp.asarray(sample_weight, dtype=np.float32)
+        count = values.size
+        total = float((values * w.reshape(w.shape + (1,) * (values.ndim - w.ndim))).sum())
+        if self.reduction == "sum_over_batch_size":
+            divisor = count
+        elif self.reduction == "mean_with_sample_weight":
+            divisor = float(w.sum())
+        else:
+            divisor = 1
+        scale = count / divisor if divisor else 0.0
+        value = total / divisor if divisor else 0.0
+        w_grad = w.reshape(w.shape + (1,) * (grad.ndim - w.ndim))
+        return value, (grad * w_grad * np.float32(scale)).reshape(shape)
+
+    def _compute(self, y_true, y_pred):
         raise NotImplementedError
+
+    def _compute_from_logits(self, y_true, logits):
+        raise NotImplementedError
+
+    def _per_sample_from_logits(self, y_true, logits):
+        """The per-sample values of the loss of ``fuses``'s output, given its logits."""
+        raise NotImplementedError
+
+    def _per_sample(self, y_true, y_pred):
+        """The per-sample values (reduction "none"): the mean of each row on its own, the last
+        axis reduced as Keras's loss functions do."""
+        if y_pred.ndim < 2:
+            return np.float32(self._compute(y_true, y_pred)[0])
+        rows = _rows(y_pred)
+        flat_pred = y_pred.reshape(rows, 1, y_pred.shape[-1])
+        flat_true = _array(y_true).reshape(rows, 1, -1)
+        values = [float(self._compute(t, p)[0]) for t, p in zip(flat_true, flat_pred)]
+        return np.asarray(values, np.float32).reshape(y_pred.shape[:-1])
 
     def prepare_targets(self, y, output_shape):
         """Converts a whole target array once per fit (dtype, shape); raises on bad targets."""
@@ -99,12 +158,17 @@ class Loss:
         return y
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        preds = _float(y_pred)  # y_pred itself stays what the tape links the loss to
+        pred = _float(y_pred)
         if sample_weight is not None:
-            sample_weight = _per_sample_weights(sample_weight, preds, self.name)
-        value, grad = self.compute(y_true, preds, sample_weight)
+            sample_weight = _per_sample_weights(sample_weight, pred, self.name)
+        if self.reduction == "none":
+            values = self._per_sample(y_true, pred)
+            if sample_weight is not None:
+                values = values * sample_weight.reshape((-1,) + (1,) * (values.ndim - 1))
+            return eager(values)
+        value, grad = self.compute(y_true, pred, sample_weight)
         loss = eager(np.float32(_device.to_host(value)))
-        if _tape._active:  # recorded with the (weighted) gradient the loss computed anyway
+        if _tape._active:  # recorded on the caller's y_pred, with the (weighted) gradient
             _tape.record(
                 self.name,
                 [y_true, y_pred],
@@ -114,7 +178,8 @@ class Loss:
         return loss
 
     def get_config(self) -> dict:
-        return {"name": self.name, "reduction": "sum_over_batch_size"}
+        reduction = None if self.reduction == "none" else self.reduction
+        return {"name": self.name, "reduction": reduction}
 
     @classmethod
     def from_config(cls, config):
@@ -124,10 +189,11 @@ class Loss:
 def _per_sample_weights(sample_weight, y_pred, name):
     """A loss's ``sample_weight`` argument as one weight per sample of y_pred (a scalar or a
     (N,) / (N, 1) array), where y_pred is."""
-    w = _device.array_module(y_pred).asarray(_array(sample_weight), dtype=np.float32)
+    xp = _device.array_module(y_pred)
+    w = xp.asarray(_array(sample_weight), dtype=np.float32)
     n = y_pred.shape[0] if y_pred.ndim else 1
     if w.ndim == 0:
-        return w * _device.array_module(y_pred).ones(n, np.float32)
+        return w * xp.ones(n, np.float32)
     if w.ndim == 2 and w.shape[1] == 1:
         w = w[:, 0]
     if w.shape != (n,):
@@ -138,16 +204,20 @@ def _per_sample_weights(sample_weight, y_pred, name):
     return w
 
 
+def _log_softmax(xp, logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 class MeanSquaredError(Loss):
     name = "mean_squared_error"
 
-    def compute(self, y_true, y_pred, sample_weight=None):
-        y_true = _like(y_true, y_pred, self.name)
-        result = ops.mean_squared_error(y_pred, y_true)
-        if sample_weight is None:
-            return result
-        d = y_pred - y_true
-        return _weighted(result, _last_axis_mean(d * d), sample_weight)
+    def _compute(self, y_true, y_pred):
+        return ops.mean_squared_error(y_pred, _like(y_true, y_pred, self.name))
+
+    def _per_sample(self, y_true, y_pred):
+        d = y_pred - _like(y_true, y_pred, self.name)
+        return (d * d).mean(axis=-1)
 
 
 class BinaryCrossentropy(Loss):
@@ -162,43 +232,72 @@ class BinaryCrossentropy(Loss):
         axis=-1,
     ):
         super().__init__(name, reduction)
-        if label_smoothing:
-            raise ValueError("BinaryCrossentropy: label_smoothing is not supported by shendu")
+        self.label_smoothing = _smoothing(label_smoothing, type(self).__name__)
+        if axis != -1:
+            raise ValueError(f"BinaryCrossentropy: only axis=-1 is supported, got axis={axis!r}")
         self.from_logits = bool(from_logits)
         self.fuses = None if self.from_logits else "sigmoid"
 
-    def compute(self, y_true, y_pred, sample_weight=None):
-        if self.from_logits:
-            return self.compute_from_logits(y_true, y_pred, sample_weight)
+    def _targets(self, y_true, y_pred):
+        # Keras: targets move towards 0.5 by label_smoothing / 2.
         y_true = _like(y_true, y_pred, self.name)
-        result = ops.binary_cross_entropy(y_pred, y_true)
-        if sample_weight is None:
-            return result
+        if not self.label_smoothing:
+            return y_true
+        return y_true * np.float32(1 - self.label_smoothing) + np.float32(
+            0.5 * self.label_smoothing
+        )
+
+    def _compute(self, y_true, y_pred):
+        y_true = self._targets(y_true, y_pred)
+        if self.from_logits:
+            return ops.sigmoid_binary_cross_entropy(y_pred, y_true)
+        return ops.binary_cross_entropy(y_pred, y_true)
+
+    def _compute_from_logits(self, y_true, logits):
+        return ops.sigmoid_binary_cross_entropy(logits, self._targets(y_true, logits))
+
+    def _per_sample(self, y_true, y_pred):
+        if self.from_logits:
+            return self._per_sample_from_logits(y_true, y_pred)
+        y_true = self._targets(y_true, y_pred)
         xp = _device.array_module(y_pred)
         p = xp.clip(y_pred, _EPSILON, 1 - _EPSILON)
-        per_element = -(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))
-        return _weighted(result, _last_axis_mean(per_element), sample_weight)
+        return (-(y_true * xp.log(p) + (1 - y_true) * xp.log(1 - p))).mean(axis=-1)
 
-    def compute_from_logits(self, y_true, logits, sample_weight=None):
-        y_true = _like(y_true, logits, self.name)
-        result = ops.sigmoid_binary_cross_entropy(logits, y_true)
-        if sample_weight is None:
-            return result
+    def _per_sample_from_logits(self, y_true, logits):
+        y_true = self._targets(y_true, logits)
         xp = _device.array_module(logits)
         per_element = xp.maximum(logits, 0) - logits * y_true + xp.log1p(xp.exp(-abs(logits)))
-        return _weighted(result, _last_axis_mean(per_element), sample_weight)
+        return per_element.mean(axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": -1,
+        }
 
 
-def _from_probabilities(loss_on_logits, y_true, probs, sample_weight):
-    """Cross-entropy of probabilities that no fused softmax produced: Keras normalizes them and
-    clips to [eps, 1 - eps]; log(p) are logits whose softmax is p / sum(p), so the fused op gives
-    the loss, and the chain rule through log gives dL/dp = dL/dlogits / p."""
+def _smoothing(label_smoothing, owner) -> float:
+    value = float(label_smoothing)
+    if not 0 <= value <= 1:
+        raise ValueError(f"{owner}: label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    return value
+
+
+def _clipped(probs):
+    """Probabilities that no fused softmax produced, as Keras takes them: normalized, then
+    clipped to [eps, 1 - eps]; their log are logits whose softmax is (about) them."""
     xp = _device.array_module(probs)
-    clipped = xp.clip(probs / probs.sum(axis=-1, keepdims=True), _EPSILON, 1 - _EPSILON)
-    value, dlogits = loss_on_logits(xp.log(clipped), y_true, sample_weight)
+    return xp.clip(probs / probs.sum(axis=-1, keepdims=True), _EPSILON, 1 - _EPSILON)
+
+
+def _from_probabilities(loss_on_logits, y_true, probs):
+    """Cross-entropy of probabilities (``_clipped``): the fused op on log(p) gives the loss,
+    and the chain rule through log gives dL/dp = dL/dlogits / p."""
+    clipped = _clipped(probs)
+    value, dlogits = loss_on_logits(_device.array_module(probs).log(clipped), y_true)
     return value, (dlogits / clipped).astype(np.float32)
 
 
@@ -218,30 +317,43 @@ class CategoricalCrossentropy(Loss):
         reduction="sum_over_batch_size",
     ):
         super().__init__(name, reduction)
-        if label_smoothing or axis != -1:
+        if axis != -1:
             raise ValueError(
-                "CategoricalCrossentropy: label_smoothing and axis != -1 are not "
-                "supported by shendu"
+                f"CategoricalCrossentropy: only axis=-1 is supported, got axis={axis!r}"
             )
+        self.label_smoothing = _smoothing(label_smoothing, type(self).__name__)
         self.from_logits = bool(from_logits)
         self.fuses = None if self.from_logits else "softmax"
 
-    def _on_logits(self, logits, y_true, sample_weight=None):
-        value, grad = ops.softmax_cross_entropy(_flat_classes(logits), _flat_classes(y_true))
-        result = value, grad.reshape(logits.shape)
-        if sample_weight is None:
-            return result
-        log_p = _log_softmax(_device.array_module(logits), logits)
-        return _weighted(result, -(y_true * log_p).sum(axis=-1), sample_weight)
-
-    def compute_from_logits(self, y_true, logits, sample_weight=None):
-        return self._on_logits(logits, _like(y_true, logits, self.name), sample_weight)
-
-    def compute(self, y_true, y_pred, sample_weight=None):
+    def _targets(self, y_true, y_pred):
+        # Keras: each target row moves towards the uniform 1 / classes by label_smoothing.
         y_true = _like(y_true, y_pred, self.name)
+        if not self.label_smoothing:
+            return y_true
+        uniform = self.label_smoothing / y_pred.shape[-1]
+        return y_true * np.float32(1 - self.label_smoothing) + np.float32(uniform)
+
+    def _on_logits(self, logits, y_true):
+        value, grad = ops.softmax_cross_entropy(_flat_classes(logits), _flat_classes(y_true))
+        return value, grad.reshape(logits.shape)
+
+    def _compute_from_logits(self, y_true, logits):
+        return self._on_logits(logits, self._targets(y_true, logits))
+
+    def _compute(self, y_true, y_pred):
+        y_true = self._targets(y_true, y_pred)
         if self.from_logits:
-            return self._on_logits(y_pred, y_true, sample_weight)
-        return _from_probabilities(self._on_logits, y_true, y_pred, sample_weight)
+            return self._on_logits(y_pred, y_true)
+        return _from_probabilities(self._on_logits, y_true, y_pred)
+
+    def _per_sample_from_logits(self, y_true, logits):
+        log_p = _log_softmax(_device.array_module(logits), logits)
+        return -(self._targets(y_true, logits) * log_p).sum(axis=-1)
+
+    def _per_sample(self, y_true, y_pred):
+        if not self.from_logits:
+            y_pred = _device.array_module(y_pred).log(_clipped(y_pred))
+        return self._per_sample_from_logits(y_true, y_pred)
 
     def prepare_targets(self, y, output_shape):
         y = _float(y)
@@ -255,7 +367,12 @@ class CategoricalCrossentropy(Loss):
         return y
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
+        return {
+            **super().get_config(),
+            "from_logits": self.from_logits,
+            "label_smoothing": self.label_smoothing,
+            "axis": -1,
+        }
 
 
 class SparseCategoricalCrossentropy(Loss):
@@ -277,24 +394,30 @@ class SparseCategoricalCrossentropy(Loss):
             labels = labels.astype(np.int64)
         return labels.reshape(-1)
 
-    def _on_logits(self, logits, labels, sample_weight=None):
-        rows = _flat_classes(logits)
-        value, grad = ops.sparse_softmax_cross_entropy(rows, labels)
-        result = value, grad.reshape(logits.shape)
-        if sample_weight is None:
-            return result
-        xp = _device.array_module(logits)
-        log_p = _log_softmax(xp, rows)[xp.arange(len(rows)), labels]
-        return _weighted(result, -log_p.reshape(logits.shape[:-1]), sample_weight)
+    def _on_logits(self, logits, labels):
+        value, grad = ops.sparse_softmax_cross_entropy(_flat_classes(logits), labels)
+        return value, grad.reshape(logits.shape)
 
-    def compute_from_logits(self, y_true, logits, sample_weight=None):
-        return self._on_logits(logits, self._labels(y_true, logits), sample_weight)
+    def _compute_from_logits(self, y_true, logits):
+        return self._on_logits(logits, self._labels(y_true, logits))
 
-    def compute(self, y_true, y_pred, sample_weight=None):
+    def _compute(self, y_true, y_pred):
         labels = self._labels(y_true, y_pred)
         if self.from_logits:
-            return self._on_logits(y_pred, labels, sample_weight)
-        return _from_probabilities(self._on_logits, labels, y_pred, sample_weight)
+            return self._on_logits(y_pred, labels)
+        return _from_probabilities(self._on_logits, labels, y_pred)
+
+    def _per_sample_from_logits(self, y_true, logits):
+        xp = _device.array_module(logits)
+        rows = _flat_classes(logits)
+        labels = xp.asarray(self._labels(y_true, logits))
+        log_p = _log_softmax(xp, rows)[xp.arange(len(rows)), labels]
+        return -log_p.reshape(logits.shape[:-1])
+
+    def _per_sample(self, y_true, y_pred):
+        if not self.from_logits:
+            y_pred = _device.array_module(y_pred).log(_clipped(y_pred))
+        return self._per_sample_from_logits(y_true, y_pred)
 
     def prepare_targets(self, y, output_shape):
         y = np.asarray(y)
@@ -329,47 +452,303 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
+class MeanAbsoluteError(Loss):
+    name = "mean_absolute_error"
+
+    def _compute(self, y_true, y_pred):
+        return ops.mean_absolute_error(y_pred, _like(y_true, y_pred, self.name))
+
+    def _per_sample(self, y_true, y_pred):
+        return abs(y_pred - _like(y_true, y_pred, self.name)).mean(axis=-1)
+
+
+class Huber(Loss):
+    """0.5 d**2 where |d| <= delta, else delta * |d| - 0.5 * delta**2, for d = y_pred - y_true."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None):
+        super().__init__(name, reduction)
+        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating)):
+            raise TypeError(f"Huber: delta must be a number, got {delta!r}")
+        if not delta > 0:
+            raise ValueError(f"Huber: delta must be positive, got {delta!r}")
+        self.delta = float(delta)
+
+    def _compute(self, y_true, y_pred):
+        return ops.huber(y_pred, _like(y_true, y_pred, self.name), self.delta)
+
+    def _per_sample(self, y_true, y_pred):
+        a = abs(y_pred - _like(y_true, y_pred, self.name))
+        xp = _device.array_module(a)
+        quadratic = xp.minimum(a, self.delta)
+        return (0.5 * quadratic * quadratic + self.delta * (a - quadratic)).mean(axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _exact(y):
+    """float64 inputs stay float64 (gradient checks); anything else becomes float32."""
+    y = _array(y)
+    return y if y.dtype == np.float64 else y.astype(np.float32, copy=False)
+
+
+class _ComposedLoss(Loss):
+    """A loss written as array expressions (NumPy or CuPy, where y_pred lives): _terms gives the
+    values and their derivatives w.r.t. y_pred. ``reduce_last`` says how Keras's function
+    reduces the last axis: "mean" or "sum" of element terms, or "row" when _terms already gives
+    one value per row (with element-wise derivatives)."""
+
+    reduce_last = "mean"
+
+    def _terms(self, y_true, y_pred, xp):
+        raise NotImplementedError
+
+    def _evaluate(self, y_true, y_pred):
+        y_pred = _exact(y_pred)
+        y_true = _exact(y_true).astype(y_pred.dtype, copy=False)
+        if y_true.shape != y_pred.shape:
+            if y_true.size != y_pred.size:
+                raise ValueError(
+                    f"{self.name}: y_true shape {y_true.shape} does not match y_pred shape "
+                    f"{y_pred.shape}"
+                )
+            y_true = y_true.reshape(y_pred.shape)
+        values, grad = self._terms(y_true, y_pred, _device.array_module(y_pred))
+        return y_pred, values, grad
+
+    def _compute(self, y_true, y_pred):
+        y_pred, values, grad = self._evaluate(y_true, y_pred)
+        count = _rows(y_pred) if self.reduce_last == "sum" else values.size
+        if count == 0 or y_pred.size == 0:
+            return 0.0, grad
+        value = float(values.sum(dtype=np.float64)) / count
+        return value, (grad / count).astype(y_pred.dtype, copy=False)
+
+    def _per_sample(self, y_true, y_pred):
+        _, values, _ = self._evaluate(y_true, y_pred)
+        if self.reduce_last == "row":
+            return values
+        return values.mean(axis=-1) if self.reduce_last == "mean" else values.sum(axis=-1)
+
+
+class LogCosh(_ComposedLoss):
+    name = "log_cosh"
+
+    def _terms(self, y_true, y_pred, xp):
+        d = y_pred - y_true
+        # log(cosh(d)) = |d| + log1p(exp(-2|d|)) - log 2, which never overflows.
+        a = xp.abs(d)
+        return a + xp.log1p(xp.exp(-2 * a)) - np.log(2.0), xp.tanh(d)
+
+
+class MeanAbsolutePercentageError(_ComposedLoss):
+    name = "mean_absolute_percentage_error"
+
+    def _terms(self, y_true, y_pred, xp):
+        scale = 100 / xp.maximum(xp.abs(y_true), _EPSILON)
+        d = y_pred - y_true
+        return xp.abs(d) * scale, xp.sign(d) * scale
+
+
+class MeanSquaredLogarithmicError(_ComposedLoss):
+    name = "mean_squared_logarithmic_error"
+
+    def _terms(self, y_true, y_pred, xp):
+        clipped = xp.maximum(y_pred, _EPSILON)
+        d = xp.log(clipped + 1) - xp.log(xp.maximum(y_true, _EPSILON) + 1)
+        return d * d, xp.where(y_pred > _EPSILON, 2 * d / (clipped + 1), 0)
+
+
+class Poisson(_ComposedLoss):
+    name = "poisson"
+
+    def _terms(self, y_true, y_pred, xp):
+        return y_pred - y_true * xp.log(y_pred + _EPSILON), 1 - y_true / (y_pred + _EPSILON)
+
+
+class KLDivergence(_ComposedLoss):
+    """sum(y_true * log(y_true / y_pred)) over the last axis, both clipped to [1e-7, 1]."""
+
+    name = "kl_divergence"
+    reduce_last = "sum"
+
+    def _terms(self, y_true, y_pred, xp):
+        t = xp.clip(y_true, _EPSILON, 1)
+        p = xp.clip(y_pred, _EPSILON, 1)
+        inside = (y_pred >= _EPSILON) & (y_pred <= 1)
+        return t * xp.log(t / p), xp.where(inside, -t / p, 0)
+
+
+def _hinge_labels(y_true, xp):
+    """Keras turns labels that are all 0 or 1 into -1 and 1; other labels stay as they are."""
+    if bool(((y_true == 0) | (y_true == 1)).all()):
+        return 2 * y_true - 1
+    return y_true
+
+
+class Hinge(_ComposedLoss):
+    name = "hinge"
+
+    def _terms(self, y_true, y_pred, xp):
+        t = _hinge_labels(y_true, xp)
+        margin = 1 - t * y_pred
+        return xp.maximum(margin, 0), xp.where(margin > 0, -t, 0)
+
+
+class SquaredHinge(_ComposedLoss):
+    name = "squared_hinge"
+
+    def _terms(self, y_true, y_pred, xp):
+        t = _hinge_labels(y_true, xp)
+        margin = xp.maximum(1 - t * y_pred, 0)
+        return margin * margin, -2 * t * margin
+
+
+class CategoricalHinge(_ComposedLoss):
+    """max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0) per row."""
+
+    name = "categorical_hinge"
+    reduce_last = "row"
+
+    def _terms(self, y_true, y_pred, xp):
+        pos = (y_true * y_pred).sum(axis=-1)
+        others = (1 - y_true) * y_pred
+        hardest = others.argmax(axis=-1)
+        neg = xp.take_along_axis(others, hardest[..., None], axis=-1)[..., 0]
+        margin = neg - pos + 1
+        active = (margin > 0)[..., None]
+        d_neg = (xp.arange(y_pred.shape[-1]) == hardest[..., None]) * (1 - y_true)
+        return xp.maximum(margin, 0), xp.where(active, d_neg - y_true, 0)
+
+
+class CosineSimilarity(_ComposedLoss):
+    """-sum(l2_normalize(y_true) * l2_normalize(y_pred)) over ``axis``; the norms are kept
+    above 1e-7 as Keras's normalize does."""
+
+    name = "cosine_similarity"
+    reduce_last = "row"
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name=None):
+        super().__init__(name, reduction)
+        if axis != -1:
+            raise ValueError(f"CosineSimilarity: only axis=-1 is supported, got axis={axis!r}")
+        self.axis = -1
+
+    def _terms(self, y_true, y_pred, xp):
+        t_norm = xp.maximum(xp.sqrt((y_true * y_true).sum(axis=-1, keepdims=True)), _EPSILON)
+        p_sq = (y_pred * y_pred).sum(axis=-1, keepdims=True)
+        p_norm = xp.maximum(xp.sqrt(p_sq), _EPSILON)
+        t_unit, p_unit = y_true / t_norm, y_pred / p_norm
+        cos = (t_unit * p_unit).sum(axis=-1, keepdims=True)
+        # Where the norm was raised to 1e-7 it is a constant: no projection term.
+        grad = -(t_unit - xp.where(p_norm > _EPSILON, p_unit * cos, 0)) / p_norm
+        return -cos[..., 0], grad
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
 def mean_squared_error(y_true, y_pred):
-    return MeanSquaredError()(y_true, y_pred)
+    return MeanSquaredError(reduction="none")(y_true, y_pred)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
-    return BinaryCrossentropy(from_logits=from_logits)(y_true, y_pred)
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return BinaryCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return CategoricalCrossentropy(from_logits=from_logits)(y_true, y_pred)
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    return CategoricalCrossentropy(from_logits, label_smoothing, reduction="none")(y_true, y_pred)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
-    return SparseCategoricalCrossentropy(from_logits=from_logits)(y_true, y_pred)
+    return SparseCategoricalCrossentropy(from_logits, reduction="none")(y_true, y_pred)
+
+
+def mean_absolute_error(y_true, y_pred):
+    return MeanAbsoluteError(reduction="none")(y_true, y_pred)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    return Huber(delta, reduction="none")(y_true, y_pred)
+
+
+def log_cosh(y_true, y_pred):
+    return LogCosh(reduction="none")(y_true, y_pred)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    return MeanAbsolutePercentageError(reduction="none")(y_true, y_pred)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    return MeanSquaredLogarithmicError(reduction="none")(y_true, y_pred)
+
+
+def poisson(y_true, y_pred):
+    return Poisson(reduction="none")(y_true, y_pred)
+
+
+def kl_divergence(y_true, y_pred):
+    return KLDivergence(reduction="none")(y_true, y_pred)
+
+
+def hinge(y_true, y_pred):
+    return Hinge(reduction="none")(y_true, y_pred)
+
+
+def squared_hinge(y_true, y_pred):
+    return SquaredHinge(reduction="none")(y_true, y_pred)
+
+
+def categorical_hinge(y_true, y_pred):
+    return CategoricalHinge(reduction="none")(y_true, y_pred)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    return CosineSimilarity(axis, reduction="none")(y_true, y_pred)
 
 
 mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+mape = MAPE = mean_absolute_percentage_error
+msle = MSLE = mean_squared_logarithmic_error
+kld = KLD = kl_divergence
 
-_ALIASES = {
-    "mean_squared_error": MeanSquaredError,
-    "mse": MeanSquaredError,
-    "MSE": MeanSquaredError,
-    "binary_crossentropy": BinaryCrossentropy,
-    "categorical_crossentropy": CategoricalCrossentropy,
-    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
-}
-_CLASSES = {
-    c.__name__: c
-    for c in (
-        MeanSquaredError,
-        BinaryCrossentropy,
-        CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
-    )
-}
+# Each loss function with its class: by function name (and Keras's short aliases) or object.
 _FUNCTIONS = {
     mean_squared_error: MeanSquaredError,
     binary_crossentropy: BinaryCrossentropy,
     categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy,
+    mean_absolute_error: MeanAbsoluteError,
+    huber: Huber,
+    log_cosh: LogCosh,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    poisson: Poisson,
+    kl_divergence: KLDivergence,
+    hinge: Hinge,
+    squared_hinge: SquaredHinge,
+    categorical_hinge: CategoricalHinge,
+    cosine_similarity: CosineSimilarity,
 }
+_ALIASES = {
+    **{f.__name__: cls for f, cls in _FUNCTIONS.items()},
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
+    "kld": KLDivergence,
+    "KLD": KLDivergence,
+    "logcosh": LogCosh,
+}
+_CLASSES = {c.__name__: c for c in set(_FUNCTIONS.values())}
 
 
 def get(identifier) -> Loss:

@@ -47,7 +47,10 @@ def assign(model, arrays) -> None:
     optimizer = _optimizer(model)
     count = len(optimizer._active_slots())
     optimizer.iterations = int(arrays[0])
-    optimizer.learning_rate = float(arrays[1])
+    # The file holds the rate in float32: the current rate stays when it rounds to the same, so
+    # a restored fit carries on with exactly the rate it had.
+    if np.float32(optimizer.learning_rate) != np.float32(arrays[1]):
+        optimizer.learning_rate = float(arrays[1])
     optimizer._slots.clear()
     if count == 0:
         return

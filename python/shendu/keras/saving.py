@@ -212,10 +212,11 @@ def save_weights(model, filepath, overwrite=True):
     atomic_write(path, lambda tmp: _write_weights(model, tmp))
 
 
-def load_weights(model, filepath):
+def load_weights(model, filepath, optimizer=False):
     """Loads weights saved by ``save_weights`` (``.weights.h5``) or inside a ``.keras`` archive
     into ``model``, which must have the same architecture. Nothing is changed unless every
-    layer's weights match in count and shape."""
+    layer's weights match in count and shape. With ``optimizer``, a ``.weights.h5`` file's
+    optimizer state is loaded too (when it fits the model's optimizer)."""
     path = _checked_path(filepath, (".weights.h5", ".keras"), "load_weights")
     _check_exists(path)
     if path.endswith(".keras"):
@@ -225,7 +226,7 @@ def load_weights(model, filepath):
             source = io.BytesIO(read_member(zf, _WEIGHTS, _weights_limit(model), path))
         _read_weights(model, source, f"{path}/{_WEIGHTS}")
     else:
-        _read_weights(model, path, path)
+        _read_weights(model, path, path, optimizer=optimizer)
 
 
 def _h5py():

@@ -30,6 +30,8 @@ _OPTIMIZERS = {optimizers.SGD: "sgd", optimizers.Adam: "adam", optimizers.RMSpro
 
 def _loss_op(loss, fused):
     kind = type(loss)
+    if getattr(loss, "label_smoothing", 0) or loss.reduction != "sum_over_batch_size":
+        return None  # the native step takes the plain targets and the mean
     if fused or getattr(loss, "from_logits", False):
         return _ON_LOGITS.get(kind)
     if kind is losses.MeanSquaredError:

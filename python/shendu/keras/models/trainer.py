@@ -101,6 +101,7 @@ class Trainer(StepMethods):
         self._distribution = distribute.get_strategy()
         self._step_methods = False  # whether fit runs train_step / test_step (see steps.py)
         self._returned_logs = None  # what the last step method returned
+        self._initial_epoch = None  # set by BackupAndRestore to resume an interrupted fit
 
     # --- compile ------------------------------------------------------------------------------
 
@@ -471,7 +472,9 @@ class Trainer(StepMethods):
             raise _no_batches(steps_per_epoch)
         cbs = self._callbacks(callbacks, verbose, epochs, batches.steps, history=True)
         self.stop_training = False
+        self._initial_epoch = None
         cbs.on_train_begin()
+        initial_epoch = self._initial_epoch or initial_epoch
         # Hooks that no callback overrides are skipped, and then so are the batch logs (which
         # are collective over replicas: one listening replica makes every replica build them).
         batch_begin = cbs.on_train_batch_begin if cbs.listens("on_train_batch_begin") else None

@@ -38,13 +38,101 @@ def _rmsprop(module, s, grad, step):
     return module.rmsprop_update(s["param"], grad, s["avg_sq"], 0.01, 0.8, 1e-6)
 
 
+def _u_product(step, beta_1=0.8):
+    return math.prod(beta_1 * (1 - 0.5 * 0.96**i) for i in range(1, step + 1))
+
+
+def _nadam(module, s, grad, step):
+    u = _u_product(step)
+    return module.nadam_update(s["param"], grad, s["m"], s["v"], step, u, 0.01, 0.8, 0.99, 1e-6)
+
+
+def _adamax(module, s, grad, step):
+    return module.adamax_update(s["param"], grad, s["m"], s["u"], step, 0.01, 0.8, 0.99, 1e-6)
+
+
+def _adamax_given(module, s, grad, step, grad_abs):
+    return module.adamax_update(
+        s["param"], grad, s["m"], s["u"], step, 0.01, 0.8, 0.99, 1e-6, grad_abs=grad_abs
+    )
+
+
+def _adagrad(module, s, grad, step):
+    return module.adagrad_update(s["param"], grad, s["accumulator"], 0.01, 1e-6)
+
+
+def _adadelta(module, s, grad, step):
+    return module.adadelta_update(s["param"], grad, s["acc_grad"], s["acc_delta"], 0.5, 0.9, 1e-6)
+
+
+def _lion(module, s, grad, step):
+    return module.lion_update(s["param"], grad, s["m"], 0.01, 0.8, 0.95)
+
+
+def _ftrl(module, s, grad, step):
+    return module.ftrl_update(
+        s["param"], grad, s["accumulator"], s["linear"], 0.1, -0.5, 0.01, 0.02, 0.03, 0.1
+    )
+
+
+def _ftrl_power(module, s, grad, step):
+    return module.ftrl_update(s["param"], grad, s["accumulator"], s["linear"], 0.1, -0.7)
+
+
+def _weight_decay(module, s, grad, step):
+    return module.weight_decay_update(s["param"], 0.01, 0.3)
+
+
+def _ema(module, s, grad, step):
+    return module.ema_update(s["average"], grad, 0.0 if step == 1 else 0.9)
+
+
+def _with_squares(update, slots, key="grad_sq", fn=np.square):
+    """The update given a squared (or absolute) gradient that differs from grad's own, as an
+    Embedding's repeated lookups give."""
+
+    def run(module, s, grad, step):
+        extra = fn(grad) * np.float32(1.5) + np.float32(0.25)
+        return update(module, s, grad, step, **{key: extra})
+
+    return run, slots
+
+
+def _kw(name, *args):
+    def update(module, s, grad, step, **extra):
+        return getattr(module, name)(s["param"], grad, *[s[a] for a in args], **extra)
+
+    return update
+
+
 CASES = {
     "sgd": (_sgd(0.0, False), []),
     "sgd_momentum": (_sgd(0.9, False), ["velocity"]),
     "sgd_nesterov": (_sgd(0.9, True), ["velocity"]),
     "adam": (_adam, ["m", "v"]),
     "rmsprop": (_rmsprop, ["avg_sq"]),
+    "nadam": (_nadam, ["m", "v"]),
+    "adamax": (_adamax, ["m", "u"]),
+    "adagrad": (_adagrad, ["accumulator"]),
+    "adadelta": (_adadelta, ["acc_grad", "acc_delta"]),
+    "lion": (_lion, ["m"]),
+    "ftrl": (_ftrl, ["accumulator", "linear"]),
+    "ftrl_power": (_ftrl_power, ["accumulator", "linear"]),
+    "weight_decay": (_weight_decay, []),
+    "ema": (_ema, ["average"]),
+    "adagrad_sq": _with_squares(_kw("adagrad_update", "accumulator"), ["accumulator"]),
+    "adadelta_sq": _with_squares(
+        _kw("adadelta_update", "acc_grad", "acc_delta"), ["acc_grad", "acc_delta"]
+    ),
+    "ftrl_sq": _with_squares(
+        _kw("ftrl_update", "accumulator", "linear"), ["accumulator", "linear"]
+    ),
+    "adamax_abs": _with_squares(_adamax_given, ["m", "u"], "grad_abs", np.abs),
 }
+# The updates of the Keras optimizers added beside Keras's first three: the native kernels and
+# the twins take the same float32 operations in the same order, so a step sequence agrees
+# exactly (pow in Ftrl comes from the C library on both sides).
+EXACT = [k for k in CASES if k not in ("sgd", "sgd_momentum", "sgd_nesterov", "adam", "rmsprop")]
 
 
 def _state(rng, shape, slots):
@@ -64,8 +152,21 @@ def test_several_steps_match_reference(rng, case, shape):
     want = _run_steps(reference, update, state, grads)
     for key in state:
         np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=1e-7, err_msg=key)
-    if shape[0] > 1:
-        assert not np.array_equal(got["param"], state["param"])  # something was updated
+    if shape[0] > 1:  # something was updated (the average: ema_update's target)
+        target = "average" if "average" in state else "param"
+        assert not np.array_equal(got[target], state[target])
+
+
+@pytest.mark.parametrize("case", EXACT)
+@pytest.mark.parametrize("shape", [(5,), (17, 3)])
+def test_step_sequence_bit_exact(rng, case, shape):
+    update, slots = CASES[case]
+    state = _state(rng, shape, slots)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(5)]
+    got = _run_steps(ops, update, state, grads)
+    want = _run_steps(reference, update, state, grads)
+    for key in state:
+        np.testing.assert_array_equal(got[key], want[key], err_msg=key)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -126,6 +227,46 @@ def test_rmsprop_one_step_by_hand():
     np.testing.assert_allclose(p, [1 - 0.005 / math.sqrt(0.062)], rtol=1e-6)
 
 
+def test_new_updates_one_step_by_hand():
+    # Adagrad: acc = 0.1 + 0.25; p = 1 - 0.1 * 0.5 / sqrt(0.35 + 1e-7).
+    p, acc = np.array([1.0], np.float32), np.array([0.1], np.float32)
+    ops.adagrad_update(p, np.array([0.5]), acc, learning_rate=0.1)
+    np.testing.assert_allclose([p[0], acc[0]], [1 - 0.05 / math.sqrt(0.35 + 1e-7), 0.35], 1e-6)
+    # Lion: sign(0.9 * -1 + 0.1 * 0.5) = -1, so p = 1 + 0.1; m = 0.99 * -1 + 0.01 * 0.5.
+    p, m = np.array([1.0], np.float32), np.array([-1.0], np.float32)
+    ops.lion_update(p, np.array([0.5]), m, learning_rate=0.1)
+    np.testing.assert_allclose([p[0], m[0]], [1.1, -0.985], rtol=1e-6)
+    # Adamax step 2: m = 0.5 + (1 - 0.5) * 0.1, u = max(0.999 * 0.2, 1); p -= lr m / (0.19 * u).
+    p, m, u = np.zeros(1, np.float32), np.array([0.5], np.float32), np.array([0.2], np.float32)
+    ops.adamax_update(p, np.array([1.0]), m, u, 2, learning_rate=0.1, epsilon=0.0)
+    np.testing.assert_allclose([p[0], m[0], u[0]], [-0.1 * 0.55 / 0.19, 0.55, 1.0], rtol=1e-6)
+    # Weight decay: p -= p * 0.5 * 0.1; the average: 0.9 * 2 + 0.1 * 1.
+    p = np.array([2.0], np.float32)
+    ops.weight_decay_update(p, 0.1, 0.5)
+    np.testing.assert_allclose(p, [1.9], rtol=1e-6)
+    avg = np.array([2.0], np.float32)
+    ops.ema_update(avg, np.array([1.0], np.float32), 0.9)
+    np.testing.assert_allclose(avg, [1.9], rtol=1e-6)
+    # Ftrl, l1 = 0: linear = g - (sqrt(0.1 + g^2) - sqrt(0.1)) / lr * p; p = -linear / quadratic.
+    p, acc, lin = np.array([0.1], np.float32), np.array([0.1], np.float32), np.zeros(1, np.float32)
+    ops.ftrl_update(p, np.array([0.3]), acc, lin, learning_rate=0.2)
+    want_lin = 0.3 - (math.sqrt(0.19) - math.sqrt(0.1)) / 0.2 * 0.1
+    np.testing.assert_allclose(
+        [lin[0], p[0]], [want_lin, -want_lin / (math.sqrt(0.19) / 0.2)], 1e-6
+    )
+
+
+def test_nadam_first_step_by_hand():
+    # From zero moments at step 1, u_1 = 0.9 * (1 - 0.5 * 0.96), u_2 = 0.9 * (1 - 0.5 * 0.96**2).
+    u1, u2 = 0.9 * (1 - 0.48), 0.9 * (1 - 0.5 * 0.96**2)
+    g = 0.5
+    p, m, v = np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32)
+    ops.nadam_update(p, np.array([g]), m, v, 1, u1, learning_rate=0.1, epsilon=0.0)
+    m_hat = u2 * 0.1 * g / (1 - u1 * u2) + (1 - u1) * g / (1 - u1)
+    v_hat = 0.001 * g * g / (1 - 0.999)
+    np.testing.assert_allclose(p, [-0.1 * m_hat / math.sqrt(v_hat)], rtol=1e-5)
+
+
 def test_grad_converted_from_views_and_ints(rng):
     p = rng.standard_normal(5).astype(np.float32)
     p_ref = p.copy()
@@ -159,6 +300,33 @@ def _bad(update_name, **overrides):
             param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32), v=np.zeros(3, F32), step=1
         ),
         "rmsprop_update": dict(param=np.ones(3, F32), grad=np.ones(3), avg_sq=np.zeros(3, F32)),
+        "nadam_update": dict(
+            param=np.ones(3, F32),
+            grad=np.ones(3),
+            m=np.zeros(3, F32),
+            v=np.zeros(3, F32),
+            step=1,
+            u_product=0.5,
+        ),
+        "adamax_update": dict(
+            param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32), u=np.zeros(3, F32), step=1
+        ),
+        "adagrad_update": dict(param=np.ones(3, F32), grad=np.ones(3), accumulator=np.ones(3, F32)),
+        "adadelta_update": dict(
+            param=np.ones(3, F32),
+            grad=np.ones(3),
+            acc_grad=np.ones(3, F32),
+            acc_delta=np.ones(3, F32),
+        ),
+        "lion_update": dict(param=np.ones(3, F32), grad=np.ones(3), m=np.zeros(3, F32)),
+        "ftrl_update": dict(
+            param=np.ones(3, F32),
+            grad=np.ones(3),
+            accumulator=np.ones(3, F32),
+            linear=np.zeros(3, F32),
+        ),
+        "weight_decay_update": dict(param=np.ones(3, F32), learning_rate=0.1, weight_decay=0.1),
+        "ema_update": dict(average=np.ones(3, F32), param=np.ones(3), momentum=0.9),
     }[update_name]
     args.update(overrides)
     return update_name, args
@@ -207,6 +375,25 @@ def _bad(update_name, **overrides):
             "avg_sq: expected float32",
         ),
         (_bad("rmsprop_update", rho=2.0), ValueError, r"rho: expected a number in \[0, 1\]"),
+        (_bad("nadam_update", u_product=1.0), ValueError, r"u_product: expected a number in"),
+        (_bad("nadam_update", step=0), ValueError, "step: expected an int >= 1"),
+        (_bad("adamax_update", u=np.zeros(2, F32)), ValueError, "u: expected the shape"),
+        (_bad("adamax_update", grad_abs=np.ones(2)), ValueError, "grad_abs: expected the shape"),
+        (_bad("adagrad_update", accumulator=np.zeros(3)), TypeError, "accumulator: expected f"),
+        (_bad("adadelta_update", rho=1.5), ValueError, r"rho: expected a number in \[0, 1\]"),
+        (_bad("adadelta_update", grad_sq=np.ones(4)), ValueError, "grad_sq: expected the shape"),
+        (_bad("lion_update", beta_2=-0.1), ValueError, "beta_2: expected"),
+        (
+            _bad("ftrl_update", learning_rate=0.0),
+            ValueError,
+            "learning_rate: expected a number > 0",
+        ),
+        (_bad("ftrl_update", learning_rate_power=0.5), ValueError, "learning_rate_power"),
+        (_bad("ftrl_update", l1_regularization_strength=-1.0), ValueError, "l1_regularization"),
+        (_bad("ftrl_update", linear=np.zeros((3, 1), F32)), ValueError, "linear: expected the"),
+        (_bad("weight_decay_update", weight_decay=float("inf")), ValueError, "weight_decay"),
+        (_bad("ema_update", momentum=1.5), ValueError, r"momentum: expected a number in"),
+        (_bad("ema_update", average=np.zeros(3)), TypeError, "average: expected float32"),
         (_bad("rmsprop_update", param=np.ones(3, complex)), TypeError, "param: expected float32"),
     ],
 )
@@ -233,5 +420,11 @@ def test_overlapping_arrays_rejected():
         ops.sgd_update(buf[:4], buf[:4], None)
     with pytest.raises(ValueError, match="grad and avg_sq: expected separate arrays"):
         ops.rmsprop_update(np.ones(4, F32), buf[2:6], buf[:4])
+    with pytest.raises(ValueError, match="grad_sq and accumulated_grad|grad_sq and acc_grad"):
+        ops.adadelta_update(
+            np.ones(4, F32), np.ones(4), buf[:4], np.zeros(4, F32), grad_sq=buf[2:6]
+        )
+    with pytest.raises(ValueError, match="average and param: expected separate arrays"):
+        ops.ema_update(buf[:4], buf[1:5], 0.5)
     ops.adam_update(buf[:4], np.ones(4), buf[4:], np.zeros(4, F32), 1)
     np.testing.assert_array_equal(buf[4:], np.full(4, 0.1, F32))  # m after one step

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from shendu import ops, reference
 
+from tests.helpers.optimizer_cases import CASES, EXACT, make_state, run_steps
 from tests.helpers.threads import run_with_threads
 
 SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs threaded
@@ -15,141 +16,14 @@ SHAPES = [(1,), (7,), (33, 7), (257, 3), (0,), (100_003,)]  # the last one runs 
 RTOL = 1e-6
 
 
-def _run_steps(module, update, state, grads):
-    """Applies update(module, state, grad, step) for each grad on a copy of state; returns it."""
-    state = {k: v.copy() for k, v in state.items()}
-    for step, grad in enumerate(grads, start=1):
-        assert update(module, state, grad, step) is None
-    return state
-
-
-def _sgd(momentum, nesterov):
-    def update(module, s, grad, step):
-        return module.sgd_update(s["param"], grad, s.get("velocity"), 0.05, momentum, nesterov)
-
-    return update
-
-
-def _adam(module, s, grad, step):
-    return module.adam_update(s["param"], grad, s["m"], s["v"], step, 0.01, 0.8, 0.99, 1e-6)
-
-
-def _rmsprop(module, s, grad, step):
-    return module.rmsprop_update(s["param"], grad, s["avg_sq"], 0.01, 0.8, 1e-6)
-
-
-def _u_product(step, beta_1=0.8):
-    return math.prod(beta_1 * (1 - 0.5 * 0.96**i) for i in range(1, step + 1))
-
-
-def _nadam(module, s, grad, step):
-    u = _u_product(step)
-    return module.nadam_update(s["param"], grad, s["m"], s["v"], step, u, 0.01, 0.8, 0.99, 1e-6)
-
-
-def _adamax(module, s, grad, step):
-    return module.adamax_update(s["param"], grad, s["m"], s["u"], step, 0.01, 0.8, 0.99, 1e-6)
-
-
-def _adamax_given(module, s, grad, step, grad_abs):
-    return module.adamax_update(
-        s["param"], grad, s["m"], s["u"], step, 0.01, 0.8, 0.99, 1e-6, grad_abs=grad_abs
-    )
-
-
-def _adagrad(module, s, grad, step):
-    return module.adagrad_update(s["param"], grad, s["accumulator"], 0.01, 1e-6)
-
-
-def _adadelta(module, s, grad, step):
-    return module.adadelta_update(s["param"], grad, s["acc_grad"], s["acc_delta"], 0.5, 0.9, 1e-6)
-
-
-def _lion(module, s, grad, step):
-    return module.lion_update(s["param"], grad, s["m"], 0.01, 0.8, 0.95)
-
-
-def _ftrl(module, s, grad, step):
-    return module.ftrl_update(
-        s["param"], grad, s["accumulator"], s["linear"], 0.1, -0.5, 0.01, 0.02, 0.03, 0.1
-    )
-
-
-def _ftrl_power(module, s, grad, step):
-    return module.ftrl_update(s["param"], grad, s["accumulator"], s["linear"], 0.1, -0.7)
-
-
-def _weight_decay(module, s, grad, step):
-    return module.weight_decay_update(s["param"], 0.01, 0.3)
-
-
-def _ema(module, s, grad, step):
-    return module.ema_update(s["average"], grad, 0.0 if step == 1 else 0.9)
-
-
-def _with_squares(update, slots, key="grad_sq", fn=np.square):
-    """The update given a squared (or absolute) gradient that differs from grad's own, as an
-    Embedding's repeated lookups give."""
-
-    def run(module, s, grad, step):
-        extra = fn(grad) * np.float32(1.5) + np.float32(0.25)
-        return update(module, s, grad, step, **{key: extra})
-
-    return run, slots
-
-
-def _kw(name, *args):
-    def update(module, s, grad, step, **extra):
-        return getattr(module, name)(s["param"], grad, *[s[a] for a in args], **extra)
-
-    return update
-
-
-CASES = {
-    "sgd": (_sgd(0.0, False), []),
-    "sgd_momentum": (_sgd(0.9, False), ["velocity"]),
-    "sgd_nesterov": (_sgd(0.9, True), ["velocity"]),
-    "adam": (_adam, ["m", "v"]),
-    "rmsprop": (_rmsprop, ["avg_sq"]),
-    "nadam": (_nadam, ["m", "v"]),
-    "adamax": (_adamax, ["m", "u"]),
-    "adagrad": (_adagrad, ["accumulator"]),
-    "adadelta": (_adadelta, ["acc_grad", "acc_delta"]),
-    "lion": (_lion, ["m"]),
-    "ftrl": (_ftrl, ["accumulator", "linear"]),
-    "ftrl_power": (_ftrl_power, ["accumulator", "linear"]),
-    "weight_decay": (_weight_decay, []),
-    "ema": (_ema, ["average"]),
-    "adagrad_sq": _with_squares(_kw("adagrad_update", "accumulator"), ["accumulator"]),
-    "adadelta_sq": _with_squares(
-        _kw("adadelta_update", "acc_grad", "acc_delta"), ["acc_grad", "acc_delta"]
-    ),
-    "ftrl_sq": _with_squares(
-        _kw("ftrl_update", "accumulator", "linear"), ["accumulator", "linear"]
-    ),
-    "adamax_abs": _with_squares(_adamax_given, ["m", "u"], "grad_abs", np.abs),
-}
-# The updates of the Keras optimizers added beside Keras's first three: the native kernels and
-# the twins take the same float32 operations in the same order, so a step sequence agrees
-# exactly (pow in Ftrl comes from the C library on both sides).
-EXACT = [k for k in CASES if k not in ("sgd", "sgd_momentum", "sgd_nesterov", "adam", "rmsprop")]
-
-
-def _state(rng, shape, slots):
-    state = {"param": rng.standard_normal(shape).astype(np.float32)}
-    for slot in slots:  # nonzero initial slots: the update must read them, not assume zeros
-        state[slot] = np.abs(rng.standard_normal(shape)).astype(np.float32) * 0.1
-    return state
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_several_steps_match_reference(rng, case, shape):
     update, slots = CASES[case]
-    state = _state(rng, shape, slots)
+    state = make_state(rng, shape, slots)
     grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(4)]
-    got = _run_steps(ops, update, state, grads)
-    want = _run_steps(reference, update, state, grads)
+    got = run_steps(ops, update, state, grads)
+    want = run_steps(reference, update, state, grads)
     for key in state:
         np.testing.assert_allclose(got[key], want[key], rtol=RTOL, atol=1e-7, err_msg=key)
     if shape[0] > 1:  # something was updated (the average: ema_update's target)
@@ -161,10 +35,10 @@ def test_several_steps_match_reference(rng, case, shape):
 @pytest.mark.parametrize("shape", [(5,), (17, 3)])
 def test_step_sequence_bit_exact(rng, case, shape):
     update, slots = CASES[case]
-    state = _state(rng, shape, slots)
+    state = make_state(rng, shape, slots)
     grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(5)]
-    got = _run_steps(ops, update, state, grads)
-    want = _run_steps(reference, update, state, grads)
+    got = run_steps(ops, update, state, grads)
+    want = run_steps(reference, update, state, grads)
     for key in state:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
 
@@ -172,10 +46,10 @@ def test_step_sequence_bit_exact(rng, case, shape):
 @pytest.mark.parametrize("case", CASES)
 def test_identical_with_one_and_two_threads(rng, case):
     update, slots = CASES[case]
-    state = _state(rng, (100_003,), slots)
+    state = make_state(rng, (100_003,), slots)
     grads = [rng.standard_normal(100_003).astype(np.float32) for _ in range(2)]
-    one = run_with_threads(1, lambda: _run_steps(ops, update, state, grads))
-    two = run_with_threads(2, lambda: _run_steps(ops, update, state, grads))
+    one = run_with_threads(1, lambda: run_steps(ops, update, state, grads))
+    two = run_with_threads(2, lambda: run_steps(ops, update, state, grads))
     for key in state:
         np.testing.assert_array_equal(one[key], two[key])
 

@@ -245,14 +245,18 @@ class Optimizer:
     def _update(self, param, grad, slots, learning_rate, step) -> None:
         raise NotImplementedError
 
+    def _average_for(self, var):
+        """The weight's moving average (use_ema), made on first use."""
+        average = self._averages.get(id(var))
+        if average is None:
+            average = _device.array_module(var.value).zeros_like(var.value)
+            self._averages[id(var)] = average
+        return average
+
     def _update_averages(self, variables) -> None:
-        momentum = self.ema_momentum if self.iterations else 0.0
+        momentum = self.ema_momentum if self.iterations else 0.0  # the first copies the weights
         for var in variables:
-            average = self._averages.get(id(var))
-            if average is None:
-                average = _device.array_module(var.value).zeros_like(var.value)
-                self._averages[id(var)] = average
-            ops.ema_update(average, var.value, momentum)
+            ops.ema_update(self._average_for(var), var.value, momentum)
         frequency = self.ema_overwrite_frequency
         if frequency and (self.iterations + 1) % frequency == 0:
             self.finalize_variable_values(variables)

@@ -1289,3 +1289,152 @@ def huber(pred, targets, delta=1.0):
         return terms.astype(cp.float32), cp.where(inside, d, delta * cp.sign(d))
 
     return _regression_loss(pred, targets, terms_and_grad)
+
+
+# --- the other Keras 3 optimizers, weight decay and weight averages -------------------------------
+# Checked as the bindings check them, then the reference's element-wise lines run on CuPy arrays:
+# a few fused-by-CuPy passes per weight, small next to a training step's matrix products.
+
+
+def _nonnegative(v, name: str) -> float:
+    f = _finite_float(v, name)
+    if f < 0.0:
+        raise ValueError(f"{name}: expected a number >= 0, got {v!r}")
+    return f
+
+
+def weight_decay_update(param, learning_rate, weight_decay):
+    param = _inplace(param, "param")
+    lr = _finite_float(learning_rate, "learning_rate")
+    reference._weight_decay(_cp(), param, lr, _finite_float(weight_decay, "weight_decay"))
+
+
+def ema_update(average, param, momentum):
+    param = _float32(param, "param")
+    average = _state_for(param, average, "average")
+    reference._ema(_cp(), average, param, _in_unit_interval(momentum, "momentum", closed=True))
+
+
+def nadam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    u_product,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    m = _state_for(param, m, "m")
+    v = _state_for(param, v, "v")
+    step = _int(step, "step", 1)
+    u_product = _in_unit_interval(u_product, "u_product", closed=False)
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._nadam(
+        _cp(), param, grad, m, v, step, u_product, lr, beta_1, beta_2, epsilon, grad_sq
+    )
+
+
+def adamax_update(
+    param,
+    grad,
+    m,
+    u,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_abs=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_abs = None if grad_abs is None else _grad_for(param, grad_abs, "grad_abs")
+    m = _state_for(param, m, "m")
+    u = _state_for(param, u, "u")
+    step = _int(step, "step", 1)
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adamax(_cp(), param, grad, m, u, step, lr, beta_1, beta_2, epsilon, grad_abs)
+
+
+def adagrad_update(param, grad, accumulator, learning_rate=0.001, epsilon=1e-7, grad_sq=None):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    accumulator = _state_for(param, accumulator, "accumulator")
+    lr = _finite_float(learning_rate, "learning_rate")
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adagrad(_cp(), param, grad, accumulator, lr, epsilon, grad_sq)
+
+
+def adadelta_update(
+    param, grad, acc_grad, acc_delta, learning_rate=0.001, rho=0.95, epsilon=1e-7, grad_sq=None
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    acc_grad = _state_for(param, acc_grad, "acc_grad")
+    acc_delta = _state_for(param, acc_delta, "acc_delta")
+    lr = _finite_float(learning_rate, "learning_rate")
+    rho = _in_unit_interval(rho, "rho", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adadelta(_cp(), param, grad, acc_grad, acc_delta, lr, rho, epsilon, grad_sq)
+
+
+def lion_update(param, grad, m, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    m = _state_for(param, m, "m")
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=True)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=True)
+    reference._lion(_cp(), param, grad, m, lr, beta_1, beta_2)
+
+
+def ftrl_update(
+    param,
+    grad,
+    accumulator,
+    linear,
+    learning_rate=0.001,
+    learning_rate_power=-0.5,
+    l1_regularization_strength=0.0,
+    l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0,
+    beta=0.0,
+    grad_sq=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    accumulator = _state_for(param, accumulator, "accumulator")
+    linear = _state_for(param, linear, "linear")
+    lr = _finite_float(learning_rate, "learning_rate")
+    if lr <= 0.0:
+        raise ValueError(f"learning_rate: expected a number > 0, got {learning_rate!r}")
+    power = _finite_float(learning_rate_power, "learning_rate_power")
+    if power > 0.0:
+        raise ValueError(
+            f"learning_rate_power: expected a number <= 0, got {learning_rate_power!r}"
+        )
+    l1 = _nonnegative(l1_regularization_strength, "l1_regularization_strength")
+    l2 = _nonnegative(l2_regularization_strength, "l2_regularization_strength")
+    shrinkage = _nonnegative(
+        l2_shrinkage_regularization_strength, "l2_shrinkage_regularization_strength"
+    )
+    beta = _finite_float(beta, "beta")
+    reference._ftrl(
+        _cp(), param, grad, accumulator, linear, lr, power, l1, l2, shrinkage, beta, grad_sq
+    )

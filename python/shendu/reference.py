@@ -742,3 +742,176 @@ def huber(pred, targets, delta=1.0):
     loss = np.where(inside, 0.5 * d * d, delta * np.abs(d) - 0.5 * delta * delta)
     grad = np.where(inside, d, delta * np.sign(d))
     return _mean(loss), grad / max(p.size, 1)
+
+
+# The Keras 3 optimizers beyond SGD, Adam and RMSprop, and the weight decay and moving average
+# any optimizer may apply. Each ``_<name>(xp, ...)`` is written with operators and a few array
+# functions only, so the CUDA backend runs the same lines on CuPy arrays; the scalars are rounded
+# once to the weights' dtype, as the native kernels round them to float32. grad_sq / grad_abs: as
+# in adam_update (None: grad ** 2 / |grad|).
+
+
+def _given(grad, given, xp, fn):
+    return fn(grad) if given is None else xp.asarray(given, dtype=grad.dtype)
+
+
+def _weight_decay(xp, param, learning_rate, weight_decay):
+    c = param.dtype.type
+    param -= param * c(weight_decay) * c(learning_rate)
+
+
+def _ema(xp, average, param, momentum):
+    c = average.dtype.type
+    mu = c(momentum)
+    average[...] = mu * average + (c(1) - mu) * param
+
+
+def _nadam(xp, param, grad, m, v, step, u_product, learning_rate, beta_1, beta_2, epsilon, grad_sq):
+    c = param.dtype.type
+    t = float(step)
+    u_t = beta_1 * (1.0 - 0.5 * 0.96**t)
+    u_next = beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1.0))
+    m += (grad - m) * c(1.0 - beta_1)
+    v += (_given(grad, grad_sq, xp, xp.square) - v) * c(1.0 - beta_2)
+    m_hat = c(u_next) * m / c(1.0 - u_product * u_next) + c(1.0 - u_t) * grad / c(1.0 - u_product)
+    param -= m_hat * c(learning_rate) / (xp.sqrt(v / c(1.0 - beta_2**t)) + c(epsilon))
+
+
+def _adamax(xp, param, grad, m, u, step, learning_rate, beta_1, beta_2, epsilon, grad_abs):
+    c = param.dtype.type
+    m += (grad - m) * c(1.0 - beta_1)
+    u[...] = xp.maximum(c(beta_2) * u, _given(grad, grad_abs, xp, xp.abs))
+    param -= c(learning_rate) * m / (c(1.0 - beta_1 ** float(step)) * (u + c(epsilon)))
+
+
+def _adagrad(xp, param, grad, accumulator, learning_rate, epsilon, grad_sq):
+    c = param.dtype.type
+    accumulator += _given(grad, grad_sq, xp, xp.square)
+    param -= c(learning_rate) * grad / xp.sqrt(accumulator + c(epsilon))
+
+
+def _adadelta(xp, param, grad, acc_grad, acc_delta, learning_rate, rho, epsilon, grad_sq):
+    c = param.dtype.type
+    r, one_minus_r, eps = c(rho), c(1.0 - rho), c(epsilon)
+    acc_grad[...] = r * acc_grad + one_minus_r * _given(grad, grad_sq, xp, xp.square)
+    rms_delta = xp.sqrt(acc_delta + eps)
+    rms_grad = xp.sqrt(acc_grad + eps)
+    delta = -(rms_delta * grad / rms_grad)
+    # Each lookup's delta squared, then summed (TensorFlow's sparse gradients).
+    delta_sq = (
+        delta * delta
+        if grad_sq is None
+        else rms_delta * rms_delta * xp.asarray(grad_sq, dtype=grad.dtype) / (rms_grad * rms_grad)
+    )
+    acc_delta[...] = r * acc_delta + one_minus_r * delta_sq
+    param += c(learning_rate) * delta
+
+
+def _lion(xp, param, grad, m, learning_rate, beta_1, beta_2):
+    c = param.dtype.type
+    b1, b2 = c(beta_1), c(beta_2)
+    param -= c(learning_rate) * xp.sign(m * b1 + grad * (c(1) - b1))
+    m[...] = m * b2 + grad * (c(1) - b2)
+
+
+def _ftrl(
+    xp, param, grad, accumulator, linear, learning_rate, power, l1, l2, shrinkage, beta, grad_sq
+):
+    c = param.dtype.type
+    lr = c(learning_rate)
+
+    def pow_(x):  # in float64, rounded once (as the kernel: float pow differs between libraries)
+        return xp.power(x.astype(np.float64), -power).astype(x.dtype)
+
+    new_acc = accumulator + _given(grad, grad_sq, xp, xp.square)
+    new_pow = pow_(new_acc)
+    linear += (grad + c(2.0 * shrinkage) * param) - (new_pow - pow_(accumulator)) / lr * param
+    quadratic = new_pow / lr + c(2.0 * (l2 + beta / (2.0 * learning_rate)))
+    param[...] = (xp.minimum(xp.maximum(linear, -c(l1)), c(l1)) - linear) / quadratic
+    accumulator[...] = new_acc
+
+
+def weight_decay_update(param, learning_rate, weight_decay):
+    _weight_decay(np, param, learning_rate, weight_decay)
+
+
+def ema_update(average, param, momentum):
+    _ema(np, average, np.asarray(param, dtype=average.dtype), momentum)
+
+
+def nadam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    u_product,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _nadam(np, param, grad, m, v, step, u_product, learning_rate, beta_1, beta_2, epsilon, grad_sq)
+
+
+def adamax_update(
+    param,
+    grad,
+    m,
+    u,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_abs=None,
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adamax(np, param, grad, m, u, step, learning_rate, beta_1, beta_2, epsilon, grad_abs)
+
+
+def adagrad_update(param, grad, accumulator, learning_rate=0.001, epsilon=1e-7, grad_sq=None):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adagrad(np, param, grad, accumulator, learning_rate, epsilon, grad_sq)
+
+
+def adadelta_update(
+    param, grad, acc_grad, acc_delta, learning_rate=0.001, rho=0.95, epsilon=1e-7, grad_sq=None
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adadelta(np, param, grad, acc_grad, acc_delta, learning_rate, rho, epsilon, grad_sq)
+
+
+def lion_update(param, grad, m, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    _lion(np, param, np.asarray(grad, dtype=param.dtype), m, learning_rate, beta_1, beta_2)
+
+
+def ftrl_update(
+    param,
+    grad,
+    accumulator,
+    linear,
+    learning_rate=0.001,
+    learning_rate_power=-0.5,
+    l1_regularization_strength=0.0,
+    l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0,
+    beta=0.0,
+    grad_sq=None,
+):
+    _ftrl(
+        np,
+        param,
+        np.asarray(grad, dtype=param.dtype),
+        accumulator,
+        linear,
+        learning_rate,
+        learning_rate_power,
+        l1_regularization_strength,
+        l2_regularization_strength,
+        l2_shrinkage_regularization_strength,
+        beta,
+        grad_sq,
+    )

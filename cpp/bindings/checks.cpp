@@ -117,7 +117,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
   return ids;
 }
 
-std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name, int64_t min) {
   int64_t v[2];
   if (py::isinstance<py::int_>(obj) && !py::isinstance<py::bool_>(obj)) {
     v[0] = v[1] = obj.cast<int64_t>();
@@ -142,8 +142,10 @@ std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
     throw py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
                          std::string(py::repr(obj)));
   }
-  if (v[0] < 1 || v[1] < 1)
-    throw py::value_error(std::string(name) + ": expected positive values, got " +
+  if (v[0] < min || v[1] < min)
+    throw py::value_error(std::string(name) +
+                          (min == 1 ? ": expected positive values, got "
+                                    : ": expected values >= " + std::to_string(min) + ", got ") +
                           std::string(py::repr(obj)));
   return {v[0], v[1]};
 }

@@ -35,8 +35,8 @@ std::optional<FloatArray> as_float32_or_none(py::handle obj, const char* name, i
 FloatArray as_float32_inplace(py::handle obj, const char* name);
 // Ids / labels: integer data (or floats holding whole numbers), every value in [0, limit).
 IndexArray as_indices(py::handle obj, const char* name, int64_t limit);
-// An int or a pair of ints, each >= 1 (strides, pool sizes).
-std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
+// An int or a pair of ints, each >= min (strides, pool sizes: 1).
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name, int64_t min = 1);
 // "valid" or "same" (any case).
 Padding as_padding(py::handle obj, const char* name);
 float as_finite_float(py::handle obj, const char* name);

@@ -10,6 +10,10 @@ from .layer import Layer, Variable
 from .merging import Add, Average, Concatenate, Subtract
 from .recurrent import GRU, LSTM, SimpleRNN
 
+from .conv1d import Conv1D  # isort: skip
+from .conv_transpose import Conv2DTranspose  # isort: skip
+from .depthwise import DepthwiseConv2D, SeparableConv2D  # isort: skip
+
 
 def serialize(layer) -> dict:
     """Keras 3's layer record: class name, config, and the input shape it was built for."""
@@ -50,5 +54,9 @@ __all__ = [
     "Subtract",
     "Variable",
     "deserialize",
+    "Conv1D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
     "serialize",
 ]

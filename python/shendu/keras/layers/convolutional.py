@@ -10,10 +10,10 @@ from .core import _Activated
 from .layer import Layer
 
 
-def _out_size(size, window, stride, padding):
+def _out_size(size, window, stride, padding, dilation=1):
     if size is None:
         return None
-    return max(0, window_axis(size, window, stride, padding)[0])
+    return max(0, window_axis(size, (window - 1) * dilation + 1, stride, padding)[0])
 
 
 def _check_image(layer, input_shape):
@@ -34,6 +34,9 @@ class Conv2D(_Activated):
         strides: the step between windows, (rows, columns) or one int.
         padding: "valid" (windows inside the image) or "same" (output size
             ``ceil(input / stride)``, zero padding split as TensorFlow does).
+        dilation_rate: the step between the kernel's taps, (rows, columns) or one int; > 1 only
+            with strides 1, as in Keras.
+        groups: 1 (grouped convolutions are not supported).
         activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer:
             as in Dense.
@@ -65,20 +68,18 @@ class Conv2D(_Activated):
         super().__init__(**kwargs)
         arguments.channels_last(data_format)
         arguments.refuse(
-            "Conv2D",
+            type(self).__name__,
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
-        if arguments.pair("dilation_rate", dilation_rate) != (1, 1) or groups != 1:
-            raise ValueError(
-                f"Conv2D: dilation_rate != 1 and groups != 1 are not supported, got "
-                f"dilation_rate={dilation_rate!r}, groups={groups!r}"
-            )
+        if groups != 1:
+            raise ValueError(f"{type(self).__name__}: groups != 1 is not supported, got {groups!r}")
         self.filters = arguments.positive_int("filters", filters)
         self.kernel_size = arguments.pair("kernel_size", kernel_size)
         self.strides = arguments.pair("strides", strides)
         self.padding = arguments.padding(padding)
+        self.dilation_rate = arguments.dilation(dilation_rate, self.strides)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -111,6 +112,7 @@ class Conv2D(_Activated):
             None if self.bias is None else self.bias.value,
             self.strides,
             self.padding,
+            self.dilation_rate,
         )
         y = activations.forward(activation, z)
         return y, (x, y, activation)
@@ -122,7 +124,7 @@ class Conv2D(_Activated):
         x, y, activation = ctx
         dz = activations.backward(activation, dy, y)
         dx, dw, db = ops.conv2d_backward(
-            dz, x, self.kernel.value, self.strides, self.padding, need_dx
+            dz, x, self.kernel.value, self.strides, self.padding, need_dx, self.dilation_rate
         )
         return dx, ([dw, db] if self.use_bias else [dw])
 
@@ -131,8 +133,8 @@ class Conv2D(_Activated):
         n, h, w, _ = input_shape
         return (
             n,
-            _out_size(h, self.kernel_size[0], self.strides[0], self.padding),
-            _out_size(w, self.kernel_size[1], self.strides[1], self.padding),
+            _out_size(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]),
+            _out_size(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1]),
             self.filters,
         )
 
@@ -144,7 +146,7 @@ class Conv2D(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
             "data_format": "channels_last",
-            "dilation_rate": [1, 1],
+            "dilation_rate": list(self.dilation_rate),
             "groups": 1,
             "activation": self.activation,
             "use_bias": self.use_bias,

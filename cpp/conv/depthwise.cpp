@@ -34,6 +34,19 @@ std::vector<float> repeat_channels(const DepthwiseShape& s, const float* x) {
   return out;
 }
 
+// With strides 1, dx is the forward convolution of dy by the kernel turned 180 degrees, over dy
+// padded by kernel - 1 - pad on the leading side: the forward's blocked kernel then serves it.
+// Returns the shape of that convolution (dy's geometry in, x's out), wf the turned kernel.
+DepthwiseShape turned(const DepthwiseShape& s1, const float* w, std::vector<float>& wf) {
+  const int64_t KH = s1.h.kernel, KW = s1.w.kernel, C = s1.c;
+  wf.resize(static_cast<size_t>(KH * KW * C));
+  for (int64_t kh = 0; kh < KH; ++kh)
+    for (int64_t kw = 0; kw < KW; ++kw)
+      std::copy_n(w + ((KH - 1 - kh) * KW + KW - 1 - kw) * C, C, wf.data() + (kh * KW + kw) * C);
+  return {s1.n, C, 1, Axis{s1.h.out, KH, 1, KH - 1 - s1.h.pad, s1.h.in},
+          Axis{s1.w.out, KW, 1, KW - 1 - s1.w.pad, s1.w.in}};
+}
+
 // Fixed groups of whole images, as conv2d: each sums its dw and db into a partial, and the
 // partials are added in group order, so the result does not depend on the thread count.
 constexpr int64_t kGroups = 4;
@@ -63,8 +76,16 @@ void depthwise_backward(const DepthwiseShape& s, const float* dy, const float* x
     std::vector<float> dx_repeated(static_cast<size_t>(s.m > 1 ? cells * CM : 0));
     float* dx1 = s.m > 1 ? dx_repeated.data() : dx;
     const int64_t cost = s.w.in * CM * s.h.kernel * s.w.kernel;
-    parallel_for(s.n * s.h.in, cost,
-                 [&](int64_t g0, int64_t g1) { k.backward_data(s1, dy, w, g0, g1, dx1); });
+    if (s.h.stride == 1 && s.w.stride == 1) {
+      std::vector<float> wf;
+      const DepthwiseShape t = turned(s1, w, wf);
+      parallel_for(s.n * s.h.in, cost, [&](int64_t g0, int64_t g1) {
+        k.forward(t, dy, wf.data(), nullptr, g0, g1, dx1);
+      });
+    } else {
+      parallel_for(s.n * s.h.in, cost,
+                   [&](int64_t g0, int64_t g1) { k.backward_data(s1, dy, w, g0, g1, dx1); });
+    }
     if (s.m > 1)  // dx of channel c sums the gradients of its M copies
       parallel_for(cells, CM, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r)

@@ -74,33 +74,72 @@ constexpr int64_t lanes() {
   return sizeof(T) / sizeof(float);
 }
 
-// y cell (l, ow), channels [c0, c0 + NV lanes): bias, then the taps in (kh, kw) order.
+// Accumulator registers a block may hold: enough to share each filter load among several output
+// cells, few enough to stay in registers (32 with AVX-512, 16 otherwise, some kept for operands).
+#if defined(__AVX512F__)
+constexpr int kAccumulators = 16;
+#else
+constexpr int kAccumulators = 8;
+#endif
+
+// Output cells per block for spans of NV vectors of T.
 template <class T, int NV>
-struct ForwardCell {
-  static void run(int64_t c0, const DepthwiseShape& s, const float* x, const float* w,
-                  const float* b, int64_t l, int64_t ow, float* y) {
-    const int64_t C = s.c, KW = s.w.kernel, W = s.w.in, L = lanes<T>();
-    const int64_t n = l / s.h.out, oh = l % s.h.out;
-    const Taps th = taps(s.h, oh), tw = taps(s.w, ow);
-    T acc[NV];
-    for (int v = 0; v < NV; ++v) acc[v] = b ? load<T>(b + c0 + v * L) : T{};
-    for (int64_t kh = th.k0; kh < th.k1; ++kh) {
-      const float* xr =
-          x + ((n * s.h.in + oh * s.h.stride - s.h.pad + kh) * W + ow * s.w.stride - s.w.pad) * C +
-          c0;
-      const float* wr = w + kh * KW * C + c0;
-      for (int64_t kw = tw.k0; kw < tw.k1; ++kw)
-        for (int v = 0; v < NV; ++v)
-          acc[v] += load<T>(xr + kw * C + v * L) * load<T>(wr + kw * C + v * L);
+constexpr int block_cells() {
+  return std::max(1, kAccumulators / NV);
+}
+
+// y cells [ow, ow + P) of line l, channels [c0, c0 + NV lanes): bias, then the taps in (kh, kw)
+// order, each filter vector loaded once for the P cells. tw: the kernel columns to sum, which for
+// P > 1 must be real for every cell.
+template <class T, int NV, int P>
+void forward_cells(const DepthwiseShape& s, const float* x, const float* w, const float* b,
+                   int64_t l, int64_t ow, Taps tw, int64_t c0, float* y) {
+  const int64_t C = s.c, KW = s.w.kernel, W = s.w.in, L = lanes<T>(), sw = s.w.stride;
+  const int64_t n = l / s.h.out, oh = l % s.h.out;
+  const Taps th = taps(s.h, oh);
+  T acc[P][NV];
+  for (int p = 0; p < P; ++p)
+    for (int v = 0; v < NV; ++v) acc[p][v] = b ? load<T>(b + c0 + v * L) : T{};
+  for (int64_t kh = th.k0; kh < th.k1; ++kh) {
+    const int64_t row = n * s.h.in + oh * s.h.stride - s.h.pad + kh;
+    const float* wr = w + kh * KW * C + c0;
+    for (int64_t kw = tw.k0; kw < tw.k1; ++kw) {
+      T wv[NV];
+      for (int v = 0; v < NV; ++v) wv[v] = load<T>(wr + kw * C + v * L);
+      for (int p = 0; p < P; ++p) {
+        const float* xc = x + (row * W + (ow + p) * sw - s.w.pad + kw) * C + c0;
+        for (int v = 0; v < NV; ++v) acc[p][v] += load<T>(xc + v * L) * wv[v];
+      }
     }
-    std::memcpy(y + (l * s.w.out + ow) * C + c0, acc, sizeof acc);
+  }
+  for (int p = 0; p < P; ++p)
+    std::memcpy(y + (l * s.w.out + ow + p) * C + c0, acc[p], sizeof acc[p]);
+}
+
+// Output line l, channels [c0, c0 + NV lanes): blocks of cells whose windows lie wholly inside
+// the row, single cells at the borders.
+template <class T, int NV>
+struct ForwardLine {
+  static void run(int64_t c0, const DepthwiseShape& s, const float* x, const float* w,
+                  const float* b, int64_t l, float* y) {
+    constexpr int P = block_cells<T, NV>();
+    const int64_t Wo = s.w.out, KW = s.w.kernel;
+    const int64_t full0 = outputs_of_tap(s.w, 0).k0, full1 = outputs_of_tap(s.w, KW - 1).k1;
+    for (int64_t ow = 0; ow < Wo;) {
+      if (P > 1 && ow >= full0 && ow + P <= full1) {
+        forward_cells<T, NV, P>(s, x, w, b, l, ow, Taps{0, KW}, c0, y);
+        ow += P;
+      } else {
+        forward_cells<T, NV, 1>(s, x, w, b, l, ow, taps(s.w, ow), c0, y);
+        ++ow;
+      }
+    }
   }
 };
 
 void forward(const DepthwiseShape& s, const float* x, const float* w, const float* b, int64_t l0,
              int64_t l1, float* y) {
-  for (int64_t l = l0; l < l1; ++l)
-    for (int64_t ow = 0; ow < s.w.out; ++ow) over_channels<ForwardCell>(s.c, s, x, w, b, l, ow, y);
+  for (int64_t l = l0; l < l1; ++l) over_channels<ForwardLine>(s.c, s, x, w, b, l, y);
 }
 
 // dx cell (g, iw), channels [c0, c0 + NV lanes): the outputs whose windows cover it, in (oh, ow)

@@ -25,6 +25,14 @@ CASES = {
         lambda k: k.layers.Conv1D(5, 3, padding="causal", dilation_rate=2, activation="tanh"),
     ),
     "conv1d_same_d3": ((10, 2), lambda k: k.layers.Conv1D(4, 2, padding="same", dilation_rate=3)),
+    "conv1d_groups2_causal": (
+        (8, 4),
+        lambda k: k.layers.Conv1D(6, 3, padding="causal", groups=2, activation="relu"),
+    ),
+    "conv2d_groups3_same_s2": (
+        (7, 6, 6),
+        lambda k: k.layers.Conv2D(3, 3, strides=2, padding="same", groups=3),
+    ),
     "conv2d_dilated_same_relu": (
         (9, 8, 3),
         lambda k: k.layers.Conv2D(4, 3, padding="same", dilation_rate=2, activation="relu"),

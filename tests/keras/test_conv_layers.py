@@ -15,7 +15,8 @@ L = keras.layers
         (lambda: L.Conv1D(4, 3, strides=2, dilation_rate=2), "dilation_rate"),
         (lambda: L.Conv1D(4, (3, 3)), "kernel_size"),
         (lambda: L.Conv1D(4, 3, padding="full"), "padding"),
-        (lambda: L.Conv1D(4, 3, groups=2), "groups"),
+        (lambda: L.Conv1D(4, 3, groups=3), "groups"),
+        (lambda: L.Conv2D(4, 3, groups=0), "groups"),
         (lambda: L.Conv2D(4, 3, padding="causal"), "padding"),
         (lambda: L.Conv2DTranspose(4, 3, strides=2, output_padding=2), "output_padding"),
         (lambda: L.Conv2DTranspose(4, 3, output_padding=(0, 1)), "output_padding"),
@@ -29,6 +30,11 @@ L = keras.layers
 def test_bad_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_input_channels_must_divide_into_the_groups():
+    with pytest.raises(ValueError, match="groups"):
+        keras.Sequential([keras.Input(shape=(6, 6, 3)), L.Conv2D(4, 3, groups=2)])
 
 
 def test_defaults_are_keras():

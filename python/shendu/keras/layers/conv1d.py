@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import _device, ops
+from ... import _device
 from .. import activations
 from . import arguments
 from .convolutional import Conv2D, _out_size
@@ -31,7 +31,7 @@ class Conv1D(Conv2D):
         padding: "valid", "same" or "causal" (zeros before the sequence only, so ``output[t]``
             sees ``inputs[: t + 1]``; output length ``ceil(steps / strides)``).
         dilation_rate: the step between the kernel's taps; > 1 only with strides 1.
-        groups: 1 (grouped convolutions are not supported).
+        groups: channel groups, as in Conv2D.
         activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
             bias_regularizer: as in Conv2D.
 
@@ -93,7 +93,7 @@ class Conv1D(Conv2D):
             )
         self.kernel = self.add_weight(
             "kernel",
-            (self.kernel_size[1], input_shape[-1], self.filters),
+            (self.kernel_size[1], self._group_channels(input_shape), self.filters),
             self.kernel_initializer,
             self.kernel_regularizer,
         )
@@ -107,29 +107,13 @@ class Conv1D(Conv2D):
         left = self._causal_left()
         if left:
             x = _device.array_module(x).pad(x, ((0, 0), (left, 0), (0, 0)))
-        z = ops.conv2d(
-            x[:, None],
-            self.kernel.value[None],
-            None if self.bias is None else self.bias.value,
-            self.strides,
-            self.padding,
-            self.dilation_rate,
-        )[:, 0]
-        y = activations.forward(activation, z)
+        y = activations.forward(activation, self._conv(x[:, None], self.kernel.value[None])[:, 0])
         return y, (x, y, activation)
 
     def backward(self, ctx, dy, need_dx=True):
         x, y, activation = ctx
         dz = activations.backward(activation, dy, y)
-        dx, dw, db = ops.conv2d_backward(
-            dz[:, None],
-            x[:, None],
-            self.kernel.value[None],
-            self.strides,
-            self.padding,
-            need_dx,
-            self.dilation_rate,
-        )
+        dx, dw, db = self._conv_backward(dz[:, None], x[:, None], self.kernel.value[None], need_dx)
         if dx is not None:
             dx = dx[:, 0, self._causal_left() :]
         return dx, ([dw[0], db] if self.use_bias else [dw[0]])

@@ -188,43 +188,55 @@ py::tuple conv2d_transpose_backward(py::handle dy_obj, py::handle x_obj, py::han
   return py::make_tuple(dx ? py::object(*dx) : py::object(py::none()), dw, db);
 }
 
-// Validates x (N, H, W, C) and w (KH, KW, C, M).
-DepthwiseShape depthwise_shape(const FloatArray& x, const FloatArray& w, py::handle strides,
-                               py::handle padding) {
+// Validates x (N, H, W, C) and w (KH, KW, C, M); axes as conv_shape's.
+DepthwiseShape depthwise_shape(const FloatArray& x, const FloatArray& w,
+                               std::pair<int64_t, int64_t> strides, py::handle padding,
+                               Dilation d) {
   if (w.shape(2) != x.shape(3))
     throw py::value_error("w: expected " + std::to_string(x.shape(3)) +
                           " input channels (axis 2) to match x " + shape_str(x) + ", got shape " +
                           shape_str(w));
-  const WindowAxes axes = window_axes(shape_of(x), "x", {w.shape(0), w.shape(1)}, "w",
-                                      as_pair(strides, "strides"), as_padding(padding, "padding"));
+  const int64_t kh = w.shape(0), kw = w.shape(1);
+  WindowAxes axes = window_axes(shape_of(x), "x", {(kh - 1) * d.h + 1, (kw - 1) * d.w + 1}, "w",
+                                strides, as_padding(padding, "padding"));
+  axes.h.kernel = kh;
+  axes.w.kernel = kw;
   return {x.shape(0), x.shape(3), w.shape(3), axes.h, axes.w};
 }
 
 Shape output_shape(const DepthwiseShape& s) { return {s.n, s.h.out, s.w.out, s.c * s.m}; }
 
 FloatArray depthwise_conv2d(py::handle x_obj, py::handle w_obj, py::handle b_obj,
-                            py::handle strides, py::handle padding) {
+                            py::handle strides_obj, py::handle padding, py::handle dilation_obj) {
   FloatArray x = as_float32(x_obj, "x", 4);
   FloatArray w = as_float32(w_obj, "w", 4);
   std::optional<FloatArray> b = as_float32_or_none(b_obj, "b", 1);
-  const DepthwiseShape s = depthwise_shape(x, w, strides, padding);
+  const auto strides = as_pair(strides_obj, "strides");
+  const Dilation d = as_dilation(dilation_obj, strides);
+  const DepthwiseShape s = depthwise_shape(x, w, strides, padding, d);
   require_bias(b, s.c * s.m, w);
   FloatArray y = new_float32(output_shape(s));
   {
     py::gil_scoped_release release;
-    depthwise_forward(s, x.data(), w.data(), b ? b->data() : nullptr, y.mutable_data());
+    const float* bp = b ? b->data() : nullptr;
+    if (d.h == 1 && d.w == 1)
+      depthwise_forward(s, x.data(), w.data(), bp, y.mutable_data());
+    else
+      depthwise_dilated_forward(s, d, x.data(), w.data(), bp, y.mutable_data());
   }
   return y;
 }
 
 py::tuple depthwise_conv2d_backward(py::handle dy_obj, py::handle x_obj, py::handle w_obj,
-                                    py::handle strides, py::handle padding,
-                                    py::handle need_dx_obj) {
+                                    py::handle strides_obj, py::handle padding,
+                                    py::handle need_dx_obj, py::handle dilation_obj) {
   const bool need_dx = as_bool(need_dx_obj, "need_dx");
   FloatArray dy = as_float32(dy_obj, "dy", 4);
   FloatArray x = as_float32(x_obj, "x", 4);
   FloatArray w = as_float32(w_obj, "w", 4);
-  const DepthwiseShape s = depthwise_shape(x, w, strides, padding);
+  const auto strides = as_pair(strides_obj, "strides");
+  const Dilation d = as_dilation(dilation_obj, strides);
+  const DepthwiseShape s = depthwise_shape(x, w, strides, padding, d);
   require_shape(shape_of(dy) == output_shape(s), "dy", dy, [&] {
     return "shape " + shape_str(output_shape(s)) + " (the output of depthwise_conv2d on x " +
            shape_str(x) + " and w " + shape_str(w) + ")";
@@ -235,8 +247,13 @@ py::tuple depthwise_conv2d_backward(py::handle dy_obj, py::handle x_obj, py::han
   FloatArray db = new_float32({s.c * s.m});
   {
     py::gil_scoped_release release;
-    depthwise_backward(s, dy.data(), x.data(), w.data(), dx ? dx->mutable_data() : nullptr,
-                       dw.mutable_data(), db.mutable_data());
+    float* dxp = dx ? dx->mutable_data() : nullptr;
+    if (d.h == 1 && d.w == 1)
+      depthwise_backward(s, dy.data(), x.data(), w.data(), dxp, dw.mutable_data(),
+                         db.mutable_data());
+    else
+      depthwise_dilated_backward(s, d, dy.data(), x.data(), w.data(), dxp, dw.mutable_data(),
+                                 db.mutable_data());
   }
   return py::make_tuple(dx ? py::object(*dx) : py::object(py::none()), dw, db);
 }
@@ -258,10 +275,10 @@ void bind_conv(py::module_& m) {
         py::arg("output_padding") = py::none(), py::arg("need_dx") = true);
   m.def("depthwise_conv2d", &depthwise_conv2d, py::arg("x"), py::arg("w"),
         py::arg("b") = py::none(), py::arg("strides") = py::make_tuple(1, 1),
-        py::arg("padding") = "valid");
+        py::arg("padding") = "valid", py::arg("dilation_rate") = py::make_tuple(1, 1));
   m.def("depthwise_conv2d_backward", &depthwise_conv2d_backward, py::arg("dy"), py::arg("x"),
         py::arg("w"), py::arg("strides") = py::make_tuple(1, 1), py::arg("padding") = "valid",
-        py::arg("need_dx") = true);
+        py::arg("need_dx") = true, py::arg("dilation_rate") = py::make_tuple(1, 1));
 }
 
 }  // namespace shendu::bind

@@ -16,14 +16,22 @@ struct Phases {
   int64_t images() const { return n * dh * dw; }
 };
 
-// The undilated valid convolution over the phase images of s: each phase has ceil(Ho / dh) output
-// rows (some phases one more than the outputs need; to_phases gives them zero dy, from_phases
-// drops their y), and so kernel - 1 more input rows.
-Conv2dShape phase_shape(const Conv2dShape& s, Dilation d) {
-  const int64_t ho = (s.h.out + d.h - 1) / d.h, wo = (s.w.out + d.w - 1) / d.w;
-  const int64_t hi = ho + s.h.kernel - 1, wi = wo + s.w.kernel - 1;
-  return {s.n * d.h * d.w, s.c, s.f, Axis{hi, s.h.kernel, 1, 0, ho},
-          Axis{wi, s.w.kernel, 1, 0, wo}};
+// The undilated valid convolution's axis over the phase images: each phase has ceil(out / d)
+// outputs (some phases one more than the outputs need; to_phases gives them zero dy, from_phases
+// drops their y), and so kernel - 1 more inputs.
+Axis phase_axis(const Axis& a, int64_t d) {
+  const int64_t out = (a.out + d - 1) / d;
+  return {out + a.kernel - 1, a.kernel, 1, 0, out};
+}
+
+// s (a Conv2dShape or DepthwiseShape) over the phase images of its batch.
+template <class Shape>
+Shape over_phases(const Shape& s, Dilation d) {
+  Shape p = s;
+  p.n = s.n * d.h * d.w;
+  p.h = phase_axis(s.h, d.h);
+  p.w = phase_axis(s.w, d.w);
+  return p;
 }
 
 // dst (phases p) = src (p.n, H, W, p.c) cell (a + i dh - top, b + j dw - left) at phase (a, b)
@@ -71,38 +79,68 @@ void from_phases(const float* src, const Phases& p, int64_t H, int64_t W, int64_
   });
 }
 
-Phases input_phases(const Conv2dShape& ps, Dilation d, int64_t n) {
-  return {n, d.h, d.w, ps.h.in, ps.w.in, ps.c};
-}
-
-Phases output_phases(const Conv2dShape& ps, Dilation d, int64_t n) {
-  return {n, d.h, d.w, ps.h.out, ps.w.out, ps.f};
-}
-
 int64_t size(const Phases& p) { return p.images() * p.rows * p.cols * p.c; }
+
+// run(ps, xs, ys) computes the undilated convolution ps of phase images xs (c_in channels) into
+// ys (c_out channels).
+template <class Shape, class Run>
+void dilated_forward(const Shape& s, Dilation d, int64_t c_in, int64_t c_out, const float* x,
+                     float* y, Run&& run) {
+  const Shape ps = over_phases(s, d);
+  const Phases xp{s.n, d.h, d.w, ps.h.in, ps.w.in, c_in};
+  const Phases yp{s.n, d.h, d.w, ps.h.out, ps.w.out, c_out};
+  std::vector<float> xs(static_cast<size_t>(size(xp))), ys(static_cast<size_t>(size(yp)));
+  to_phases(x, s.h.in, s.w.in, s.h.pad, s.w.pad, xp, xs.data());
+  run(ps, xs.data(), ys.data());
+  from_phases(ys.data(), yp, s.h.out, s.w.out, 0, 0, y);
+}
+
+// run(ps, dys, xs, dxs) computes the undilated convolution's gradients (dxs null without dx).
+template <class Shape, class Run>
+void dilated_backward(const Shape& s, Dilation d, int64_t c_in, int64_t c_out, const float* dy,
+                      const float* x, float* dx, Run&& run) {
+  const Shape ps = over_phases(s, d);
+  const Phases xp{s.n, d.h, d.w, ps.h.in, ps.w.in, c_in};
+  const Phases yp{s.n, d.h, d.w, ps.h.out, ps.w.out, c_out};
+  std::vector<float> xs(static_cast<size_t>(size(xp))), dys(static_cast<size_t>(size(yp)));
+  to_phases(x, s.h.in, s.w.in, s.h.pad, s.w.pad, xp, xs.data());
+  to_phases(dy, s.h.out, s.w.out, 0, 0, yp, dys.data());
+  std::vector<float> dxs(static_cast<size_t>(dx ? size(xp) : 0));
+  run(ps, dys.data(), xs.data(), dx ? dxs.data() : nullptr);
+  if (dx) from_phases(dxs.data(), xp, s.h.in, s.w.in, s.h.pad, s.w.pad, dx);
+}
 
 }  // namespace
 
 void conv2d_dilated_forward(const Conv2dShape& s, Dilation d, const float* x, const float* w,
                             const float* b, float* y) {
-  const Conv2dShape ps = phase_shape(s, d);
-  const Phases xp = input_phases(ps, d, s.n), yp = output_phases(ps, d, s.n);
-  std::vector<float> xs(static_cast<size_t>(size(xp))), ys(static_cast<size_t>(size(yp)));
-  to_phases(x, s.h.in, s.w.in, s.h.pad, s.w.pad, xp, xs.data());
-  conv2d_forward(ps, xs.data(), w, b, ys.data());
-  from_phases(ys.data(), yp, s.h.out, s.w.out, 0, 0, y);
+  dilated_forward(s, d, s.c, s.f, x, y, [&](const Conv2dShape& ps, const float* xs, float* ys) {
+    conv2d_forward(ps, xs, w, b, ys);
+  });
 }
 
 void conv2d_dilated_backward(const Conv2dShape& s, Dilation d, const float* dy, const float* x,
                              const float* w, float* dx, float* dw, float* db) {
-  const Conv2dShape ps = phase_shape(s, d);
-  const Phases xp = input_phases(ps, d, s.n), yp = output_phases(ps, d, s.n);
-  std::vector<float> xs(static_cast<size_t>(size(xp))), dys(static_cast<size_t>(size(yp)));
-  to_phases(x, s.h.in, s.w.in, s.h.pad, s.w.pad, xp, xs.data());
-  to_phases(dy, s.h.out, s.w.out, 0, 0, yp, dys.data());
-  std::vector<float> dxs(static_cast<size_t>(dx ? size(xp) : 0));
-  conv2d_backward(ps, dys.data(), xs.data(), w, dx ? dxs.data() : nullptr, dw, db);
-  if (dx) from_phases(dxs.data(), xp, s.h.in, s.w.in, s.h.pad, s.w.pad, dx);
+  dilated_backward(s, d, s.c, s.f, dy, x, dx,
+                   [&](const Conv2dShape& ps, const float* dys, const float* xs, float* dxs) {
+                     conv2d_backward(ps, dys, xs, w, dxs, dw, db);
+                   });
+}
+
+void depthwise_dilated_forward(const DepthwiseShape& s, Dilation d, const float* x,
+                               const float* w, const float* b, float* y) {
+  dilated_forward(s, d, s.c, s.c * s.m, x, y,
+                  [&](const DepthwiseShape& ps, const float* xs, float* ys) {
+                    depthwise_forward(ps, xs, w, b, ys);
+                  });
+}
+
+void depthwise_dilated_backward(const DepthwiseShape& s, Dilation d, const float* dy,
+                                const float* x, const float* w, float* dx, float* dw, float* db) {
+  dilated_backward(s, d, s.c, s.c * s.m, dy, x, dx,
+                   [&](const DepthwiseShape& ps, const float* dys, const float* xs, float* dxs) {
+                     depthwise_backward(ps, dys, xs, w, dxs, dw, db);
+                   });
 }
 
 }  // namespace shendu

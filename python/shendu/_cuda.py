@@ -1125,7 +1125,7 @@ def conv2d_transpose_backward(
     return dx, dw, _bias_grad(dy, f)
 
 
-def _depthwise_args(x, w, strides, padding):
+def _depthwise_args(x, w, strides, padding, dilation=(1, 1)):
     x = _float32(x, "x", 4)
     w = _float32(w, "w", 4)
     kh, kw, c, _ = w.shape
@@ -1135,7 +1135,8 @@ def _depthwise_args(x, w, strides, padding):
         w,
         f"(kh >= 1, kw >= 1, {x.shape[3]}, depth_multiplier) for x {x.shape}",
     )
-    g = _window(x.shape, (kh, kw), _pair(strides, "strides"), _padding(padding), "x")
+    window = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    g = _window(x.shape, window, _pair(strides, "strides"), _padding(padding), "x")
     return x, w, g
 
 
@@ -1143,28 +1144,43 @@ def _depthwise_args(x, w, strides, padding):
 # C matrices (rows, taps) times that channel's filters (taps, M).
 
 
-def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
-    x, w, g = _depthwise_args(x, w, strides, padding)
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _depthwise_args(x, w, strides, padding, d)
     kh, kw, c, m = w.shape
     b = _float32_or_none(b, "b", 1)
     if b is not None:
         _require_shape(b.shape == (c * m,), "b", b, f"({c * m},) for w {w.shape}")
     n, ho, wo = g[0], g[10], g[11]
+    if d != (1, 1):
+        _, (rows, cols) = _phase_geometry(g, w, d)
+        ys = depthwise_conv2d(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
+        return _from_phases(ys, d, n, ho, wo, 0, 0)
     cols = _im2col(x, g).reshape(n * ho * wo, kh * kw, c)
     y = _cp().matmul(cols.transpose(2, 0, 1), w.reshape(kh * kw, c, m).transpose(1, 0, 2))
     y = _cp().ascontiguousarray(y.transpose(1, 0, 2)).reshape(n, ho, wo, c * m)
     return y if b is None else y + b
 
 
-def depthwise_conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
     need_dx = _bool(need_dx, "need_dx")
     dy = _float32(dy, "dy", 4)
-    x, w, g = _depthwise_args(x, w, strides, padding)
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _depthwise_args(x, w, strides, padding, d)
     kh, kw, c, m = w.shape
     n, ho, wo = g[0], g[10], g[11]
     _require_shape(
         dy.shape == (n, ho, wo, c * m), "dy", dy, f"{(n, ho, wo, c * m)}, the output of depthwise"
     )
+    if d != (1, 1):
+        (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
+        xs = _to_phases(x, d, g[8], g[9], rows, cols)
+        dys = _to_phases(dy, d, 0, 0, pho, pwo)
+        dxs, dw, db = depthwise_conv2d_backward(dys, xs, w, 1, "valid", need_dx)
+        dx = _from_phases(dxs, d, n, g[1], g[2], g[8], g[9]) if need_dx else None
+        return dx, dw, db
     rows, taps = n * ho * wo, kh * kw
     cols = _im2col(x, g).reshape(rows, taps, c)
     dy3 = dy.reshape(rows, c, m).transpose(1, 0, 2)  # (C, rows, M)

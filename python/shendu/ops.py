@@ -316,15 +316,19 @@ def conv2d_transpose_backward(
     )
 
 
-def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     """Depthwise convolution like keras.layers.DepthwiseConv2D: x (N, H, W, C), w (kh, kw, C, M),
     b (C * M,); output channel c * M + m is input channel c convolved with w[:, :, c, m].
-    Returns y (N, Ho, Wo, C * M).
+    dilation_rate as conv2d's (> 1 only with strides 1). Returns y (N, Ho, Wo, C * M).
     """
-    return _backend(x).depthwise_conv2d(x, w, b, strides, padding)
+    return _backend(x).depthwise_conv2d(x, w, b, strides, padding, dilation_rate)
 
 
-def depthwise_conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
     """Returns (dx, dw, db) of depthwise_conv2d given dy (N, Ho, Wo, C * M); need_dx=False skips
     dx and returns None in its place."""
-    return _backend(dy).depthwise_conv2d_backward(dy, x, w, strides, padding, need_dx)
+    return _backend(dy).depthwise_conv2d_backward(
+        dy, x, w, strides, padding, need_dx, dilation_rate
+    )

@@ -252,9 +252,9 @@ def conv2d_transpose_backward(
     return dx, dw, dy.sum(axis=(0, 1, 2))
 
 
-def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     x, w = _float(x), _float(w)
-    window, taps = _conv_taps(x.shape, w.shape, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
     ho, wo, _, _ = _geometry(x.shape, window, strides, padding)
     xp = _padded(x, window, strides, padding)
     n, (_, _, c, m) = x.shape[0], w.shape
@@ -265,9 +265,11 @@ def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
     return y if b is None else y + _float(b)
 
 
-def depthwise_conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
     dy, x, w = _float(dy), _float(x), _float(w)
-    window, taps = _conv_taps(x.shape, w.shape, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
     _, _, top, left = _geometry(x.shape, window, strides, padding)
     xp = _padded(x, window, strides, padding)
     dy5 = dy.reshape(*dy.shape[:3], *w.shape[2:])

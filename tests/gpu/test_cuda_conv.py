@@ -96,6 +96,21 @@ DEPTHWISE = [  # x shape, kernel, depth multiplier, strides, padding
 ]
 
 
+@pytest.mark.parametrize("x_shape, kernel, m, d, padding", [((2, 9, 11, 3), (3, 3), 2, 2, "same")])
+def test_dilated_depthwise_conv2d(cp, rng, x_shape, kernel, m, d, padding):
+    c = x_shape[3]
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(kernel + (c, m)).astype(np.float32)
+    y = ops.depthwise_conv2d(*on_gpu(cp, x, w), None, 1, padding, d)
+    want = reference.depthwise_conv2d(*f64(x, w), None, 1, padding, d)
+    assert_gpu_close(y, want, kernel[0] * kernel[1])
+    dy = rng.standard_normal(want.shape).astype(np.float32)
+    grads = ops.depthwise_conv2d_backward(*on_gpu(cp, dy, x, w), 1, padding, True, d)
+    ref = reference.depthwise_conv2d_backward(*f64(dy, x, w), 1, padding, True, d)
+    cells = dy.size // (c * m)
+    check_backward(grads, ref, (kernel[0] * kernel[1] * m, cells, cells))
+
+
 @pytest.mark.parametrize("x_shape, kernel, m, strides, padding", DEPTHWISE)
 def test_depthwise_conv2d(cp, rng, x_shape, kernel, m, strides, padding):
     c = x_shape[3]

@@ -62,6 +62,14 @@ CASES = {
         (7, 6, 3),
         lambda k: k.layers.DepthwiseConv2D((3, 2), strides=2, depth_multiplier=2),
     ),
+    "depthwise_dilated_same_m2": (
+        (9, 8, 3),
+        lambda k: k.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, dilation_rate=2),
+    ),
+    "separable_dilated_valid": (
+        (9, 10, 4),
+        lambda k: k.layers.SeparableConv2D(5, (3, 2), dilation_rate=(2, 3), activation="relu"),
+    ),
     "separable_same_relu": (
         (6, 6, 4),
         lambda k: k.layers.SeparableConv2D(6, 3, padding="same", activation="relu"),

@@ -22,7 +22,7 @@ L = keras.layers
         (lambda: L.Conv2DTranspose(4, 3, output_padding=(0, 1)), "output_padding"),
         (lambda: L.Conv2DTranspose(4, 3, dilation_rate=2), "dilation_rate"),
         (lambda: L.DepthwiseConv2D(3, depth_multiplier=0), "depth_multiplier"),
-        (lambda: L.DepthwiseConv2D(3, dilation_rate=2), "dilation_rate"),
+        (lambda: L.DepthwiseConv2D(3, strides=2, dilation_rate=2), "dilation_rate"),
         (lambda: L.SeparableConv2D(0, 3), "filters"),
         (lambda: L.SeparableConv2D(4, 3, data_format="channels_first"), "data_format"),
     ],

@@ -21,6 +21,14 @@ CASES = [
 ]
 
 
+# (N, H, W, C, M, kernel, dilation, padding), strides 1.
+DILATED = [
+    (2, 9, 11, 3, 1, (3, 3), (2, 2), "same"),
+    (2, 9, 11, 20, 2, (3, 2), (2, 3), "valid"),
+    (1, 2, 3, 5, 1, (3, 3), (3, 3), "same"),
+]
+
+
 def make(rng, case, dtype=np.float32):
     n, h, w, c, m, kernel, strides, padding = case
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
@@ -57,6 +65,41 @@ def test_forward_and_backward_match_reference(rng, case):
 @pytest.mark.parametrize("case", CASES[:4])
 def test_every_isa_matches_reference(rng, isa, case):
     check_against_reference(rng, case)
+
+
+@pytest.mark.parametrize("case", DILATED)
+def test_dilated_matches_reference(rng, case):
+    n, h, w, c, m, kernel, d, padding = case
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    k = rng.standard_normal((*kernel, c, m)).astype(np.float32)
+    b = rng.standard_normal(c * m).astype(np.float32)
+    y = ops.depthwise_conv2d(x, k, b, 1, padding, d)
+    want = reference.depthwise_conv2d(*as64(x, k, b), 1, padding, d)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5 * np.sqrt(kernel[0] * kernel[1]))
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    got = ops.depthwise_conv2d_backward(dy, x, k, 1, padding, True, d)
+    ref = reference.depthwise_conv2d_backward(*as64(dy, x, k), 1, padding, True, d)
+    for g, r, name in zip(got, ref, ("dx", "dw", "db")):
+        np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-4, err_msg=name)
+
+
+def test_reference_dilated_backward_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    x, k = rng.standard_normal((1, 5, 4, 2)), rng.standard_normal((2, 2, 2, 2))
+    proj = random_projection(reference.depthwise_conv2d(x, k, None, 1, "same", 2).shape)
+
+    def loss():
+        return float((reference.depthwise_conv2d(x, k, None, 1, "same", 2) * proj).sum())
+
+    dx, dw, _ = reference.depthwise_conv2d_backward(proj, x, k, 1, "same", True, 2)
+    check_gradient(loss, x, dx)
+    check_gradient(loss, k, dw)
+
+
+def test_dilation_needs_strides_one():
+    x, k = np.zeros((1, 6, 6, 2), np.float32), np.zeros((3, 3, 2, 1), np.float32)
+    with pytest.raises(ValueError, match="dilation_rate"):
+        ops.depthwise_conv2d(x, k, None, 2, "same", 2)
 
 
 def test_backward_without_dx_gives_the_same_dw_and_db(rng):

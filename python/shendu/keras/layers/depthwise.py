@@ -17,14 +17,14 @@ class _Depthwise(_Activated):
         self, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate
     ):
         arguments.channels_last(data_format)
-        if arguments.pair("dilation_rate", dilation_rate) != (1, 1):
-            raise ValueError(
-                f"{type(self).__name__}: dilation_rate != 1 is not supported, got {dilation_rate!r}"
-            )
         self.kernel_size = arguments.pair("kernel_size", kernel_size)
         self.strides = arguments.pair("strides", strides)
         self.padding = arguments.padding(padding)
+        self.dilation_rate = arguments.dilation(dilation_rate, self.strides)
         self.depth_multiplier = arguments.positive_int("depth_multiplier", depth_multiplier)
+
+    def _window(self):
+        return self.strides, self.padding, self.dilation_rate
 
     def _channels(self, input_shape):
         _check_image(self, input_shape)
@@ -38,8 +38,8 @@ class _Depthwise(_Activated):
         n, h, w, c = input_shape
         return (
             n,
-            _out_size(h, self.kernel_size[0], self.strides[0], self.padding),
-            _out_size(w, self.kernel_size[1], self.strides[1], self.padding),
+            _out_size(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]),
+            _out_size(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1]),
             None if c is None else c * self.depth_multiplier,
         )
 
@@ -50,7 +50,7 @@ class _Depthwise(_Activated):
             "padding": self.padding,
             "depth_multiplier": self.depth_multiplier,
             "data_format": "channels_last",
-            "dilation_rate": [1, 1],
+            "dilation_rate": list(self.dilation_rate),
             "activation": self.activation,
             "use_bias": self.use_bias,
         }
@@ -68,7 +68,7 @@ class DepthwiseConv2D(_Depthwise):
         padding: "valid" or "same", as in Conv2D.
         depth_multiplier: output channels per input channel; output channel ``c * M + m`` is
             input channel ``c`` through filter ``kernel[:, :, c, m]``.
-        dilation_rate: 1 (dilated depthwise convolutions are not supported).
+        dilation_rate: the step between the kernel's taps; > 1 only with strides 1.
         activation, use_bias: as in Conv2D.
         depthwise_initializer / bias_initializer, depthwise_regularizer / bias_regularizer:
             the kernel's and the bias's initializers and penalties.
@@ -132,7 +132,7 @@ class DepthwiseConv2D(_Depthwise):
 
     def _run(self, x, activation):
         bias = None if self.bias is None else self.bias.value
-        z = ops.depthwise_conv2d(x, self.kernel.value, bias, self.strides, self.padding)
+        z = ops.depthwise_conv2d(x, self.kernel.value, bias, *self._window())
         y = activations.forward(activation, z)
         return y, (x, y, activation)
 
@@ -140,7 +140,7 @@ class DepthwiseConv2D(_Depthwise):
         x, y, activation = ctx
         dz = activations.backward(activation, dy, y)
         dx, dw, db = ops.depthwise_conv2d_backward(
-            dz, x, self.kernel.value, self.strides, self.padding, need_dx
+            dz, x, self.kernel.value, self.strides, self.padding, need_dx, self.dilation_rate
         )
         return dx, ([dw, db] if self.use_bias else [dw])
 
@@ -167,7 +167,7 @@ class SeparableConv2D(_Depthwise):
         filters: the number of output channels.
         kernel_size, strides, padding, depth_multiplier: the depthwise step's, as in
             DepthwiseConv2D.
-        dilation_rate: 1 (dilated separable convolutions are not supported).
+        dilation_rate: the depthwise step's, as in DepthwiseConv2D.
         activation, use_bias: as in Conv2D.
         depthwise_initializer / pointwise_initializer / bias_initializer, and the matching
             regularizers: per weight.
@@ -243,7 +243,7 @@ class SeparableConv2D(_Depthwise):
         )
 
     def _run(self, x, activation):
-        d = ops.depthwise_conv2d(x, self.depthwise_kernel.value, None, self.strides, self.padding)
+        d = ops.depthwise_conv2d(x, self.depthwise_kernel.value, None, *self._window())
         bias = None if self.bias is None else self.bias.value
         z = ops.conv2d(d, self.pointwise_kernel.value, bias)  # 1x1: one GEMM over the cells
         y = activations.forward(activation, z)
@@ -254,7 +254,13 @@ class SeparableConv2D(_Depthwise):
         dz = activations.backward(activation, dy, y)
         dd, dpw, db = ops.conv2d_backward(dz, d, self.pointwise_kernel.value)
         dx, ddw, _ = ops.depthwise_conv2d_backward(
-            dd, x, self.depthwise_kernel.value, self.strides, self.padding, need_dx
+            dd,
+            x,
+            self.depthwise_kernel.value,
+            self.strides,
+            self.padding,
+            need_dx,
+            self.dilation_rate,
         )
         return dx, ([ddw, dpw, db] if self.use_bias else [ddw, dpw])
 

@@ -109,22 +109,24 @@ def softmax_backward(dy, y):
 # --- convolution and pooling (NHWC) --------------------------------------------------------------
 
 
-def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     """2-D cross-correlation like keras.layers.Conv2D: x (N, H, W, C), w (kh, kw, C, F), b (F,).
 
     strides: int or (sh, sw); padding: "valid" or "same" (TF's rule: output ceil(H / s), the
-    extra padding row/column at the bottom/right). Returns y (N, Ho, Wo, F).
+    extra padding row/column at the bottom/right); dilation_rate: int or (dh, dw), the step
+    between the kernel's taps ((k - 1) * d + 1 cells wide), > 1 only with strides 1 as in Keras.
+    Returns y (N, Ho, Wo, F).
     """
-    return _backend(x).conv2d(x, w, b, strides, padding)
+    return _backend(x).conv2d(x, w, b, strides, padding, dilation_rate)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)):
     """Returns (dx, dw, db) of conv2d given dy (N, Ho, Wo, F); db is dy summed over N, Ho, Wo.
 
     need_dx=False (a bool) skips the whole input-gradient pass and returns None for dx (a
     network's first layer needs no gradient for its images).
     """
-    return _backend(dy).conv2d_backward(dy, x, w, strides, padding, need_dx)
+    return _backend(dy).conv2d_backward(dy, x, w, strides, padding, need_dx, dilation_rate)
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
@@ -505,4 +507,46 @@ def ftrl_update(
         l2_shrinkage_regularization_strength,
         beta,
         grad_sq,
+    )
+
+
+# --- transposed and depthwise convolution (NHWC) -------------------------------------------------
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None):
+    """Transposed convolution like keras.layers.Conv2DTranspose: x (N, H, W, C), w (kh, kw, F, C),
+    b (F,). It is conv2d_backward's dx for the conv2d (same w, strides, padding) whose input has
+    the output's shape, sized by Keras's rule: 'valid' (H - 1) * s + kh + output_padding (default
+    max(kh - s, 0)), 'same' H * s (or (H - 1) * s + kh % 2 + output_padding); output_padding: None,
+    an int or a pair, each < its stride. Returns y (N, Ho, Wo, F).
+    """
+    return _backend(x).conv2d_transpose(x, w, b, strides, padding, output_padding)
+
+
+def conv2d_transpose_backward(
+    dy, x, w, strides=(1, 1), padding="valid", output_padding=None, need_dx=True
+):
+    """Returns (dx, dw, db) of conv2d_transpose given dy (N, Ho, Wo, F): dx = conv2d(dy, w), dw
+    as conv2d's with dy and x exchanged, db = dy summed over N, Ho, Wo. need_dx=False skips dx.
+    """
+    return _backend(dy).conv2d_transpose_backward(
+        dy, x, w, strides, padding, output_padding, need_dx
+    )
+
+
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    """Depthwise convolution like keras.layers.DepthwiseConv2D: x (N, H, W, C), w (kh, kw, C, M),
+    b (C * M,); output channel c * M + m is input channel c convolved with w[:, :, c, m].
+    dilation_rate as conv2d's (> 1 only with strides 1). Returns y (N, Ho, Wo, C * M).
+    """
+    return _backend(x).depthwise_conv2d(x, w, b, strides, padding, dilation_rate)
+
+
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
+    """Returns (dx, dw, db) of depthwise_conv2d given dy (N, Ho, Wo, C * M); need_dx=False skips
+    dx and returns None in its place."""
+    return _backend(dy).depthwise_conv2d_backward(
+        dy, x, w, strides, padding, need_dx, dilation_rate
     )

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _pointwise
-from ._padding import window_axis
+from ._padding import transpose_size, window_axis
 
 
 def _float(x):
@@ -148,43 +148,151 @@ def _windows(shape, window, strides, padding):
             yield oh, ow, slice(max(h0, 0), h0 + kh), slice(max(w0, 0), w0 + kw)
 
 
-def _padded(x, w, strides, padding):
-    """x with its implicit zero padding made explicit, large enough for every window of w."""
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    bottom = max((ho - 1) * sh + kh - x.shape[1] - top, 0)
-    right = max((wo - 1) * sw + kw - x.shape[2] - left, 0)
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+def _pads(x_shape, window, strides, padding):
+    """((top, bottom), (left, right)): the zero padding that makes every window real cells."""
+    (sh, sw), (kh, kw) = _pair(strides), _pair(window)
+    ho, wo, top, left = _geometry(x_shape, window, strides, padding)
+    bottom = max((ho - 1) * sh + kh - x_shape[1] - top, 0)
+    right = max((wo - 1) * sw + kw - x_shape[2] - left, 0)
+    return (top, bottom), (left, right)
 
 
-def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def _padded(x, window, strides, padding):
+    """x with its implicit zero padding made explicit, large enough for every window."""
+    return np.pad(x, ((0, 0), *_pads(x.shape, window, strides, padding), (0, 0)))
+
+
+def _dilation(dilation_rate, strides):
+    """dilation_rate as a pair; > 1 only with strides 1, as Keras allows."""
+    d = _pair(dilation_rate)
+    if min(d) < 1:
+        raise ValueError(f"dilation_rate: expected positive values, got {dilation_rate!r}")
+    if max(d) > 1 and max(_pair(strides)) > 1:
+        raise ValueError(
+            f"dilation_rate: {dilation_rate!r} > 1 needs strides 1, got strides {strides!r}"
+        )
+    return d
+
+
+def _conv_taps(x_shape, w_shape, strides, padding, dilation_rate=(1, 1)):
+    """(window, taps): the dilated window's size, and for each kernel tap (i, j) the index of the
+    padded input cells it sees for every output cell (batch, rows, columns)."""
+    (sh, sw), (dh, dw) = _pair(strides), _dilation(dilation_rate, strides)
+    kh, kw = w_shape[:2]
+    window = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    ho, wo, _, _ = _geometry(x_shape, window, strides, padding, "w")
+    taps = {
+        (i, j): (
+            slice(None),
+            slice(i * dh, i * dh + (ho - 1) * sh + 1, sh),
+            slice(j * dw, j * dw + (wo - 1) * sw + 1, sw),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    }
+    return window, taps
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     x, w = _float(x), _float(w)
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    xp = _padded(x, w, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    ho, wo, _, _ = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
     y = np.zeros((x.shape[0], ho, wo, w.shape[3]), np.result_type(x, w))
-    for i in range(kh):
-        for j in range(kw):
-            # Input cells that kernel tap (i, j) sees, for every output cell: (N, ho, wo, C).
-            patch = xp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :]
-            y += patch @ w[i, j]
+    for (i, j), tap in taps.items():
+        y += xp[tap] @ w[i, j]  # the input cells tap (i, j) sees, (N, ho, wo, C), times its filter
     return y if b is None else y + _float(b)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def _conv2d_backward_data(dy, x_shape, w, strides, padding, dilation_rate=(1, 1)):
+    """conv2d's input gradient for an input of x_shape."""
+    window, taps = _conv_taps(x_shape, w.shape, strides, padding, dilation_rate)
+    (top, bottom), (left, right) = _pads(x_shape, window, strides, padding)
+    n, h, wd, c = x_shape
+    dxp = np.zeros((n, top + h + bottom, left + wd + right, c), np.result_type(dy, w))
+    for (i, j), tap in taps.items():
+        dxp[tap] += dy @ w[i, j].T
+    return dxp[:, top : top + x_shape[1], left : left + x_shape[2], :]
+
+
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)):
     dy, x, w = _float(dy), _float(x), _float(w)
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    xp = _padded(x, w, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    xp = _padded(x, window, strides, padding)
+    dw = np.zeros(w.shape, np.result_type(dy, x))
+    for (i, j), tap in taps.items():
+        dw[i, j] = np.tensordot(xp[tap], dy, axes=([0, 1, 2], [0, 1, 2]))
+    dx = _conv2d_backward_data(dy, x.shape, w, strides, padding, dilation_rate) if need_dx else None
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def _transposed(x_shape, w_shape, strides, padding, output_padding):
+    """The output shape of conv2d_transpose (Keras's size rule), checked to be an input of the
+    convolution that gives back x_shape."""
+    if w_shape[3] != x_shape[3]:
+        raise ValueError(
+            f"w: expected {x_shape[3]} input channels (axis 3) to match x {tuple(x_shape)}, got "
+            f"shape {tuple(w_shape)}"
+        )
+    strides, padding = _pair(strides), padding.lower()
+    ops_ = (None, None) if output_padding is None else _pair(output_padding)
+    if output_padding is not None and any(p < 0 or p >= s for p, s in zip(ops_, strides)):
+        raise ValueError(f"output_padding: {output_padding!r} must be in [0, strides {strides})")
+    size = [transpose_size(*a, padding) for a in zip(x_shape[1:3], w_shape[:2], strides, ops_)]
+    y_shape = (x_shape[0], *size, w_shape[2])
+    if min(size) < 0 or _geometry(y_shape, w_shape[:2], strides, padding)[:2] != x_shape[1:3]:
+        raise ValueError(
+            f"output_padding: {output_padding!r} gives an output of {tuple(size)} rows and "
+            f"columns for x {tuple(x_shape)}, whose convolution does not give x back"
+        )
+    return y_shape
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None):
+    x, w = _float(x), _float(w)
+    y_shape = _transposed(x.shape, w.shape, strides, padding, output_padding)
+    y = _conv2d_backward_data(x, y_shape, w, strides, padding)
+    return y if b is None else y + _float(b)
+
+
+def conv2d_transpose_backward(
+    dy, x, w, strides=(1, 1), padding="valid", output_padding=None, need_dx=True
+):
+    dy, x, w = _float(dy), _float(x), _float(w)
+    y_shape = _transposed(x.shape, w.shape, strides, padding, output_padding)
+    if dy.shape != y_shape:
+        raise ValueError(f"dy: expected shape {y_shape}, got shape {dy.shape}")
+    dx = conv2d(dy, w, None, strides, padding) if need_dx else None
+    _, dw, _ = conv2d_backward(x, dy, w, strides, padding, need_dx=False)
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    x, w = _float(x), _float(w)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    ho, wo, _, _ = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
+    n, (_, _, c, m) = x.shape[0], w.shape
+    y = np.zeros((n, ho, wo, c, m), np.result_type(x, w))
+    for (i, j), tap in taps.items():
+        y += xp[tap][..., None] * w[i, j]  # channel c times its m filters' tap (i, j)
+    y = y.reshape(n, ho, wo, c * m)
+    return y if b is None else y + _float(b)
+
+
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
+    dy, x, w = _float(dy), _float(x), _float(w)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    _, _, top, left = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
+    dy5 = dy.reshape(*dy.shape[:3], *w.shape[2:])
     dxp = np.zeros(xp.shape, np.result_type(dy, w))
     dw = np.zeros(w.shape, np.result_type(dy, x))
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = slice(i, i + (ho - 1) * sh + 1, sh), slice(j, j + (wo - 1) * sw + 1, sw)
-            taps = (slice(None), rows, cols)
-            dw[i, j] = np.tensordot(xp[taps], dy, axes=([0, 1, 2], [0, 1, 2]))
-            if need_dx:
-                dxp[taps] += dy @ w[i, j].T
+    for (i, j), tap in taps.items():
+        dw[i, j] = np.einsum("nhwc,nhwcm->cm", xp[tap], dy5)
+        dxp[tap] += np.einsum("nhwcm,cm->nhwc", dy5, w[i, j])
     dx = dxp[:, top : top + x.shape[1], left : left + x.shape[2], :] if need_dx else None
     return dx, dw, dy.sum(axis=(0, 1, 2))
 

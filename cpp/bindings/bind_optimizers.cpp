@@ -116,6 +116,167 @@ void rmsprop_update(py::handle param_obj, py::handle grad_obj, py::handle avg_sq
                          avg_sq.mutable_data(), param.size(), lr, rho, epsilon);
 }
 
+
+// Checks separateness of every array an update touches (the optional grad_sq included).
+using Named = std::pair<const FloatArray*, const char*>;
+
+void require_disjoint_with(const std::optional<FloatArray>& extra, const char* extra_name,
+                           std::initializer_list<Named> arrays) {
+  require_disjoint(arrays);
+  if (!extra) return;
+  for (const auto& a : arrays) require_disjoint({{&*extra, extra_name}, a});
+}
+
+// A number >= 0 (epsilon, regularization strengths).
+double as_nonnegative(py::handle obj, const char* name) {
+  const double v = as_finite_double(obj, name);
+  require(v >= 0.0, std::string(name) + ": expected a number >= 0, got " +
+                        std::string(py::repr(obj)));
+  return v;
+}
+
+void weight_decay_update(py::handle param_obj, py::handle lr_obj, py::handle wd_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double wd = as_finite_double(wd_obj, "weight_decay");
+  py::gil_scoped_release release;
+  shendu::weight_decay_update(param.mutable_data(), param.size(), lr, wd);
+}
+
+void ema_update(py::handle average_obj, py::handle param_obj, py::handle momentum_obj) {
+  FloatArray param = as_float32(param_obj, "param");
+  FloatArray average = as_state(average_obj, "average", param);
+  const double momentum = as_factor(momentum_obj, "momentum", true);
+  require_disjoint({{&average, "average"}, {&param, "param"}});
+  py::gil_scoped_release release;
+  shendu::ema_update(average.mutable_data(), param.data(), param.size(), momentum);
+}
+
+void nadam_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py::handle v_obj,
+                  py::handle step_obj, py::handle u_product_obj, py::handle lr_obj,
+                  py::handle beta_1_obj, py::handle beta_2_obj, py::handle epsilon_obj,
+                  py::handle grad_sq_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
+  FloatArray m = as_state(m_obj, "m", param);
+  FloatArray v = as_state(v_obj, "v", param);
+  const int64_t step = as_int(step_obj, "step", 1);
+  // A product of factors in (0, 1): 1 would divide by 1 - u_product == 0.
+  const double u_product = as_factor(u_product_obj, "u_product", false);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double beta_1 = as_factor(beta_1_obj, "beta_1", false);
+  const double beta_2 = as_factor(beta_2_obj, "beta_2", false);
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint_with(grad_sq, "grad_sq",
+                        {{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&v, "v"}});
+  py::gil_scoped_release release;
+  shendu::nadam_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                       m.mutable_data(), v.mutable_data(), param.size(), step, u_product, lr,
+                       beta_1, beta_2, epsilon);
+}
+
+void adamax_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py::handle u_obj,
+                   py::handle step_obj, py::handle lr_obj, py::handle beta_1_obj,
+                   py::handle beta_2_obj, py::handle epsilon_obj, py::handle grad_abs_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  std::optional<FloatArray> grad_abs;
+  if (!grad_abs_obj.is_none()) {
+    grad_abs = as_float32(grad_abs_obj, "grad_abs");
+    require_same_shape(*grad_abs, "grad_abs", param, "param");
+  }
+  FloatArray m = as_state(m_obj, "m", param);
+  FloatArray u = as_state(u_obj, "u", param);
+  const int64_t step = as_int(step_obj, "step", 1);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double beta_1 = as_factor(beta_1_obj, "beta_1", false);
+  const double beta_2 = as_factor(beta_2_obj, "beta_2", true);
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint_with(grad_abs, "grad_abs",
+                        {{&param, "param"}, {&grad, "grad"}, {&m, "m"}, {&u, "u"}});
+  py::gil_scoped_release release;
+  shendu::adamax_update(param.mutable_data(), grad.data(), grad_abs ? grad_abs->data() : nullptr,
+                        m.mutable_data(), u.mutable_data(), param.size(), step, lr, beta_1,
+                        beta_2, epsilon);
+}
+
+void adagrad_update(py::handle param_obj, py::handle grad_obj, py::handle acc_obj,
+                    py::handle lr_obj, py::handle epsilon_obj, py::handle grad_sq_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
+  FloatArray acc = as_state(acc_obj, "accumulator", param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint_with(grad_sq, "grad_sq",
+                        {{&param, "param"}, {&grad, "grad"}, {&acc, "accumulator"}});
+  py::gil_scoped_release release;
+  shendu::adagrad_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                         acc.mutable_data(), param.size(), lr, epsilon);
+}
+
+void adadelta_update(py::handle param_obj, py::handle grad_obj, py::handle acc_grad_obj,
+                     py::handle acc_delta_obj, py::handle lr_obj, py::handle rho_obj,
+                     py::handle epsilon_obj, py::handle grad_sq_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
+  FloatArray acc_grad = as_state(acc_grad_obj, "acc_grad", param);
+  FloatArray acc_delta = as_state(acc_delta_obj, "acc_delta", param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double rho = as_factor(rho_obj, "rho", true);
+  const double epsilon = as_finite_double(epsilon_obj, "epsilon");
+  require_disjoint_with(grad_sq, "grad_sq",
+                        {{&param, "param"}, {&grad, "grad"}, {&acc_grad, "acc_grad"},
+                         {&acc_delta, "acc_delta"}});
+  py::gil_scoped_release release;
+  shendu::adadelta_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                          acc_grad.mutable_data(), acc_delta.mutable_data(), param.size(), lr,
+                          rho, epsilon);
+}
+
+void lion_update(py::handle param_obj, py::handle grad_obj, py::handle m_obj, py::handle lr_obj,
+                 py::handle beta_1_obj, py::handle beta_2_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  FloatArray m = as_state(m_obj, "m", param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  const double beta_1 = as_factor(beta_1_obj, "beta_1", true);
+  const double beta_2 = as_factor(beta_2_obj, "beta_2", true);
+  require_disjoint({{&param, "param"}, {&grad, "grad"}, {&m, "m"}});
+  py::gil_scoped_release release;
+  shendu::lion_update(param.mutable_data(), grad.data(), m.mutable_data(), param.size(), lr,
+                      beta_1, beta_2);
+}
+
+void ftrl_update(py::handle param_obj, py::handle grad_obj, py::handle acc_obj,
+                 py::handle linear_obj, py::handle lr_obj, py::handle power_obj,
+                 py::handle l1_obj, py::handle l2_obj, py::handle shrinkage_obj,
+                 py::handle beta_obj, py::handle grad_sq_obj) {
+  FloatArray param = as_float32_inplace(param_obj, "param");
+  FloatArray grad = as_grad(grad_obj, param);
+  const std::optional<FloatArray> grad_sq = as_grad_sq(grad_sq_obj, param);
+  FloatArray acc = as_state(acc_obj, "accumulator", param);
+  FloatArray linear = as_state(linear_obj, "linear", param);
+  const double lr = as_finite_double(lr_obj, "learning_rate");
+  require(lr > 0.0, "learning_rate: expected a number > 0, got " + std::string(py::repr(lr_obj)));
+  const double power = as_finite_double(power_obj, "learning_rate_power");
+  require(power <= 0.0, "learning_rate_power: expected a number <= 0, got " +
+                            std::string(py::repr(power_obj)));
+  const double l1 = as_nonnegative(l1_obj, "l1_regularization_strength");
+  const double l2 = as_nonnegative(l2_obj, "l2_regularization_strength");
+  const double shrinkage = as_nonnegative(shrinkage_obj, "l2_shrinkage_regularization_strength");
+  const double beta = as_finite_double(beta_obj, "beta");
+  require_disjoint_with(grad_sq, "grad_sq",
+                        {{&param, "param"}, {&grad, "grad"}, {&acc, "accumulator"},
+                         {&linear, "linear"}});
+  py::gil_scoped_release release;
+  shendu::ftrl_update(param.mutable_data(), grad.data(), grad_sq ? grad_sq->data() : nullptr,
+                      acc.mutable_data(), linear.mutable_data(), param.size(), lr, power, l1, l2,
+                      shrinkage, beta);
+}
+
 }  // namespace
 
 void bind_optimizers(py::module_& m) {
@@ -127,6 +288,30 @@ void bind_optimizers(py::module_& m) {
         py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7, py::arg("grad_sq") = py::none());
   m.def("rmsprop_update", &rmsprop_update, py::arg("param"), py::arg("grad"), py::arg("avg_sq"),
         py::arg("learning_rate") = 0.001, py::arg("rho") = 0.9, py::arg("epsilon") = 1e-7,
+        py::arg("grad_sq") = py::none());
+  m.def("weight_decay_update", &weight_decay_update, py::arg("param"), py::arg("learning_rate"),
+        py::arg("weight_decay"));
+  m.def("ema_update", &ema_update, py::arg("average"), py::arg("param"), py::arg("momentum"));
+  m.def("nadam_update", &nadam_update, py::arg("param"), py::arg("grad"), py::arg("m"),
+        py::arg("v"), py::arg("step"), py::arg("u_product"), py::arg("learning_rate") = 0.001,
+        py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7,
+        py::arg("grad_sq") = py::none());
+  m.def("adamax_update", &adamax_update, py::arg("param"), py::arg("grad"), py::arg("m"),
+        py::arg("u"), py::arg("step"), py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9,
+        py::arg("beta_2") = 0.999, py::arg("epsilon") = 1e-7, py::arg("grad_abs") = py::none());
+  m.def("adagrad_update", &adagrad_update, py::arg("param"), py::arg("grad"),
+        py::arg("accumulator"), py::arg("learning_rate") = 0.001, py::arg("epsilon") = 1e-7,
+        py::arg("grad_sq") = py::none());
+  m.def("adadelta_update", &adadelta_update, py::arg("param"), py::arg("grad"),
+        py::arg("acc_grad"), py::arg("acc_delta"), py::arg("learning_rate") = 0.001,
+        py::arg("rho") = 0.95, py::arg("epsilon") = 1e-7, py::arg("grad_sq") = py::none());
+  m.def("lion_update", &lion_update, py::arg("param"), py::arg("grad"), py::arg("m"),
+        py::arg("learning_rate") = 0.001, py::arg("beta_1") = 0.9, py::arg("beta_2") = 0.99);
+  m.def("ftrl_update", &ftrl_update, py::arg("param"), py::arg("grad"), py::arg("accumulator"),
+        py::arg("linear"), py::arg("learning_rate") = 0.001,
+        py::arg("learning_rate_power") = -0.5, py::arg("l1_regularization_strength") = 0.0,
+        py::arg("l2_regularization_strength") = 0.0,
+        py::arg("l2_shrinkage_regularization_strength") = 0.0, py::arg("beta") = 0.0,
         py::arg("grad_sq") = py::none());
 }
 

@@ -132,7 +132,7 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit) {
   return ids;
 }
 
-std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name, int64_t min) {
   const auto bad = [&] {
     return py::type_error(std::string(name) + ": expected an int or a pair of ints, got " +
                           std::string(py::repr(obj)));
@@ -161,9 +161,12 @@ std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name) {
     v[i] = PyLong_AsLongLongAndOverflow(index, &overflow);
     Py_DECREF(index);
     // Bounded so that window arithmetic (areas, padded extents) cannot overflow 64 bits.
-    if (overflow || v[i] < 1 || v[i] > kMaxWindow)
-      throw py::value_error(std::string(name) + ": expected positive values up to " +
-                            std::to_string(kMaxWindow) + ", got " + std::string(py::repr(obj)));
+    if (overflow || v[i] < min || v[i] > kMaxWindow)
+      throw py::value_error(std::string(name) +
+                            (min == 1 ? ": expected positive values"
+                                      : ": expected values >= " + std::to_string(min)) +
+                            " up to " + std::to_string(kMaxWindow) + ", got " +
+                            std::string(py::repr(obj)));
   }
   return {v[0], v[1]};
 }

@@ -49,8 +49,8 @@ IndexArray as_indices(py::handle obj, const char* name, int64_t limit);
 // The largest window size or stride (2^31 - 1): products and sums of two such values and an
 // array extent stay far from 64-bit overflow.
 constexpr int64_t kMaxWindow = (int64_t{1} << 31) - 1;
-// An int or a pair of ints, each in [1, kMaxWindow] (strides, pool sizes).
-std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name);
+// An int or a pair of ints, each in [min, kMaxWindow] (strides, pool sizes: min 1).
+std::pair<int64_t, int64_t> as_pair(py::handle obj, const char* name, int64_t min = 1);
 // "valid" or "same" (any case).
 Padding as_padding(py::handle obj, const char* name);
 float as_finite_float(py::handle obj, const char* name);

@@ -4,7 +4,7 @@
 
 namespace shendu::bind {
 void bind_dense(pybind11::module_& m);       // matmul, dense, activations
-void bind_conv(pybind11::module_& m);        // conv2d
+void bind_conv(pybind11::module_& m);        // conv2d, dilated, transposed, depthwise
 void bind_pool(pybind11::module_& m);        // max/avg pooling
 void bind_rnn(pybind11::module_& m);         // lstm, gru, simple_rnn
 void bind_embedding(pybind11::module_& m);   // embedding

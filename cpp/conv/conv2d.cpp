@@ -192,20 +192,6 @@ void add_rows(const float* dy, int64_t r0, int64_t r1, int64_t F, float* sums) {
   }
 }
 
-// db[f] = sum over rows of dy[r, f]: fixed blocks of rows summed in parallel, then the block sums
-// added in order, so the result does not depend on the thread count.
-void column_sums(const float* dy, int64_t rows, int64_t F, float* db) {
-  constexpr int64_t kBlock = 256;
-  const int64_t blocks = (rows + kBlock - 1) / kBlock;
-  std::vector<float> partial(static_cast<size_t>(blocks * F), 0.0f);
-  parallel_for(blocks, kBlock * F, [&](int64_t b0, int64_t b1) {
-    for (int64_t blk = b0; blk < b1; ++blk)
-      add_rows(dy, blk * kBlock, std::min(rows, (blk + 1) * kBlock), F, partial.data() + blk * F);
-  });
-  zero_run(db, F);
-  for (int64_t blk = 0; blk < blocks; ++blk) add_run(db, partial.data() + blk * F, F);
-}
-
 // Threads split the batch into a fixed number of groups of whole images, and each thread runs the
 // whole chunk loop of its groups with single-threaded GEMMs inside one parallel region. One region
 // per op instead of several per chunk (im2col, each GEMM's packing barriers, col2im) matters on
@@ -261,7 +247,7 @@ void forward_lines(const Conv2dShape& s, const float* x, const float* w, const f
 }
 
 // For the whole images of output lines [l0, l1): dx (unless null), and this group's dw
-// (overwritten).
+// (overwritten; unless null, and then x is not read).
 void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                     int64_t l0, int64_t l1, float* dx, float* dw) {
   const int64_t K = patch_size(s), F = s.f, Wo = s.w.out, chunk = lines_per_chunk(s);
@@ -271,8 +257,10 @@ void backward_lines(const Conv2dShape& s, const float* dy, const float* x, const
   for (int64_t c0 = l0; c0 < l1; c0 += chunk) {
     const int64_t c1 = std::min(l1, c0 + chunk), rows = (c1 - c0) * Wo;
     const float* dy_chunk = dy + c0 * Wo * F;
-    im2col(s, x, c0, c1, col);
-    sgemm(true, false, K, F, rows, 1.0f, col, K, dy_chunk, F, c0 == l0 ? 0.0f : 1.0f, dw, F);
+    if (dw) {
+      im2col(s, x, c0, c1, col);
+      sgemm(true, false, K, F, rows, 1.0f, col, K, dy_chunk, F, c0 == l0 ? 0.0f : 1.0f, dw, F);
+    }
     if (!dx) continue;
     // The columns are consumed; the same workspace now receives dy @ w^T.
     sgemm(false, true, rows, K, F, 1.0f, dy_chunk, F, w, F, 0.0f, col, K);
@@ -379,6 +367,19 @@ void transpose(const float* a, int64_t rows, int64_t cols, float* t) {
   }
   for (; r0 < rows; ++r0)
     for (int64_t c = 0; c < cols; ++c) t[c * rows + r0] = a[r0 * cols + c];
+}
+
+// Fixed blocks of rows summed in parallel, then the block sums added in order.
+void column_sums(const float* a, int64_t rows, int64_t F, float* sums) {
+  constexpr int64_t kBlock = 256;
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
+  std::vector<float> partial(static_cast<size_t>(blocks * F), 0.0f);
+  parallel_for(blocks, kBlock * F, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk)
+      add_rows(a, blk * kBlock, std::min(rows, (blk + 1) * kBlock), F, partial.data() + blk * F);
+  });
+  zero_run(sums, F);
+  for (int64_t blk = 0; blk < blocks; ++blk) add_run(sums, partial.data() + blk * F, F);
 }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b,
@@ -510,6 +511,39 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   // On the calling thread: a parallel region of its own for these few adds cost more on busy cores
   // (a descheduled worker holding a chunk) than it saved.
   sum_partials(partials, groups, part, ld, K, F, 0, K + 1, dw, db);
+}
+
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  const int64_t K = patch_size(s), F = s.f, rows = s.n * s.h.out * s.w.out;
+  if (rows == 0 || F == 0) {
+    zero_run(dx, s.n * s.h.in * s.w.in * s.c);
+    return;
+  }
+  if (im2col_is_identity(s)) {
+    sgemm(false, true, rows, K, F, 1.0f, dy, F, w, F, 0.0f, dx, K);
+    return;
+  }
+  const int64_t groups = std::min(kGroups, s.n);
+  if (use_direct(s)) {
+    // The direct kernels read dy and w with rows padded to whole vectors.
+    const int64_t Fp = padded_filters(F);
+    const std::vector<float> dy_padded = Fp != F ? pad_filters(dy, rows, F) : std::vector<float>();
+    const float* dyp = dy_padded.empty() ? dy : dy_padded.data();
+    const std::vector<float> wp = pad_filters(w, K, F);
+    const direct::Kernels& kernels = direct_kernels();
+    for_groups(s, groups, [&](int64_t g) {
+      const Group gr = group(s, g, groups);
+      kernels.backward_data(s, dyp, wp.data(), gr.l0 / s.h.out * s.h.in, gr.l1 / s.h.out * s.h.in,
+                            dx);
+    });
+    return;
+  }
+  // im2col's GEMM and col2im gather, also for the 3x3 stride-1 layers Winograd takes in
+  // conv2d_backward (its backward pass computes dx and dw together).
+  for_groups(s, groups, [&](int64_t g) {
+    const Group gr = group(s, g, groups);
+    backward_lines(s, dy, nullptr, w, gr.l0, gr.l1, dx, nullptr);
+  });
 }
 
 }  // namespace shendu

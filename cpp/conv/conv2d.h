@@ -24,4 +24,11 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* w,
                      float* dx, float* dw, float* db);
 
+// dx of conv2d_backward alone (no dw, db): the transposed convolution's forward.
+void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w, float* dx);
+
+// sums[f] = a[r, f] summed over rows r of a (rows x F), in an order that does not depend on the
+// thread count.
+void column_sums(const float* a, int64_t rows, int64_t F, float* sums);
+
 }  // namespace shendu

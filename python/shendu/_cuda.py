@@ -464,7 +464,8 @@ def _im2col(x, g):
     return cols
 
 
-def _conv_args(x, w, strides, padding):
+def _conv_args(x, w, strides, padding, dilation=(1, 1)):
+    """x, w and the Window2d of the (dilated) kernel's window over x."""
     x = _float32(x, "x", 4)
     w = _float32(w, "w", 4)
     kh, kw, c, _ = w.shape
@@ -474,29 +475,78 @@ def _conv_args(x, w, strides, padding):
         w,
         f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}",
     )
-    g = _window(x.shape, (kh, kw), _pair(strides, "strides"), _padding(padding), "x")
+    window = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    g = _window(x.shape, window, _pair(strides, "strides"), _padding(padding), "x")
     return x, w, g
 
 
-def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
-    x, w, g = _conv_args(x, w, strides, padding)
+def _dilation(dilation_rate, strides):
+    d = _pair(dilation_rate, "dilation_rate")
+    if max(d) > 1 and max(_pair(strides, "strides")) > 1:
+        raise ValueError(
+            f"dilation_rate: {dilation_rate!r} > 1 needs strides 1, got strides {strides!r}"
+        )
+    return d
+
+
+# A dilated convolution runs as an undilated "valid" one over the dilation's phase images, as
+# TensorFlow's space_to_batch (cpp/conv/conv2d_dilated.h): phase (a, b) of an image holds the padded
+# input cells at rows a + i dh and columns b + j dw, image (n, a, b) of the phase batch.
+
+
+def _phase_geometry(g, w, d):
+    """(rows, cols) of the output and of the input phase images."""
+    kh, kw = w.shape[:2]
+    ho, wo = -(-g[10] // d[0]), -(-g[11] // d[1])
+    return (ho, wo), (ho + kh - 1, wo + kw - 1)
+
+
+def _to_phases(x, d, top, left, rows, cols):
+    n, h, w, c = x.shape
+    full = _cp().zeros((n, rows * d[0], cols * d[1], c), dtype=_cp().float32)
+    full[:, top : top + h, left : left + w] = x
+    phases = full.reshape(n, rows, d[0], cols, d[1], c).transpose(0, 2, 4, 1, 3, 5)
+    return _cp().ascontiguousarray(phases).reshape(n * d[0] * d[1], rows, cols, c)
+
+
+def _from_phases(xs, d, n, h, w, top, left):
+    _, rows, cols, c = xs.shape
+    full = xs.reshape(n, d[0], d[1], rows, cols, c).transpose(0, 3, 1, 4, 2, 5)
+    full = full.reshape(n, rows * d[0], cols * d[1], c)
+    return _cp().ascontiguousarray(full[:, top : top + h, left : left + w])
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _conv_args(x, w, strides, padding, d)
     kh, kw, c, f = w.shape
     b = _float32_or_none(b, "b", 1)
     if b is not None:
         _require_shape(b.shape == (f,), "b", b, f"({f},) for w {w.shape}")
     n, ho, wo = g[0], g[10], g[11]
+    if d != (1, 1):
+        _, (rows, cols) = _phase_geometry(g, w, d)
+        ys = conv2d(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
+        return _from_phases(ys, d, n, ho, wo, 0, 0)
     cols = _im2col(x, g)
     y = _gemm(cols, w.reshape(kh * kw * c, f), False, False, n * ho * wo, f, kh * kw * c, b)
     return y.reshape(n, ho, wo, f)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)):
     need_dx = _bool(need_dx, "need_dx")
     dy = _float32(dy, "dy", 4)
-    x, w, g = _conv_args(x, w, strides, padding)
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _conv_args(x, w, strides, padding, d)
     kh, kw, c, f = w.shape
     n, ho, wo = g[0], g[10], g[11]
     _require_shape(dy.shape == (n, ho, wo, f), "dy", dy, f"{(n, ho, wo, f)}, the output of conv2d")
+    if d != (1, 1):
+        (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
+        xs = _to_phases(x, d, g[8], g[9], rows, cols)
+        dxs, dw, db = conv2d_backward(_to_phases(dy, d, 0, 0, pho, pwo), xs, w, 1, "valid", need_dx)
+        dx = _from_phases(dxs, d, n, g[1], g[2], g[8], g[9]) if need_dx else None
+        return dx, dw, db
     rows, patch = n * ho * wo, kh * kw * c
     cols = _im2col(x, g)
     dy2 = dy.reshape(rows, f)
@@ -1289,3 +1339,270 @@ def huber(pred, targets, delta=1.0):
         return terms.astype(cp.float32), cp.where(inside, d, delta * cp.sign(d))
 
     return _regression_loss(pred, targets, terms_and_grad)
+
+
+# --- the other Keras 3 optimizers, weight decay and weight averages -------------------------------
+# Checked as the bindings check them, then the reference's element-wise lines run on CuPy arrays:
+# a few fused-by-CuPy passes per weight, small next to a training step's matrix products.
+
+
+def _nonnegative(v, name: str) -> float:
+    f = _finite_float(v, name)
+    if f < 0.0:
+        raise ValueError(f"{name}: expected a number >= 0, got {v!r}")
+    return f
+
+
+def weight_decay_update(param, learning_rate, weight_decay):
+    param = _inplace(param, "param")
+    lr = _finite_float(learning_rate, "learning_rate")
+    reference._weight_decay(_cp(), param, lr, _finite_float(weight_decay, "weight_decay"))
+
+
+def ema_update(average, param, momentum):
+    param = _float32(param, "param")
+    average = _state_for(param, average, "average")
+    reference._ema(_cp(), average, param, _in_unit_interval(momentum, "momentum", closed=True))
+
+
+def nadam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    u_product,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    m = _state_for(param, m, "m")
+    v = _state_for(param, v, "v")
+    step = _int(step, "step", 1)
+    u_product = _in_unit_interval(u_product, "u_product", closed=False)
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=False)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._nadam(
+        _cp(), param, grad, m, v, step, u_product, lr, beta_1, beta_2, epsilon, grad_sq
+    )
+
+
+def adamax_update(
+    param,
+    grad,
+    m,
+    u,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_abs=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_abs = None if grad_abs is None else _grad_for(param, grad_abs, "grad_abs")
+    m = _state_for(param, m, "m")
+    u = _state_for(param, u, "u")
+    step = _int(step, "step", 1)
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=False)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adamax(_cp(), param, grad, m, u, step, lr, beta_1, beta_2, epsilon, grad_abs)
+
+
+def adagrad_update(param, grad, accumulator, learning_rate=0.001, epsilon=1e-7, grad_sq=None):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    accumulator = _state_for(param, accumulator, "accumulator")
+    lr = _finite_float(learning_rate, "learning_rate")
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adagrad(_cp(), param, grad, accumulator, lr, epsilon, grad_sq)
+
+
+def adadelta_update(
+    param, grad, acc_grad, acc_delta, learning_rate=0.001, rho=0.95, epsilon=1e-7, grad_sq=None
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    acc_grad = _state_for(param, acc_grad, "acc_grad")
+    acc_delta = _state_for(param, acc_delta, "acc_delta")
+    lr = _finite_float(learning_rate, "learning_rate")
+    rho = _in_unit_interval(rho, "rho", closed=True)
+    epsilon = _finite_float(epsilon, "epsilon")
+    reference._adadelta(_cp(), param, grad, acc_grad, acc_delta, lr, rho, epsilon, grad_sq)
+
+
+def lion_update(param, grad, m, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    m = _state_for(param, m, "m")
+    lr = _finite_float(learning_rate, "learning_rate")
+    beta_1 = _in_unit_interval(beta_1, "beta_1", closed=True)
+    beta_2 = _in_unit_interval(beta_2, "beta_2", closed=True)
+    reference._lion(_cp(), param, grad, m, lr, beta_1, beta_2)
+
+
+def ftrl_update(
+    param,
+    grad,
+    accumulator,
+    linear,
+    learning_rate=0.001,
+    learning_rate_power=-0.5,
+    l1_regularization_strength=0.0,
+    l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0,
+    beta=0.0,
+    grad_sq=None,
+):
+    param = _inplace(param, "param")
+    grad = _grad_for(param, grad)
+    grad_sq = _grad_sq_for(param, grad_sq)
+    accumulator = _state_for(param, accumulator, "accumulator")
+    linear = _state_for(param, linear, "linear")
+    lr = _finite_float(learning_rate, "learning_rate")
+    if lr <= 0.0:
+        raise ValueError(f"learning_rate: expected a number > 0, got {learning_rate!r}")
+    power = _finite_float(learning_rate_power, "learning_rate_power")
+    if power > 0.0:
+        raise ValueError(
+            f"learning_rate_power: expected a number <= 0, got {learning_rate_power!r}"
+        )
+    l1 = _nonnegative(l1_regularization_strength, "l1_regularization_strength")
+    l2 = _nonnegative(l2_regularization_strength, "l2_regularization_strength")
+    shrinkage = _nonnegative(
+        l2_shrinkage_regularization_strength, "l2_shrinkage_regularization_strength"
+    )
+    beta = _finite_float(beta, "beta")
+    reference._ftrl(
+        _cp(), param, grad, accumulator, linear, lr, power, l1, l2, shrinkage, beta, grad_sq
+    )
+
+
+# --- transposed and depthwise convolution (NHWC) -------------------------------------------------
+
+
+def _transpose_args(x, w, strides, padding, output_padding):
+    """x, w, the output shape, and the Window2d of the conv2d from that shape to x's."""
+    x = _float32(x, "x", 4)
+    w = _float32(w, "w", 4)
+    strides, padding = _pair(strides, "strides"), _padding(padding)
+    if output_padding is not None:
+        ops_ = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,)
+        if any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in ops_):
+            raise TypeError(
+                f"output_padding: expected an int or a pair of ints, got {output_padding!r}"
+            )
+    y_shape = reference._transposed(x.shape, w.shape, strides, padding, output_padding)
+    return x, w, y_shape, _window(y_shape, w.shape[:2], strides, padding, "x")
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None):
+    x, w, y_shape, g = _transpose_args(x, w, strides, padding, output_padding)
+    kh, kw, f, c = w.shape
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape == (f,), "b", b, f"({f},) for w {w.shape}")
+    rows, patch = x.size // c if c else 0, kh * kw * f
+    dcols = _gemm(x.reshape(rows, c), w.reshape(patch, c), False, True, rows, patch, c)
+    y = _cp().empty(y_shape, dtype=_cp().float32)
+    _k.col2im(_ptr(dcols), g, _ptr(y), _stream())
+    return y if b is None else y + b
+
+
+def conv2d_transpose_backward(
+    dy, x, w, strides=(1, 1), padding="valid", output_padding=None, need_dx=True
+):
+    need_dx = _bool(need_dx, "need_dx")
+    dy = _float32(dy, "dy", 4)
+    x, w, y_shape, g = _transpose_args(x, w, strides, padding, output_padding)
+    kh, kw, f, c = w.shape
+    _require_shape(dy.shape == y_shape, "dy", dy, f"{y_shape}, the output of conv2d_transpose")
+    rows, patch = x.shape[0] * x.shape[1] * x.shape[2], kh * kw * f
+    cols = _im2col(dy, g)  # dy's windows: one row per x cell
+    dw = _gemm(cols, x.reshape(rows, c), True, False, patch, c, rows).reshape(w.shape)
+    dx = None
+    if need_dx:
+        dx = _gemm(cols, w.reshape(patch, c), False, False, rows, c, patch).reshape(x.shape)
+    return dx, dw, _bias_grad(dy, f)
+
+
+def _depthwise_args(x, w, strides, padding, dilation=(1, 1)):
+    x = _float32(x, "x", 4)
+    w = _float32(w, "w", 4)
+    kh, kw, c, _ = w.shape
+    _require_shape(
+        c == x.shape[3] and kh >= 1 and kw >= 1,
+        "w",
+        w,
+        f"(kh >= 1, kw >= 1, {x.shape[3]}, depth_multiplier) for x {x.shape}",
+    )
+    window = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    g = _window(x.shape, window, _pair(strides, "strides"), _padding(padding), "x")
+    return x, w, g
+
+
+# Depthwise as im2col and one batched product per channel: the columns (rows, taps, C) read as
+# C matrices (rows, taps) times that channel's filters (taps, M).
+
+
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _depthwise_args(x, w, strides, padding, d)
+    kh, kw, c, m = w.shape
+    b = _float32_or_none(b, "b", 1)
+    if b is not None:
+        _require_shape(b.shape == (c * m,), "b", b, f"({c * m},) for w {w.shape}")
+    n, ho, wo = g[0], g[10], g[11]
+    if d != (1, 1):
+        _, (rows, cols) = _phase_geometry(g, w, d)
+        ys = depthwise_conv2d(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
+        return _from_phases(ys, d, n, ho, wo, 0, 0)
+    cols = _im2col(x, g).reshape(n * ho * wo, kh * kw, c)
+    y = _cp().matmul(cols.transpose(2, 0, 1), w.reshape(kh * kw, c, m).transpose(1, 0, 2))
+    y = _cp().ascontiguousarray(y.transpose(1, 0, 2)).reshape(n, ho, wo, c * m)
+    return y if b is None else y + b
+
+
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
+    need_dx = _bool(need_dx, "need_dx")
+    dy = _float32(dy, "dy", 4)
+    d = _dilation(dilation_rate, strides)
+    x, w, g = _depthwise_args(x, w, strides, padding, d)
+    kh, kw, c, m = w.shape
+    n, ho, wo = g[0], g[10], g[11]
+    _require_shape(
+        dy.shape == (n, ho, wo, c * m), "dy", dy, f"{(n, ho, wo, c * m)}, the output of depthwise"
+    )
+    if d != (1, 1):
+        (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
+        xs = _to_phases(x, d, g[8], g[9], rows, cols)
+        dys = _to_phases(dy, d, 0, 0, pho, pwo)
+        dxs, dw, db = depthwise_conv2d_backward(dys, xs, w, 1, "valid", need_dx)
+        dx = _from_phases(dxs, d, n, g[1], g[2], g[8], g[9]) if need_dx else None
+        return dx, dw, db
+    rows, taps = n * ho * wo, kh * kw
+    cols = _im2col(x, g).reshape(rows, taps, c)
+    dy3 = dy.reshape(rows, c, m).transpose(1, 0, 2)  # (C, rows, M)
+    dw = _cp().matmul(cols.transpose(2, 1, 0), dy3)  # (C, taps, M)
+    dw = _cp().ascontiguousarray(dw.transpose(1, 0, 2)).reshape(w.shape)
+    dx = None
+    if need_dx:
+        dcols = _cp().matmul(dy3, w.reshape(taps, c, m).transpose(1, 2, 0))  # (C, rows, taps)
+        dcols = _cp().ascontiguousarray(dcols.transpose(1, 2, 0))
+        dx = _cp().empty(x.shape, dtype=_cp().float32)
+        _k.col2im(_ptr(dcols), g, _ptr(dx), _stream())
+    return dx, dw, _bias_grad(dy, c * m)

@@ -14,3 +14,16 @@ def window_axis(size: int, window: int, stride: int, padding: str) -> tuple[int,
         return (size - window) // stride + 1, 0
     out = -(-size // stride)
     return out, max((out - 1) * stride + window - size, 0) // 2
+
+
+def transpose_size(size: int, window: int, stride: int, output_padding, padding: str) -> int:
+    """Keras's output size of a transposed convolution along one axis (TensorFlow backend).
+
+    'valid': (size - 1) * stride + window + output_padding, output_padding max(window - stride, 0)
+    when None. 'same': size * stride, or (size - 1) * stride + window % 2 + output_padding."""
+    if padding == "valid":
+        extra = max(window, stride) - window if output_padding is None else output_padding
+        return (size - 1) * stride + window + extra
+    if output_padding is None:
+        return size * stride
+    return (size - 1) * stride + window % 2 + output_padding

@@ -109,22 +109,24 @@ def softmax_backward(dy, y):
 # --- convolution and pooling (NHWC) --------------------------------------------------------------
 
 
-def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     """2-D cross-correlation like keras.layers.Conv2D: x (N, H, W, C), w (kh, kw, C, F), b (F,).
 
     strides: int or (sh, sw); padding: "valid" or "same" (TF's rule: output ceil(H / s), the
-    extra padding row/column at the bottom/right). Returns y (N, Ho, Wo, F).
+    extra padding row/column at the bottom/right); dilation_rate: int or (dh, dw), the step
+    between the kernel's taps ((k - 1) * d + 1 cells wide), > 1 only with strides 1 as in Keras.
+    Returns y (N, Ho, Wo, F).
     """
-    return _backend(x).conv2d(x, w, b, strides, padding)
+    return _backend(x).conv2d(x, w, b, strides, padding, dilation_rate)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)):
     """Returns (dx, dw, db) of conv2d given dy (N, Ho, Wo, F); db is dy summed over N, Ho, Wo.
 
     need_dx=False (a bool) skips the whole input-gradient pass and returns None for dx (a
     network's first layer needs no gradient for its images).
     """
-    return _backend(dy).conv2d_backward(dy, x, w, strides, padding, need_dx)
+    return _backend(dy).conv2d_backward(dy, x, w, strides, padding, need_dx, dilation_rate)
 
 
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
@@ -393,3 +395,158 @@ def huber(pred, targets, delta=1.0):
     An empty batch gives (0.0, an empty gradient).
     """
     return _backend(pred).huber(pred, targets, delta)
+
+
+# --- the other Keras 3 optimizers, weight decay and weight averages (in place) -------------------
+# grad_sq / grad_abs: the squared / absolute gradient, None for grad**2 / |grad|; an Embedding's
+# gradient passes its lookups' squares / absolute values summed per row, as TensorFlow's sparse
+# gradients reach Keras's updates (see adam_update).
+
+
+def weight_decay_update(param, learning_rate, weight_decay):
+    """Keras's decoupled weight decay: param -= param * weight_decay * learning_rate. In place."""
+    return _backend(param).weight_decay_update(param, learning_rate, weight_decay)
+
+
+def ema_update(average, param, momentum):
+    """Keras's weight average (use_ema): average = momentum * average + (1 - momentum) * param.
+    In place on average."""
+    return _backend(average).ema_update(average, param, momentum)
+
+
+def nadam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    u_product,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
+):
+    """Keras Nadam, step >= 1, u_t = beta_1 (1 - 0.5 * 0.96**t), u_product the product of u_1 ..
+    u_step: m += (grad - m)(1 - beta_1); v += (grad_sq - v)(1 - beta_2);
+    m_hat = u_{step+1} m / (1 - u_product u_{step+1}) + (1 - u_step) grad / (1 - u_product);
+    param -= m_hat lr / (sqrt(v / (1 - beta_2**step)) + epsilon). In place."""
+    return _backend(param).nadam_update(
+        param, grad, m, v, step, u_product, learning_rate, beta_1, beta_2, epsilon, grad_sq
+    )
+
+
+def adamax_update(
+    param,
+    grad,
+    m,
+    u,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_abs=None,
+):
+    """Keras Adamax: m += (grad - m)(1 - beta_1); u = max(beta_2 u, grad_abs);
+    param -= lr m / ((1 - beta_1**step)(u + epsilon)). In place."""
+    return _backend(param).adamax_update(
+        param, grad, m, u, step, learning_rate, beta_1, beta_2, epsilon, grad_abs
+    )
+
+
+def adagrad_update(param, grad, accumulator, learning_rate=0.001, epsilon=1e-7, grad_sq=None):
+    """Keras Adagrad: accumulator += grad_sq; param -= lr grad / sqrt(accumulator + epsilon).
+    In place."""
+    return _backend(param).adagrad_update(param, grad, accumulator, learning_rate, epsilon, grad_sq)
+
+
+def adadelta_update(
+    param, grad, acc_grad, acc_delta, learning_rate=0.001, rho=0.95, epsilon=1e-7, grad_sq=None
+):
+    """Keras Adadelta: acc_grad = rho acc_grad + (1 - rho) grad_sq;
+    delta = -sqrt(acc_delta + eps) grad / sqrt(acc_grad + eps);
+    acc_delta = rho acc_delta + (1 - rho) delta**2; param += lr delta. In place."""
+    return _backend(param).adadelta_update(
+        param, grad, acc_grad, acc_delta, learning_rate, rho, epsilon, grad_sq
+    )
+
+
+def lion_update(param, grad, m, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    """Keras Lion: param -= lr sign(beta_1 m + (1 - beta_1) grad);
+    m = beta_2 m + (1 - beta_2) grad. In place."""
+    return _backend(param).lion_update(param, grad, m, learning_rate, beta_1, beta_2)
+
+
+def ftrl_update(
+    param,
+    grad,
+    accumulator,
+    linear,
+    learning_rate=0.001,
+    learning_rate_power=-0.5,
+    l1_regularization_strength=0.0,
+    l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0,
+    beta=0.0,
+    grad_sq=None,
+):
+    """Keras Ftrl: with p = -learning_rate_power, new_acc = accumulator + grad_sq,
+    linear += grad + 2 l2_shrinkage param - (new_acc**p - accumulator**p) / lr * param,
+    param = (clip(linear, -l1, l1) - linear) / (new_acc**p / lr + 2 (l2 + beta / (2 lr))),
+    accumulator = new_acc. In place."""
+    return _backend(param).ftrl_update(
+        param,
+        grad,
+        accumulator,
+        linear,
+        learning_rate,
+        learning_rate_power,
+        l1_regularization_strength,
+        l2_regularization_strength,
+        l2_shrinkage_regularization_strength,
+        beta,
+        grad_sq,
+    )
+
+
+# --- transposed and depthwise convolution (NHWC) -------------------------------------------------
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None):
+    """Transposed convolution like keras.layers.Conv2DTranspose: x (N, H, W, C), w (kh, kw, F, C),
+    b (F,). It is conv2d_backward's dx for the conv2d (same w, strides, padding) whose input has
+    the output's shape, sized by Keras's rule: 'valid' (H - 1) * s + kh + output_padding (default
+    max(kh - s, 0)), 'same' H * s (or (H - 1) * s + kh % 2 + output_padding); output_padding: None,
+    an int or a pair, each < its stride. Returns y (N, Ho, Wo, F).
+    """
+    return _backend(x).conv2d_transpose(x, w, b, strides, padding, output_padding)
+
+
+def conv2d_transpose_backward(
+    dy, x, w, strides=(1, 1), padding="valid", output_padding=None, need_dx=True
+):
+    """Returns (dx, dw, db) of conv2d_transpose given dy (N, Ho, Wo, F): dx = conv2d(dy, w), dw
+    as conv2d's with dy and x exchanged, db = dy summed over N, Ho, Wo. need_dx=False skips dx.
+    """
+    return _backend(dy).conv2d_transpose_backward(
+        dy, x, w, strides, padding, output_padding, need_dx
+    )
+
+
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    """Depthwise convolution like keras.layers.DepthwiseConv2D: x (N, H, W, C), w (kh, kw, C, M),
+    b (C * M,); output channel c * M + m is input channel c convolved with w[:, :, c, m].
+    dilation_rate as conv2d's (> 1 only with strides 1). Returns y (N, Ho, Wo, C * M).
+    """
+    return _backend(x).depthwise_conv2d(x, w, b, strides, padding, dilation_rate)
+
+
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
+    """Returns (dx, dw, db) of depthwise_conv2d given dy (N, Ho, Wo, C * M); need_dx=False skips
+    dx and returns None in its place."""
+    return _backend(dy).depthwise_conv2d_backward(
+        dy, x, w, strides, padding, need_dx, dilation_rate
+    )

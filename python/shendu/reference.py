@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from . import _pointwise
-from ._padding import window_axis
+from ._padding import transpose_size, window_axis
 
 
 def _float(x):
@@ -148,43 +148,151 @@ def _windows(shape, window, strides, padding):
             yield oh, ow, slice(max(h0, 0), h0 + kh), slice(max(w0, 0), w0 + kw)
 
 
-def _padded(x, w, strides, padding):
-    """x with its implicit zero padding made explicit, large enough for every window of w."""
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    bottom = max((ho - 1) * sh + kh - x.shape[1] - top, 0)
-    right = max((wo - 1) * sw + kw - x.shape[2] - left, 0)
-    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+def _pads(x_shape, window, strides, padding):
+    """((top, bottom), (left, right)): the zero padding that makes every window real cells."""
+    (sh, sw), (kh, kw) = _pair(strides), _pair(window)
+    ho, wo, top, left = _geometry(x_shape, window, strides, padding)
+    bottom = max((ho - 1) * sh + kh - x_shape[1] - top, 0)
+    right = max((wo - 1) * sw + kw - x_shape[2] - left, 0)
+    return (top, bottom), (left, right)
 
 
-def conv2d(x, w, b=None, strides=(1, 1), padding="valid"):
+def _padded(x, window, strides, padding):
+    """x with its implicit zero padding made explicit, large enough for every window."""
+    return np.pad(x, ((0, 0), *_pads(x.shape, window, strides, padding), (0, 0)))
+
+
+def _dilation(dilation_rate, strides):
+    """dilation_rate as a pair; > 1 only with strides 1, as Keras allows."""
+    d = _pair(dilation_rate)
+    if min(d) < 1:
+        raise ValueError(f"dilation_rate: expected positive values, got {dilation_rate!r}")
+    if max(d) > 1 and max(_pair(strides)) > 1:
+        raise ValueError(
+            f"dilation_rate: {dilation_rate!r} > 1 needs strides 1, got strides {strides!r}"
+        )
+    return d
+
+
+def _conv_taps(x_shape, w_shape, strides, padding, dilation_rate=(1, 1)):
+    """(window, taps): the dilated window's size, and for each kernel tap (i, j) the index of the
+    padded input cells it sees for every output cell (batch, rows, columns)."""
+    (sh, sw), (dh, dw) = _pair(strides), _dilation(dilation_rate, strides)
+    kh, kw = w_shape[:2]
+    window = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    ho, wo, _, _ = _geometry(x_shape, window, strides, padding, "w")
+    taps = {
+        (i, j): (
+            slice(None),
+            slice(i * dh, i * dh + (ho - 1) * sh + 1, sh),
+            slice(j * dw, j * dw + (wo - 1) * sw + 1, sw),
+        )
+        for i in range(kh)
+        for j in range(kw)
+    }
+    return window, taps
+
+
+def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     x, w = _float(x), _float(w)
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, _, _ = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    xp = _padded(x, w, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    ho, wo, _, _ = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
     y = np.zeros((x.shape[0], ho, wo, w.shape[3]), np.result_type(x, w))
-    for i in range(kh):
-        for j in range(kw):
-            # Input cells that kernel tap (i, j) sees, for every output cell: (N, ho, wo, C).
-            patch = xp[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw, :]
-            y += patch @ w[i, j]
+    for (i, j), tap in taps.items():
+        y += xp[tap] @ w[i, j]  # the input cells tap (i, j) sees, (N, ho, wo, C), times its filter
     return y if b is None else y + _float(b)
 
 
-def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True):
+def _conv2d_backward_data(dy, x_shape, w, strides, padding, dilation_rate=(1, 1)):
+    """conv2d's input gradient for an input of x_shape."""
+    window, taps = _conv_taps(x_shape, w.shape, strides, padding, dilation_rate)
+    (top, bottom), (left, right) = _pads(x_shape, window, strides, padding)
+    n, h, wd, c = x_shape
+    dxp = np.zeros((n, top + h + bottom, left + wd + right, c), np.result_type(dy, w))
+    for (i, j), tap in taps.items():
+        dxp[tap] += dy @ w[i, j].T
+    return dxp[:, top : top + x_shape[1], left : left + x_shape[2], :]
+
+
+def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)):
     dy, x, w = _float(dy), _float(x), _float(w)
-    (sh, sw), (kh, kw) = _pair(strides), w.shape[:2]
-    ho, wo, top, left = _geometry(x.shape, w.shape[:2], strides, padding, "w")
-    xp = _padded(x, w, strides, padding)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    xp = _padded(x, window, strides, padding)
+    dw = np.zeros(w.shape, np.result_type(dy, x))
+    for (i, j), tap in taps.items():
+        dw[i, j] = np.tensordot(xp[tap], dy, axes=([0, 1, 2], [0, 1, 2]))
+    dx = _conv2d_backward_data(dy, x.shape, w, strides, padding, dilation_rate) if need_dx else None
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def _transposed(x_shape, w_shape, strides, padding, output_padding):
+    """The output shape of conv2d_transpose (Keras's size rule), checked to be an input of the
+    convolution that gives back x_shape."""
+    if w_shape[3] != x_shape[3]:
+        raise ValueError(
+            f"w: expected {x_shape[3]} input channels (axis 3) to match x {tuple(x_shape)}, got "
+            f"shape {tuple(w_shape)}"
+        )
+    strides, padding = _pair(strides), padding.lower()
+    ops_ = (None, None) if output_padding is None else _pair(output_padding)
+    if output_padding is not None and any(p < 0 or p >= s for p, s in zip(ops_, strides)):
+        raise ValueError(f"output_padding: {output_padding!r} must be in [0, strides {strides})")
+    size = [transpose_size(*a, padding) for a in zip(x_shape[1:3], w_shape[:2], strides, ops_)]
+    y_shape = (x_shape[0], *size, w_shape[2])
+    if min(size) < 0 or _geometry(y_shape, w_shape[:2], strides, padding)[:2] != x_shape[1:3]:
+        raise ValueError(
+            f"output_padding: {output_padding!r} gives an output of {tuple(size)} rows and "
+            f"columns for x {tuple(x_shape)}, whose convolution does not give x back"
+        )
+    return y_shape
+
+
+def conv2d_transpose(x, w, b=None, strides=(1, 1), padding="valid", output_padding=None):
+    x, w = _float(x), _float(w)
+    y_shape = _transposed(x.shape, w.shape, strides, padding, output_padding)
+    y = _conv2d_backward_data(x, y_shape, w, strides, padding)
+    return y if b is None else y + _float(b)
+
+
+def conv2d_transpose_backward(
+    dy, x, w, strides=(1, 1), padding="valid", output_padding=None, need_dx=True
+):
+    dy, x, w = _float(dy), _float(x), _float(w)
+    y_shape = _transposed(x.shape, w.shape, strides, padding, output_padding)
+    if dy.shape != y_shape:
+        raise ValueError(f"dy: expected shape {y_shape}, got shape {dy.shape}")
+    dx = conv2d(dy, w, None, strides, padding) if need_dx else None
+    _, dw, _ = conv2d_backward(x, dy, w, strides, padding, need_dx=False)
+    return dx, dw, dy.sum(axis=(0, 1, 2))
+
+
+def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
+    x, w = _float(x), _float(w)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    ho, wo, _, _ = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
+    n, (_, _, c, m) = x.shape[0], w.shape
+    y = np.zeros((n, ho, wo, c, m), np.result_type(x, w))
+    for (i, j), tap in taps.items():
+        y += xp[tap][..., None] * w[i, j]  # channel c times its m filters' tap (i, j)
+    y = y.reshape(n, ho, wo, c * m)
+    return y if b is None else y + _float(b)
+
+
+def depthwise_conv2d_backward(
+    dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dilation_rate=(1, 1)
+):
+    dy, x, w = _float(dy), _float(x), _float(w)
+    window, taps = _conv_taps(x.shape, w.shape, strides, padding, dilation_rate)
+    _, _, top, left = _geometry(x.shape, window, strides, padding)
+    xp = _padded(x, window, strides, padding)
+    dy5 = dy.reshape(*dy.shape[:3], *w.shape[2:])
     dxp = np.zeros(xp.shape, np.result_type(dy, w))
     dw = np.zeros(w.shape, np.result_type(dy, x))
-    for i in range(kh):
-        for j in range(kw):
-            rows, cols = slice(i, i + (ho - 1) * sh + 1, sh), slice(j, j + (wo - 1) * sw + 1, sw)
-            taps = (slice(None), rows, cols)
-            dw[i, j] = np.tensordot(xp[taps], dy, axes=([0, 1, 2], [0, 1, 2]))
-            if need_dx:
-                dxp[taps] += dy @ w[i, j].T
+    for (i, j), tap in taps.items():
+        dw[i, j] = np.einsum("nhwc,nhwcm->cm", xp[tap], dy5)
+        dxp[tap] += np.einsum("nhwcm,cm->nhwc", dy5, w[i, j])
     dx = dxp[:, top : top + x.shape[1], left : left + x.shape[2], :] if need_dx else None
     return dx, dw, dy.sum(axis=(0, 1, 2))
 
@@ -742,3 +850,176 @@ def huber(pred, targets, delta=1.0):
     loss = np.where(inside, 0.5 * d * d, delta * np.abs(d) - 0.5 * delta * delta)
     grad = np.where(inside, d, delta * np.sign(d))
     return _mean(loss), grad / max(p.size, 1)
+
+
+# The Keras 3 optimizers beyond SGD, Adam and RMSprop, and the weight decay and moving average
+# any optimizer may apply. Each ``_<name>(xp, ...)`` is written with operators and a few array
+# functions only, so the CUDA backend runs the same lines on CuPy arrays; the scalars are rounded
+# once to the weights' dtype, as the native kernels round them to float32. grad_sq / grad_abs: as
+# in adam_update (None: grad ** 2 / |grad|).
+
+
+def _given(grad, given, xp, fn):
+    return fn(grad) if given is None else xp.asarray(given, dtype=grad.dtype)
+
+
+def _weight_decay(xp, param, learning_rate, weight_decay):
+    c = param.dtype.type
+    param -= param * c(weight_decay) * c(learning_rate)
+
+
+def _ema(xp, average, param, momentum):
+    c = average.dtype.type
+    mu = c(momentum)
+    average[...] = mu * average + (c(1) - mu) * param
+
+
+def _nadam(xp, param, grad, m, v, step, u_product, learning_rate, beta_1, beta_2, epsilon, grad_sq):
+    c = param.dtype.type
+    t = float(step)
+    u_t = beta_1 * (1.0 - 0.5 * 0.96**t)
+    u_next = beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1.0))
+    m += (grad - m) * c(1.0 - beta_1)
+    v += (_given(grad, grad_sq, xp, xp.square) - v) * c(1.0 - beta_2)
+    m_hat = c(u_next) * m / c(1.0 - u_product * u_next) + c(1.0 - u_t) * grad / c(1.0 - u_product)
+    param -= m_hat * c(learning_rate) / (xp.sqrt(v / c(1.0 - beta_2**t)) + c(epsilon))
+
+
+def _adamax(xp, param, grad, m, u, step, learning_rate, beta_1, beta_2, epsilon, grad_abs):
+    c = param.dtype.type
+    m += (grad - m) * c(1.0 - beta_1)
+    u[...] = xp.maximum(c(beta_2) * u, _given(grad, grad_abs, xp, xp.abs))
+    param -= c(learning_rate) * m / (c(1.0 - beta_1 ** float(step)) * (u + c(epsilon)))
+
+
+def _adagrad(xp, param, grad, accumulator, learning_rate, epsilon, grad_sq):
+    c = param.dtype.type
+    accumulator += _given(grad, grad_sq, xp, xp.square)
+    param -= c(learning_rate) * grad / xp.sqrt(accumulator + c(epsilon))
+
+
+def _adadelta(xp, param, grad, acc_grad, acc_delta, learning_rate, rho, epsilon, grad_sq):
+    c = param.dtype.type
+    r, one_minus_r, eps = c(rho), c(1.0 - rho), c(epsilon)
+    acc_grad[...] = r * acc_grad + one_minus_r * _given(grad, grad_sq, xp, xp.square)
+    rms_delta = xp.sqrt(acc_delta + eps)
+    rms_grad = xp.sqrt(acc_grad + eps)
+    delta = -(rms_delta * grad / rms_grad)
+    # Each lookup's delta squared, then summed (TensorFlow's sparse gradients).
+    delta_sq = (
+        delta * delta
+        if grad_sq is None
+        else rms_delta * rms_delta * xp.asarray(grad_sq, dtype=grad.dtype) / (rms_grad * rms_grad)
+    )
+    acc_delta[...] = r * acc_delta + one_minus_r * delta_sq
+    param += c(learning_rate) * delta
+
+
+def _lion(xp, param, grad, m, learning_rate, beta_1, beta_2):
+    c = param.dtype.type
+    b1, b2 = c(beta_1), c(beta_2)
+    param -= c(learning_rate) * xp.sign(m * b1 + grad * (c(1) - b1))
+    m[...] = m * b2 + grad * (c(1) - b2)
+
+
+def _ftrl(
+    xp, param, grad, accumulator, linear, learning_rate, power, l1, l2, shrinkage, beta, grad_sq
+):
+    c = param.dtype.type
+    lr = c(learning_rate)
+
+    def pow_(x):  # in float64, rounded once (as the kernel: float pow differs between libraries)
+        return xp.power(x.astype(np.float64), -power).astype(x.dtype)
+
+    new_acc = accumulator + _given(grad, grad_sq, xp, xp.square)
+    new_pow = pow_(new_acc)
+    linear += (grad + c(2.0 * shrinkage) * param) - (new_pow - pow_(accumulator)) / lr * param
+    quadratic = new_pow / lr + c(2.0 * (l2 + beta / (2.0 * learning_rate)))
+    param[...] = (xp.minimum(xp.maximum(linear, -c(l1)), c(l1)) - linear) / quadratic
+    accumulator[...] = new_acc
+
+
+def weight_decay_update(param, learning_rate, weight_decay):
+    _weight_decay(np, param, learning_rate, weight_decay)
+
+
+def ema_update(average, param, momentum):
+    _ema(np, average, np.asarray(param, dtype=average.dtype), momentum)
+
+
+def nadam_update(
+    param,
+    grad,
+    m,
+    v,
+    step,
+    u_product,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_sq=None,
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _nadam(np, param, grad, m, v, step, u_product, learning_rate, beta_1, beta_2, epsilon, grad_sq)
+
+
+def adamax_update(
+    param,
+    grad,
+    m,
+    u,
+    step,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-7,
+    grad_abs=None,
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adamax(np, param, grad, m, u, step, learning_rate, beta_1, beta_2, epsilon, grad_abs)
+
+
+def adagrad_update(param, grad, accumulator, learning_rate=0.001, epsilon=1e-7, grad_sq=None):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adagrad(np, param, grad, accumulator, learning_rate, epsilon, grad_sq)
+
+
+def adadelta_update(
+    param, grad, acc_grad, acc_delta, learning_rate=0.001, rho=0.95, epsilon=1e-7, grad_sq=None
+):
+    grad = np.asarray(grad, dtype=param.dtype)
+    _adadelta(np, param, grad, acc_grad, acc_delta, learning_rate, rho, epsilon, grad_sq)
+
+
+def lion_update(param, grad, m, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    _lion(np, param, np.asarray(grad, dtype=param.dtype), m, learning_rate, beta_1, beta_2)
+
+
+def ftrl_update(
+    param,
+    grad,
+    accumulator,
+    linear,
+    learning_rate=0.001,
+    learning_rate_power=-0.5,
+    l1_regularization_strength=0.0,
+    l2_regularization_strength=0.0,
+    l2_shrinkage_regularization_strength=0.0,
+    beta=0.0,
+    grad_sq=None,
+):
+    _ftrl(
+        np,
+        param,
+        np.asarray(grad, dtype=param.dtype),
+        accumulator,
+        linear,
+        learning_rate,
+        learning_rate_power,
+        l1_regularization_strength,
+        l2_regularization_strength,
+        l2_shrinkage_regularization_strength,
+        beta,
+        grad_sq,
+    )

@@ -67,7 +67,7 @@ def test_strategy_arguments_are_checked():
         shendu.distribute.MultiWorkerMirroredStrategy(bucket_bytes=0)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "nadam", "adagrad", "lion"])
 def test_two_stand_in_replicas_step_as_one_process_on_the_first_shard(optimizer):
     # Every stand-in replica holds the first half of the batch, so the global gradient is that
     # half's: the step equals a one-process step on it, through shard, buckets and sums.
@@ -185,3 +185,19 @@ def test_batches_made_elsewhere_and_step_methods_are_refused_on_several_replicas
         stepped = _compile(Stepped(inputs, keras.layers.Dense(3)(inputs)))
     with pytest.raises(NotImplementedError, match="train_step"):
         stepped.fit(x, y, verbose=0)
+
+
+def test_begin_shares_moving_averages_and_optimizer_scalars():
+    # fit's begin makes each replica's weight averages (use_ema) and broadcasts Nadam's momentum
+    # product with the slots; the stand-in hands back what it is given.
+    x, y = _data()
+    with strategy.Strategy(collectives.StandIn(2)).scope():
+        model = _compile(_model(), keras.optimizers.Nadam(use_ema=True))
+    model.train_on_batch(x, y)
+    product = model.optimizer._u_product
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    opt = model.optimizer
+    assert opt.iterations == 3 and opt._u_product < product
+    assert set(opt._averages) == {id(w) for w in model.trainable_weights}
+    for w in model.trainable_weights:  # fit's end wrote the averages in
+        np.testing.assert_array_equal(w.numpy(), opt._averages[id(w)])

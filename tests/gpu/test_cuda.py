@@ -11,9 +11,12 @@ import pytest
 import shendu
 from shendu import ops, reference
 
+from tests.helpers import optimizer_cases
+
 pytestmark = pytest.mark.gpu
 
 ACTIVATIONS = ["relu", "sigmoid", "tanh"]
+KERAS_UPDATES = optimizer_cases.EXACT
 
 
 @pytest.fixture
@@ -737,6 +740,22 @@ def test_rmsprop_update(cp, rng, shape):
     reference.rmsprop_update(p_ref, f64(grad), a_ref, 0.01, 0.9)
     assert_gpu_close(p_gpu, p_ref)
     assert_gpu_close(a_gpu, a_ref)
+
+
+@pytest.mark.parametrize("case", KERAS_UPDATES)
+@pytest.mark.parametrize("shape", [(1,), (7, 33), (0,)])
+def test_keras_updates_match_the_reference(cp, rng, case, shape):
+    """The CuPy compositions of the other Keras optimizers (and weight decay, averages) against
+    the NumPy twins over a step sequence."""
+    update, slots = optimizer_cases.CASES[case]
+    state = optimizer_cases.make_state(rng, shape, slots)
+    grads = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    want = optimizer_cases.run_steps(reference, update, state, grads)
+    gpu = {k: cp.asarray(v) for k, v in state.items()}
+    for step, grad in enumerate(grads, start=1):
+        assert update(ops, gpu, cp.asarray(grad), step) is None
+    for key in state:
+        assert_gpu_close(gpu[key], want[key])
 
 
 def test_optimizer_state_must_be_float32_contiguous(cp):

@@ -89,6 +89,131 @@ def torch_conv(torch, w, device="cpu"):
     return None, variants
 
 
+def _torch_variants(torch, device, operands, run):
+    """{layout: step} for NCHW and channels-last operands (as torch_conv): operands(np) gives the
+    NCHW-ordered arrays (x, weight, bias, dy); run(x, weight, bias) is the op."""
+    import numpy as np
+
+    variants = {}
+    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
+        arrays = operands(np)
+        x, k, b, dy = (
+            torch.from_numpy(a).to(device).contiguous(memory_format=fmt)
+            if a.ndim == 4
+            else torch.from_numpy(a).to(device)
+            for a in arrays
+        )
+        for t in (x, k, b):
+            t.requires_grad_(True)
+
+        def step(x=x, k=k, b=b, dy=dy):
+            x.grad = k.grad = b.grad = None
+            run(x, k, b).backward(dy)
+
+        variants[layout] = step
+    return None, variants
+
+
+def shendu_conv1d(shendu, w):
+    import numpy as np
+
+    n, t, c = w["shape"]
+    f, k = w["filters"], w["kernel"]
+    x, kern, b = _rand(np, (n, 1, t, c)), _rand(np, (1, k, c, f), 1), _rand(np, (f,), 2)
+    dy = _rand(np, (n, 1, t, f), 3)
+    ops = shendu.ops
+
+    def step():  # as keras.layers.Conv1D runs: a conv2d over one-row images
+        ops.conv2d(x, kern, b, 1, "same")
+        ops.conv2d_backward(dy, x, kern, 1, "same")
+
+    return step
+
+
+def torch_conv1d(torch, w):
+    import numpy as np
+
+    n, t, c = w["shape"]
+    f, k = w["filters"], w["kernel"]
+    x, kern, b = _rand(np, (n, c, t)), _rand(np, (f, c, k), 1), _rand(np, (f,), 2)
+    dy = _rand(np, (n, f, t), 3)
+    x, kern, b, dy = map(torch.from_numpy, (x, kern, b, dy))
+    for a in (x, kern, b):
+        a.requires_grad_(True)
+    conv = torch.nn.functional.conv1d
+
+    def step():
+        x.grad = kern.grad = b.grad = None
+        conv(x, kern, b, padding=k // 2).backward(dy)
+
+    return step
+
+
+def shendu_conv2d_transpose(shendu, w):
+    import numpy as np
+
+    n, h, wd, c = w["shape"]
+    f = w["filters"]
+    x, k, b = _rand(np, (n, h, wd, c)), _rand(np, (3, 3, f, c), 1), _rand(np, (f,), 2)
+    dy = _rand(np, (n, 2 * h, 2 * wd, f), 3)
+    ops = shendu.ops
+
+    def step():
+        ops.conv2d_transpose(x, k, b, 2, "same")
+        ops.conv2d_transpose_backward(dy, x, k, 2, "same")
+
+    return step
+
+
+def torch_conv2d_transpose(torch, w, device="cpu"):
+    n, h, wd, c = w["shape"]
+    f = w["filters"]
+
+    def operands(np):
+        return (
+            _rand(np, (n, c, h, wd)),
+            _rand(np, (c, f, 3, 3), 1),
+            _rand(np, (f,), 2),
+            _rand(np, (n, f, 2 * h, 2 * wd), 3),
+        )
+
+    conv = torch.nn.functional.conv_transpose2d
+    # padding 1 and output_padding 1: Keras's 'same' for a 3x3 stride-2 kernel.
+    return _torch_variants(
+        torch, device, operands, lambda x, k, b: conv(x, k, b, 2, 1, output_padding=1)
+    )
+
+
+def shendu_depthwise(shendu, w):
+    import numpy as np
+
+    n, h, wd, c = w["shape"]
+    x, k, b = _rand(np, (n, h, wd, c)), _rand(np, (3, 3, c, 1), 1), _rand(np, (c,), 2)
+    dy = _rand(np, (n, h, wd, c), 3)
+    ops = shendu.ops
+
+    def step():
+        ops.depthwise_conv2d(x, k, b, 1, "same")
+        ops.depthwise_conv2d_backward(dy, x, k, 1, "same")
+
+    return step
+
+
+def torch_depthwise(torch, w, device="cpu"):
+    n, h, wd, c = w["shape"]
+
+    def operands(np):
+        return (
+            _rand(np, (n, c, h, wd)),
+            _rand(np, (c, 1, 3, 3), 1),
+            _rand(np, (c,), 2),
+            _rand(np, (n, c, h, wd), 3),
+        )
+
+    conv = torch.nn.functional.conv2d
+    return _torch_variants(torch, device, operands, lambda x, k, b: conv(x, k, b, 1, 1, 1, c))
+
+
 def shendu_pool(shendu, w):
     import numpy as np
 
@@ -321,4 +446,10 @@ BUILDERS = {
     ("torch", "layer_norm"): torch_layer_norm,
     ("shendu", "mlp_step"): shendu_mlp_step,
     ("torch", "mlp_step"): torch_mlp_step,
+    ("shendu", "conv1d"): shendu_conv1d,
+    ("torch", "conv1d"): torch_conv1d,
+    ("shendu", "conv2d_transpose"): shendu_conv2d_transpose,
+    ("torch", "conv2d_transpose"): torch_conv2d_transpose,
+    ("shendu", "depthwise_conv2d"): shendu_depthwise,
+    ("torch", "depthwise_conv2d"): torch_depthwise,
 }

@@ -33,6 +33,7 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
             _lstm(2, 5, 4, 3, False, 1.0),
             _norm("batch_norm", [2, 4, 4, 8]),
             _norm("layer_norm", [8, 16]),
+            *_conv_variants(2, 6, 4),
             {
                 "id": "mlp_step 2-5-1 b32",
                 "family": "mlp_step",
@@ -69,6 +70,7 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
     )
+    work += _conv_variants(32, 100, 64)
     return work
 
 
@@ -133,3 +135,33 @@ def _norm(family, shape):
         "shape": shape,
         "target": {"vs": "torch", "speedup": 1.0},
     }
+
+
+def _conv_variants(n, steps, c):
+    """Conv1D (a text model's k5 layer), Conv2DTranspose (a decoder's 3x3 stride-2 layer doubling
+    an image) and DepthwiseConv2D (a 3x3 MobileNet-style layer), each fwd+bwd against PyTorch's
+    conv1d, conv_transpose2d and grouped conv2d."""
+    side = max(2, steps // 12)  # 8x8 images for the transposed layer of the full suite
+    return [
+        {
+            "id": f"conv1d k5 same N{n} T{steps} C{c}->{c} fwd+bwd",
+            "family": "conv1d",
+            "shape": [n, steps, c],
+            "filters": c,
+            "kernel": 5,
+            "target": {"vs": "torch", "speedup": 1.0},
+        },
+        {
+            "id": f"conv2d_transpose 3x3 s2 same N{n} {side}x{side} C{c}->{c // 2} fwd+bwd",
+            "family": "conv2d_transpose",
+            "shape": [n, side, side, c],
+            "filters": c // 2,
+            "target": {"vs": "torch", "speedup": 1.0},
+        },
+        {
+            "id": f"depthwise_conv2d 3x3 same N{n} {side * 4}x{side * 4} C{c} fwd+bwd",
+            "family": "depthwise_conv2d",
+            "shape": [n, side * 4, side * 4, c],
+            "target": {"vs": "torch", "speedup": 1.0},
+        },
+    ]

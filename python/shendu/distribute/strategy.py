@@ -36,6 +36,18 @@ def has_strategy() -> bool:
     return bool(_stack)
 
 
+def _optimizer_arrays(optimizer, weight) -> list:
+    """The optimizer's arrays for one weight that every replica must hold alike: its slots and,
+    with use_ema, its moving average (made here, so that a replica that has not stepped yet holds
+    one to receive)."""
+    if optimizer is None:
+        return []
+    arrays = list(optimizer._slots.get(id(weight), []))
+    if optimizer.use_ema and weight.trainable:
+        arrays.append(optimizer._average_for(weight))
+    return arrays
+
+
 class Strategy:
     """A set of replicas that train one model together (see the module docstring)."""
 
@@ -93,7 +105,7 @@ class Strategy:
             )
         weights = model._weight_list()
         optimizer = getattr(model, "optimizer", None)
-        slots = [optimizer._slots.get(id(w), []) if optimizer is not None else [] for w in weights]
+        slots = [_optimizer_arrays(optimizer, w) for w in weights]
         mine = [
             (w.path, tuple(w.value.shape), [tuple(s.shape) for s in ws])
             for w, ws in zip(weights, slots)
@@ -104,6 +116,8 @@ class Strategy:
                 self._collective.broadcast(array)
         if optimizer is not None:
             optimizer.iterations = self._collective.broadcast_object(optimizer.iterations)
+            extra = self._collective.broadcast_object(optimizer._extra_state())
+            optimizer._set_extra_state(extra)
         bits = generator.bit_generator
         bits.state = self._collective.broadcast_object(bits.state)
 

@@ -33,6 +33,11 @@ class RowGradient:
         """Each lookup's squared gradient summed per row, ``(num_rows, D)``."""
         return ops.embedding_backward(self.rows * self.rows, self.ids, self.shape[0])
 
+    def abs_sums(self):
+        """Each lookup's absolute gradient summed per row, ``(num_rows, D)``."""
+        xp = _device.array_module(self.rows)
+        return ops.embedding_backward(xp.abs(self.rows), self.ids, self.shape[0])
+
     def __add__(self, other):
         if isinstance(other, RowGradient):
             if other.shape != self.shape:
@@ -87,3 +92,12 @@ def dense_and_squares(grad):
     if isinstance(grad, SummedRows):
         return grad.dense_value, grad.squares_value
     return grad, None
+
+
+def dense_and_abs(grad):
+    """``(dense(grad), absolute)``: the absolute gradient Adamax's norm takes, None when it is
+    simply ``abs(dense(grad))``. TensorFlow takes each lookup's absolute value before the sum;
+    a gradient already summed over replicas (SummedRows) has only its sum's."""
+    if isinstance(grad, RowGradient):
+        return grad.dense(), grad.abs_sums()
+    return dense(grad), None

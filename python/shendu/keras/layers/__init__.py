@@ -45,6 +45,10 @@ from .reshaping import (
     ZeroPadding2D,
 )
 
+from .conv1d import Conv1D  # isort: skip
+from .conv_transpose import Conv2DTranspose  # isort: skip
+from .depthwise import DepthwiseConv2D, SeparableConv2D  # isort: skip
+
 
 def serialize(layer) -> dict:
     """Keras 3's layer record: class name, config, and the input shape it was built for."""
@@ -89,6 +93,10 @@ __all__ = [
     "Normalization",
     "Rescaling",
     "deserialize",
+    "Conv1D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
     "serialize",
 ]
 __all__ += [

@@ -103,3 +103,48 @@ def finite_float(name, value, minimum=None) -> float:
         bound = "" if minimum is None else f" >= {minimum}"
         raise ValueError(f"`{name}` must be a finite number{bound}. Received: {name}={value!r}")
     return value
+
+
+def single(name, value) -> int:
+    """One positive int, from an int or a 1-tuple (1-D kernel sizes, strides, dilations)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        result = tuple(int(v) for v in value)
+    except TypeError:
+        result = ()
+    if len(result) != 1 or not 0 < result[0] <= MAX_SIZE:
+        raise ValueError(
+            f"The `{name}` argument must be a tuple of 1 positive integers "
+            f"(at most {MAX_SIZE}). Received: {name}={value!r}"
+        )
+    return result[0]
+
+
+def dilation(value, strides) -> tuple:
+    """dilation_rate as a pair; Keras refuses it > 1 with strides > 1."""
+    result = pair("dilation_rate", value)
+    if max(result) > 1 and max(strides) > 1:
+        raise ValueError(
+            "`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+            f"Received: strides={strides} and dilation_rate={result}"
+        )
+    return result
+
+
+def output_padding(value, strides):
+    """None, or a pair of ints in [0, stride) (Conv2DTranspose)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        result = tuple(int(v) for v in value)
+    except TypeError:
+        result = ()
+    if len(result) != 2 or any(not 0 <= p < s for p, s in zip(result, strides)):
+        raise ValueError(
+            "The `output_padding` argument must be None or 2 integers, each non-negative and "
+            f"less than its stride. Received: output_padding={value!r}, strides={strides}"
+        )
+    return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import ops
+from ... import _device, ops
 from ..._padding import window_axis
 from .. import activations, initializers, regularizers
 from . import arguments
@@ -13,10 +13,20 @@ from .layer import Layer
 _MAX_POOL_CELLS = 65536
 
 
-def _out_size(size, window, stride, padding):
+def _out_size(size, window, stride, padding, dilation=1):
     if size is None:
         return None
-    return max(0, window_axis(size, window, stride, padding)[0])
+    return max(0, window_axis(size, (window - 1) * dilation + 1, stride, padding)[0])
+
+
+def _split(x, groups):
+    """x's last axis cut into `groups` equal contiguous parts."""
+    xp = _device.array_module(x)
+    return [xp.ascontiguousarray(part) for part in xp.split(x, groups, axis=-1)]
+
+
+def _concat(parts):
+    return _device.array_module(parts[0]).concatenate(parts, axis=-1)
 
 
 def _check_image(layer, input_shape):
@@ -37,6 +47,10 @@ class Conv2D(_Activated):
         strides: the step between windows, (rows, columns) or one int.
         padding: "valid" (windows inside the image) or "same" (output size
             ``ceil(input / stride)``, zero padding split as TensorFlow does).
+        dilation_rate: the step between the kernel's taps, (rows, columns) or one int; > 1 only
+            with strides 1, as in Keras.
+        groups: the number of channel groups: filters ``g * filters / groups`` onwards see only
+            input channels ``g * channels / groups`` onwards (both must divide evenly).
         activation: "relu", "sigmoid", "tanh", "softmax", "linear" or None.
         use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer:
             as in Dense.
@@ -68,20 +82,22 @@ class Conv2D(_Activated):
         super().__init__(**kwargs)
         arguments.channels_last(data_format)
         arguments.refuse(
-            "Conv2D",
+            type(self).__name__,
             activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
-        if arguments.pair("dilation_rate", dilation_rate) != (1, 1) or groups != 1:
-            raise ValueError(
-                f"Conv2D: dilation_rate != 1 and groups != 1 are not supported, got "
-                f"dilation_rate={dilation_rate!r}, groups={groups!r}"
-            )
         self.filters = arguments.positive_int("filters", filters)
+        self.groups = arguments.positive_int("groups", groups)
+        if self.filters % self.groups:
+            raise ValueError(
+                "The number of filters must be evenly divisible by the number of groups. "
+                f"Received: groups={groups}, filters={filters}."
+            )
         self.kernel_size = arguments.pair("kernel_size", kernel_size)
         self.strides = arguments.pair("strides", strides)
         self.padding = arguments.padding(padding)
+        self.dilation_rate = arguments.dilation(dilation_rate, self.strides)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -97,7 +113,7 @@ class Conv2D(_Activated):
             )
         self.kernel = self.add_weight(
             "kernel",
-            self.kernel_size + (input_shape[-1], self.filters),
+            self.kernel_size + (self._group_channels(input_shape), self.filters),
             self.kernel_initializer,
             self.kernel_regularizer,
         )
@@ -107,15 +123,37 @@ class Conv2D(_Activated):
             else None
         )
 
+    def _group_channels(self, input_shape):
+        """The input channels each group sees (the kernel's axis -2)."""
+        if input_shape[-1] % self.groups:
+            raise ValueError(
+                "The number of input channels must be evenly divisible by the number of groups. "
+                f"Received groups={self.groups}, but the input has {input_shape[-1]} channels "
+                f"(full input shape is {tuple(input_shape)})."
+            )
+        return input_shape[-1] // self.groups
+
+    def _conv(self, x, kernel):
+        """conv2d(x, kernel) + bias, group by group (a conv2d on each group's channels)."""
+        bias = None if self.bias is None else self.bias.value
+        args = (self.strides, self.padding, self.dilation_rate)
+        if self.groups == 1:
+            return ops.conv2d(x, kernel, bias, *args)
+        biases = [None] * self.groups if bias is None else _split(bias, self.groups)
+        parts = zip(_split(x, self.groups), _split(kernel, self.groups), biases)
+        return _concat([ops.conv2d(xg, kg, bg, *args) for xg, kg, bg in parts])
+
+    def _conv_backward(self, dz, x, kernel, need_dx):
+        """(dx, dw, db) of _conv."""
+        args = (self.strides, self.padding, need_dx, self.dilation_rate)
+        if self.groups == 1:
+            return ops.conv2d_backward(dz, x, kernel, *args)
+        parts = zip(*(_split(a, self.groups) for a in (dz, x, kernel)))
+        dxs, dws, dbs = zip(*(ops.conv2d_backward(d, xg, kg, *args) for d, xg, kg in parts))
+        return _concat(dxs) if need_dx else None, _concat(dws), _concat(dbs)
+
     def _run(self, x, activation):
-        z = ops.conv2d(
-            x,
-            self.kernel.value,
-            None if self.bias is None else self.bias.value,
-            self.strides,
-            self.padding,
-        )
-        y = activations.forward(activation, z)
+        y = activations.forward(activation, self._conv(x, self.kernel.value))
         return y, (x, y, activation)
 
     # backward takes need_dx: a model's first layer skips the gradient of its input data.
@@ -124,9 +162,7 @@ class Conv2D(_Activated):
     def backward(self, ctx, dy, need_dx=True):
         x, y, activation = ctx
         dz = activations.backward(activation, dy, y)
-        dx, dw, db = ops.conv2d_backward(
-            dz, x, self.kernel.value, self.strides, self.padding, need_dx
-        )
+        dx, dw, db = self._conv_backward(dz, x, self.kernel.value, need_dx)
         return dx, ([dw, db] if self.use_bias else [dw])
 
     def compute_output_shape(self, input_shape):
@@ -134,8 +170,8 @@ class Conv2D(_Activated):
         n, h, w, _ = input_shape
         return (
             n,
-            _out_size(h, self.kernel_size[0], self.strides[0], self.padding),
-            _out_size(w, self.kernel_size[1], self.strides[1], self.padding),
+            _out_size(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]),
+            _out_size(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1]),
             self.filters,
         )
 
@@ -147,8 +183,8 @@ class Conv2D(_Activated):
             "strides": list(self.strides),
             "padding": self.padding,
             "data_format": "channels_last",
-            "dilation_rate": [1, 1],
-            "groups": 1,
+            "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
             "activation": self.activation,
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),

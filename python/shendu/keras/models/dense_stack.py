@@ -28,6 +28,14 @@ _ON_LOGITS = {
 _OPTIMIZERS = {optimizers.SGD: "sgd", optimizers.Adam: "adam", optimizers.RMSprop: "rmsprop"}
 
 
+def _native_optimizer(opt) -> bool:
+    """Whether the step runs this optimizer natively: one of _OPTIMIZERS (exactly: AdamW is
+    an Adam) without the options it does not implement (clipping, weight decay, averages)."""
+    return type(opt) in _OPTIMIZERS and not (
+        opt.clipnorm or opt.clipvalue or opt.global_clipnorm or opt.weight_decay or opt.use_ema
+    )
+
+
 def _loss_op(loss, fused):
     kind = type(loss)
     if getattr(loss, "label_smoothing", 0) or loss.reduction != "sum_over_batch_size":
@@ -95,9 +103,10 @@ class FusedStep:
 
     def _step(self, x, y) -> tuple:
         opt = self._model.optimizer
+        rate = opt.learning_rate  # a schedule's value at the step count before this update
         opt.iterations += 1
         seeds = [d._next_seed() for d in self._dropouts] if self._dropouts else None
-        return self._native.step(x, y, opt._learning_rate, opt.iterations, seeds)
+        return self._native.step(x, y, rate, opt.iterations, seeds)
 
     def logs_of_batch(self, x, y) -> list:
         """train_on_batch's step (counts_all_metrics, a non-empty batch): the step, then each
@@ -131,11 +140,12 @@ class FusedStep:
 def plan(model):
     """The model's FusedStep, or None if it does not qualify. The trainer plans again after
     compile(), a graph change, a backend switch or a change of `trainable`; optimizer settings
-    other than the learning rate (read every step) are taken when the step is planned."""
+    other than the learning rate (read every step, a schedule's value included) are taken when
+    the step is planned."""
     if _config.get_backend() != "native" or _device.get_device() != "cpu":
         return None
     pairs = _stack(model)
-    if pairs is None or type(model.optimizer) not in _OPTIMIZERS:
+    if pairs is None or not _native_optimizer(model.optimizer):
         return None
     if len(model.inputs[0].shape) != 2:
         return None

@@ -508,6 +508,8 @@ class Trainer(StepMethods):
         for iterator in (batches, val):
             if iterator is not None:
                 iterator.close()
+        if epochs > 0:  # as Keras: with use_ema, the averages become the weights
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cbs.on_train_end(epoch_logs)
         return self.history
 

@@ -7,8 +7,10 @@ from .convolutional import AveragePooling2D, AvgPool2D, Conv2D, MaxPool2D, MaxPo
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape, Softmax
 from .embedding import Embedding
 from .layer import Layer, Variable
+from .masking import Masking
 from .merging import Add, Average, Concatenate, Subtract
 from .recurrent import GRU, LSTM, SimpleRNN
+from .wrappers import Bidirectional, TimeDistributed
 
 
 def serialize(layer) -> dict:
@@ -51,4 +53,7 @@ __all__ = [
     "Variable",
     "deserialize",
     "serialize",
+    "Bidirectional",
+    "Masking",
+    "TimeDistributed",
 ]

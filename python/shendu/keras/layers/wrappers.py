@@ -106,8 +106,12 @@ class Bidirectional(Layer):
         self.merge_mode = merge_mode
         self.return_sequences = self.forward_layer.return_sequences
         self.return_state = self.forward_layer.return_state
-        # Its weights are its layers' (forward first), as Keras orders them.
+        # Its weights are its layers' (forward first), as Keras orders them and saves them.
         self._sublayers = [self.forward_layer, self.backward_layer]
+        self._saved_sublayers = [
+            ("forward_layer", self.forward_layer),
+            ("backward_layer", self.backward_layer),
+        ]
 
     def build(self, input_shape):
         self.forward_layer._maybe_build(input_shape)
@@ -237,6 +241,7 @@ class TimeDistributed(Layer):
         super().__init__(**kwargs)
         self.layer = layer
         self._sublayers = [layer]
+        self._saved_sublayers = [("layer", layer)]
 
     @staticmethod
     def _child_shape(input_shape):

@@ -30,6 +30,7 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
                 "target": {"vs": "torch", "speedup": 1.0},
             },
             _lstm(2, 5, 4, 3, False, 1.0),
+            _lstm(2, 5, 4, 3, False, 1.0, "bilstm"),
             {
                 "id": "mlp_step 2-5-1 b32",
                 "family": "mlp_step",
@@ -58,6 +59,8 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
         }
     )
     work += [_lstm(32, 40, 64, 64, True, 2.0), _lstm(32, 40, 64, 32, False, 2.0)]
+    # examples/imdb_bidirectional_lstm.py's first Bidirectional layer.
+    work.append(_lstm(32, 80, 64, 32, True, 2.0, "bilstm"))
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
     )
@@ -93,11 +96,11 @@ def _conv(n, h, w, c, f, speedup):
     }
 
 
-def _lstm(n, t, i, u, return_sequences, speedup):
+def _lstm(n, t, i, u, return_sequences, speedup, family="lstm"):
     tail = " seq" if return_sequences else " last"
     return {
-        "id": f"lstm N{n} T{t} {i}->{u}{tail} fwd+bwd",
-        "family": "lstm",
+        "id": f"{family} N{n} T{t} {i}->{u}{tail} fwd+bwd",
+        "family": family,
         "n": n,
         "t": t,
         "i": i,

@@ -197,7 +197,9 @@ F* at(const Rows<F>& rows, int64_t n) {
   return rows.p ? rows.p + n * rows.ld : nullptr;
 }
 
-bool masked(const Rows<const float>& mask, int64_t n) { return mask.p && mask.p[n * mask.ld] == 0.0f; }
+bool masked(const Rows<const float>& mask, int64_t n) {
+  return mask.p && mask.p[n * mask.ld] == 0.0f;
+}
 
 // A masked row keeps the previous step's states (see rnn.h); its gates are left as they are
 // (the backward never reads them). SimpleRNN's h row is its gate row: the copy is the carry.

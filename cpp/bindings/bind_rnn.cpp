@@ -48,6 +48,16 @@ std::optional<FloatArray> check_state(py::handle obj, const char* name, const Rn
   return a;
 }
 
+// The (N, T) step mask or None: a step whose entry is 0 keeps the previous states.
+std::optional<FloatArray> check_mask(py::handle obj, const RnnShape& s) {
+  auto m = as_float32_or_none(obj, "mask", 2);
+  if (m)
+    require_shape(m->shape(0) == s.N && m->shape(1) == s.T, "mask", *m, [&] {
+      return shape_str(Shape{s.N, s.T}) + " = (batch, steps)";
+    });
+  return m;
+}
+
 const float* data_or_null(const std::optional<FloatArray>& a) { return a ? a->data() : nullptr; }
 
 // The cache a forward returns: (gates (N, T, G*U), aux (N, T, U), hs) when the cell has aux,
@@ -123,12 +133,13 @@ std::optional<FloatArray> check_bias(RnnCell cell, py::handle obj, const RnnShap
 
 // Returns (hs, h_T, c_T (LSTM only), cache).
 py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recurrent,
-                  py::handle bias, py::handle h0_obj, py::handle c0_obj) {
+                  py::handle bias, py::handle h0_obj, py::handle c0_obj, py::handle mask_obj) {
   Inputs in = check_inputs(cell, x, kernel, recurrent);
   const RnnShape& s = in.shape;
   auto b = check_bias(cell, bias, s);
   auto h0 = check_state(h0_obj, "h0", s);
   auto c0 = check_state(c0_obj, "c0", s);
+  auto mask = check_mask(mask_obj, s);
   Cache cache = new_cache(cell, s);
   FloatArray h_T = new_float32({s.N, s.U});
   const bool lstm = cell == RnnCell::Lstm;
@@ -148,7 +159,8 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
                       h_T.mutable_data(),
                       lstm ? c_T.mutable_data() : nullptr,
                       rnn_has_aux(cell) ? cache.gates.mutable_data() : nullptr,
-                      rnn_has_aux(cell) ? cache.aux.mutable_data() : nullptr};
+                      rnn_has_aux(cell) ? cache.aux.mutable_data() : nullptr,
+                      data_or_null(mask)};
   {
     py::gil_scoped_release release;
     rnn_forward(cell, s, args);
@@ -160,7 +172,7 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
 // Returns (dx, dkernel, drecurrent_kernel, dbias, dh0, dc0 (LSTM only)).
 py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::handle dc_T_obj,
                    py::handle x, py::handle kernel, py::handle recurrent, py::handle cache_obj,
-                   py::handle h0_obj, py::handle c0_obj) {
+                   py::handle h0_obj, py::handle c0_obj, py::handle mask_obj) {
   Inputs in = check_inputs(cell, x, kernel, recurrent);
   const RnnShape& s = in.shape;
   FloatArray dhs = as_float32(dhs_obj, "dhs", 3);
@@ -172,6 +184,7 @@ py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::ha
   Cache cache = check_cache(cell, cache_obj, s);
   auto h0 = check_state(h0_obj, "h0", s);
   auto c0 = check_state(c0_obj, "c0", s);
+  auto mask = check_mask(mask_obj, s);
   const int64_t GU = rnn_gate_count(cell) * s.U;
   const bool lstm = cell == RnnCell::Lstm, gru = cell == RnnCell::Gru;
   FloatArray dx = new_float32({s.N, s.T, s.I});
@@ -196,7 +209,8 @@ py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::ha
                        drecurrent.mutable_data(),
                        dbias.mutable_data(),
                        dh0.mutable_data(),
-                       lstm ? dc0.mutable_data() : nullptr};
+                       lstm ? dc0.mutable_data() : nullptr,
+                       data_or_null(mask)};
   {
     py::gil_scoped_release release;
     rnn_backward(cell, s, args);
@@ -210,35 +224,34 @@ py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::ha
 void bind_rnn(py::module_& m) {
   const auto none = py::none();
   m.def("lstm",
-        [](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0, py::handle c0) {
-          return forward(RnnCell::Lstm, x, k, r, b, h0, c0);
-        },
+        [](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0, py::handle c0,
+           py::handle mask) { return forward(RnnCell::Lstm, x, k, r, b, h0, c0, mask); },
         py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-        py::arg("h0") = none, py::arg("c0") = none);
+        py::arg("h0") = none, py::arg("c0") = none, py::arg("mask") = none);
   m.def("lstm_backward",
         [](py::handle dhs, py::handle dh_T, py::handle dc_T, py::handle x, py::handle k,
-           py::handle r, py::handle cache, py::handle h0, py::handle c0) {
-          return backward(RnnCell::Lstm, dhs, dh_T, dc_T, x, k, r, cache, h0, c0);
+           py::handle r, py::handle cache, py::handle h0, py::handle c0, py::handle mask) {
+          return backward(RnnCell::Lstm, dhs, dh_T, dc_T, x, k, r, cache, h0, c0, mask);
         },
         py::arg("dhs"), py::arg("dh_T"), py::arg("dc_T"), py::arg("x"), py::arg("kernel"),
         py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
-        py::arg("c0") = none);
+        py::arg("c0") = none, py::arg("mask") = none);
   // GRU and SimpleRNN share their signatures.
   for (RnnCell cell : {RnnCell::Gru, RnnCell::Simple}) {
     const std::string name = cell_name(cell);
     m.def(name.c_str(),
-          [cell](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0) {
-            return forward(cell, x, k, r, b, h0, py::none());
-          },
+          [cell](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0,
+                 py::handle mask) { return forward(cell, x, k, r, b, h0, py::none(), mask); },
           py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-          py::arg("h0") = none);
+          py::arg("h0") = none, py::arg("mask") = none);
     m.def((name + "_backward").c_str(),
           [cell](py::handle dhs, py::handle dh_T, py::handle x, py::handle k, py::handle r,
-                 py::handle cache, py::handle h0) {
-            return backward(cell, dhs, dh_T, py::none(), x, k, r, cache, h0, py::none());
+                 py::handle cache, py::handle h0, py::handle mask) {
+            return backward(cell, dhs, dh_T, py::none(), x, k, r, cache, h0, py::none(), mask);
           },
           py::arg("dhs"), py::arg("dh_T"), py::arg("x"), py::arg("kernel"),
-          py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none);
+          py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
+          py::arg("mask") = none);
   }
 }
 

@@ -180,7 +180,8 @@ void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
                                   from(step_of(a.aux, T, U, t), n0),
                                   from(step_of(a.hs, T, U, t), n0),
                                   a.bias ? a.bias : zeros.data(),
-                                  a.bias_rec ? a.bias_rec : zeros.data()};
+                                  a.bias_rec ? a.bias_rec : zeros.data(),
+                                  from(step_of(a.mask, T, 1, t), n0)};
       kernel(step, 0, n1 - n0);
     }
     if (a.hs_copy) std::copy_n(a.hs + n0 * T * U, (n1 - n0) * T * U, a.hs_copy + n0 * T * U);
@@ -237,7 +238,8 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
                                    {a.dh0 + n0 * U, U},
                                    {a.dc0 ? a.dc0 + n0 * U : nullptr, U},
                                    from(step_of(dgx, T, GU, t), n0),
-                                   from(step_of(dgr, T, GU, t), n0)};
+                                   from(step_of(dgr, T, GU, t), n0),
+                                   from(step_of(a.mask, T, 1, t), n0)};
       kernel(step, 0, n1 - n0);
       sgemm(false, false, n1 - n0, U, GU, 1.0f, dgr + (n0 * T + t) * GU, T * GU, recurrent_t, U,
             1.0f, a.dh0 + n0 * U, U);

@@ -40,6 +40,7 @@ struct RnnForwardArgs {
   float* c_T;              // out (N, U), LSTM only
   float* gates;            // out (N, T, G*U) activated gates (cache); SimpleRNN: null (hs is used)
   float* aux;              // out (N, T, U) (cache) when rnn_has_aux, else null
+  const float* mask;       // (N, T) or null: a step whose entry is 0 is skipped (see below)
 };
 
 struct RnnBackwardArgs {
@@ -60,8 +61,13 @@ struct RnnBackwardArgs {
   float* dbias;            // out (G*U,); GRU: (2, G*U), input then recurrent bias
   float* dh0;              // out (N, U)
   float* dc0;              // out (N, U), LSTM only
+  const float* mask;       // the forward's mask, or null
 };
 
+// A masked step (mask 0) is skipped as Keras skips it: every state (h, and LSTM's c) keeps the
+// previous step's value, so hs at that step repeats the step before (h0 at the start). Its gates
+// are not computed, and in the backward it passes the state gradients through unchanged and adds
+// nothing to the weight or input gradients.
 void rnn_forward(RnnCell cell, const RnnShape& shape, const RnnForwardArgs& args);
 void rnn_backward(RnnCell cell, const RnnShape& shape, const RnnBackwardArgs& args);
 

@@ -5,6 +5,7 @@
 // Everything with code lives in an unnamed namespace: each including file gets its own copy,
 // compiled with its own ISA flags, and the linker can never swap one for another.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "common/vec_math.h"
@@ -27,12 +28,14 @@ struct ForwardStep {
   Rows<float> aux, h;
   const float* b;
   const float* br;
+  Rows<const float> mask;  // one float per row (null: no step is masked)
 };
 
 struct BackwardStep {
   int64_t U;
   Rows<const float> g, aux, aux_prev, h_prev, dh_out;
   Rows<float> dh, dc, dgx, dgr;
+  Rows<const float> mask;
 };
 
 using ForwardRows = void (*)(const ForwardStep& step, int64_t n0, int64_t n1);
@@ -76,7 +79,12 @@ namespace {
 // arithmetic).
 inline float sigmoid(float x) { return 1.0f / (1.0f + vec_math::exp(-x)); }
 
+// Each cell also names its kind and says whether its aux row is a state that a masked step
+// carries (LSTM's c) rather than a per-step cache (GRU's recurrent candidate term).
 struct LstmCell {
+  static constexpr RnnCell kCell = RnnCell::Lstm;
+  static constexpr bool kAuxIsState = true;
+
   static void forward(int64_t U, float* __restrict__ g, const float* __restrict__ r,
                       const float* __restrict__ b, const float* /*br*/, const float* /*h_prev*/,
                       const float* __restrict__ c_prev, float* __restrict__ c,
@@ -119,6 +127,9 @@ struct LstmCell {
 };
 
 struct GruCell {
+  static constexpr RnnCell kCell = RnnCell::Gru;
+  static constexpr bool kAuxIsState = false;
+
   // aux: the recurrent candidate term rh = (h_prev @ recurrent + br)_h, which r scales.
   static void forward(int64_t U, float* __restrict__ g, const float* __restrict__ r,
                       const float* __restrict__ b, const float* __restrict__ br,
@@ -159,6 +170,9 @@ struct GruCell {
 };
 
 struct SimpleCell {
+  static constexpr RnnCell kCell = RnnCell::Simple;
+  static constexpr bool kAuxIsState = false;
+
   // g is this step's row of hs itself (SimpleRNN's gate activation is h), so it is updated in
   // place and h is not written separately.
   static void forward(int64_t U, float* __restrict__ g, const float* __restrict__ r,
@@ -183,18 +197,52 @@ F* at(const Rows<F>& rows, int64_t n) {
   return rows.p ? rows.p + n * rows.ld : nullptr;
 }
 
+bool masked(const Rows<const float>& mask, int64_t n) {
+  return mask.p && mask.p[n * mask.ld] == 0.0f;
+}
+
+// A masked row keeps the previous step's states (see rnn.h); its gates are left as they are
+// (the backward never reads them). SimpleRNN's h row is its gate row: the copy is the carry.
+template <class Cell>
+void carry_states(const ForwardStep& s, int64_t n) {
+  std::copy_n(at(s.h_prev, n), s.U, at(s.h, n));
+  if constexpr (Cell::kAuxIsState) std::copy_n(at(s.aux_prev, n), s.U, at(s.aux, n));
+}
+
 template <class Cell>
 void forward_rows(const ForwardStep& s, int64_t n0, int64_t n1) {
-  for (int64_t n = n0; n < n1; ++n)
+  for (int64_t n = n0; n < n1; ++n) {
+    if (masked(s.mask, n)) {
+      carry_states<Cell>(s, n);
+      continue;
+    }
     Cell::forward(s.U, at(s.g, n), at(s.r, n), s.b, s.br, at(s.h_prev, n), at(s.aux_prev, n),
                   at(s.aux, n), at(s.h, n));
+  }
+}
+
+// A masked row's state gradients pass to the step before unchanged (dh gains the step's output
+// gradient, dc stays), and its gates get no gradient.
+template <class Cell>
+void pass_gradients(const BackwardStep& s, int64_t n) {
+  const int64_t GU = rnn_gate_count(Cell::kCell) * s.U;
+  float* const dh = at(s.dh, n);
+  const float* const dh_out = at(s.dh_out, n);
+  for (int64_t u = 0; u < s.U; ++u) dh[u] += dh_out[u];
+  std::fill_n(at(s.dgx, n), GU, 0.0f);
+  if constexpr (split_recurrent_grad(Cell::kCell)) std::fill_n(at(s.dgr, n), GU, 0.0f);
 }
 
 template <class Cell>
 void backward_rows(const BackwardStep& s, int64_t n0, int64_t n1) {
-  for (int64_t n = n0; n < n1; ++n)
+  for (int64_t n = n0; n < n1; ++n) {
+    if (masked(s.mask, n)) {
+      pass_gradients<Cell>(s, n);
+      continue;
+    }
     Cell::backward(s.U, at(s.g, n), at(s.aux, n), at(s.aux_prev, n), at(s.h_prev, n),
                    at(s.dh_out, n), at(s.dh, n), at(s.dc, n), at(s.dgx, n), at(s.dgr, n));
+  }
 }
 
 // In RnnCell order.

@@ -690,6 +690,17 @@ def _state(h, name: str, n: int, units: int):
     return h
 
 
+def _step_keep(mask, n: int, t: int):
+    """The (N, T) step mask as (T, N, 1) booleans, True where the step runs; None for None.
+    A masked step is composed around the step kernels with where(): its states keep their
+    previous values, and its state gradients pass through while its gates get none."""
+    if mask is None:
+        return None
+    mask = _float32(mask, "mask", 2)
+    _require_shape(mask.shape == (n, t), "mask", mask, f"{(n, t)} = (batch, steps)")
+    return (mask.T != 0)[:, :, None]
+
+
 def _input_projection(x_tm, kernel, bias):
     """x_t @ kernel + bias for every step at once: (T, N, G * U)."""
     t, n, i = x_tm.shape
@@ -730,9 +741,10 @@ def _backward_args(dhs, dh_t, x, kernel, recurrent_kernel, gates: int):
     return x, kernel, recurrent_kernel, units, _time_major(dhs), _state(dh_t, "dh_T", n, units)
 
 
-def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
+def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 4)
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     bias = _float32_or_none(bias, "bias", 1)
     if bias is not None:
         _require_shape(bias.shape == (4 * units,), "bias", bias, f"({4 * units},)")
@@ -758,21 +770,27 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
             units,
             s,
         )
+        if keep is not None:
+            hs[step + 1] = cp.where(keep[step], hs[step + 1], hs[step])
+            cs[step + 1] = cp.where(keep[step], cs[step + 1], cs[step])
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), cs[t].copy(), (hs, cs, gates)
 
 
-def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
+def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None, mask=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 4
     )
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     dc = _state(dc_T, "dc_T", n, units).copy()  # updated in place, step by step
     dh_rec = dh_rec.copy()
     hs, cs, gates = _cache(cache, "lstm", [(t + 1, n, units), (t + 1, n, units), (t, n, 4 * units)])
     cp, s = _cp(), _stream()
     dz = cp.empty((t, n, 4 * units), dtype=cp.float32)
     for step in reversed(range(t)):
+        if keep is not None:
+            dh_pass, dc_pass = dh_rec + dhs_tm[step], dc.copy()
         _k.lstm_step_backward(
             _ptr(dhs_tm[step]),
             _ptr(dh_rec),
@@ -785,14 +803,20 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
             units,
             s,
         )
+        if keep is not None:
+            dz[step] = cp.where(keep[step], dz[step], 0.0)
+            dc[...] = cp.where(keep[step], dc, dc_pass)
         _gemm(dz[step], recurrent_kernel, False, True, n, units, 4 * units, out=dh_rec)
+        if keep is not None:
+            dh_rec[...] = cp.where(keep[step], dh_rec, dh_pass)
     dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
     return dx, dkernel, drec, _bias_grad(dz, 4 * units), dh_rec, dc
 
 
-def gru(x, kernel, recurrent_kernel, bias, h0=None):
+def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 3)
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     bias = _float32_or_none(bias, "bias", 2)
     if bias is not None:
         _require_shape(bias.shape == (2, 3 * units), "bias", bias, f"{(2, 3 * units)}")
@@ -816,15 +840,18 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None):
             units,
             s,
         )
+        if keep is not None:
+            hs[step + 1] = cp.where(keep[step], hs[step + 1], hs[step])
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), (hs, gates)
 
 
-def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 3
     )
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     dh_direct = dh_direct.copy()  # dh * z of the step after, updated in place
     hs, gates = _cache(cache, "gru", [(t + 1, n, units), (t, n, 4 * units)])
     cp, s = _cp(), _stream()
@@ -832,6 +859,8 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     dxw = cp.empty((t, n, 3 * units), dtype=cp.float32)
     dhu = cp.empty((t, n, 3 * units), dtype=cp.float32)
     for step in reversed(range(t)):
+        if keep is not None:
+            dh_pass = dh_direct + dh_rec + dhs_tm[step]
         _k.gru_step_backward(
             _ptr(dhs_tm[step]),
             _ptr(dh_direct),
@@ -844,15 +873,20 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
             units,
             s,
         )
+        if keep is not None:  # a masked row's dhu is zero, so is its dh_rec after the GEMM
+            dxw[step] = cp.where(keep[step], dxw[step], 0.0)
+            dhu[step] = cp.where(keep[step], dhu[step], 0.0)
+            dh_direct[...] = cp.where(keep[step], dh_direct, dh_pass)
         _gemm(dhu[step], recurrent_kernel, False, True, n, units, 3 * units, out=dh_rec)
     dx, dkernel, drec = _sequence_grads(dxw, _time_major(x), kernel, hs[:t], dhu, recurrent_kernel)
     dbias = cp.stack([_bias_grad(dxw, 3 * units), _bias_grad(dhu, 3 * units)])
     return dx, dkernel, drec, dbias, dh_direct + dh_rec
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 1)
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     bias = _float32_or_none(bias, "bias", 1)
     if bias is not None:
         _require_shape(bias.shape == (units,), "bias", bias, f"({units},)")
@@ -864,24 +898,33 @@ def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
     for step in range(t):
         _gemm(hs[step], recurrent_kernel, False, False, n, units, units, out=hu)
         _k.rnn_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step + 1]), n, units, s)
+        if keep is not None:
+            hs[step + 1] = cp.where(keep[step], hs[step + 1], hs[step])
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), (hs,)
 
 
-def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 1
     )
     n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
     dh_rec = dh_rec.copy()
     (hs,) = _cache(cache, "simple_rnn", [(t + 1, n, units)])
     cp, s = _cp(), _stream()
     dz = cp.empty((t, n, units), dtype=cp.float32)
     for step in reversed(range(t)):
+        if keep is not None:
+            dh_pass = dh_rec + dhs_tm[step]
         _k.rnn_step_backward(
             _ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]), n, units, s
         )
+        if keep is not None:
+            dz[step] = cp.where(keep[step], dz[step], 0.0)
         _gemm(dz[step], recurrent_kernel, False, True, n, units, units, out=dh_rec)
+        if keep is not None:
+            dh_rec[...] = cp.where(keep[step], dh_rec, dh_pass)
     dx, dkernel, drec = _sequence_grads(dz, _time_major(x), kernel, hs[:t], dz, recurrent_kernel)
     return dx, dkernel, drec, _bias_grad(dz, units), dh_rec
 

@@ -392,7 +392,15 @@ def _rnn_start(x, kernel, recurrent_kernel, h0):
     return x, kernel, recurrent_kernel, units, h
 
 
-def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
+def _keep(mask, t, like):
+    """Step t's mask as an (N, 1) column of 0/1 in like's dtype: 0 where the step is skipped
+    (every state keeps its previous value; see ops.lstm)."""
+    if mask is None:
+        return np.ones((like.shape[0], 1), like.dtype)
+    return (np.asarray(mask)[:, t, None] != 0).astype(like.dtype)
+
+
+def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
     c = np.zeros_like(h) if c0 is None else _float(c0)
     xw = x @ kernel + (0 if bias is None else _float(bias))
@@ -403,13 +411,15 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None):
         i, f, g, o = np.split(z, 4, axis=1)
         i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
         steps.append((h, c, i, f, g, o))
-        c = f * c + i * g
-        h = o * np.tanh(c)
+        keep = _keep(mask, t, h)
+        c_new = f * c + i * g
+        h = keep * (o * np.tanh(c_new)) + (1 - keep) * h
+        c = keep * c_new + (1 - keep) * c
         hs[:, t] = h
     return hs, h, c, steps
 
 
-def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None):
+def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None, mask=None):
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
@@ -427,14 +437,15 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
     dbias = np.zeros(4 * units, dhs.dtype)
     for t in reversed(range(x.shape[1])):
         h_prev, c_prev, i, f, g, o = cache[t]
+        keep = _keep(mask, t, dh)
         tc = np.tanh(f * c_prev + i * g)
         dh = dh + dhs[:, t]
-        dc = dc + dh * o * (1 - tc**2)
-        dz = np.concatenate(
+        dc_step = dc + dh * o * (1 - tc**2)
+        dz = keep * np.concatenate(
             [
-                dc * g * i * (1 - i),
-                dc * c_prev * f * (1 - f),
-                dc * i * (1 - g**2),
+                dc_step * g * i * (1 - i),
+                dc_step * c_prev * f * (1 - f),
+                dc_step * i * (1 - g**2),
                 dh * tc * o * (1 - o),
             ],
             axis=1,
@@ -443,12 +454,12 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
         drecurrent += h_prev.T @ dz
         dbias += dz.sum(axis=0)
         dx[:, t] = dz @ kernel.T
-        dh = dz @ recurrent_kernel.T
-        dc = dc * f
+        dh = dz @ recurrent_kernel.T + (1 - keep) * dh
+        dc = keep * dc_step * f + (1 - keep) * dc
     return dx, dkernel, drecurrent, dbias, dh, dc
 
 
-def gru(x, kernel, recurrent_kernel, bias, h0=None):
+def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
     bias = np.zeros((2, 3 * units), h.dtype) if bias is None else _float(bias)
     xw = x @ kernel + bias[0]
@@ -460,12 +471,13 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None):
         z, r = _sigmoid(xz + rz), _sigmoid(xr + rr)
         hh = np.tanh(xh + r * rh)
         steps.append((h, z, r, hh, rh))
-        h = z * h + (1 - z) * hh
+        keep = _keep(mask, t, h)
+        h = keep * (z * h + (1 - z) * hh) + (1 - keep) * h
         hs[:, t] = h
     return hs, h, steps
 
 
-def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
@@ -482,9 +494,10 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     dbias = np.zeros((2, 3 * units), dhs.dtype)
     for t in reversed(range(x.shape[1])):
         h_prev, z, r, hh, rh = cache[t]
+        keep = _keep(mask, t, dh)
         dh = dh + dhs[:, t]
-        dz = dh * (h_prev - hh) * z * (1 - z)
-        dhh = dh * (1 - z) * (1 - hh**2)
+        dz = keep * dh * (h_prev - hh) * z * (1 - z)
+        dhh = keep * dh * (1 - z) * (1 - hh**2)
         dr = dhh * rh * r * (1 - r)
         dx_gates = np.concatenate([dz, dr, dhh], axis=1)  # w.r.t. x @ kernel + bias[0]
         drec_gates = np.concatenate([dz, dr, dhh * r], axis=1)  # w.r.t. h @ recurrent + bias[1]
@@ -493,30 +506,32 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
         dbias[0] += dx_gates.sum(axis=0)
         dbias[1] += drec_gates.sum(axis=0)
         dx[:, t] = dx_gates @ kernel.T
-        dh = dh * z + drec_gates @ recurrent_kernel.T
+        dh = dh * (keep * z + 1 - keep) + drec_gates @ recurrent_kernel.T
     return dx, dkernel, drecurrent, dbias, dh
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None):
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
     xw = x @ kernel + (0 if bias is None else _float(bias))
     hs = np.zeros(x.shape[:2] + (units,), h.dtype)
-    steps = []
+    steps, acts = [], np.zeros_like(hs)
     for t in range(x.shape[1]):
         steps.append(h)
-        h = np.tanh(xw[:, t] + h @ recurrent_kernel)
+        acts[:, t] = np.tanh(xw[:, t] + h @ recurrent_kernel)
+        keep = _keep(mask, t, h)
+        h = keep * acts[:, t] + (1 - keep) * h
         hs[:, t] = h
-    return hs, h, (steps, hs)
+    return hs, h, (steps, acts)
 
 
-def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
+def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
         _float(kernel),
         _float(recurrent_kernel),
     )
-    h_prevs, hs = cache
+    h_prevs, acts = cache
     dh = np.zeros((dhs.shape[0], dhs.shape[2]), dhs.dtype) if dh_T is None else _float(dh_T)
     dx = np.zeros(x.shape, dhs.dtype)
     dkernel, drecurrent = (
@@ -525,12 +540,14 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None):
     )
     dbias = np.zeros(dhs.shape[2], dhs.dtype)
     for t in reversed(range(x.shape[1])):
-        dz = (dh + dhs[:, t]) * (1 - hs[:, t] ** 2)
+        keep = _keep(mask, t, dh)
+        dh = dh + dhs[:, t]
+        dz = keep * dh * (1 - acts[:, t] ** 2)
         dkernel += x[:, t].T @ dz
         drecurrent += h_prevs[t].T @ dz
         dbias += dz.sum(axis=0)
         dx[:, t] = dz @ kernel.T
-        dh = dz @ recurrent_kernel.T
+        dh = dz @ recurrent_kernel.T + (1 - keep) * dh
     return dx, dkernel, drecurrent, dbias, dh
 
 

@@ -61,6 +61,21 @@ def _rnn(k):
     )
 
 
+def _rnn_wrappers(k):
+    # A Sequential: Keras records a functional model's mask computation as extra op nodes
+    # (NotEqual) in its config.json.
+    return k.Sequential(
+        [
+            k.Input(shape=(6,), dtype="int32"),
+            k.layers.Embedding(9, 3, mask_zero=True),
+            k.layers.Bidirectional(k.layers.LSTM(4, return_sequences=True), merge_mode="sum"),
+            k.layers.TimeDistributed(k.layers.Dense(3, activation="tanh")),
+            k.layers.Bidirectional(k.layers.GRU(2)),
+            k.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
 def _functional(k):
     a = k.Input(shape=(4,), name="a")
     b = k.Input(shape=(3,), name="b")
@@ -100,6 +115,15 @@ CASES = {
         build=_rnn,
         x=lambda rng: rng.integers(0, 7, (3, 5)).astype(np.int32),
         compile=dict(optimizer="sgd", loss="binary_crossentropy"),
+        y=lambda rng: rng.integers(0, 2, (3, 1)).astype(np.float32),
+    ),
+    "rnn_wrappers": dict(
+        build=_rnn_wrappers,
+        # Padded at the end, the way mask_zero=True expects.
+        x=lambda rng: (
+            rng.integers(1, 9, (3, 6)).astype(np.int32) * (np.arange(6) < [[6], [4], [2]])
+        ),
+        compile=dict(optimizer="adam", loss="binary_crossentropy"),
         y=lambda rng: rng.integers(0, 2, (3, 1)).astype(np.float32),
     ),
     "functional": dict(

@@ -396,6 +396,46 @@ def torch_lstm(torch, w, device="cpu"):
     return step
 
 
+def shendu_bilstm(shendu, w):
+    """keras.layers.Bidirectional(LSTM(u)) forward and backward, through the layer (two fused
+    LSTM kernel calls each way, the backward one over the reversed steps)."""
+    import numpy as np
+
+    n, t, i, u = w["n"], w["t"], w["i"], w["u"]
+    layers = shendu.keras.layers
+    layer = layers.Bidirectional(layers.LSTM(u, return_sequences=w["return_sequences"]))
+    layer.build((None, t, i))
+    x = _rand(np, (n, t, i))
+    dy = _rand(np, (n, t, 2 * u) if w["return_sequences"] else (n, 2 * u), 3)
+
+    def step():
+        _, ctx = layer.forward(x, training=True)
+        layer.backward(ctx, dy)
+
+    return step
+
+
+def torch_bilstm(torch, w):
+    import numpy as np
+
+    n, t, i, u = w["n"], w["t"], w["i"], w["u"]
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(i, u, batch_first=True, bidirectional=True)
+    x = torch.from_numpy(_rand(np, (n, t, i))).requires_grad_(True)
+    params = list(lstm.parameters())
+    seq = w["return_sequences"]
+    dy = torch.from_numpy(_rand(np, (n, t, 2 * u) if seq else (2, n, u), 3))
+
+    def step():
+        x.grad = None
+        for p in params:
+            p.grad = None
+        out, (h, _) = lstm(x)
+        (out if seq else h).backward(dy)
+
+    return step
+
+
 def _xor_batch(np, batch):
     x = np.random.default_rng(0).uniform(size=(batch, 2)).astype(np.float32)
     y = np.round(np.random.default_rng(1).uniform(size=(batch, 1))).astype(np.float32)
@@ -444,6 +484,8 @@ BUILDERS = {
     ("torch", "batch_norm"): torch_batch_norm,
     ("shendu", "layer_norm"): shendu_layer_norm,
     ("torch", "layer_norm"): torch_layer_norm,
+    ("shendu", "bilstm"): shendu_bilstm,
+    ("torch", "bilstm"): torch_bilstm,
     ("shendu", "mlp_step"): shendu_mlp_step,
     ("torch", "mlp_step"): torch_mlp_step,
     ("shendu", "conv1d"): shendu_conv1d,

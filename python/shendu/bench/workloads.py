@@ -34,6 +34,7 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
             _norm("batch_norm", [2, 4, 4, 8]),
             _norm("layer_norm", [8, 16]),
             *_conv_variants(2, 6, 4),
+            _lstm(2, 5, 4, 3, False, 1.0, "bilstm"),
             {
                 "id": "mlp_step 2-5-1 b32",
                 "family": "mlp_step",
@@ -67,6 +68,8 @@ def kernel_workloads(tiny: bool = False) -> list[dict]:
     # BatchNormalization after the example CNN's first conv; LayerNormalization over a
     # transformer-sized feature axis.
     work += [_norm("batch_norm", [32, 26, 26, 32]), _norm("layer_norm", [2048, 256])]
+    # examples/imdb_bidirectional_lstm.py's first Bidirectional layer.
+    work.append(_lstm(32, 80, 64, 32, True, 2.0, "bilstm"))
     work.append(
         {"id": "mlp_step 2-5-1 b32", "family": "mlp_step", "batch": 32, "target": {"max_us": 10.0}}
     )
@@ -103,11 +106,11 @@ def _conv(n, h, w, c, f, speedup):
     }
 
 
-def _lstm(n, t, i, u, return_sequences, speedup):
+def _lstm(n, t, i, u, return_sequences, speedup, family="lstm"):
     tail = " seq" if return_sequences else " last"
     return {
-        "id": f"lstm N{n} T{t} {i}->{u}{tail} fwd+bwd",
-        "family": "lstm",
+        "id": f"{family} N{n} T{t} {i}->{u}{tail} fwd+bwd",
+        "family": family,
         "n": n,
         "t": t,
         "i": i,

@@ -291,9 +291,13 @@ def _walk(layers, prefix):
         used[base] = used.get(base, -1) + 1
         entry = prefix + (base if used[base] == 0 else f"{base}_{used[base]}")
         inner = getattr(layer, "layers", None)
-        yield entry, layer, inner is not None
+        # Wrappers (Bidirectional, TimeDistributed) keep their layers under attribute names.
+        wrapped = getattr(layer, "_saved_sublayers", ())
+        yield entry, layer, inner is not None or bool(wrapped)
         if inner is not None:
             yield from _walk(inner, entry + "/layers/")
+        for attribute, sublayer in wrapped:
+            yield f"{entry}/{attribute}", sublayer, False
 
 
 def _vars_path(entry, layer):

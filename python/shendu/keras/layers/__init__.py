@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from .. import registry, serialization
 from .activation_layers import ELU, LeakyReLU, PReLU, ReLU
+from .conv1d import Conv1D
+from .conv_transpose import Conv2DTranspose
 from .convolutional import AveragePooling2D, AvgPool2D, Conv2D, MaxPool2D, MaxPooling2D
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, Reshape, Softmax
+from .depthwise import DepthwiseConv2D, SeparableConv2D
 from .embedding import Embedding
 from .layer import Layer, Variable
+from .masking import Masking
 from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .noise import (
     ActivityRegularization,
@@ -44,10 +48,7 @@ from .reshaping import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
-
-from .conv1d import Conv1D  # isort: skip
-from .conv_transpose import Conv2DTranspose  # isort: skip
-from .depthwise import DepthwiseConv2D, SeparableConv2D  # isort: skip
+from .wrappers import Bidirectional, TimeDistributed
 
 
 def serialize(layer) -> dict:
@@ -98,6 +99,9 @@ __all__ = [
     "DepthwiseConv2D",
     "SeparableConv2D",
     "serialize",
+    "Bidirectional",
+    "Masking",
+    "TimeDistributed",
 ]
 __all__ += [
     "ELU",

@@ -146,6 +146,8 @@ class Dense(_Activated):
     Input shape: ``(batch, ..., input_dim)``. Output shape: ``(batch, ..., units)``.
     """
 
+    supports_masking = True
+
     def __init__(
         self,
         units,
@@ -235,6 +237,8 @@ class Activation(Layer):
     Input shape: any. Output shape: the input's.
     """
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -322,6 +326,8 @@ class Dropout(Layer):
 
     Input shape: any. Output shape: the input's.
     """
+
+    supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

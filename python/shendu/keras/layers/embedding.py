@@ -19,6 +19,9 @@ class Embedding(Layer):
         output_dim: the size of each vector.
         embeddings_initializer: initializer of the table (Keras's "uniform": +-0.05).
         embeddings_regularizer: a penalty on the table, or None.
+        mask_zero: id 0 is padding: the layer's output mask (``compute_mask``) is False where
+            the id is 0, so masking layers downstream (LSTM, GRU, SimpleRNN, Bidirectional)
+            skip those steps. Id 0 still has a row of the table.
         input_length: TF-Keras's way to give the sequence length.
 
     Input shape: ``(batch, ...)`` of integer ids. Output shape: ``(batch, ..., output_dim)``.
@@ -41,11 +44,7 @@ class Embedding(Layer):
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         arguments.refuse("Embedding", embeddings_constraint=embeddings_constraint)
-        if mask_zero:
-            raise ValueError(
-                "Embedding: mask_zero=True is not supported by shendu (no layer here "
-                "consumes masks); pad with zeros and leave mask_zero=False."
-            )
+        self.mask_zero = bool(mask_zero)
         self.input_dim = arguments.positive_int("input_dim", input_dim)
         self.output_dim = arguments.positive_int("output_dim", output_dim)
         # Keras's "uniform" for embeddings is RandomUniform(-0.05, 0.05).
@@ -74,6 +73,11 @@ class Embedding(Layer):
         # keeps each lookup's row, for the optimizers' per-lookup second moments.
         return None, [RowGradient(dy, ids, self.input_dim)]
 
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
@@ -84,5 +88,5 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
-            "mask_zero": False,
+            "mask_zero": self.mask_zero,
         }

@@ -8,10 +8,17 @@ Python call per layer:
 
 ``__call__`` is the Keras entry point: on KerasTensors it records a graph node (functional API),
 on arrays it runs ``forward`` in inference mode and returns a ``Tensor``.
+
+Masks (Keras's protocol, for padded sequences): a layer that makes or passes on a mask says so in
+``compute_mask(inputs, mask)``, which returns the mask of its outputs (by default the input mask
+when ``supports_masking``, else None); a layer that uses one takes ``mask=`` in ``forward``, and
+keeps in its ctx what its backward needs. Masks are (batch, steps) booleans; the graph runner
+hands them along beside the values.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -117,9 +124,16 @@ class Layer:
     # Whether the class computes with call() (users' subclasses) rather than forward/backward.
     _defines_call = False
 
+    # Keras's masking protocol (see the module docstring): whether compute_mask passes the input
+    # mask on, and whether forward takes mask= (set per class from forward's signature).
+    supports_masking = False
+    _takes_mask = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         registry.register_builtin("layers", cls)
+        if "forward" in cls.__dict__:
+            cls._takes_mask = "mask" in inspect.signature(cls.forward).parameters
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             # It computes with call(), even below a base that runs a graph (keras.Model): the
             # graph's forward/backward give way to the call-based ones.
@@ -306,6 +320,22 @@ class Layer:
             return taped.backward_by_call(self, ctx, doutputs)
         raise NotImplementedError(f"{type(self).__name__} defines neither call nor forward")
 
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's outputs for inputs with this mask: the input mask itself
+        when the layer supports masking (it keeps the steps as they are), else None."""
+        return mask if self.supports_masking else None
+
+    def _makes_mask(self) -> bool:
+        """Whether compute_mask may give a mask when the inputs have none (a layer that
+        overrides it: Embedding(mask_zero=True), Masking)."""
+        return type(self).compute_mask is not Layer.compute_mask
+
+    def _forward_masked(self, inputs, training, mask):
+        """forward, given mask= when the layer takes one (and the mask is not None)."""
+        if mask is not None and self._takes_mask:
+            return self.forward(inputs, training, mask=mask)
+        return self.forward(inputs, training)
+
     def output_activation(self):
         """The softmax/sigmoid this layer ends with, if a cross-entropy loss may take its logits."""
         return None
@@ -314,9 +344,11 @@ class Layer:
         """forward without the final activation named by output_activation()."""
         raise NotImplementedError
 
-    def __call__(self, inputs, training=None, **kwargs):
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
         if kwargs:
             raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
+        if mask is None and not isinstance(inputs, (list, tuple)):
+            mask = getattr(inputs, "_keras_mask", None)  # an eager tensor's, as Keras keeps it
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_symbolic(inputs)
         if self._defines_call:  # run as Python: a tape records the operations inside
@@ -327,8 +359,14 @@ class Layer:
         self._maybe_build(_map_shapes(lambda a: (None,) + a.shape[1:], arrays))
         for w in self.weights:
             w._place()
-        outputs, ctx = self.forward(_map_shapes(_device.to_device, arrays), training=bool(training))
+        device_arrays = _map_shapes(_device.to_device, arrays)
+        outputs, ctx = self._forward_masked(device_arrays, bool(training), mask)
         outputs = eager(_map_shapes(_device.to_host, outputs))
+        if mask is not None or self._makes_mask():
+            out_mask = self.compute_mask(device_arrays, mask)
+            for out, m in zip(_flatten(outputs), _flatten(out_mask)):
+                if m is not None:
+                    out._keras_mask = _device.to_host(m)
         if _tape._active:
             taped.record_call(self, inputs, outputs, ctx)
         return outputs

@@ -18,6 +18,7 @@ class _RNN(Layer):
     # Keras keeps a recurrent layer's weights in its cell: weight files hold them under
     # layers/<entry>/cell/vars.
     _weights_group = "cell/vars"
+    supports_masking = True
 
     def __init__(
         self,
@@ -43,6 +44,7 @@ class _RNN(Layer):
         stateful=False,
         unroll=False,
         seed=None,
+        zero_output_for_mask=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,6 +80,7 @@ class _RNN(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.unroll = bool(unroll)  # no effect: the kernels loop over time either way
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.seed = seed
         self._rng = None if seed is None else np.random.default_rng(seed)
 
@@ -116,63 +119,97 @@ class _RNN(Layer):
         xp = _device.array_module(like)
         return ops.dropout(xp.ones(shape, np.float32), rate, seed)[1]
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, mask=None):
         if x.ndim != 3:
             raise ValueError(
                 f"{self.name}: expected input of shape (batch, timesteps, features), got {x.shape}"
             )
+        steps = None  # the (N, T) step mask, as float32 (see ops.lstm)
+        if mask is not None:
+            steps = _device.array_module(x).ascontiguousarray(mask, dtype=np.float32)
+            if steps.shape != x.shape[:2]:
+                raise ValueError(
+                    f"{self.name}: expected a mask of shape {x.shape[:2]} (batch, timesteps), "
+                    f"got {steps.shape}"
+                )
         if self.go_backwards:
             x = x[:, ::-1]
-        mask = None
+            steps = None if steps is None else steps[:, ::-1]
+        drop = None
         if training and self.dropout > 0:  # one mask per sequence, the same at every step
-            mask = self._mask((x.shape[0], 1, x.shape[2]), self.dropout, x)
-            x = x * mask
+            drop = self._mask((x.shape[0], 1, x.shape[2]), self.dropout, x)
+            x = x * drop
         bias = None if self.bias is None else self.bias.value
         stepwise = training and self.recurrent_dropout > 0
         if stepwise:
-            hs, states, cache = self._run_masked(x, bias)
+            hs, states, cache = self._run_dropped(x, bias, steps)
         else:
-            hs, states, cache = self._run(x, self.kernel.value, self.recurrent_kernel.value, bias)
+            hs, states, cache = self._run(
+                x, self.kernel.value, self.recurrent_kernel.value, bias, mask=steps
+            )
         out = hs if self.return_sequences else states[0]
-        return ([out] + states if self.return_state else out), (x, cache, mask, stepwise)
+        # Masked steps repeat the step before (the kernels carry the states); with
+        # zero_output_for_mask their outputs are zeros instead.
+        keep = None
+        if steps is not None and self.zero_output_for_mask:
+            keep = steps[:, :, None] if self.return_sequences else steps[:, -1:]
+            out = out * keep
+        ctx = (x, cache, drop, stepwise, steps, keep)
+        return ([out] + states if self.return_state else out), ctx
 
-    def _run_masked(self, x, bias):
+    def _run_dropped(self, x, bias, steps):
         """Recurrent dropout: as Keras, h_{t-1} is multiplied by one mask per sequence before
-        step t, so the op runs one step at a time with the masked state as its initial state."""
-        n, steps = x.shape[:2]
+        step t, so the op runs one step at a time with the masked state as its initial state.
+        A masked step (steps) keeps the undropped states, so it is applied here, around the op."""
+        n, count = x.shape[:2]
         xp = _device.array_module(x)
         rmask = self._mask((n, self.units), self.recurrent_dropout, x)
         states = [xp.zeros((n, self.units), np.float32) for _ in range(self._state_count)]
         hs, step_caches = [], []
-        for t in range(steps):
+        for t in range(count):
             init = [states[0] * rmask] + states[1:]
-            h_t, states, cache = self._run(
+            h_t, new_states, cache = self._run(
                 x[:, t : t + 1], self.kernel.value, self.recurrent_kernel.value, bias, init
             )
+            keep = None if steps is None else steps[:, t : t + 1] != 0
+            if keep is not None:
+                new_states = [xp.where(keep, s, p) for s, p in zip(new_states, states)]
+                h_t = new_states[0][:, None]
+            states = new_states
             hs.append(h_t)
-            step_caches.append((cache, init))
+            step_caches.append((cache, init, keep))
         return xp.concatenate(hs, axis=1), states, (rmask, step_caches)
 
-    def _grad_masked(self, dhs, dstates, x, masked_cache):
-        rmask, step_caches = masked_cache
-        dx = _device.array_module(x).empty_like(x)
+    def _grad_dropped(self, dhs, dstates, x, dropped_cache):
+        rmask, step_caches = dropped_cache
+        xp = _device.array_module(x)
+        n = x.shape[0]
+        dstates = [xp.zeros((n, self.units), np.float32) if d is None else d for d in dstates]
+        dx = xp.empty_like(x)
         dk = dr = db = None
         for t in reversed(range(x.shape[1])):
-            cache, init = step_caches[t]
-            dx_t, dk_t, dr_t, db_t, dinit = self._grad(
-                dhs[:, t : t + 1], dstates, x[:, t : t + 1], cache, init
-            )
+            cache, init, keep = step_caches[t]
+            dh_t = dhs[:, t : t + 1]
+            passed = [0.0] * self._state_count
+            if keep is not None:  # a masked row's gradients skip the op
+                dh_sum = dstates[0] + dh_t[:, 0]
+                passed = [xp.where(keep, 0.0, d) for d in [dh_sum] + dstates[1:]]
+                dh_t = xp.where(keep[:, None], dh_t, 0.0)
+                dstates = [xp.where(keep, d, 0.0) for d in dstates]
+            dx_t, dk_t, dr_t, db_t, dinit = self._grad(dh_t, dstates, x[:, t : t + 1], cache, init)
             dx[:, t : t + 1] = dx_t
             dk, dr, db = (dk_t, dr_t, db_t) if dk is None else (dk + dk_t, dr + dr_t, db + db_t)
-            dstates = [dinit[0] * rmask] + dinit[1:]
+            dstates = [d + p for d, p in zip([dinit[0] * rmask] + dinit[1:], passed)]
         return dx, dk, dr, db
 
     def backward(self, ctx, dout):
-        x, cache, mask, stepwise = ctx
+        x, cache, drop, stepwise, steps, keep = ctx
         if self.return_state:
             dout, dstates = dout[0], list(dout[1:])
         else:
             dstates = [None] * self._state_count
+        if keep is not None and dout is not None:
+            dout = dout * keep
         xp = _device.array_module(x)
         if self.return_sequences:
             dhs = dout if dout is not None else xp.zeros(x.shape[:2] + (self.units,), np.float32)
@@ -181,14 +218,20 @@ class _RNN(Layer):
             if dout is not None:
                 dstates[0] = dout if dstates[0] is None else dstates[0] + dout
         if stepwise:
-            dx, dk, dr, db = self._grad_masked(dhs, dstates, x, cache)
+            dx, dk, dr, db = self._grad_dropped(dhs, dstates, x, cache)
         else:
-            dx, dk, dr, db, _ = self._grad(dhs, dstates, x, cache)
-        if mask is not None:
-            dx = dx * mask
+            dx, dk, dr, db, _ = self._grad(dhs, dstates, x, cache, mask=steps)
+        if drop is not None:
+            dx = dx * drop
         if self.go_backwards:
             dx = dx[:, ::-1]
         return dx, ([dk, dr, db] if self.use_bias else [dk, dr])
+
+    def compute_mask(self, inputs, mask=None):
+        """The input mask for every step's output (return_sequences), none for a last output
+        or the states."""
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self._state_count if self.return_state else out
 
     def compute_output_shape(self, input_shape):
         n, t = input_shape[0], input_shape[1]
@@ -217,6 +260,7 @@ class _RNN(Layer):
             "stateful": False,
             "unroll": self.unroll,
             "seed": self.seed,
+            "zero_output_for_mask": self.zero_output_for_mask,
         }
 
 
@@ -242,13 +286,13 @@ class SimpleRNN(_RNN):
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
-    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,)):
-        hs, h, cache = ops.simple_rnn(x, kernel, recurrent_kernel, bias, init[0])
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,), mask=None):
+        hs, h, cache = ops.simple_rnn(x, kernel, recurrent_kernel, bias, init[0], mask)
         return hs, [h], cache
 
-    def _grad(self, dhs, dstates, x, cache, init=(None,)):
+    def _grad(self, dhs, dstates, x, cache, init=(None,), mask=None):
         dx, dk, dr, db, dh0 = ops.simple_rnn_backward(
-            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0]
+            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0], mask
         )
         return dx, dk, dr, db, [dh0]
 
@@ -283,11 +327,11 @@ class LSTM(_RNN):
             bias[self.units : 2 * self.units] = 1.0
         return bias
 
-    def _run(self, x, kernel, recurrent_kernel, bias, init=(None, None)):
-        hs, h, c, cache = ops.lstm(x, kernel, recurrent_kernel, bias, init[0], init[1])
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None, None), mask=None):
+        hs, h, c, cache = ops.lstm(x, kernel, recurrent_kernel, bias, init[0], init[1], mask)
         return hs, [h, c], cache
 
-    def _grad(self, dhs, dstates, x, cache, init=(None, None)):
+    def _grad(self, dhs, dstates, x, cache, init=(None, None), mask=None):
         dx, dk, dr, db, dh0, dc0 = ops.lstm_backward(
             dhs,
             dstates[0],
@@ -298,6 +342,7 @@ class LSTM(_RNN):
             cache,
             init[0],
             init[1],
+            mask,
         )
         return dx, dk, dr, db, [dh0, dc0]
 
@@ -336,13 +381,13 @@ class GRU(_RNN):
     def _bias_shape(self):
         return (2, 3 * self.units)  # row 0: input bias, row 1: recurrent bias
 
-    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,)):
-        hs, h, cache = ops.gru(x, kernel, recurrent_kernel, bias, init[0])
+    def _run(self, x, kernel, recurrent_kernel, bias, init=(None,), mask=None):
+        hs, h, cache = ops.gru(x, kernel, recurrent_kernel, bias, init[0], mask)
         return hs, [h], cache
 
-    def _grad(self, dhs, dstates, x, cache, init=(None,)):
+    def _grad(self, dhs, dstates, x, cache, init=(None,), mask=None):
         dx, dk, dr, db, dh0 = ops.gru_backward(
-            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0]
+            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0], mask
         )
         return dx, dk, dr, db, [dh0]
 

@@ -46,7 +46,8 @@ def _keras_layer_order(nodes, first_visit, input_ids, inputs):
 class _Step:
     """One layer call. input_grads: whether its inputs' gradients matter when the model's own
     input gradients do not (see Model.backward). defers / takes_deferred: see
-    Model._find_deferred_activations."""
+    Model._find_deferred_activations. makes_mask: the layer may make a mask from unmasked
+    inputs (Layer._makes_mask)."""
 
     __slots__ = (
         "layer",
@@ -58,6 +59,7 @@ class _Step:
         "input_grads",
         "defers",
         "takes_deferred",
+        "makes_mask",
     )
 
     def __init__(self, layer, ins, outs, multi_in, multi_out, weight_idx, input_grads):
@@ -65,6 +67,7 @@ class _Step:
         self.multi_in, self.multi_out, self.weight_idx = multi_in, multi_out, weight_idx
         self.input_grads = input_grads
         self.defers = self.takes_deferred = False
+        self.makes_mask = layer._makes_mask()
 
 
 class _Deferred:
@@ -318,17 +321,23 @@ class Model(Trainer, Layer):
         for s, x in zip(self._input_slots, inputs):
             vals[s] = x
         ctxs = []
+        masks = None  # per slot, once some layer has made a mask (Layer.compute_mask)
         logit_step = self._logit_step if logits else None
         deferred = set()  # slots holding a pre-relu value that the pooling reading it will finish
         for k, step in enumerate(self._steps):
             x = [vals[i] for i in step.ins] if step.multi_in else vals[step.ins[0]]
+            mask = None
+            if masks is not None:
+                mask = [masks[i] for i in step.ins] if step.multi_in else masks[step.ins[0]]
+                if step.multi_in and all(m is None for m in mask):
+                    mask = None
             if k == logit_step:
                 y, ctx = step.layer.forward_logits(x, training)
             elif step.defers and step.layer.activation == "relu":
                 y, ctx = step.layer.forward_logits(x, training)
                 deferred.add(step.outs[0])
             else:
-                y, ctx = step.layer.forward(x, training)
+                y, ctx = step.layer._forward_masked(x, training, mask)
                 if step.takes_deferred and step.ins[0] in deferred:
                     y = activations.forward("relu", y)
                     ctx = _Deferred(ctx, y)
@@ -337,6 +346,13 @@ class Model(Trainer, Layer):
                     vals[s] = v
             else:
                 vals[step.outs[0]] = y
+            if mask is not None or step.makes_mask:
+                out_masks = step.layer.compute_mask(x, mask)
+                out_masks = out_masks if step.multi_out else [out_masks]
+                if masks is not None or any(m is not None for m in out_masks):
+                    masks = masks or [None] * self._slot_count
+                    for s, m in zip(step.outs, out_masks):
+                        masks[s] = m
             ctxs.append(ctx)
         outs = [vals[s] for s in self._output_slots]
         return (outs if self._nested_outputs else outs[0]), ctxs

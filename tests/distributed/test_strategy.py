@@ -130,13 +130,6 @@ def test_shards_cover_every_sample_once(n):
         np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
-def test_the_cuda_device_is_refused_on_several_replicas(monkeypatch):
-    monkeypatch.setattr(strategy._device, "get_device", lambda: "cuda")
-    s = strategy.Strategy(collectives.StandIn(2))
-    with pytest.raises(NotImplementedError, match="NCCL"):
-        s.begin(_compile(_model()), keras.backend.random_generator())
-
-
 def test_begin_shares_moving_averages_and_optimizer_scalars():
     # fit's begin makes each replica's weight averages (use_ema) and broadcasts Nadam's momentum
     # product with the slots; the stand-in hands back what it is given.

@@ -66,7 +66,8 @@ class NCCL:
             if not getattr(nccl, "available", True):
                 raise RuntimeError(
                     "MultiWorkerMirroredStrategy on the 'cuda' device: CuPy found no NCCL "
-                    "library (install NCCL, e.g. the nvidia-nccl-cu12 wheel)"
+                    "library (install NCCL where CuPy looks for it: see 'Additional CUDA "
+                    "Libraries' in CuPy's installation guide)"
                 )
         device = _device.array_module().cuda.Device()
         _check_one_process_per_gpu(

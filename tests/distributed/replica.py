@@ -4,8 +4,8 @@ runs it as two replicas, ``python replica.py SCENARIO OUT`` as one process (the 
 Scenarios: ``train`` fits a Dense, a Conv2D and an LSTM model (and the Dense model again with
 sample weights, class weights and a weighted metric) and saves each rank's weights, logs,
 evaluate and predict results to OUT/rank<r>.npz (and a checkpoint of the Dense model to
-OUT/dense.keras); ``raise`` raises on rank 1 inside fit; ``mismatch`` builds a wider layer on
-rank 1.
+OUT/dense.keras); ``train-cuda`` does the same on the GPUs (NCCL), also saving each rank's GPU;
+``raise`` raises on rank 1 inside fit; ``mismatch`` builds a wider layer on rank 1.
 """
 
 import os
@@ -104,13 +104,19 @@ def train(strategy, out):
             model.evaluate(*val[:2], batch_size=16, verbose=0, **weights)
         )
         results[f"{kind}/predict"] = model.predict(val[0], batch_size=16, verbose=0)
+    if shendu.get_device() == "cuda":
+        import cupy  # only on the GPU scenario
+
+        results["gpu"] = np.asarray(cupy.cuda.Device().id)
     np.savez(os.path.join(out, f"rank{strategy.rank}.npz"), **results)
 
 
 def main():
     scenario, out = sys.argv[1], sys.argv[2]
+    if scenario == "train-cuda":
+        shendu.set_device("cuda")  # before the strategy: each process takes its own GPU
     strategy = shendu.distribute.MultiWorkerMirroredStrategy()
-    if scenario == "train":
+    if scenario.startswith("train"):
         train(strategy, out)
         return
     keras.utils.set_random_seed(strategy.rank)  # unequal starting weights: fit broadcasts them

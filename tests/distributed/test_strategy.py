@@ -130,13 +130,6 @@ def test_shards_cover_every_sample_once(n):
         np.testing.assert_array_equal(np.concatenate(parts), whole)
 
 
-def test_the_cuda_device_is_refused_on_several_replicas(monkeypatch):
-    monkeypatch.setattr(strategy._device, "get_device", lambda: "cuda")
-    s = strategy.Strategy(collectives.StandIn(2))
-    with pytest.raises(NotImplementedError, match="NCCL"):
-        s.begin(_compile(_model()), keras.backend.random_generator())
-
-
 def test_two_stand_in_replicas_weigh_their_shards_as_one_process():
     # As above with per-sample weights and a weighted metric: the loss is sum(w * l) / N, so
     # scaling each shard's gradient by its share of the batch keeps the weighted sum exact.

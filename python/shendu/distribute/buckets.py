@@ -2,7 +2,8 @@
 done, so the sums overlap the rest of the backward (as PyTorch DDP and Horovod do).
 
 The trainable weights are grouped in reverse order (the backward's order) into buckets of about
-``bucket_bytes``; a bucket is one contiguous float32 buffer. During the backward the model calls
+``bucket_bytes``; a bucket is one contiguous float32 buffer, on the device the weights live on
+(a CuPy array when they are on the GPU, summed there by NCCL). During the backward the model calls
 ``ready(weight_indices, grads)`` after each layer: a weight's gradient is final once every layer
 call that uses it (a shared layer is called more than once) has run, and a bucket starts its
 non-blocking sum when all its weights are final. ``finish`` starts what never became final (a
@@ -22,17 +23,18 @@ import collections
 
 import numpy as np
 
+from .. import _device
 from ..keras import row_gradient
 
 
 class _Bucket:
     __slots__ = ("indices", "offsets", "buffer", "remaining", "handle", "squares")
 
-    def __init__(self, indices, shapes):
+    def __init__(self, indices, shapes, xp):
         self.indices = indices
         sizes = [int(np.prod(shape)) for shape in shapes]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
-        self.buffer = np.empty(self.offsets[-1], np.float32)
+        self.buffer = xp.empty(self.offsets[-1], np.float32)
         self.remaining = 0
         self.handle = None
         self.squares = {}  # weight index -> (buffer, handle) of a RowGradient's squares
@@ -51,6 +53,7 @@ class GradientBuckets:
 
     def __init__(self, weights, train_idx, uses, collectives, bucket_bytes):
         self._collectives = collectives
+        self._xp = xp = _device.array_module(weights[train_idx[0]].value) if train_idx else np
         self._shapes = {i: tuple(weights[i].value.shape) for i in train_idx}
         self._uses = {i: max(1, uses.get(i, 1)) for i in train_idx}
         self.buckets = []
@@ -59,10 +62,10 @@ class GradientBuckets:
             indices.append(i)
             size += 4 * int(np.prod(self._shapes[i]))
             if size >= bucket_bytes:
-                self.buckets.append(_Bucket(indices, [self._shapes[j] for j in indices]))
+                self.buckets.append(_Bucket(indices, [self._shapes[j] for j in indices], xp))
                 indices, size = [], 0
         if indices:
-            self.buckets.append(_Bucket(indices, [self._shapes[j] for j in indices]))
+            self.buckets.append(_Bucket(indices, [self._shapes[j] for j in indices], xp))
         self._bucket_of = {i: b for b in self.buckets for i in b.indices}
         self._pending = {}
         self._scale = 1.0
@@ -96,6 +99,7 @@ class GradientBuckets:
                 b.handle.test()
 
     def _start(self, bucket, grads) -> None:
+        xp = self._xp
         for k, i in enumerate(bucket.indices):
             out = bucket.buffer[bucket.offsets[k] : bucket.offsets[k + 1]].reshape(self._shapes[i])
             grad = grads[i]
@@ -103,9 +107,9 @@ class GradientBuckets:
                 out.fill(0.0)
                 continue
             if isinstance(grad, row_gradient.RowGradient):
-                squares = np.multiply(grad.squares(), self._scale * self._scale, dtype=np.float32)
+                squares = xp.multiply(grad.squares(), self._scale * self._scale, dtype=np.float32)
                 bucket.squares[i] = (squares, self._collectives.start_allreduce(squares))
-            np.multiply(grad, self._scale, out=out, casting="same_kind")
+            xp.multiply(row_gradient.dense(grad), self._scale, out=out)
         bucket.handle = self._collectives.start_allreduce(bucket.buffer)
         self._started.append(bucket)
 

@@ -3,9 +3,10 @@
 ``world()`` gives the MPI world (mpi4py) when mpi4py imports, else ``Local`` (one process, every
 call a no-op), so a script written for ``mpiexec -n N`` also runs as a plain ``python``. ``StandIn``
 plays N replicas that all hold the same data, inside one process: it lets tests check the bucket
-and strategy plumbing (and the CUDA path's device handling) without MPI.
+and strategy plumbing without MPI.
 
-Arrays are NumPy on the host. Every call is collective: every rank makes it, in the same order.
+Arrays here are NumPy on the host; nccl.py puts the same calls on CuPy arrays over one of these.
+Every call is collective: every rank makes it, in the same order.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class _Done:
 
     def wait(self) -> None:
         pass
+
+
+DONE = _Done()
 
 
 class _Request:
@@ -45,15 +49,22 @@ class Local:
 
     rank = 0
     size = 1
+    local_rank = 0  # the rank among the processes of this machine
+
+    def select_device(self) -> None:
+        """The GPU stays CuPy's current one (see nccl.py)."""
 
     def allreduce(self, array):
         return array
 
     def start_allreduce(self, buffer):
-        return _Done()
+        return DONE
 
     def broadcast(self, array) -> None:
         pass
+
+    def allgather(self, array):
+        return array
 
     def broadcast_object(self, obj):
         return obj
@@ -70,7 +81,7 @@ class StandIn(Local):
     value, a broadcast keeps it, a gather repeats it. ``calls`` records (name, nbytes)."""
 
     def __init__(self, size: int = 2, rank: int = 0):
-        self.size, self.rank = size, rank
+        self.size, self.rank, self.local_rank = size, rank, rank
         self.calls = []
 
     def allreduce(self, array):
@@ -80,10 +91,14 @@ class StandIn(Local):
     def start_allreduce(self, buffer):
         self.calls.append(("start_allreduce", buffer.nbytes))
         buffer *= self.size
-        return _Done()
+        return DONE
 
     def broadcast(self, array) -> None:
         self.calls.append(("broadcast", array.nbytes))
+
+    def allgather(self, array):
+        self.calls.append(("allgather", array.nbytes))
+        return np.concatenate([array] * self.size)
 
     def broadcast_object(self, obj):
         self.calls.append(("broadcast_object", 0))
@@ -103,6 +118,9 @@ class MPI:
         self._comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
+        shared = comm.Split_type(mpi.COMM_TYPE_SHARED)  # the processes of this machine
+        self.local_rank = shared.Get_rank()
+        shared.Free()
 
     def allreduce(self, array):
         out = np.empty_like(array)
@@ -117,6 +135,10 @@ class MPI:
 
     def broadcast(self, array) -> None:
         self._comm.Bcast(array, root=0)
+
+    def allgather(self, array):
+        """Every rank's ``array`` concatenated along the first axis, in rank order."""
+        return np.concatenate(self._comm.allgather(array))
 
     def broadcast_object(self, obj):
         return self._comm.bcast(obj, root=0)

@@ -6,6 +6,9 @@ a disjoint shard of the global batch (the same shuffled order everywhere, from r
 state), the gradients are summed in buckets weighted by the shards' sizes, and every replica runs
 the same optimizer update on the same sums, so the weights stay bit-identical. Loss and metric
 totals are summed over the replicas, so the logs are global; only rank 0 prints and writes files.
+On the CUDA device each process computes on the GPU of its local rank and the weights and
+gradients are broadcast and summed on the GPUs through NCCL (see nccl.py); the code here is the
+same for both devices, the collective dispatching on the arrays' type.
 
 The trainer asks the model's strategy (the one whose ``scope()`` it was made or compiled in, else
 the default one-replica strategy, whose hooks change nothing) through the methods under "trainer
@@ -21,7 +24,7 @@ import weakref
 import numpy as np
 
 from .. import _device
-from . import buckets, collectives
+from . import buckets, collectives, nccl
 
 _stack = []  # the strategies whose scope() is entered, innermost last
 
@@ -55,6 +58,7 @@ class Strategy:
         if isinstance(bucket_bytes, bool) or not isinstance(bucket_bytes, int) or bucket_bytes < 1:
             raise ValueError(f"bucket_bytes: expected a positive integer, got {bucket_bytes!r}")
         self._collective = collective
+        collective.select_device()
         self._bucket_bytes = bucket_bytes
         self._scale = 1.0
         self._buckets = weakref.WeakKeyDictionary()  # model -> (its prepare key, GradientBuckets)
@@ -80,7 +84,9 @@ class Strategy:
 
     @contextlib.contextmanager
     def scope(self):
-        """Models made or compiled inside train with this strategy."""
+        """Models made or compiled inside train with this strategy. On the CUDA device, this
+        process's GPU becomes the current one (where the models' weights are put)."""
+        self._collective.select_device()
         _stack.append(self)
         try:
             yield self
@@ -98,11 +104,6 @@ class Strategy:
         optimizer state and random generator state (so shuffles agree)."""
         if not self.is_multi_worker:
             return
-        if _device.get_device() != "cpu":
-            raise NotImplementedError(
-                "MultiWorkerMirroredStrategy runs on the CPU device only: the NCCL collectives "
-                "for CUDA arrays are not implemented (use shendu.device('cpu'))"
-            )
         weights = model._weight_list()
         optimizer = getattr(model, "optimizer", None)
         slots = [_optimizer_arrays(optimizer, w) for w in weights]
@@ -110,7 +111,7 @@ class Strategy:
             (w.path, tuple(w.value.shape), [tuple(s.shape) for s in ws])
             for w, ws in zip(weights, slots)
         ]
-        _check_same_model(self._collective.allgather_object(mine))
+        _check_same_model(self._collective.allgather_object((_device.get_device(), mine)))
         for w, ws in zip(weights, slots):
             for array in (w.value, *ws):
                 self._collective.broadcast(array)
@@ -183,8 +184,7 @@ class Strategy:
         the samples, as shard() cuts them)."""
         if not self.is_multi_worker:
             return parts
-        everyone = self._collective.allgather_object(parts)
-        return [np.concatenate([theirs[k] for theirs in everyone]) for k in range(len(parts))]
+        return [self._collective.allgather(part) for part in parts]
 
 
 class _Task:
@@ -195,10 +195,15 @@ class _Task:
 
 
 def _check_same_model(described) -> None:
-    """Raises on every rank when a rank's weights (or optimizer slots) differ in number or shape
-    from rank 0's."""
-    first = described[0]
-    for rank, theirs in enumerate(described[1:], start=1):
+    """Raises on every rank when a rank's device differs from rank 0's, or its weights (or
+    optimizer slots) in number or shape: ``described`` holds each rank's (device, weights)."""
+    device, first = described[0]
+    for rank, (their_device, theirs) in enumerate(described[1:], start=1):
+        if their_device != device:
+            raise ValueError(
+                f"MultiWorkerMirroredStrategy: rank {rank} computes on {their_device!r}, rank 0 "
+                f"on {device!r}; every rank must use the same device"
+            )
         if len(theirs) != len(first):
             raise ValueError(
                 f"MultiWorkerMirroredStrategy: the model on rank {rank} has {len(theirs)} "
@@ -232,6 +237,10 @@ class MultiWorkerMirroredStrategy(Strategy):
     is the global batch. An uncaught exception on any rank prints its traceback and aborts the
     whole job (MPI_Abort), so no rank waits forever on one that failed.
 
+    On GPUs, call ``shendu.set_device("cuda")`` before making the strategy (or entering its
+    scope): each process then takes the GPU of its rank on its machine, and the gradients are
+    summed by NCCL on the GPUs (CuPy's ``cupy.cuda.nccl``), one process per GPU.
+
     Args:
         cluster_resolver: TensorFlow's argument; MPI knows the cluster, so only None is accepted.
         communication_options: TensorFlow's argument; only None is accepted.
@@ -248,7 +257,7 @@ class MultiWorkerMirroredStrategy(Strategy):
                     f"MultiWorkerMirroredStrategy: {name} is not supported by shendu (MPI "
                     f"describes the cluster), got {value!r}"
                 )
-        super().__init__(collectives.world(), bucket_bytes)
+        super().__init__(nccl.NCCL(collectives.world()), bucket_bytes)
         if self.is_multi_worker:
             _abort_on_uncaught_exceptions(self._collective)
 

@@ -12,6 +12,7 @@ import pytest
 import shendu as tf
 import shendu.data as sd
 from shendu import keras
+from shendu.bench import examples
 from shendu.keras import layers
 from shendu.keras.layers.string_hash import fingerprint64, siphash24
 
@@ -298,3 +299,14 @@ def test_gradients_flow_past_a_text_layer_under_a_tape():
         loss = tf.reduce_sum(embedding(vectorize(["a b", "b c"])))  # ids [[2, 3], [3, 1]]
     (grad,) = tape.gradient(loss, embedding.trainable_weights)
     np.testing.assert_array_equal(grad, [[0, 0], [1, 1], [1, 1], [2, 2]])
+
+
+def test_the_folder_example_learns_its_topics(tmp_path):
+    program = examples.load("text_classification_from_folder")
+    keras.utils.set_random_seed(0)
+    data = program.load_data(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == sorted(program.TOPICS)
+    model = program.build_model(data[0])
+    assert len(model.layers[0].get_vocabulary()) > len(program.FILLER)
+    program.fit(model, data, epochs=8, verbose=0)
+    assert program.test_accuracy(model, data, verbose=0) > 0.9

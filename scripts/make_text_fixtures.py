@@ -108,6 +108,7 @@ STRING_CASES = {
     "vocabulary_specials": {"vocabulary": ["", "[UNK]", "green", "red"], "mask_token": ""},
     "invert": {"vocabulary": ["green", "red", "blue"], "invert": True, "mask_token": ""},
     "invert_adapted": {"invert": True},
+    "salt": {"num_oov_indices": 3, "salt": 9},
 }
 
 INTEGER_CASES = {
@@ -121,6 +122,8 @@ INTEGER_CASES = {
     "tf_idf": {"output_mode": "tf_idf"},
     "vocabulary": {"vocabulary": [42, 7, 3]},
     "invert": {"vocabulary": [42, 7, 3], "invert": True},
+    "farmhash": {"num_oov_indices": 3, "oov_method": "farmhash"},
+    "farmhash_salt": {"num_oov_indices": 3, "oov_method": "farmhash", "salt": [5, 6]},
 }
 
 CATEGORY_CASES = {

@@ -46,6 +46,7 @@ class IndexLookup(HostLayer):
         output_mode="int",
         sparse=False,
         pad_to_max_tokens=False,
+        oov_method="floormod",
         salt=None,
         has_input_vocabulary=None,
         vocabulary_size=None,
@@ -73,6 +74,11 @@ class IndexLookup(HostLayer):
                 f"`output_mode` must be `'int'` when `invert` is true. Received: "
                 f"output_mode={output_mode}"
             )
+        if oov_method not in ("floormod", "farmhash"):
+            raise ValueError(
+                f"`oov_method` must be 'floormod' or 'farmhash'. Received: oov_method="
+                f"{oov_method!r}"
+            )
         if sparse:
             raise ValueError(f"{type(self).__name__}: sparse outputs are not supported by shendu")
         if idf_weights is not None and output_mode != "tf_idf":
@@ -88,6 +94,7 @@ class IndexLookup(HostLayer):
         self.output_mode = output_mode
         self.sparse = False
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.oov_method = oov_method
         self.salt = salt
         self._has_input_vocabulary = (
             vocabulary is not None if has_input_vocabulary is None else has_input_vocabulary
@@ -370,6 +377,7 @@ class IndexLookup(HostLayer):
             "vocabulary": vocabulary,
             "idf_weights": idf,
             "vocabulary_size": self.vocabulary_size(),
+            "oov_method": self.oov_method,
             "salt": self.salt,
         }
 
@@ -497,17 +505,11 @@ class IntegerLookup(IndexLookup):
                 "Only `vocabulary_dtype='int64'` is supported at this time. Received: "
                 f"vocabulary_dtype={vocabulary_dtype}"
             )
-        if oov_method not in ("floormod", "farmhash"):
-            raise ValueError(
-                f"`oov_method` must be 'floormod' or 'farmhash'. Received: oov_method="
-                f"{oov_method!r}"
-            )
         if salt is not None and oov_method != "farmhash":
             raise ValueError(
                 "`salt` can only be used when `oov_method='farmhash'`. Received: "
                 f"oov_method={oov_method}"
             )
-        self.oov_method = oov_method
         super().__init__(
             max_tokens=max_tokens,
             num_oov_indices=num_oov_indices,
@@ -519,6 +521,7 @@ class IntegerLookup(IndexLookup):
             output_mode=output_mode,
             sparse=sparse,
             pad_to_max_tokens=pad_to_max_tokens,
+            oov_method=oov_method,
             salt=salt_pair(salt, "IntegerLookup"),
             name=name,
             **kwargs,
@@ -539,4 +542,4 @@ class IntegerLookup(IndexLookup):
         return tokens.astype(np.int64)
 
     def get_config(self):
-        return {**super().get_config(), "vocabulary_dtype": "int64", "oov_method": self.oov_method}
+        return {**super().get_config(), "vocabulary_dtype": "int64"}

@@ -47,6 +47,17 @@ def map_unique(keys: np.ndarray, fn, dtype=np.int64) -> np.ndarray:
     """fn applied to each distinct value of keys (once each), laid out in keys' shape."""
     if keys.size == 0:
         return np.zeros(keys.shape, dtype)
+    if keys.dtype == object:  # strings: a dict beats sorting Python objects (np.unique)
+        cache = {}
+
+        def value(key):
+            found = cache.get(key)
+            if found is None:
+                found = cache[key] = fn(key)
+            return found
+
+        flat = keys.reshape(-1).tolist()
+        return np.fromiter(map(value, flat), dtype, len(flat)).reshape(keys.shape)
     unique, inverse = np.unique(keys.reshape(-1), return_inverse=True)
     values = np.array([fn(k) for k in unique.tolist()], dtype=dtype)
     return values[inverse].reshape(keys.shape)

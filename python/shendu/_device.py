@@ -123,9 +123,12 @@ def array_module(x=None):
 
 def to_device(x):
     """Array x on the current device: a NumPy array stays as it is on the CPU, and is copied to
-    the GPU (cupy.asarray) on CUDA; an array already on the device is returned as it is."""
+    the GPU (cupy.asarray) on CUDA, except arrays of strings; an array already on the device is
+    returned as it is."""
     if _current == "cpu":
         return x if type(x) is np.ndarray else to_host(x)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "OSU":
+        return x  # strings stay on the host, where the text layers compute
     return _cuda_module().asarray(x)
 
 

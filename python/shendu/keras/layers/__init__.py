@@ -139,3 +139,10 @@ __all__ += [
     "ZeroPadding1D",
     "ZeroPadding2D",
 ]
+
+# Text and category preprocessing (host-side, NumPy).
+from .categorical import CategoryEncoding, Hashing  # noqa: E402
+from .lookup import IntegerLookup, StringLookup  # noqa: E402
+from .text import TextVectorization  # noqa: E402
+
+__all__ += ["CategoryEncoding", "Hashing", "IntegerLookup", "StringLookup", "TextVectorization"]

@@ -19,7 +19,8 @@ class InputLayer(Layer):
     Args:
         shape: the shape of one sample, without the batch dimension (None for any size).
         batch_size: a fixed batch size, or None.
-        dtype: the data's dtype (float32 by default; integer ids for an Embedding).
+        dtype: the data's dtype (float32 by default; integer ids for an Embedding; "string"
+            for a text layer such as TextVectorization).
         batch_shape: the full shape, batch dimension included, instead of shape/batch_size.
         name: the layer's name.
 
@@ -51,7 +52,7 @@ class InputLayer(Layer):
             self.batch_shape = (batch_size,) + arguments.shape_tuple(shape, "shape")
         else:
             raise ValueError("You must pass a `shape` argument to Input / InputLayer.")
-        self.input_dtype = "float32" if dtype is None else np.dtype(dtype).name
+        self.input_dtype = _dtype_name(dtype)
         self.built = True
         Node(self, [], KerasTensor(self.batch_shape, self.input_dtype, name=self.name))
 
@@ -68,6 +69,15 @@ class InputLayer(Layer):
             "sparse": False,
             "name": self.name,
         }
+
+
+def _dtype_name(dtype) -> str:
+    """An input's dtype name: float32 by default, "string" for text (Keras's name)."""
+    if dtype is None:
+        return "float32"
+    if dtype in ("string", str, bytes):
+        return "string"
+    return np.dtype(dtype).name
 
 
 def Input(

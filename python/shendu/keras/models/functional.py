@@ -432,6 +432,18 @@ class Model(Trainer, Layer):
                     first[s] = True
         return any(first.values()) or any(t.dtype.startswith(("int", "uint")) for t in self.inputs)
 
+    @property
+    def _string_input(self) -> bool:
+        """String input arrays stay strings when an input is a string one (Input(dtype=
+        "string")) or feeds a layer that takes strings (TextVectorization, StringLookup)."""
+        if not self.built or self._defines_call:
+            return False
+        first = set(self._input_slots)
+        return any(t.dtype == "string" for t in self.inputs) or any(
+            getattr(step.layer, "_string_input", False) and first.intersection(step.ins)
+            for step in self._steps
+        )
+
     def compute_output_shape(self, input_shape):
         shapes = [tuple(t.shape) for t in self.outputs]
         return shapes if self._nested_outputs else shapes[0]

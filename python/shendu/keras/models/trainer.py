@@ -47,11 +47,12 @@ def _flat(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def _as_numpy(x, name):
+def _as_numpy(x, name, strings=False):
+    """x as a NumPy array of numbers (or, for a model's inputs, strings for a text layer)."""
     if isinstance(x, KerasTensor):
         raise ValueError(f"{name}: expected data, got a symbolic KerasTensor")
     x = _device.to_host(x.numpy() if hasattr(x, "numpy") else x)
-    if x.dtype.kind not in "biuf":
+    if x.dtype.kind not in ("biufOSU" if strings else "biuf"):
         raise ValueError(f"{name}: expected a numeric array, got dtype {x.dtype}")
     return x
 
@@ -217,9 +218,9 @@ class Trainer(StepMethods):
             raise ValueError(f"{name}: expected input data, got None")
         if isinstance(x, dict):
             raise ValueError(f"{name}: dict inputs are not supported; pass an array or a list")
-        xs = [_as_numpy(a, name) for a in _flat(x)]
+        xs = [_as_numpy(a, name, strings=True) for a in _flat(x)]
         if self._defines_call:  # its inputs are whatever its call() takes
-            return [a if a.dtype.kind in "iu" else a.astype(np.float32, copy=False) for a in xs]
+            return [a if a.dtype.kind in "iuOSU" else a.astype(np.float32, copy=False) for a in xs]
         self._ensure_built(xs)
         if len(xs) != len(self.inputs):
             raise ValueError(
@@ -238,7 +239,11 @@ class Trainer(StepMethods):
                 )
             if a.dtype.kind in "iu" and keep_int is None:
                 keep_int = self._int_input
-            out.append(a if keep_int and a.dtype.kind in "iu" else a.astype(np.float32, copy=False))
+            if a.dtype.kind in "OSU" and not self._string_input:
+                raise ValueError(f"{name}: expected a numeric array, got dtype {a.dtype}")
+            # Strings stay strings, for the text layer the input feeds.
+            keep = a.dtype.kind in "OSU" or (keep_int and a.dtype.kind in "iu")
+            out.append(a if keep else a.astype(np.float32, copy=False))
         return out
 
     def _targets(self, y, name="y"):

@@ -209,12 +209,13 @@ class BatchNormalization(Layer):
 
     @staticmethod
     def _through_statistics(sync, dbeta, dgamma, xhat, axis):
-        """The part of dy's path to x that runs through the global statistics, over a.
-
-        The trainer's loss on a replica is the mean over its shard, and the replicas' gradients
-        are weighted by their share of the global batch (count / total) before the sum, so the
-        global sums of dy and dy * xhat are the shares' weighted sums; dividing by this
-        replica's share again gives what its own backward must return."""
+        """What the global statistics take off dy on its way to x: dx = a * (dy - this), with
+        a = gamma / sqrt(var + epsilon), and this = (sum(dy) + xhat * sum(dy * xhat)) / count
+        for one process. Over replicas the sums run over every replica's batch: the trainer's
+        loss on a replica is the mean over its shard and the replicas' gradients are weighted
+        by their share of the global batch (count / total) before they are summed, so the
+        sums weigh each replica's dbeta and dgamma by its share (one float64 allreduce), and
+        dividing by this replica's count (its share of total) gives what its backward returns."""
         group, count, total = sync
         xp = _device.array_module(xhat)
         share = count / total if total else 0.0

@@ -2,10 +2,12 @@
 runs it as two replicas, ``python replica.py SCENARIO OUT`` as one process (the reference).
 
 Scenarios: ``train`` fits a Dense, a Conv2D and an LSTM model (and the Dense model again with
-sample weights, class weights and a weighted metric) and saves each rank's weights, logs,
-evaluate and predict results to OUT/rank<r>.npz (and a checkpoint of the Dense model to
-OUT/dense.keras); ``train-cuda`` does the same on the GPUs (NCCL), also saving each rank's GPU;
-``raise`` raises on rank 1 inside fit; ``mismatch`` builds a wider layer on rank 1.
+sample weights, class weights and a weighted metric; a Conv2D model with synchronized
+BatchNormalization; a Dense model with plain BatchNormalization, also for one step on 7 samples)
+and saves each rank's weights, logs, evaluate and predict results to OUT/rank<r>.npz (and a
+checkpoint of the Dense model to OUT/dense.keras); ``train-cuda`` does the same on the GPUs
+(NCCL), also saving each rank's GPU; ``raise`` raises on rank 1 inside fit;
+``mismatch`` builds a wider layer on rank 1.
 """
 
 import os
@@ -19,9 +21,9 @@ from shendu import keras
 def data(kind, n, seed):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
-    if kind in ("dense", "weighted"):
+    if kind in ("dense", "weighted", "batchnorm"):
         x = rng.normal(size=(n, 8)).astype(np.float32) + y[:, None]
-    elif kind == "conv":
+    elif kind in ("conv", "syncbn"):
         x = rng.normal(size=(n, 8, 8, 1)).astype(np.float32) + y[:, None, None, None]
     else:
         x = (rng.integers(0, 6, (n, 10)) + 6 * y[:, None]).astype(np.int32)
@@ -38,6 +40,23 @@ def build(kind, units=8):
             keras.layers.Conv2D(4, 3, activation="relu"),
             keras.layers.MaxPooling2D(),
             keras.layers.Flatten(),
+        ]
+    elif kind == "syncbn":  # statistics over every replica's shard, per channel of an image
+        body = [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, use_bias=False),  # BN's beta is its bias
+            keras.layers.BatchNormalization(synchronized=True),
+            keras.layers.Activation("relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.BatchNormalization(momentum=0.5, synchronized=True),
+        ]
+    elif kind == "batchnorm":  # each replica's own statistics, averaged moving ones
+        body = [
+            keras.Input((8,)),
+            keras.layers.BatchNormalization(momentum=0.5),
+            keras.layers.Dense(units, activation="relu"),
+            keras.layers.BatchNormalization(),
         ]
     else:
         body = [keras.Input((10,), dtype="int32"), keras.layers.Embedding(18, 8)]
@@ -70,7 +89,8 @@ class RaiseOnRank1(keras.callbacks.Callback):
 def train(strategy, out):
     results = {}
     # 101 Dense samples: batches of 64 and 37, shards of 32/32 and 19/18.
-    for kind, n in (("dense", 101), ("conv", 96), ("lstm", 96), ("weighted", 101)):
+    kinds = (("dense", 101), ("conv", 96), ("lstm", 96), ("weighted", 101), ("syncbn", 101))
+    for kind, n in (*kinds, ("batchnorm", 101)):
         keras.utils.set_random_seed(1)
         with strategy.scope():
             model = build(kind)
@@ -104,6 +124,14 @@ def train(strategy, out):
             model.evaluate(*val[:2], batch_size=16, verbose=0, **weights)
         )
         results[f"{kind}/predict"] = model.predict(val[0], batch_size=16, verbose=0)
+    # One step on 7 samples (shards of 3 and 4): the first layer's moving statistics are the
+    # mean of the two replicas' updates towards their shard's statistics of x.
+    keras.utils.set_random_seed(1)
+    with strategy.scope():
+        model = build("batchnorm")
+    model.train_on_batch(*data("batchnorm", 7, seed=6))
+    for k, w in enumerate(model.get_weights()):
+        results[f"batchnorm/step/{k}"] = w
     if shendu.get_device() == "cuda":
         import cupy  # only on the GPU scenario
 

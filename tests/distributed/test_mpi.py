@@ -8,7 +8,7 @@ from shendu import keras
 
 from tests.distributed import launch, replica
 
-KINDS = ("dense", "conv", "lstm", "weighted")
+KINDS = ("dense", "conv", "lstm", "weighted", "syncbn")
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def _initial(kind, key):
     return replica.build(kind).get_weights()[int(key.rsplit("/", 1)[1])]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", (*KINDS, "batchnorm"))
 def test_replicas_are_bit_identical_after_fit(runs, kind):
     _, rank0, rank1, _ = runs
     for k in rank0:
@@ -60,6 +60,21 @@ def test_logs_evaluate_and_predict_are_global(runs, kind):
     for k in histories + [f"{kind}/evaluate", f"{kind}/predict"]:
         np.testing.assert_allclose(rank0[k], single[k], rtol=1e-5, atol=1e-6, err_msg=k)
     assert rank0[f"{kind}/predict"].shape == (40, 3)
+
+
+def test_plain_batch_norm_replicas_hold_the_mean_of_their_moving_statistics(runs):
+    # TensorFlow's MEAN aggregation: each replica moves towards its own shard's statistics
+    # (momentum 0.5, from 0 and 1), then they average; not one process's global statistics.
+    _, rank0, rank1, _ = runs
+    x, _ = replica.data("batchnorm", 7, seed=6)
+    shards = (x[:3], x[3:])
+    mean = 0.5 * np.mean([s.mean(axis=0) for s in shards], axis=0)
+    var = 0.5 + 0.5 * np.mean([s.var(axis=0) for s in shards], axis=0)
+    np.testing.assert_allclose(rank0["batchnorm/step/2"], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rank0["batchnorm/step/3"], var, rtol=1e-5, atol=1e-6)
+    for key in rank0:
+        if key.startswith("batchnorm/"):
+            np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)
 
 
 def test_one_checkpoint_is_written_and_loads(runs):

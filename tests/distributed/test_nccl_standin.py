@@ -122,7 +122,7 @@ def _step_calls(kind, gpus):
         with _SCOPE, s.scope():
             _compile(models[rank])
         models[rank].train_on_batch(x[:16], y[:16])
-        return s._buckets[models[rank]][1]
+        return s._plans[models[rank]][1]
 
     syncs = fake_gpus.run_replicas(group, work)
     return fake_nccl.calls, models, syncs

@@ -4,8 +4,11 @@
 rank 0's weights are broadcast when training or inference starts, each step every replica takes
 a disjoint shard of the global batch (the same shuffled order everywhere, from rank 0's generator
 state), the gradients are summed in buckets weighted by the shards' sizes, and every replica runs
-the same optimizer update on the same sums, so the weights stay bit-identical. Loss and metric
-totals are summed over the replicas, so the logs are global; only rank 0 prints and writes files.
+the same optimizer update on the same sums, so the weights stay bit-identical. State that layers
+update in their training forward (moving statistics) is averaged after each step (state.py).
+Layers whose statistics span every replica (``BatchNormalization(synchronized=True)``) find the
+collectives in ``keras.replica_context`` during a training step. Loss and metric totals are
+summed over the replicas, so the logs are global; only rank 0 prints and writes files.
 On the CUDA device each process computes on the GPU of its local rank and the weights and
 gradients are broadcast and summed on the GPUs through NCCL (see nccl.py); the code here is the
 same for both devices, the collective dispatching on the arrays' type.
@@ -24,7 +27,8 @@ import weakref
 import numpy as np
 
 from .. import _device
-from . import buckets, collectives, nccl
+from ..keras import replica_context
+from . import buckets, collectives, nccl, state
 
 _stack = []  # the strategies whose scope() is entered, innermost last
 
@@ -61,7 +65,8 @@ class Strategy:
         collective.select_device()
         self._bucket_bytes = bucket_bytes
         self._scale = 1.0
-        self._buckets = weakref.WeakKeyDictionary()  # model -> (its prepare key, GradientBuckets)
+        # model -> (its prepare key, GradientBuckets, StateAverage, synchronizes statistics)
+        self._plans = weakref.WeakKeyDictionary()
 
     @property
     def num_replicas_in_sync(self) -> int:
@@ -141,23 +146,50 @@ class Strategy:
         self._scale = (hi - lo) / total if total else 0.0
         return part
 
-    def gradient_sync(self, model):
-        """The model's GradientBuckets, begun for a step on the last shard, or None on one
-        replica (the trainer then applies its own gradients)."""
-        if not self.is_multi_worker:
-            return None
-        cached = self._buckets.get(model)
+    def _plan(self, model):
+        """The model's (GradientBuckets, StateAverage, whether a layer synchronizes statistics),
+        made again when what the trainer prepared changed."""
+        cached = self._plans.get(model)
         if cached is None or cached[0] != model._prepared:
+            weights = model._weight_list()
             sync = buckets.GradientBuckets(
-                model._weight_list(),
+                weights,
                 model._train_idx,
                 buckets.uses_of(model._steps),
                 self._collective,
                 self._bucket_bytes,
             )
-            cached = self._buckets[model] = (model._prepared, sync)
-        cached[1].begin(self._scale)
-        return cached[1]
+            average = state.StateAverage(weights, self._collective)
+            cached = self._plans[model] = (model._prepared, sync, average, _synchronizes(model))
+        return cached[1:]
+
+    def gradient_sync(self, model):
+        """The model's GradientBuckets, begun for a step on the last shard, or None on one
+        replica (the trainer then applies its own gradients)."""
+        if not self.is_multi_worker:
+            return None
+        sync = self._plan(model)[0]
+        sync.begin(self._scale)
+        return sync
+
+    @contextlib.contextmanager
+    def training_step(self, model):
+        """Around one training step on the last shard: yields gradient_sync(model). On several
+        replicas, the step's layers find the collectives in keras.replica_context, and when the
+        step ends without an exception the state its forward updated is averaged."""
+        sync = self.gradient_sync(model)
+        if sync is None:
+            yield None
+            return
+        with replica_context.entered(self._collective):
+            yield sync
+        self._plan(model)[1].average(self._scale > 0)
+
+    def skips_empty_shards(self, model) -> bool:
+        """Whether a replica whose shard of a batch is empty may skip the step's forward and
+        backward: not when a layer synchronizes statistics over the replicas, whose collective
+        calls every replica makes (with no values, on an empty shard)."""
+        return self.is_multi_worker and not self._plan(model)[2]
 
     def sum_totals(self, totals, counts):
         """Metric totals and counts summed over the replicas (the logs are global)."""
@@ -185,6 +217,15 @@ class Strategy:
         if not self.is_multi_worker:
             return parts
         return [self._collective.allgather(part) for part in parts]
+
+
+def _synchronizes(layer) -> bool:
+    """Whether the layer, or one inside it, has ``synchronized`` true (Keras's name for
+    statistics taken over every replica)."""
+    if getattr(layer, "synchronized", False):
+        return True
+    inner = [*getattr(layer, "layers", ()), *getattr(layer, "_sublayers", ())]
+    return any(_synchronizes(sub) for sub in inner)
 
 
 class _Task:

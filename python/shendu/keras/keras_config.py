@@ -25,7 +25,6 @@ _INERT = {
     "bias_constraint": _NONE,
     "recurrent_constraint": _NONE,
     "embeddings_constraint": _NONE,
-    "synchronized": _FALSE,
     "zero_output_for_mask": _FALSE,
     "use_cudnn": ("auto", False, None),
     "stateful": _FALSE,

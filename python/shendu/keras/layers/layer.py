@@ -42,6 +42,9 @@ class Variable(VariableBase):
     revision = 0
     # True for state a layer updates itself (moving statistics): never trainable.
     stateful = False
+    # Keras's multi-replica aggregation: a non-trainable "mean" weight is averaged over the
+    # replicas after each training step (state a layer's forward updates from its own shard).
+    aggregation = "none"
 
     def __setattr__(self, name, value) -> None:
         if name in ("value", "trainable"):
@@ -191,16 +194,24 @@ class Layer:
         regularizer=None,
         trainable=True,
         dtype=None,
+        aggregation="none",
     ) -> Variable:
         """A new float32 weight of this layer. Takes Keras 3's keywords (``shape=``,
         ``initializer=``, ``name=``...); a shape given first, as Keras 3's positional order
-        has it, is taken as the shape."""
+        has it, is taken as the shape. ``aggregation`` ("none" or "mean"): how replicas of a
+        ``shendu.distribute`` strategy combine the weight when it is not trainable ("mean":
+        its forward updates it from the replica's own batch, and the replicas' values are
+        averaged after each training step)."""
         if isinstance(name, (list, tuple)):
             name, shape = shape, name
         if shape is None:
             raise ValueError(f"{self.name}.add_weight: shape must be given")
         if dtype not in (None, "float32", np.float32):
             raise ValueError(f"add_weight: only dtype 'float32' is supported, got {dtype!r}")
+        if aggregation not in (None, "none", "mean"):
+            raise ValueError(
+                f"add_weight: aggregation must be 'none' or 'mean', got {aggregation!r}"
+            )
         name = name or ("variable" if not self._weights else f"variable_{len(self._weights)}")
         shape = tuple(int(d) for d in shape)
         value = initializers.get(initializer or "glorot_uniform")(shape)
@@ -213,6 +224,7 @@ class Layer:
         )
         # State such as moving statistics stays non-trainable whatever `layer.trainable` says.
         var.stateful = not trainable
+        var.aggregation = aggregation or "none"
         self._weights.append(var)
         return var
 

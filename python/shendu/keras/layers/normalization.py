@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ... import _device, ops
-from .. import initializers, regularizers
+from .. import initializers, regularizers, replica_context
 from . import arguments
 from .layer import Layer
 
@@ -32,11 +34,21 @@ class BatchNormalization(Layer):
     (biased) variance. As in Keras 3, a layer with ``trainable = False`` runs in inference mode
     and leaves its moving statistics alone.
 
+    Under a ``shendu.distribute`` strategy with several replicas, each replica normalizes by its
+    own shard's statistics and moves its moving statistics towards them; the replicas' moving
+    statistics are then averaged after each step (as TensorFlow's MEAN aggregation of them: the
+    plain mean over the replicas that held samples, whatever their shard sizes), so every
+    replica holds the same. With ``synchronized=True`` the statistics are those of the global
+    batch (each replica's per-channel count, sum and sum of squares summed over the replicas
+    before normalizing, and the backward's per-channel sums likewise): training equals one
+    process over the global batch. Without several replicas, ``synchronized`` changes nothing.
+
     Args:
         axis: the channel axis (default -1, channels last).
         momentum: the moving statistics' momentum.
         epsilon: added to the variance.
         center / scale: whether to learn beta / gamma.
+        synchronized: whether training statistics span every replica's batch (see above).
         beta_initializer, gamma_initializer, moving_mean_initializer,
         moving_variance_initializer, beta_regularizer, gamma_regularizer: as Keras's.
 
@@ -72,11 +84,11 @@ class BatchNormalization(Layer):
             gamma_constraint=gamma_constraint,
             renorm_clipping=renorm_clipping,
         )
-        if renorm or synchronized:
+        if renorm:
             raise ValueError(
-                "BatchNormalization: renorm=True and synchronized=True are not supported by "
-                f"shendu, got renorm={renorm!r}, synchronized={synchronized!r}"
+                f"BatchNormalization: renorm=True is not supported by shendu, got renorm={renorm!r}"
             )
+        self.synchronized = bool(synchronized)
         self.axis = arguments.integer("axis", axis)
         self.momentum = arguments.finite_float("momentum", momentum)
         self.epsilon = arguments.finite_float("epsilon", epsilon, minimum=0.0)
@@ -109,11 +121,21 @@ class BatchNormalization(Layer):
             if self.center
             else None
         )
+        # Synchronized statistics are the same on every replica: nothing to average.
+        aggregation = "none" if self.synchronized else "mean"
         self.moving_mean = self.add_weight(
-            "moving_mean", shape, self.moving_mean_initializer, trainable=False
+            "moving_mean",
+            shape,
+            self.moving_mean_initializer,
+            trainable=False,
+            aggregation=aggregation,
         )
         self.moving_variance = self.add_weight(
-            "moving_variance", shape, self.moving_variance_initializer, trainable=False
+            "moving_variance",
+            shape,
+            self.moving_variance_initializer,
+            trainable=False,
+            aggregation=aggregation,
         )
 
     def _affine(self):
@@ -124,38 +146,87 @@ class BatchNormalization(Layer):
 
     def forward(self, x, training=False):
         gamma, beta = self._affine()
-        if training and self.trainable:
+        if not (training and self.trainable):
+            # Inference is a per-channel affine map; a preceding convolution could absorb it.
+            mean, var = self.moving_mean.value, self.moving_variance.value
+            y = ops.batch_norm(x, mean, var, gamma, beta, self.epsilon, self.axis)
+            return y, (False, x, mean, var, None)
+        group = replica_context.current() if self.synchronized else None
+        if group is None:
             y, mean, var = ops.batch_norm_training(x, gamma, beta, self.epsilon, self.axis)
-            if x.size:  # an empty batch has no statistics to move towards
-                m = self.momentum
-                for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
-                    moving.value[...] = moving.value * m + batch * (1.0 - m)
-            return y, (True, x, mean, var)
-        # Inference is a per-channel affine map; a preceding convolution could absorb it.
-        mean, var = self.moving_mean.value, self.moving_variance.value
-        y = ops.batch_norm(x, mean, var, gamma, beta, self.epsilon, self.axis)
-        return y, (False, x, mean, var)
+            sync, total = None, x.size
+        else:
+            mean, var, count, total = self._global_moments(x, group)
+            y = ops.batch_norm(x, mean, var, gamma, beta, self.epsilon, self.axis)
+            sync = (group, count, total)
+        if total:  # an empty batch has no statistics to move towards
+            m = self.momentum
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
+                moving.value[...] = moving.value * m + batch * (1.0 - m)
+        return y, (True, x, mean, var, sync)
+
+    def _global_moments(self, x, group):
+        """The channels' mean and (biased) variance over every replica's batch, and this
+        replica's and the global count of values per channel. Each replica's per-channel count,
+        sum and sum of squares go in one float64 allreduce, so E[x^2] - E[x]^2 keeps float32's
+        precision; every replica gets the same bits, hence the same statistics."""
+        xp = _device.array_module(x)
+        axis = self.axis % x.ndim
+        others = tuple(d for d in range(x.ndim) if d != axis)
+        channels = x.shape[axis]
+        x64 = _device.to_host(x).astype(np.float64)
+        count = x.size // channels if channels else 0
+        local = np.concatenate([[count], x64.sum(axis=others), np.square(x64).sum(axis=others)])
+        summed = group.allreduce(local)
+        total = summed[0]
+        with np.errstate(invalid="ignore"):  # no values on any replica: NaN statistics
+            mean = summed[1 : 1 + channels] / total
+            var = np.maximum(summed[1 + channels :] / total - mean * mean, 0.0)
+        return xp.asarray(mean.astype(x.dtype)), xp.asarray(var.astype(x.dtype)), count, total
 
     def backward(self, ctx, dy):
-        batch_stats, x, mean, var = ctx
+        batch_stats, x, mean, var, sync = ctx
         gamma, _ = self._affine()
-        if batch_stats:
+        if batch_stats and sync is None:
             dx, dgamma, dbeta = ops.batch_norm_backward(
                 dy, x, gamma, mean, var, self.epsilon, self.axis
             )
-        else:  # the moving statistics are constants: y is affine in x
+        else:  # given statistics (the moving ones, or the replicas'): y is affine in x
             xp = _device.array_module(x)
             axis = self.axis % x.ndim
-            istd = 1 / xp.sqrt(var + xp.float32(self.epsilon))
-            a = istd if gamma is None else istd * gamma
+            istd = 1 / xp.sqrt(var + x.dtype.type(self.epsilon))
+            a = _along(istd if gamma is None else istd * gamma, axis, x.ndim)
             others = tuple(d for d in range(x.ndim) if d != axis)
-            dx = dy * _along(a, axis, x.ndim)
             xhat = (x - _along(mean, axis, x.ndim)) * _along(istd, axis, x.ndim)
             dgamma, dbeta = (dy * xhat).sum(axis=others), dy.sum(axis=others)
+            dx = dy * a
+            if sync is not None:
+                dx -= a * self._through_statistics(sync, dbeta, dgamma, xhat, axis)
         grads = [dgamma] if self.scale else []
         if self.center:
             grads.append(dbeta)
         return dx, grads + [None, None]  # the moving statistics are not trained
+
+    @staticmethod
+    def _through_statistics(sync, dbeta, dgamma, xhat, axis):
+        """What the global statistics take off dy on its way to x: dx = a * (dy - this), with
+        a = gamma / sqrt(var + epsilon), and this = (sum(dy) + xhat * sum(dy * xhat)) / count
+        for one process. Over replicas the sums run over every replica's batch: the trainer's
+        loss on a replica is the mean over its shard and the replicas' gradients are weighted
+        by their share of the global batch (count / total) before they are summed, so the
+        sums weigh each replica's dbeta and dgamma by its share (one float64 allreduce), and
+        dividing by this replica's count (its share of total) gives what its backward returns."""
+        group, count, total = sync
+        xp = _device.array_module(xhat)
+        share = count / total if total else 0.0
+        local = np.concatenate([_device.to_host(dbeta), _device.to_host(dgamma)])
+        summed = group.allreduce(local.astype(np.float64) * share)
+        if not count:
+            return xp.zeros_like(xhat)
+        channels = len(dbeta)
+        sum_dy = xp.asarray((summed[:channels] / count).astype(xhat.dtype))
+        sum_dy_xhat = xp.asarray((summed[channels:] / count).astype(xhat.dtype))
+        return _along(sum_dy, axis, xhat.ndim) + xhat * _along(sum_dy_xhat, axis, xhat.ndim)
 
     def compute_output_shape(self, input_shape):
         _axis_index(self, self.axis, len(input_shape))
@@ -177,7 +248,7 @@ class BatchNormalization(Layer):
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": None,
             "gamma_constraint": None,
-            "synchronized": False,
+            "synchronized": self.synchronized,
             "renorm": False,
             "renorm_clipping": None,
             "renorm_momentum": self.renorm_momentum,

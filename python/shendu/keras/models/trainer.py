@@ -373,9 +373,9 @@ class Trainer(StepMethods):
         if self._fused_step is not None and sample_weight is None and len(y):
             self._fused_step(xs, y)  # the native step knows no weights: weighted batches skip it
             return
-        with _step_scope():
-            sync = self._distribution.gradient_sync(self)  # None on one replica
-            if len(y) or sync is None:
+        strategy = self._distribution
+        with _step_scope(), strategy.training_step(self) as sync:  # sync: None on one replica
+            if len(y) or not strategy.skips_empty_shards(self):
                 loss, out, ctxs, dout = self._loss_and_grad(xs, y, True, sample_weight)
                 hook = {} if sync is None else {"ready": sync.ready}
                 _, grads = self.backward(ctxs, dout, need_dx=False, **hook)

@@ -30,16 +30,9 @@ class Sequences:
     def __len__(self):
         return len(self.lengths)
 
-    def take(self, keep):
-        """The sequences selected by the boolean mask or index array ``keep``."""
-        keep = np.asarray(keep)
-        if keep.dtype == bool:
-            return Sequences(self.flat[np.repeat(keep, self.lengths)], self.lengths[keep])
-        lengths = self.lengths[keep]
-        starts = (np.cumsum(self.lengths) - self.lengths)[keep]
-        # Each kept sequence's words: its start in ``flat`` plus 0..length-1.
-        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-        return Sequences(self.flat[positions + np.arange(int(lengths.sum()))], lengths)
+    def select(self, keep):
+        """The sequences where the boolean mask ``keep`` is true."""
+        return Sequences(self.flat[np.repeat(keep, self.lengths)], self.lengths[keep])
 
     def concatenate(self, other):
         return Sequences(
@@ -84,11 +77,12 @@ class Sequences:
         )
 
 
-def shuffled(sequences, labels, rng):
-    """Both in the order of ``rng.shuffle`` over their indices, as Keras shuffles them."""
+def shuffled(sequences, labels, rng, where):
+    """The object array of sequences, as Sequences, and the labels, both in the order of
+    ``rng.shuffle`` over their indices, as Keras shuffles them."""
     indices = np.arange(len(labels))
     rng.shuffle(indices)
-    return sequences.take(indices), labels[indices]
+    return Sequences.from_array(sequences[indices], where), labels[indices]
 
 
 def shorter_than(maxlen, sequences, labels):
@@ -96,23 +90,25 @@ def shorter_than(maxlen, sequences, labels):
     if not maxlen:
         return sequences, labels
     keep = sequences.lengths < maxlen
-    return sequences.take(keep), labels[keep]
+    return sequences.select(keep), labels[keep]
 
 
 def read_split(arrays, x_key, y_key, where):
-    """The sequences and labels of an IMDB or Reuters npz file, checked."""
+    """The object array of sequences and the labels of an IMDB or Reuters npz file, checked."""
     for key in (x_key, y_key):
         if key not in arrays:
             raise ValueError(
                 f"{where} lacks {key} (it has: {', '.join(sorted(arrays)) or 'nothing'})"
             )
     x, y = arrays[x_key], arrays[y_key]
+    if x.ndim == 0:
+        raise ValueError(f"{where}: {x_key} must be an array of sequences, got shape {x.shape}")
     if y.ndim != 1 or y.dtype.kind not in "iu" or len(y) != len(x):
         raise ValueError(
             f"{where}: {y_key} must be {len(x)} integer labels, one per sequence, got "
             f"{y.dtype} {y.shape}"
         )
-    return Sequences.from_array(x, f"{where}: {x_key}"), y
+    return x, y
 
 
 def read_word_index(filename):

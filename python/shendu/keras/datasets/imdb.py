@@ -46,8 +46,8 @@ def load_data(
     x_test, labels_test = read_split(arrays, "x_test", "y_test", filename)
 
     rng = np.random.RandomState(seed)
-    x_train, labels_train = shuffled(x_train, labels_train, rng)
-    x_test, labels_test = shuffled(x_test, labels_test, rng)
+    x_train, labels_train = shuffled(x_train, labels_train, rng, f"{filename}: x_train")
+    x_test, labels_test = shuffled(x_test, labels_test, rng, f"{filename}: x_test")
     x_train, labels_train = shorter_than(
         maxlen, x_train.encode(start_char, index_from), labels_train
     )

@@ -56,7 +56,7 @@ def load_data(
     filename = _download.get_file(path, ORIGIN, SHA256, "Reuters")
     xs, labels = read_split(_safe_pickle.load_npz(filename), "x", "y", filename)
 
-    xs, labels = shuffled(xs, labels, np.random.RandomState(seed))
+    xs, labels = shuffled(xs, labels, np.random.RandomState(seed), f"{filename}: x")
     xs, labels = shorter_than(maxlen, xs.encode(start_char, index_from), labels)
     xs = xs.limit_vocabulary(num_words, skip_top, oov_char)
     cut = int(len(xs) * (1 - test_split))

@@ -19,6 +19,7 @@ import importlib
 import inspect
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -88,9 +89,12 @@ def make(case):
 def main(cases):
     os.makedirs(FIXTURES, exist_ok=True)
     file_utils.urlretrieve = refuse_download
-    for case in cases or CASES:
-        make(case)
-        print("wrote", case)
+    try:
+        for case in cases or CASES:
+            make(case)
+            print("wrote", case)
+    finally:
+        shutil.rmtree(KERAS_HOME)
 
 
 if __name__ == "__main__":

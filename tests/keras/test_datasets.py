@@ -2,13 +2,13 @@
 server and file:// URLs, never the network), corrupt files, and the shipped sample."""
 
 import hashlib
-import http.server
 import os
-import threading
 
 import numpy as np
 import pytest
 from shendu.keras.datasets import mnist
+
+from tests.helpers.file_server import serving
 
 
 def write_mnist(path, n_train=7, n_test=3, seed=0):
@@ -53,28 +53,11 @@ def dirs(tmp_path, monkeypatch):
 
 @pytest.fixture
 def server(tmp_path):
-    """A local HTTP server in a thread serving tmp_path/www, counting requests."""
+    """A local HTTP server serving tmp_path/www, counting requests."""
     www = tmp_path / "www"
     www.mkdir()
-    hits = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(www), **kwargs)
-
-        def do_GET(self):
-            hits.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield www, f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(www) as (url, hits):
+        yield www, url, hits
 
 
 def test_user_file_in_shendu_data_dir_is_used_as_is(dirs, monkeypatch):

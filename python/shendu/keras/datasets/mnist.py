@@ -1,22 +1,15 @@
 """MNIST: keras.datasets.mnist.load_data() and the small sample shipped inside shendu.
 
-load_data() looks for the file, in order:
-1. ``$SHENDU_DATA_DIR/<path>``: a file the user put there is used as is (any number of images);
-2. Keras's cache, ``$KERAS_HOME/datasets/<path>`` (``~/.keras/datasets/`` by default), where a
-   file is used when its sha256 is that of Keras's mnist.npz;
-3. otherwise it downloads Keras's mnist.npz into that cache, checking the sha256 before the file
-   gets its final name, so an interrupted or tampered download is never used.
+load_data() finds Keras's mnist.npz as _download.get_file() does: in $SHENDU_DATA_DIR, then in
+Keras's cache, else it downloads it there with its sha256 checked.
 """
 
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
-import warnings
 import zipfile
 
 import numpy as np
+
+from . import _download
 
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -26,15 +19,18 @@ _SAMPLE = os.path.join(
     "data",
     "mnist_sample.npz",
 )
-_TIMEOUT_S = 60
-_CHUNK = 1 << 20
+_ADVICE = (
+    ", or use shendu.keras.datasets.mnist.load_sample() for the 5,000-digit sample shipped "
+    "with shendu"
+)
 
 
 def load_data(path="mnist.npz"):
     """Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) with pixel
     values 0..255 and uint8 labels 0..9 (N,), 60,000 training and 10,000 test images for Keras's
     file. ``path`` is the file name, relative to $SHENDU_DATA_DIR and to the Keras cache folder."""
-    return _read_npz(_locate(path))
+    # ORIGIN and SHA256 are read at call time, so tests can point them at a local server.
+    return _read_npz(_download.get_file(path, ORIGIN, SHA256, "MNIST", advice=_ADVICE))
 
 
 def load_sample():
@@ -42,84 +38,6 @@ def load_sample():
     load_data()'s format; no network needed. shendu/data/README.md gives its origin and
     licence."""
     return _read_npz(_SAMPLE)
-
-
-def _locate(path):
-    # ORIGIN and SHA256 are read at call time, so tests can point them at a local server.
-    origin, sha256 = ORIGIN, SHA256
-    user_dir = os.environ.get("SHENDU_DATA_DIR")
-    if user_dir:
-        candidate = os.path.join(os.path.expanduser(user_dir), path)
-        if os.path.isfile(candidate):
-            return candidate
-    cache_dir = _cache_dir()
-    cached = os.path.join(cache_dir, path)
-    if os.path.isfile(cached):
-        if _sha256(cached) == sha256:
-            return cached
-        # As Keras's get_file does: a cached file that is not the expected one is fetched again.
-        warnings.warn(
-            f"{cached} does not have the expected sha256 (incomplete or changed file); "
-            "downloading it again",
-            stacklevel=3,
-        )
-    os.makedirs(os.path.dirname(cached) or ".", exist_ok=True)
-    _download(origin, cached, sha256, path)
-    return cached
-
-
-def _cache_dir():
-    keras_home = os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")))
-    if not os.access(
-        keras_home if os.path.isdir(keras_home) else os.path.dirname(keras_home), os.W_OK
-    ):
-        # Keras falls back to /tmp/.keras when the home folder is read-only.
-        keras_home = os.path.join(tempfile.gettempdir(), ".keras")
-    return os.path.join(keras_home, "datasets")
-
-
-def _download(origin, dest, sha256, path):
-    """Streams ``origin`` into a temporary file beside ``dest``, hashing as it goes, and renames
-    it to ``dest`` only when the sha256 matches."""
-    print(f"Downloading data from {origin}", flush=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=".mnist-", suffix=".part")
-    digest = hashlib.sha256()
-    try:
-        try:
-            with (
-                os.fdopen(fd, "wb") as out,
-                urllib.request.urlopen(origin, timeout=_TIMEOUT_S) as src,
-            ):
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            raise OSError(
-                f"Could not download MNIST from {origin} ({getattr(e, 'reason', e)}). Without "
-                f"network access, put Keras's mnist.npz (sha256 {sha256}) at "
-                f"$SHENDU_DATA_DIR/{path} or {dest}, or use "
-                "shendu.keras.datasets.mnist.load_sample() for the 5,000-digit sample shipped "
-                "with shendu."
-            ) from e
-        if digest.hexdigest() != sha256:
-            raise ValueError(
-                f"The file downloaded from {origin} has sha256 {digest.hexdigest()}, expected "
-                f"{sha256}: it is incomplete or not Keras's mnist.npz, so it was not kept. "
-                f"Retry, or put a verified copy at {dest}."
-            )
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _sha256(filename):
-    digest = hashlib.sha256()
-    with open(filename, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_npz(filename):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import shendu
 from shendu import keras
+from shendu.bench import examples
 from shendu.distribute import collectives, strategy
 from shendu.keras.models import dense_stack
 
@@ -339,3 +340,14 @@ def test_sequential_pop_and_add_after_build_train_the_new_stack():
     hidden, head = model.layers
     expected = (x @ hidden.get_weights()[0] + hidden.get_weights()[1]) @ head.get_weights()[0]
     _close(model.predict(x, verbose=0), expected + head.get_weights()[1], "new stack")
+
+
+def test_the_example_program_trains_and_names_its_logs():
+    program = examples.load("multi_input_multi_output")
+    keras.utils.set_random_seed(0)
+    data = program.load_data(n_train=256, n_test=64)
+    model = program.build_model()
+    history = program.fit(model, data, epochs=3, verbose=0).history
+    assert {"department_accuracy", "priority_mae", "val_department_loss"} <= set(history)
+    assert history["loss"][-1] < history["loss"][0]
+    assert 0.0 <= program.test_accuracy(model, data, verbose=0) <= 1.0

@@ -351,3 +351,21 @@ def test_the_example_program_trains_and_names_its_logs():
     assert {"department_accuracy", "priority_mae", "val_department_loss"} <= set(history)
     assert history["loss"][-1] < history["loss"][0]
     assert 0.0 <= program.test_accuracy(model, data, verbose=0) <= 1.0
+
+
+def test_a_model_with_dicts_saves_and_loads_with_its_compile_arguments(tmp_path):
+    x, y = cases.ticket_data()
+    listed = _tickets(cases.seeded_weights(cases.ticket_model(keras), 15))
+    inputs = {t.name: t for t in listed.inputs}
+    model = keras.Model(inputs, {"priority": listed.outputs[0], "department": listed.outputs[1]})
+    model.compile("adam", **DICT_COMPILE)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "tickets.keras")
+    loaded = keras.models.load_model(tmp_path / "tickets.keras")
+    assert loaded.get_compile_config()["loss"] == DICT_COMPILE["loss"]
+    assert loaded.get_compile_config()["loss_weights"] == DICT_COMPILE["loss_weights"]
+    assert set(loaded.input) == {"title", "tags"}
+    predicted, expected = loaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    for name in ("priority", "department"):
+        np.testing.assert_array_equal(predicted[name], expected[name])
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)

@@ -536,8 +536,8 @@ class Model(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": layer_configs,
-            "input_layers": ins if self._nested_inputs else ins[0],
-            "output_layers": outs if self._nested_outputs else outs[0],
+            "input_layers": self._structured(ins, self._input_keys, self._nested_inputs),
+            "output_layers": self._structured(outs, self._output_keys, self._nested_outputs),
         }
 
     def _known_tensor_ids(self) -> set:
@@ -569,6 +569,8 @@ class Model(Trainer, Layer):
             return out[h[2]] if isinstance(out, list) else out
 
         def many(spec):
+            if isinstance(spec, dict):
+                return {k: lookup(h) for k, h in spec.items()}
             if spec and isinstance(spec[0], list):
                 return [lookup(h) for h in spec]
             return lookup(spec)

@@ -423,6 +423,15 @@ class Layer:
         return self._inbound_nodes[0].inputs
 
     @property
+    def input_shape(self):
+        """The shape(s) of the inputs of the layer's first call (Keras 2's layer.input_shape)."""
+        if self._inbound_nodes:
+            return _map_shapes(lambda t: t.shape, self._inbound_nodes[0].inputs)
+        if self.built and self._build_input_shape is not None:
+            return self._build_input_shape
+        raise AttributeError(f"Layer {self.name!r} has no defined input shape yet.")
+
+    @property
     def output_shape(self):
         if self._inbound_nodes:
             return _map_shapes(lambda t: t.shape, self._inbound_nodes[0].outputs)

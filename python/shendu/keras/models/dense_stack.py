@@ -4,9 +4,9 @@ regularizer gradients and the optimizer update with the GIL released, on workspa
 
 ``plan(model)`` gives the step for a compiled model, or None when the model does not qualify (other
 layers, a loss on probabilities that Keras does not fuse, an optimizer or regularizer it does not
-know, frozen weights, the reference backend, the CUDA device); the trainer then runs the per-layer
-path. The step updates the layers' own weight arrays and the optimizer's own slot arrays in place,
-so both paths can take turns on one model.
+know, frozen weights, several outputs or a loss weight, the reference backend, the CUDA device);
+the trainer then runs the per-layer path. The step updates the layers' own weight arrays and the
+optimizer's own slot arrays in place, so both paths can take turns on one model.
 """
 
 from __future__ import annotations
@@ -144,6 +144,8 @@ def plan(model):
     the step is planned."""
     if _config.get_backend() != "native" or _device.get_device() != "cpu":
         return None
+    if len(model.outputs) != 1 or model._loss_weight not in (None, 1.0):
+        return None  # the native step computes one unweighted loss
     pairs = _stack(model)
     if pairs is None or not _native_optimizer(model.optimizer):
         return None

@@ -12,29 +12,32 @@ import math
 import warnings
 
 from ... import _device
+from .data_adapters.array_adapter import pick, rows
+
+
+def _upload(a):
+    if a is None:
+        return None
+    return [_upload(part) for part in a] if isinstance(a, list) else _device.to_device(a)
 
 
 def on_device(xs, y, sample_weight=None):
     """A batch (host arrays) on the current device: one upload per array when computing on the
-    GPU, nothing on the CPU."""
+    GPU, nothing on the CPU. The targets and weights of a model with several outputs are lists
+    (one entry per output)."""
     if _device.get_device() == "cpu":  # they are NumPy arrays already
         return xs, y, sample_weight
-    upload = _device.to_device
-    return (
-        [upload(a) for a in xs],
-        upload(y),
-        None if sample_weight is None else upload(sample_weight),
-    )
+    return [_device.to_device(a) for a in xs], _upload(y), _upload(sample_weight)
 
 
 def train_validation_split(arrays, validation_split):
     """The training and the validation parts of each array (or None): Keras takes the last
     fraction of the arrays, before any shuffling."""
-    n = len(next(a for a in arrays if a is not None))
+    n = rows(next(a for a in arrays if a is not None))
     split = int(math.floor(n * (1.0 - validation_split)))
     return (
-        [None if a is None else a[:split] for a in arrays],
-        [None if a is None else a[split:] for a in arrays],
+        [pick(a, slice(None, split)) for a in arrays],
+        [pick(a, slice(split, None)) for a in arrays],
     )
 
 

@@ -122,6 +122,13 @@ class Model(Trainer, Layer):
     # --- graph ----------------------------------------------------------------------------------
 
     def _build_graph(self, inputs, outputs) -> None:
+        # Dicts of inputs or outputs are flattened in sorted key order, as Keras's tree does.
+        self._input_keys = sorted(inputs) if isinstance(inputs, dict) else None
+        self._output_keys = sorted(outputs) if isinstance(outputs, dict) else None
+        if self._input_keys is not None:
+            inputs = [inputs[k] for k in self._input_keys]
+        if self._output_keys is not None:
+            outputs = [outputs[k] for k in self._output_keys]
         for t in _flat(inputs) + _flat(outputs):
             if not isinstance(t, KerasTensor):
                 raise ValueError(
@@ -178,7 +185,8 @@ class Model(Trainer, Layer):
         self._raw_steps = steps
         self._graph_serial = next(trainer._serials)
         self._index_weights()
-        self._logit_step = self._find_logit_step()
+        self._logit_steps = self._find_logit_steps()
+        self._logit_step = next(iter(self._logit_steps), None) if len(self.outputs) == 1 else None
         self._find_deferred_activations()
         self.built = True
 
@@ -214,19 +222,16 @@ class Model(Trainer, Layer):
                 )
             )
 
-    def _find_logit_step(self):
-        """The step whose activation a fused loss may skip: it makes the single output, which
-        nothing else reads."""
-        if len(self._output_slots) != 1 or not self._steps:
-            return None
-        out, found = self._output_slots[0], None
+    def _find_logit_steps(self) -> dict:
+        """{step index: output position} of the steps whose activation a fused loss may skip:
+        each makes one output alone, which no step reads and no other output repeats."""
+        read = {s for step in self._steps for s in step.ins}
+        found = {}
         for k, step in enumerate(self._steps):
-            if out in step.ins:
-                return None
-            if step.outs == [out] and not step.multi_out:
-                found = k
-        if found is None or not self._steps[found].layer.output_activation():
-            return None
+            if step.multi_out or step.outs[0] in read or not step.layer.output_activation():
+                continue
+            if self._output_slots.count(step.outs[0]) == 1:
+                found[k] = self._output_slots.index(step.outs[0])
         return found
 
     def _find_deferred_activations(self) -> None:
@@ -322,7 +327,10 @@ class Model(Trainer, Layer):
             vals[s] = x
         ctxs = []
         masks = None  # per slot, once some layer has made a mask (Layer.compute_mask)
-        logit_step = self._logit_step if logits else None
+        if logits is True:  # the single output's logits (an outer model's fused loss)
+            logit_steps = () if self._logit_step is None else (self._logit_step,)
+        else:  # the logits of the outputs at these positions
+            logit_steps = [k for k, pos in self._logit_steps.items() if pos in (logits or ())]
         deferred = set()  # slots holding a pre-relu value that the pooling reading it will finish
         for k, step in enumerate(self._steps):
             x = [vals[i] for i in step.ins] if step.multi_in else vals[step.ins[0]]
@@ -331,7 +339,7 @@ class Model(Trainer, Layer):
                 mask = [masks[i] for i in step.ins] if step.multi_in else masks[step.ins[0]]
                 if step.multi_in and all(m is None for m in mask):
                     mask = None
-            if k == logit_step:
+            if k in logit_steps:
                 y, ctx = step.layer.forward_logits(x, training)
             elif step.defers and step.layer.activation == "relu":
                 y, ctx = step.layer.forward_logits(x, training)
@@ -365,6 +373,14 @@ class Model(Trainer, Layer):
             return None
         return self._steps[self._logit_step].layer.output_activation()
 
+    def output_activations(self) -> list:
+        """Per output, the softmax/sigmoid a fused loss may take the logits of (or None); see
+        forward(logits=...)."""
+        acts = [None] * len(self.outputs)
+        for k, pos in self._logit_steps.items():
+            acts[pos] = self._steps[k].layer.output_activation()
+        return acts
+
     # Model.backward takes need_dx (see Conv2D.backward), so an outer model can pass it down.
     _can_skip_dx = True
 
@@ -384,7 +400,8 @@ class Model(Trainer, Layer):
         for s, d in zip(
             self._output_slots, _flat(doutputs) if self._nested_outputs else [doutputs]
         ):
-            grads[s] = d
+            if d is not None:  # None: an output without a loss
+                grads[s] = d if grads[s] is None else grads[s] + d
         wgrads = [None] * self._weight_count
         for step, ctx in zip(reversed(self._steps), reversed(ctxs)):
             if step.multi_out:
@@ -449,13 +466,45 @@ class Model(Trainer, Layer):
         return shapes if self._nested_outputs else shapes[0]
 
     @property
+    def input(self):
+        """The model's input tensor(s), as given to the constructor (Keras's Functional.input),
+        to build new models from its graph."""
+        if self._defines_call or not self.built:
+            return Layer.input.fget(self)
+        return self._structured(self.inputs, self._input_keys, self._nested_inputs)
+
+    @property
+    def output(self):
+        """The model's output tensor(s), as given to the constructor."""
+        if self._defines_call or not self.built:
+            return Layer.output.fget(self)
+        return self._structured(self.outputs, self._output_keys, self._nested_outputs)
+
+    def _structured(self, flat, keys, nested):
+        """A flat list of inputs or outputs in the structure the constructor was given."""
+        if keys is not None:
+            return dict(zip(keys, flat))
+        return list(flat) if nested else flat[0]
+
+    @property
+    def output_names(self) -> list:
+        """The names of the layers that make the outputs, in output order (Keras's
+        Functional.output_names): compile's dicts and the logs name outputs by them."""
+        return [t.node.layer.name for t in self.outputs]
+
+    @property
     def input_shape(self):
+        if not self.built or self._defines_call:
+            return Layer.input_shape.fget(self)
         shapes = [t.shape for t in self.inputs]
-        return shapes if self._nested_inputs else shapes[0]
+        return shapes[0] if len(shapes) == 1 else self._structured(shapes, self._input_keys, True)
 
     @property
     def output_shape(self):
-        return self.compute_output_shape(None)
+        if not self.built or self._defines_call:
+            return Layer.output_shape.fget(self)
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else self._structured(shapes, self._output_keys, True)
 
     def summary(
         self,
@@ -499,8 +548,8 @@ class Model(Trainer, Layer):
             "name": self.name,
             "trainable": self.trainable,
             "layers": layer_configs,
-            "input_layers": ins if self._nested_inputs else ins[0],
-            "output_layers": outs if self._nested_outputs else outs[0],
+            "input_layers": self._structured(ins, self._input_keys, self._nested_inputs),
+            "output_layers": self._structured(outs, self._output_keys, self._nested_outputs),
         }
 
     def _known_tensor_ids(self) -> set:
@@ -532,6 +581,8 @@ class Model(Trainer, Layer):
             return out[h[2]] if isinstance(out, list) else out
 
         def many(spec):
+            if isinstance(spec, dict):
+                return {k: lookup(h) for k, h in spec.items()}
             if spec and isinstance(spec[0], list):
                 return [lookup(h) for h in spec]
             return lookup(spec)

@@ -36,9 +36,9 @@ from .. import optimizers as optimizers_module
 from ..layers.layer import Variable
 from ..layers.noise import ActivityRegularization
 from ..tensors import KerasTensor
-from . import data_adapters, dense_stack, sample_weights
+from . import compile_outputs, data_adapters, dense_stack, sample_weights
 from .data_adapters import ArrayDataAdapter
-from .data_adapters.array_adapter import take
+from .data_adapters.array_adapter import pick, rows, take
 from .epoch_iterator import EpochIterator, on_device, train_validation_split
 from .steps import StepMethods
 
@@ -89,10 +89,14 @@ class Trainer(StepMethods):
         self.stop_training = False
         self.history = None
         self._compile_config = None
-        self._metric_specs = []
+        self._metric_specs = []  # per output: the metric specs of compile (or None)
         self._weighted_metric_specs = []
         self._metrics = None  # resolved on the first batch (needs target and output shapes)
         self._weighted_metrics = []  # the same, counted with the sample weights
+        self._metric_outputs = []  # the output each of _all_metrics reads
+        self._output_losses = []  # compile_outputs.OutputLoss of each output with a loss
+        self._loss_weight = None  # a single-output model's loss weight (None: 1)
+        self._multi = False  # whether the model trains as several outputs (see _prepare)
         self._loss_tracker = metrics_module.Mean(name="loss")
         self._fused_step = None
         self._compile_serial = None
@@ -118,26 +122,36 @@ class Trainer(StepMethods):
         jit_compile="auto",
         auto_scale_loss=True,
     ):
-        if loss_weights is not None:
-            raise ValueError("compile: loss_weights is not supported by shendu")
-        if isinstance(loss, (list, tuple, dict)):
-            raise ValueError(
-                f"compile: one loss for a single-output model is supported, got {loss!r}"
-            )
         for name, value in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
-            if isinstance(value, dict):
-                raise ValueError(f"compile: pass {name} as a list, got a dict")
+            compile_outputs.check_metric_specs(value, name)
+        keys, names = self._output_keys_and_names()
+        self._output_losses = compile_outputs.resolve_losses(loss, loss_weights, keys, names)
+        self._multi = len(keys) > 1
         self.optimizer = optimizers_module.get(optimizer)
-        self.loss = None if loss is None else losses_module.get(loss)
-        self._metric_specs = list(metrics or [])
-        self._weighted_metric_specs = list(weighted_metrics or [])
-        for m in self._metric_specs + self._weighted_metric_specs:
-            metrics_module.check(m)
+        if len(keys) == 1:  # the single-output path reads the Loss and its weight
+            single = self._output_losses[0] if self._output_losses else None
+            self.loss = None if single is None else single.loss
+            self._loss_weight = None if single is None else single.weight
+        else:  # as Keras: what compile was given
+            self.loss = loss
+            self._loss_weight = None
+        self._metric_specs = compile_outputs.metric_specs(metrics, keys, "metrics")
+        self._weighted_metric_specs = compile_outputs.metric_specs(
+            weighted_metrics, keys, "weighted_metrics"
+        )
         self._metrics = None
         self._weighted_metrics = []
+        self._metric_outputs = []
+        # The outputs fit needs targets for: those with a loss or a metric.
+        self._targeted = {e.index for e in self._output_losses} | {
+            k
+            for k, specs in enumerate(zip(self._metric_specs, self._weighted_metric_specs))
+            if any(specs)
+        }
         self._compile_config = {
             "optimizer": optimizer,
             "loss": loss,
+            "loss_weights": loss_weights,
             "metrics": metrics,
             "weighted_metrics": weighted_metrics,
         }
@@ -146,59 +160,73 @@ class Trainer(StepMethods):
             self._distribution = distribute.get_strategy()
         self.compiled = True
 
+    def _output_keys_and_names(self):
+        """How compile's dicts and the logs name the outputs: (keys, names), one each per
+        output. Keys are a dict of outputs' keys, else the output layers' names, which also
+        name the per-output losses. A model without a graph yet counts as one output."""
+        if self._defines_call or not self.built:
+            return [None], [None]
+        names = self.output_names
+        return (self._output_keys or names), names
+
     def get_compile_config(self):
         if not self.compiled:
             return None
-
-        def plain(value, module):
-            if value is None or isinstance(value, str):
-                return value
-            return module.serialize(value)
-
         cfg = self._compile_config
+        optimizer = cfg["optimizer"]
+        loss = cfg["loss"]
+        if not isinstance(loss, (str, list, tuple, dict)) and loss is not None:
+            loss = self.loss  # an object or a function, as the Loss it became
         return {
-            "optimizer": plain(
-                self.optimizer if not isinstance(cfg["optimizer"], str) else cfg["optimizer"],
-                optimizers_module,
+            "optimizer": _plain(
+                optimizer if isinstance(optimizer, str) else self.optimizer, optimizers_module
             ),
-            "loss": plain(
-                cfg["loss"] if isinstance(cfg["loss"], str) or cfg["loss"] is None else self.loss,
-                losses_module,
-            ),
+            "loss": _plain(loss, losses_module),
+            "loss_weights": cfg["loss_weights"],
             **{
-                key: None if cfg[key] is None else [plain(m, metrics_module) for m in cfg[key]]
+                key: _plain(_as_list(cfg[key]), metrics_module)
                 for key in ("metrics", "weighted_metrics")
             },
-            "loss_weights": None,
             "run_eagerly": False,
             "steps_per_execution": 1,
             "jit_compile": False,
         }
 
     def compile_from_config(self, config):
-        def metric_list(key):
-            specs = config.get(key)
-            return None if specs is None else [metrics_module.deserialize(m) for m in specs]
+        def metrics(key):
+            return _unplain(config.get(key), metrics_module.deserialize)
 
         self.compile(
             optimizer=config.get("optimizer", "rmsprop"),
             loss=config.get("loss"),
-            metrics=metric_list("metrics"),
-            weighted_metrics=metric_list("weighted_metrics"),
+            loss_weights=config.get("loss_weights"),
+            metrics=metrics("metrics"),
+            weighted_metrics=metrics("weighted_metrics"),
         )
 
     @property
     def _all_metrics(self) -> list:
-        """The compiled metrics, then the weighted ones: the order of the logs' values."""
+        """The compiled metrics, then the weighted ones."""
         return list(self._metrics or []) + self._weighted_metrics
 
     @property
+    def _trackers(self) -> list:
+        """What the logs hold, in the order of evaluate's list: the loss, each output's loss
+        (several outputs), then the metrics, in compile order for one output and by name for
+        several (Keras lists the names it does not know from compile sorted)."""
+        per_output = [e.tracker for e in self._output_losses if e.tracker is not None]
+        if not self._multi:
+            return [self._loss_tracker, *per_output, *self._all_metrics]
+        ordered = sorted(self._all_metrics, key=lambda m: m.name)
+        return [self._loss_tracker, *per_output, *ordered]
+
+    @property
     def metrics_names(self) -> list:
-        return ["loss"] + [m.name for m in self._all_metrics]
+        return [m.name for m in self._trackers]
 
     @property
     def metrics(self) -> list:
-        return [self._loss_tracker] + self._all_metrics
+        return self._trackers
 
     def reset_metrics(self) -> None:
         for m in self.metrics:
@@ -216,9 +244,7 @@ class Trainer(StepMethods):
         """The model's input arrays, converted once and checked against the input shapes."""
         if x is None:
             raise ValueError(f"{name}: expected input data, got None")
-        if isinstance(x, dict):
-            raise ValueError(f"{name}: dict inputs are not supported; pass an array or a list")
-        xs = [_as_numpy(a, name, strings=True) for a in _flat(x)]
+        xs = [_as_numpy(a, name, strings=True) for a in _flat(self._by_input_name(x, name))]
         if self._defines_call:  # its inputs are whatever its call() takes
             return [a if a.dtype.kind in "iuOSU" else a.astype(np.float32, copy=False) for a in xs]
         self._ensure_built(xs)
@@ -246,23 +272,70 @@ class Trainer(StepMethods):
             out.append(a if keep else a.astype(np.float32, copy=False))
         return out
 
-    def _targets(self, y, name="y"):
+    def _raw_targets(self, y, name="y"):
+        """The targets as NumPy arrays: one array, or for several outputs a list of one per
+        output (None for an output that needs none) from a list or a dict keyed by output."""
         if y is None:
             raise ValueError(f"{name}: expected target data, got None")
-        y = _as_numpy(y, name)
+        if not self._multi:
+            return _as_numpy(y, name)
+        keys = self._output_keys_and_names()[0]
+        if not isinstance(y, (list, tuple, dict)):
+            raise ValueError(
+                f"{name}: model {self.name!r} has outputs {keys}; expected a list or a dict "
+                f"of targets, got {type(y).__name__}"
+            )
+        ys = compile_outputs.per_output(y, keys, name)
+        for k in sorted(self._targeted):
+            if ys[k] is None:
+                raise ValueError(f"{name}: no targets for output {keys[k]!r}, which has a loss")
+        return [
+            None if a is None else _as_numpy(a, f"{name}[{keys[k]!r}]") for k, a in enumerate(ys)
+        ]
+
+    def _targets(self, y):
+        """Raw targets converted for the loss (dtype, shape) once per array."""
         if self._step_methods:  # the step method gets the targets as they are, as in Keras
             return y
-        return self.loss.prepare_targets(y, self.outputs[0].shape)
+        if not self._multi:
+            return self.loss.prepare_targets(y, self.outputs[0].shape)
+        losses = {e.index: e.loss for e in self._output_losses}
+        return [
+            a
+            if a is None
+            else losses[k].prepare_targets(a, self.outputs[k].shape)
+            if k in losses
+            else a.astype(np.float32, copy=False)
+            for k, a in enumerate(y)
+        ]
+
+    def _sample_weights(self, sample_weight, class_weight, y, n):
+        """The weights of ``n`` samples (see sample_weights.resolve); for several outputs one
+        array for all of them, or a list of one per output (None: unweighted)."""
+        if not self._multi:
+            return sample_weights.resolve(sample_weight, class_weight, y, n)
+        if class_weight is not None:
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        if sample_weight is None:
+            return None
+        if not isinstance(sample_weight, (list, tuple, dict)):
+            return sample_weights.checked(sample_weight, n)
+        keys = self._output_keys_and_names()[0]
+        return [
+            None if w is None else sample_weights.checked(w, n, f"sample_weight[{k!r}]")
+            for k, w in zip(keys, compile_outputs.per_output(sample_weight, keys, "sample_weight"))
+        ]
 
     @staticmethod
     def _check_lengths(xs, y):
-        sizes = {len(a) for a in xs} | ({len(y)} if y is not None else set())
+        ys = [a for a in (y if isinstance(y, list) else [y]) if a is not None]
+        sizes = {len(a) for a in xs} | {len(a) for a in ys}
         if len(sizes) > 1:
             raise ValueError(
                 "Data cardinality is ambiguous. Make sure all arrays contain the "
                 f"same number of samples. 'x' sizes: "
                 f"{', '.join(str(len(a)) for a in xs)}; 'y' sizes: "
-                f"{len(y) if y is not None else '-'}"
+                f"{', '.join(str(len(a)) for a in ys) or '-'}"
             )
 
     def _prepare_key(self) -> tuple:
@@ -276,10 +349,17 @@ class Trainer(StepMethods):
         )
 
     def _prepare(self, what, y_shape=None) -> None:
+        """Sets the model up for training and evaluating; ``y_shape`` is the targets' shape
+        (a list of them, or None each, for several outputs), which resolves the metrics."""
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model ({what}).")
         self._step_methods = self._runs_step_methods()
         if self._step_methods:
+            if self._multi:
+                raise NotImplementedError(
+                    f"{what}: a model with several outputs trains through its graph; "
+                    "overriding train_step / test_step is not supported for it"
+                )
             if self._distribution.is_multi_worker:  # their tape's gradients are not summed
                 raise NotImplementedError(
                     f"{what}: a model that trains through train_step / test_step (a subclassed "
@@ -293,13 +373,19 @@ class Trainer(StepMethods):
             return
         if self.loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        if len(self.outputs) != 1:
+        if self._multi and self._distribution.is_multi_worker:
+            raise NotImplementedError(
+                f"{what}: a model with several outputs cannot train under a multi-replica "
+                "strategy yet; train it in one process"
+            )
+        if len(self.outputs) != (len(self._metric_specs) if self._multi else 1):
             raise ValueError(
-                "Training and evaluating are supported for single-output models "
-                f"only; model {self.name!r} has {len(self.outputs)} outputs"
+                f"{what}: model {self.name!r} has {len(self.outputs)} outputs, but it was "
+                "compiled for one; compile it again once its graph is built"
             )
         if self._metrics is None and y_shape is not None:
-            self._resolve_metrics(y_shape, self.outputs[0].shape)
+            pred = [t.shape for t in self.outputs]
+            self._resolve_metrics(y_shape, pred if self._multi else pred[0])
         self._place()  # before the key: moving a weight bumps Variable.revision
         # Per batch in train_on_batch: redo the rest only when something it reads changed
         # (as in Keras, changing `trainable` takes effect at the next fit / train_on_batch).
@@ -307,8 +393,16 @@ class Trainer(StepMethods):
         if key == self._prepared:
             return
         weights = self._weight_list()
-        act = self.output_activation()
-        self._fused = act if act is not None and act == self.loss.fuses else None
+        if self._multi:
+            acts = self.output_activations()
+            for e in self._output_losses:
+                act = acts[e.index]
+                e.fused = act if act is not None and act == e.loss.fuses else None
+            self._logit_outputs = tuple(e.index for e in self._output_losses if e.fused)
+            self._fused = None
+        else:
+            act = self.output_activation()
+            self._fused = act if act is not None and act == self.loss.fuses else None
         self._train_idx = [i for i, w in enumerate(weights) if w.trainable]
         self._train_vars = [weights[i] for i in self._train_idx]
         self._regularized = [
@@ -319,22 +413,28 @@ class Trainer(StepMethods):
         self._prepared = key
 
     def _resolve_metrics(self, y_shape, y_pred_shape) -> None:
-        """The metric objects of compile's names, once the target and output shapes are known;
-        as Keras, a weighted metric named like an unweighted one is logged as
-        ``weighted_<name>``."""
+        """The metric objects of compile's names, once the target and output shapes are known
+        (lists of them for several outputs), named for the logs (see compile_outputs)."""
         if self._metrics is not None:
             return
-
-        def get(spec):
-            return metrics_module.get(spec, self.loss, tuple(y_shape), tuple(y_pred_shape))
-
-        self._metrics = [get(m) for m in self._metric_specs]
-        taken = {m.name for m in self._metrics}
-        self._weighted_metrics = [get(m) for m in self._weighted_metric_specs]
-        for m in self._weighted_metrics:
-            if m.name in taken:
-                m.name = f"weighted_{m.name}"
-            taken.add(m.name)
+        if self._multi:
+            keys = self._output_keys_and_names()[0]
+            losses = [None] * len(keys)
+            for e in self._output_losses:
+                losses[e.index] = e.loss
+            y_shapes, pred_shapes = y_shape, y_pred_shape
+        else:
+            keys, losses, y_shapes, pred_shapes = [None], [self.loss], [y_shape], [y_pred_shape]
+        self._metrics, self._weighted_metrics, self._metric_outputs = (
+            compile_outputs.resolve_metrics(
+                self._metric_specs,
+                self._weighted_metric_specs,
+                keys,
+                losses,
+                [None if s is None else tuple(s) for s in y_shapes],
+                [tuple(s) for s in pred_shapes],
+            )
+        )
 
     def _place(self) -> None:
         """Puts the weights and optimizer slots on the current device (one copy each when the
@@ -348,34 +448,61 @@ class Trainer(StepMethods):
 
     def _loss_and_grad(self, xs, y, training, sample_weight=None):
         x = xs if len(xs) > 1 else xs[0]
-        if self._fused:
-            out, ctxs = self.forward(x, training, logits=True)
-            loss, dout = self.loss.compute_from_logits(y, out, sample_weight)
+        if self._multi:
+            out, ctxs = self.forward(x, training, logits=self._logit_outputs)
+            loss, dout = self._output_loss(y, out, sample_weight)
         else:
-            out, ctxs = self.forward(x, training)
-            loss, dout = self.loss.compute(y, out, sample_weight)
+            if self._fused:
+                out, ctxs = self.forward(x, training, logits=True)
+                loss, dout = self.loss.compute_from_logits(y, out, sample_weight)
+            else:
+                out, ctxs = self.forward(x, training)
+                loss, dout = self.loss.compute(y, out, sample_weight)
+            if self._loss_weight is not None:
+                loss, dout = loss * self._loss_weight, dout * np.float32(self._loss_weight)
         for _, w in self._regularized:
             loss += w.regularizer(w.value)
         for layer in self._activity:  # its backward adds the penalty's gradient
             loss += layer.activity_loss
         return loss, out, ctxs, dout
 
+    def _output_loss(self, ys, outs, sample_weight):
+        """The total of several outputs' losses times their weights, and the gradient for each
+        output (None for those without a loss); each output's own fused op, on its logits where
+        its loss takes them. Keeps the unweighted losses for the trackers (_output_values)."""
+        douts = [None] * len(outs)
+        values = []
+        total = 0.0
+        for e in self._output_losses:
+            k = e.index
+            sw = sample_weight[k] if isinstance(sample_weight, list) else sample_weight
+            compute = e.loss.compute_from_logits if e.fused else e.loss.compute
+            value, dout = compute(ys[k], outs[k], sw)
+            values.append(value)
+            if e.weight is not None:
+                value, dout = value * e.weight, dout * np.float32(e.weight)
+            total = total + value
+            douts[k] = dout
+        self._output_values = values
+        return total, douts
+
     def _train_step(self, xs, y, sample_weight=None) -> None:
         if self._step_methods:
             self._step_logs(self.train_step(_step_data(xs, y, sample_weight)))
             return
-        if not len(y) and not self._distribution.is_multi_worker:
+        n = rows(y)
+        if not n and not self._distribution.is_multi_worker:
             return  # nothing to learn from: no optimizer step (its moments would still move)
         if self._fused_step is _UNPLANNED:  # the fused step cannot hand its gradients out
             self._fused_step = (
                 None if self._distribution.is_multi_worker else dense_stack.plan(self)
             )
-        if self._fused_step is not None and sample_weight is None and len(y):
+        if self._fused_step is not None and sample_weight is None and n:
             self._fused_step(xs, y)  # the native step knows no weights: weighted batches skip it
             return
         strategy = self._distribution
         with _step_scope(), strategy.training_step(self) as sync:  # sync: None on one replica
-            if len(y) or not strategy.skips_empty_shards(self):
+            if n or not strategy.skips_empty_shards(self):
                 loss, out, ctxs, dout = self._loss_and_grad(xs, y, True, sample_weight)
                 hook = {} if sync is None else {"ready": sync.ready}
                 _, grads = self.backward(ctxs, dout, need_dx=False, **hook)
@@ -392,13 +519,16 @@ class Trainer(StepMethods):
         if self._step_methods:
             self._step_logs(self.test_step(_step_data(xs, y, sample_weight)))
             return
-        if not len(y):  # this replica's shard of a batch smaller than the replica count
+        if not rows(y):  # this replica's shard of a batch smaller than the replica count
             return
         with _step_scope():
             loss, out, _, _ = self._loss_and_grad(xs, y, False, sample_weight)
             self._update_metrics(loss, y, out, sample_weight)
 
     def _update_metrics(self, loss, y, out, sample_weight=None) -> None:
+        if self._multi:
+            self._update_output_metrics(loss, y, out, sample_weight)
+            return
         self._loss_tracker._add_total(loss * len(y), len(y))
         for weights, group in ((None, self._metrics), (sample_weight, self._weighted_metrics)):
             for m in group:
@@ -407,9 +537,29 @@ class Trainer(StepMethods):
                 else:
                     m.update_state(y, out, weights)
 
+    def _update_output_metrics(self, loss, ys, outs, sample_weight) -> None:
+        """The trackers of several outputs: the total loss, each output's unweighted loss and
+        each metric on its output (outputs are logits where the loss took them)."""
+        n = rows(ys)
+        self._loss_tracker._add_total(loss * n, n)
+        fused = [None] * len(outs)
+        for e, value in zip(self._output_losses, self._output_values):
+            fused[e.index] = e.fused
+            if e.tracker is not None:  # TF-Keras counts each batch once here (its traced
+                e.tracker._add_total(value, 1)  # step sees no static batch size to weigh by)
+        unweighted = len(self._metrics)
+        for j, (m, k) in enumerate(zip(self._all_metrics, self._metric_outputs)):
+            weights = None
+            if j >= unweighted and sample_weight is not None:
+                weights = sample_weight[k] if isinstance(sample_weight, list) else sample_weight
+            if fused[k]:
+                m.update_from_logits(ys[k], outs[k], fused[k], weights)
+            else:
+                m.update_state(ys[k], outs[k], weights)
+
     def _log_values(self) -> list:
         """The loss, then the metrics in compile order, read back from the device in one copy."""
-        trackers = [self._loss_tracker, *self._all_metrics]
+        trackers = self._trackers
         if _device.get_device() == "cpu":  # the totals are host numbers: nothing to wait for
             if not self._distribution.is_multi_worker:
                 return [m._value(m._total) for m in trackers]
@@ -548,13 +698,13 @@ class Trainer(StepMethods):
         xs = self._inputs(x, name)
         if y is None:
             raise ValueError(f"{what}: expected targets y, got None")
-        y = _as_numpy(y, "y")
+        y = self._raw_targets(y)
         self._check_lengths(xs, y)
-        return xs, y, sample_weights.resolve(sample_weight, class_weight, y, len(y))
+        return xs, y, self._sample_weights(sample_weight, class_weight, y, rows(y))
 
     def _array_batches(self, xs, y, sw, batch_size, steps, what, shuffle=False):
         """The batches of arrays; under a strategy, this replica's part of each global batch."""
-        self._prepare(what, y.shape)
+        self._prepare(what, _shape_of(y))
         shard = self._distribution.shard if self._distribution.is_multi_worker else None
         adapter = ArrayDataAdapter(xs, self._targets(y), sw, batch_size, steps, shuffle, shard)
         return EpochIterator(adapter)
@@ -578,27 +728,31 @@ class Trainer(StepMethods):
 
     def _convert_batch(self, what, x, y, sample_weight):
         """One batch of a Dataset, generator or PyDataset as (inputs, targets, weights)."""
-        xs = self._inputs(self._by_input_name(x))
+        xs = self._inputs(x)
         if y is None:
             raise ValueError(
                 f"{what}: the batches have no targets; expected (x, y) or (x, y, sample_weight)"
             )
-        y = _as_numpy(y, "y")
+        y = self._raw_targets(y)
         self._check_lengths(xs, y)
-        self._prepare(what, y.shape)
-        sw = None if sample_weight is None else sample_weights.checked(sample_weight, len(y))
-        return xs, self._targets(y), sw
+        self._prepare(what, _shape_of(y))
+        return xs, self._targets(y), self._sample_weights(sample_weight, None, y, rows(y))
 
-    def _by_input_name(self, x):
-        """A dict of inputs as the list in the model's input order (by input name)."""
+    def _by_input_name(self, x, name="x"):
+        """A dict of inputs as the list in the model's input order: by the keys of a dict of
+        inputs, else by input name (other keys are left out, as Keras does)."""
         if not isinstance(x, dict):
             return x
-        names = [t.name for t in self.inputs] if self.built else None
-        if names is None or set(x) != set(names):
+        if not self.built or self._defines_call:
+            raise ValueError(f"{name}: a dict of inputs needs a model with named inputs")
+        names = self._input_keys or [t.name for t in self.inputs]
+        missing = [n for n in names if n not in x]
+        if missing:
             raise ValueError(
-                f"x: a dict of inputs needs one entry per model input {names}, got keys {sorted(x)}"
+                f"{name}: a dict of inputs needs one entry per model input {names}, got keys "
+                f"{sorted(x)}"
             )
-        return [x[name] for name in names]
+        return [x[n] for n in names]
 
     def _validation_batches(self, validation_data, batch_size, steps):
         if isinstance(validation_data, np.ndarray) or not isinstance(
@@ -685,11 +839,14 @@ class Trainer(StepMethods):
             outputs = [np.empty((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
         if steps is not None:
             outputs = [o[: min(n, count * batch_size)] for o in outputs]
-        return outputs if self._nests(outputs) else outputs[0]
+        return self._predicted(outputs)
 
-    def _nests(self, outputs) -> bool:
-        """Whether predict returns the list of outputs (else the one output alone)."""
-        return len(outputs) > 1 if self._defines_call else self._nested_outputs
+    def _predicted(self, outputs):
+        """predict's return: the one output alone, or the outputs in the model's structure
+        (a list, or a dict for a dict of outputs)."""
+        if self._defines_call:
+            return outputs if len(outputs) > 1 else outputs[0]
+        return self._structured(outputs, self._output_keys, self._nested_outputs)
 
     def _predict_batches(self, x, steps, verbose, callbacks):
         """predict over a Dataset, generator or PyDataset: their batches' inputs (targets and
@@ -698,7 +855,7 @@ class Trainer(StepMethods):
         batches = EpochIterator(
             data_adapters.batch_adapter(x),
             steps,
-            lambda x, y, sw: ([self._inputs(self._by_input_name(x))], None, None),
+            lambda x, y, sw: ([self._inputs(x)], None, None),
         )
         cbs = self._callbacks(callbacks, verbose, 1, batches.steps, history=False)
         cbs.on_predict_begin()
@@ -714,7 +871,7 @@ class Trainer(StepMethods):
         if not parts:
             raise ValueError("predict: the input gave no batches")
         outputs = [np.concatenate(column) for column in zip(*parts)]
-        return outputs if self._nests(outputs) else outputs[0]
+        return self._predicted(outputs)
 
     def _predict_batch(self, xs):
         if self._defines_call or type(self).predict_step is not StepMethods.predict_step:
@@ -741,10 +898,10 @@ class Trainer(StepMethods):
             return [x], y, None
         xs = self._inputs(x)
         y_in = y
-        y = _as_numpy(y, "y") if y is not None else None
+        y = self._raw_targets(y) if y is not None else None
         self._check_lengths(xs, y)
-        self._prepare(what, None if y is None else y.shape)
-        sw = sample_weights.resolve(sample_weight, class_weight, y, len(xs[0]))
+        self._prepare(what, None if y is None else _shape_of(y))
+        sw = self._sample_weights(sample_weight, class_weight, y, len(xs[0]))
         self._distribution.begin(self, backend.random_generator())
         targets = self._targets(y)
         # Only conversions that returned the very arrays given are skipped next time: those
@@ -784,8 +941,9 @@ class Trainer(StepMethods):
         """This replica's part of a global batch and its weights (all of it on one replica)."""
         if not self._distribution.is_multi_worker:
             return xs, y, sw
-        index = self._distribution.shard(slice(0, len(y)), len(y))
-        return take(xs, index), y[index], None if sw is None else sw[index]
+        n = rows(y)
+        index = self._distribution.shard(slice(0, n), n)
+        return take(xs, index), pick(y, index), pick(sw, index)
 
     def _batch_result(self, return_dict):
         """The logs of a *_on_batch call: the dict, or Keras's list (the loss, then the metrics
@@ -799,7 +957,8 @@ class Trainer(StepMethods):
     def predict_on_batch(self, x):
         xs = self._inputs(x)
         self._place()
-        return self._predict_batch(xs)
+        out = self._predict_batch(xs)
+        return self._predicted(out) if isinstance(out, list) and not self._defines_call else out
 
     # --- saving (delegated to keras.saving) ---------------------------------------------
 
@@ -819,12 +978,45 @@ class Trainer(StepMethods):
         saving.load_weights(self, filepath, **kwargs)
 
 
+def _plain(value, module):
+    """A compile argument as a .keras file records it: names as they are, objects as their
+    configs, lists and dicts of them entry by entry."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, module) for v in value]
+    if isinstance(value, dict) and not compile_outputs.is_config(value):
+        return {k: _plain(v, module) for k, v in value.items()}
+    return module.serialize(module.get(value) if module is losses_module else value)
+
+
+def _unplain(value, deserialize):
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_unplain(v, deserialize) for v in value]
+    if isinstance(value, dict) and not compile_outputs.is_config(value):
+        return {k: _unplain(v, deserialize) for k, v in value.items()}
+    return deserialize(value)
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _no_batches(steps_per_epoch) -> ValueError:
     """Keras 3 raises this at the end of an epoch without batches, whose logs are then empty."""
     return ValueError(
         "Unexpected result of `train_function` (Empty logs): fit got no training "
         f"batches (steps_per_epoch={steps_per_epoch!r})"
     )
+
+
+def _shape_of(y):
+    """The shape of the targets, or of each output's (None where an output has none)."""
+    if isinstance(y, list):
+        return [None if a is None else a.shape for a in y]
+    return y.shape
 
 
 def _step_data(xs, y, sample_weight):

@@ -24,10 +24,13 @@ from .unpack import unpack_x_y_sample_weight
 
 def is_array_data(x) -> bool:
     """Whether fit / evaluate / predict take ``x`` as in-memory arrays (NumPy, lists of them,
-    anything with ``.numpy()`` or ``__array__``) rather than as batches someone else makes."""
+    anything with ``.numpy()`` or ``__array__``, dicts of them keyed by input name) rather than as
+    batches someone else makes."""
     if isinstance(x, (list, tuple)):
         return all(is_array_data(a) for a in x)
-    if isinstance(x, (Dataset, PyDataset, types.GeneratorType, dict)):
+    if isinstance(x, dict):
+        return bool(x) and all(is_array_data(a) for a in x.values())
+    if isinstance(x, (Dataset, PyDataset, types.GeneratorType)):
         return False
     return isinstance(x, np.ndarray) or hasattr(x, "numpy") or hasattr(x, "__array__")
 

@@ -165,8 +165,10 @@ struct LstmCell {
     rec.apply(g, 2 * U);  // i, f
     act.apply(g + 2 * U, U);
     rec.apply(g + 3 * U, U);  // o
-    for (int64_t u = 0; u < U; ++u) c[u] = g[U + u] * c_prev[u] + g[u] * g[2 * U + u];
-    std::copy_n(c, U, h);
+    for (int64_t u = 0; u < U; ++u) {
+      c[u] = g[U + u] * c_prev[u] + g[u] * g[2 * U + u];
+      h[u] = c[u];
+    }
     act.apply(h, U);
     for (int64_t u = 0; u < U; ++u) h[u] *= g[3 * U + u];
   }
@@ -179,9 +181,11 @@ struct LstmCell {
     // act(c) in the o block and dL/d act(c) in the c block until the main loop replaces them.
     float* const tc = dgx + 3 * U;
     float* const dtc = dgx + 2 * U;
-    std::copy_n(c, U, tc);
+    for (int64_t u = 0; u < U; ++u) {
+      tc[u] = c[u];
+      dtc[u] = (dh_out[u] + dh[u]) * g[3 * U + u];
+    }
     act.apply(tc, U);
-    for (int64_t u = 0; u < U; ++u) dtc[u] = (dh_out[u] + dh[u]) * g[3 * U + u];
     act.scale_by_slope(tc, dtc, U);
     for (int64_t u = 0; u < U; ++u) {
       const float i = g[u], f = g[U + u], cc = g[2 * U + u];
@@ -200,8 +204,9 @@ struct LstmCell {
   }
 };
 
-// h = z * h_prev + (1 - z) * hh and its gradients, shared by both GRUs: dgx gets dL/dz and
-// dL/dhh through their activations, dh the part z * dL/dh_t.
+// h = z * h_prev + (1 - z) * hh and its gradients, shared by both GRUs: dgx gets dL/dz (w.r.t.
+// the activated z: the caller applies the gates' slope) and dL/dhh through the candidate's
+// activation, dh the part z * dL/dh_t.
 inline void gru_update(int64_t U, const float* __restrict__ g, const float* __restrict__ h_prev,
                        float* __restrict__ h) {
   for (int64_t u = 0; u < U; ++u) h[u] = g[u] * h_prev[u] + (1.0f - g[u]) * g[2 * U + u];
@@ -210,8 +215,7 @@ inline void gru_update(int64_t U, const float* __restrict__ g, const float* __re
 inline void gru_update_backward(int64_t U, const float* __restrict__ g,
                                 const float* __restrict__ h_prev,
                                 const float* __restrict__ dh_out, float* __restrict__ dh,
-                                float* __restrict__ dgx, const Activation& act,
-                                const Activation& rec) {
+                                float* __restrict__ dgx, const Activation& act) {
   for (int64_t u = 0; u < U; ++u) {
     const float z = g[u], hh = g[2 * U + u];
     const float d = dh_out[u] + dh[u];
@@ -219,7 +223,6 @@ inline void gru_update_backward(int64_t U, const float* __restrict__ g,
     dgx[2 * U + u] = d * (1.0f - z);
     dh[u] = d * z;
   }
-  rec.scale_by_slope(g, dgx, U);
   act.scale_by_slope(g + 2 * U, dgx + 2 * U, U);
 }
 
@@ -249,11 +252,14 @@ struct GruCell {
                        const float* __restrict__ dh_out, float* __restrict__ dh,
                        float* /*dc*/, float* __restrict__ dgx, float* __restrict__ dgr,
                        const float* /*daux*/, const Activation& act, const Activation& rec) {
-    gru_update_backward(U, g, h_prev, dh_out, dh, dgx, act, rec);
+    gru_update_backward(U, g, h_prev, dh_out, dh, dgx, act);
     for (int64_t u = 0; u < U; ++u) dgx[U + u] = dgx[2 * U + u] * rh[u];
-    rec.scale_by_slope(g + U, dgx + U, U);
-    for (int64_t u = 0; u < 2 * U; ++u) dgr[u] = dgx[u];
-    for (int64_t u = 0; u < U; ++u) dgr[2 * U + u] = dgx[2 * U + u] * g[U + u];
+    rec.scale_by_slope(g, dgx, 2 * U);  // z and r
+    for (int64_t u = 0; u < U; ++u) {
+      dgr[u] = dgx[u];
+      dgr[U + u] = dgx[U + u];
+      dgr[2 * U + u] = dgx[2 * U + u] * g[U + u];
+    }
   }
 };
 
@@ -286,7 +292,8 @@ struct GruResetBeforeCell {
   static void candidate_backward(int64_t U, const float* g, const float* h_prev,
                                  const float* dh_out, float* dh, float* dgx,
                                  const Activation& act, const Activation& rec) {
-    gru_update_backward(U, g, h_prev, dh_out, dh, dgx, act, rec);
+    gru_update_backward(U, g, h_prev, dh_out, dh, dgx, act);
+    rec.scale_by_slope(g, dgx, U);  // z; r's gradient comes in the other stage
   }
 
   static void backward(int64_t U, const float* __restrict__ g, const float* /*aux*/,

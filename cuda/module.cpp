@@ -157,29 +157,52 @@ PYBIND11_MODULE(_cuda_kernels, m) {
   });
 
   m.def("lstm_step_forward", [](Ptr xw, Ptr hu, Ptr c_prev, Ptr gates, Ptr c, Ptr h, int64_t N,
-                                int64_t U, Ptr s) {
-    lstm_step_forward(f32(xw), f32(hu), f32(c_prev), f32(gates), f32(c), f32(h), N, U, stream(s));
+                                int64_t U, int act, int rec, Ptr s) {
+    lstm_step_forward(f32(xw), f32(hu), f32(c_prev), f32(gates), f32(c), f32(h), N, U, act, rec,
+                      stream(s));
   });
   m.def("lstm_step_backward", [](Ptr dh_out, Ptr dh_rec, Ptr gates, Ptr c, Ptr c_prev, Ptr dc,
-                                 Ptr dz, int64_t N, int64_t U, Ptr s) {
+                                 Ptr dz, int64_t N, int64_t U, int act, int rec, Ptr s) {
     lstm_step_backward(f32(dh_out), f32(dh_rec), f32(gates), f32(c), f32(c_prev), f32(dc),
-                       f32(dz), N, U, stream(s));
+                       f32(dz), N, U, act, rec, stream(s));
   });
   m.def("gru_step_forward", [](Ptr xw, Ptr hu, Ptr h_prev, Ptr gates, Ptr h, int64_t N, int64_t U,
-                               Ptr s) {
-    gru_step_forward(f32(xw), f32(hu), f32(h_prev), f32(gates), f32(h), N, U, stream(s));
+                               int act, int rec, Ptr s) {
+    gru_step_forward(f32(xw), f32(hu), f32(h_prev), f32(gates), f32(h), N, U, act, rec,
+                     stream(s));
   });
   m.def("gru_step_backward", [](Ptr dh_out, Ptr dh_direct, Ptr dh_rec, Ptr gates, Ptr h_prev,
-                                Ptr dxw, Ptr dhu, int64_t N, int64_t U, Ptr s) {
+                                Ptr dxw, Ptr dhu, int64_t N, int64_t U, int act, int rec, Ptr s) {
     gru_step_backward(f32(dh_out), f32(dh_direct), f32(dh_rec), f32(gates), f32(h_prev), f32(dxw),
-                      f32(dhu), N, U, stream(s));
+                      f32(dhu), N, U, act, rec, stream(s));
   });
-  m.def("rnn_step_forward", [](Ptr xw, Ptr hu, Ptr h, int64_t N, int64_t U, Ptr s) {
-    rnn_step_forward(f32(xw), f32(hu), f32(h), N, U, stream(s));
+  m.def("gru_gates_step_forward", [](Ptr xw, Ptr hu_zr, Ptr h_prev, Ptr gates, Ptr rh_in,
+                                     int64_t N, int64_t U, int rec, Ptr s) {
+    gru_gates_step_forward(f32(xw), f32(hu_zr), f32(h_prev), f32(gates), f32(rh_in), N, U, rec,
+                           stream(s));
+  });
+  m.def("gru_candidate_step_forward", [](Ptr xw, Ptr hu_h, Ptr h_prev, Ptr gates, Ptr h,
+                                         int64_t N, int64_t U, int act, Ptr s) {
+    gru_candidate_step_forward(f32(xw), f32(hu_h), f32(h_prev), f32(gates), f32(h), N, U, act,
+                               stream(s));
+  });
+  m.def("gru_candidate_step_backward", [](Ptr dh_out, Ptr dh_direct, Ptr dh_rec, Ptr gates,
+                                          Ptr h_prev, Ptr dzr, Ptr dhh, int64_t N, int64_t U,
+                                          int act, int rec, Ptr s) {
+    gru_candidate_step_backward(f32(dh_out), f32(dh_direct), f32(dh_rec), f32(gates), f32(h_prev),
+                                f32(dzr), f32(dhh), N, U, act, rec, stream(s));
+  });
+  m.def("gru_gates_step_backward", [](Ptr drh, Ptr h_prev, Ptr gates, Ptr dzr, Ptr dh_direct,
+                                      int64_t N, int64_t U, int rec, Ptr s) {
+    gru_gates_step_backward(f32(drh), f32(h_prev), f32(gates), f32(dzr), f32(dh_direct), N, U, rec,
+                            stream(s));
+  });
+  m.def("rnn_step_forward", [](Ptr xw, Ptr hu, Ptr h, int64_t N, int64_t U, int act, Ptr s) {
+    rnn_step_forward(f32(xw), f32(hu), f32(h), N, U, act, stream(s));
   });
   m.def("rnn_step_backward", [](Ptr dh_out, Ptr dh_rec, Ptr h, Ptr dz, int64_t N, int64_t U,
-                                Ptr s) {
-    rnn_step_backward(f32(dh_out), f32(dh_rec), f32(h), f32(dz), N, U, stream(s));
+                                int act, Ptr s) {
+    rnn_step_backward(f32(dh_out), f32(dh_rec), f32(h), f32(dz), N, U, act, stream(s));
   });
 
   m.def("embedding_gather", [](Ptr ids, int64_t n, Ptr table, int64_t dim, Ptr out, Ptr s) {

@@ -26,7 +26,7 @@ def listify(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def make(name, case):
+def make(name, case, folder=WRAPPER_FIXTURES):
     seed = zlib.crc32(name.encode())
     rng = np.random.default_rng(seed)
     x = case["x"](rng)
@@ -53,15 +53,15 @@ def make(name, case):
     optimizer.apply_gradients(zip(grads[1:], model.trainable_weights))
     for i, w in enumerate(model.get_weights()):
         data[f"adam_w{i}"] = w
-    np.savez_compressed(os.path.join(WRAPPER_FIXTURES, name + ".npz"), **data)
+    np.savez_compressed(os.path.join(folder, name + ".npz"), **data)
 
 
-def main(names):
-    os.makedirs(WRAPPER_FIXTURES, exist_ok=True)
-    for name in names or CASES:
+def main(names, cases=CASES, folder=WRAPPER_FIXTURES):
+    os.makedirs(folder, exist_ok=True)
+    for name in names or cases:
         tf.keras.utils.set_random_seed(0)
-        make(name, CASES[name])
-        print(name, os.path.getsize(os.path.join(WRAPPER_FIXTURES, name + ".npz")), "bytes")
+        make(name, cases[name], folder)
+        print(name, os.path.getsize(os.path.join(folder, name + ".npz")), "bytes")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,32 @@ namespace shendu::bind {
 namespace {
 
 const char* cell_name(RnnCell cell) {
-  return cell == RnnCell::Lstm ? "lstm" : cell == RnnCell::Gru ? "gru" : "simple_rnn";
+  return cell == RnnCell::Lstm ? "lstm" : cell == RnnCell::Simple ? "simple_rnn" : "gru";
+}
+
+RnnCell gru_cell(bool reset_after) { return reset_after ? RnnCell::Gru : RnnCell::GruResetBefore; }
+
+// Keras's names, in RnnActivation order.
+constexpr const char* kActivationNames[kRnnActivationCount] = {"tanh", "sigmoid", "relu",
+                                                               "hard_sigmoid", "linear"};
+
+RnnActivation check_activation(py::handle obj, const char* name) {
+  std::string accepted;
+  for (const char* a : kActivationNames)
+    accepted += std::string(accepted.empty() ? "'" : ", '") + a + "'";
+  if (!py::isinstance<py::str>(obj))
+    throw py::type_error(std::string(name) + ": expected a str (one of " + accepted + "), got " +
+                         Py_TYPE(obj.ptr())->tp_name);
+  const std::string value = obj.cast<std::string>();
+  for (int i = 0; i < kRnnActivationCount; ++i)
+    if (value == kActivationNames[i]) return static_cast<RnnActivation>(i);
+  throw py::value_error(std::string(name) + ": expected one of " + accepted + ", got '" + value +
+                        "'");
+}
+
+RnnActivations check_activations(py::handle activation, py::handle recurrent_activation) {
+  return {check_activation(activation, "activation"),
+          check_activation(recurrent_activation, "recurrent_activation")};
 }
 
 // x, kernel and recurrent_kernel, checked against each other: x (N, T, I), kernel (I, G*U),
@@ -116,7 +141,8 @@ Cache check_cache(RnnCell cell, py::handle obj, const RnnShape& s) {
   return c;
 }
 
-// Bias: (G*U,) for LSTM and SimpleRNN; (2, 3U) for GRU (input bias, recurrent bias).
+// Bias: (G*U,) for LSTM, SimpleRNN and GRU reset_after=False; (2, 3U) for GRU reset_after=True
+// (input bias, recurrent bias).
 std::optional<FloatArray> check_bias(RnnCell cell, py::handle obj, const RnnShape& s) {
   const int64_t GU = rnn_gate_count(cell) * s.U;
   if (cell == RnnCell::Gru) {
@@ -132,8 +158,9 @@ std::optional<FloatArray> check_bias(RnnCell cell, py::handle obj, const RnnShap
 }
 
 // Returns (hs, h_T, c_T (LSTM only), cache).
-py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recurrent,
-                  py::handle bias, py::handle h0_obj, py::handle c0_obj, py::handle mask_obj) {
+py::tuple forward(RnnCell cell, RnnActivations acts, py::handle x, py::handle kernel,
+                  py::handle recurrent, py::handle bias, py::handle h0_obj, py::handle c0_obj,
+                  py::handle mask_obj) {
   Inputs in = check_inputs(cell, x, kernel, recurrent);
   const RnnShape& s = in.shape;
   auto b = check_bias(cell, bias, s);
@@ -163,16 +190,17 @@ py::tuple forward(RnnCell cell, py::handle x, py::handle kernel, py::handle recu
                       data_or_null(mask)};
   {
     py::gil_scoped_release release;
-    rnn_forward(cell, s, args);
+    rnn_forward(cell, acts, s, args);
   }
   if (lstm) return py::make_tuple(hs, h_T, c_T, cache_tuple(cell, cache));
   return py::make_tuple(hs, h_T, cache_tuple(cell, cache));
 }
 
 // Returns (dx, dkernel, drecurrent_kernel, dbias, dh0, dc0 (LSTM only)).
-py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::handle dc_T_obj,
-                   py::handle x, py::handle kernel, py::handle recurrent, py::handle cache_obj,
-                   py::handle h0_obj, py::handle c0_obj, py::handle mask_obj) {
+py::tuple backward(RnnCell cell, RnnActivations acts, py::handle dhs_obj, py::handle dh_T_obj,
+                   py::handle dc_T_obj, py::handle x, py::handle kernel, py::handle recurrent,
+                   py::handle cache_obj, py::handle h0_obj, py::handle c0_obj,
+                   py::handle mask_obj) {
   Inputs in = check_inputs(cell, x, kernel, recurrent);
   const RnnShape& s = in.shape;
   FloatArray dhs = as_float32(dhs_obj, "dhs", 3);
@@ -213,7 +241,7 @@ py::tuple backward(RnnCell cell, py::handle dhs_obj, py::handle dh_T_obj, py::ha
                        data_or_null(mask)};
   {
     py::gil_scoped_release release;
-    rnn_backward(cell, s, args);
+    rnn_backward(cell, acts, s, args);
   }
   if (lstm) return py::make_tuple(dx, dkernel, drecurrent, dbias, dh0, dc0);
   return py::make_tuple(dx, dkernel, drecurrent, dbias, dh0);
@@ -225,34 +253,61 @@ void bind_rnn(py::module_& m) {
   const auto none = py::none();
   m.def("lstm",
         [](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0, py::handle c0,
-           py::handle mask) { return forward(RnnCell::Lstm, x, k, r, b, h0, c0, mask); },
+           py::handle mask, py::handle act, py::handle rec_act) {
+          return forward(RnnCell::Lstm, check_activations(act, rec_act), x, k, r, b, h0, c0, mask);
+        },
         py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-        py::arg("h0") = none, py::arg("c0") = none, py::arg("mask") = none);
+        py::arg("h0") = none, py::arg("c0") = none, py::arg("mask") = none,
+        py::arg("activation") = "tanh", py::arg("recurrent_activation") = "sigmoid");
   m.def("lstm_backward",
         [](py::handle dhs, py::handle dh_T, py::handle dc_T, py::handle x, py::handle k,
-           py::handle r, py::handle cache, py::handle h0, py::handle c0, py::handle mask) {
-          return backward(RnnCell::Lstm, dhs, dh_T, dc_T, x, k, r, cache, h0, c0, mask);
+           py::handle r, py::handle cache, py::handle h0, py::handle c0, py::handle mask,
+           py::handle act, py::handle rec_act) {
+          return backward(RnnCell::Lstm, check_activations(act, rec_act), dhs, dh_T, dc_T, x, k,
+                          r, cache, h0, c0, mask);
         },
         py::arg("dhs"), py::arg("dh_T"), py::arg("dc_T"), py::arg("x"), py::arg("kernel"),
         py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
-        py::arg("c0") = none, py::arg("mask") = none);
-  // GRU and SimpleRNN share their signatures.
-  for (RnnCell cell : {RnnCell::Gru, RnnCell::Simple}) {
-    const std::string name = cell_name(cell);
-    m.def(name.c_str(),
-          [cell](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0,
-                 py::handle mask) { return forward(cell, x, k, r, b, h0, py::none(), mask); },
-          py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
-          py::arg("h0") = none, py::arg("mask") = none);
-    m.def((name + "_backward").c_str(),
-          [cell](py::handle dhs, py::handle dh_T, py::handle x, py::handle k, py::handle r,
-                 py::handle cache, py::handle h0, py::handle mask) {
-            return backward(cell, dhs, dh_T, py::none(), x, k, r, cache, h0, py::none(), mask);
-          },
-          py::arg("dhs"), py::arg("dh_T"), py::arg("x"), py::arg("kernel"),
-          py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
-          py::arg("mask") = none);
-  }
+        py::arg("c0") = none, py::arg("mask") = none, py::arg("activation") = "tanh",
+        py::arg("recurrent_activation") = "sigmoid");
+  m.def("gru",
+        [](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0, py::handle mask,
+           bool reset_after, py::handle act, py::handle rec_act) {
+          return forward(gru_cell(reset_after), check_activations(act, rec_act), x, k, r, b, h0,
+                         py::none(), mask);
+        },
+        py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
+        py::arg("h0") = none, py::arg("mask") = none, py::arg("reset_after") = true,
+        py::arg("activation") = "tanh", py::arg("recurrent_activation") = "sigmoid");
+  m.def("gru_backward",
+        [](py::handle dhs, py::handle dh_T, py::handle x, py::handle k, py::handle r,
+           py::handle cache, py::handle h0, py::handle mask, bool reset_after, py::handle act,
+           py::handle rec_act) {
+          return backward(gru_cell(reset_after), check_activations(act, rec_act), dhs, dh_T,
+                          py::none(), x, k, r, cache, h0, py::none(), mask);
+        },
+        py::arg("dhs"), py::arg("dh_T"), py::arg("x"), py::arg("kernel"),
+        py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
+        py::arg("mask") = none, py::arg("reset_after") = true, py::arg("activation") = "tanh",
+        py::arg("recurrent_activation") = "sigmoid");
+  // SimpleRNN has no gates: only `activation`.
+  m.def("simple_rnn",
+        [](py::handle x, py::handle k, py::handle r, py::handle b, py::handle h0, py::handle mask,
+           py::handle act) {
+          return forward(RnnCell::Simple, {check_activation(act, "activation")}, x, k, r, b, h0,
+                         py::none(), mask);
+        },
+        py::arg("x"), py::arg("kernel"), py::arg("recurrent_kernel"), py::arg("bias"),
+        py::arg("h0") = none, py::arg("mask") = none, py::arg("activation") = "tanh");
+  m.def("simple_rnn_backward",
+        [](py::handle dhs, py::handle dh_T, py::handle x, py::handle k, py::handle r,
+           py::handle cache, py::handle h0, py::handle mask, py::handle act) {
+          return backward(RnnCell::Simple, {check_activation(act, "activation")}, dhs, dh_T,
+                          py::none(), x, k, r, cache, h0, py::none(), mask);
+        },
+        py::arg("dhs"), py::arg("dh_T"), py::arg("x"), py::arg("kernel"),
+        py::arg("recurrent_kernel"), py::arg("cache"), py::arg("h0") = none,
+        py::arg("mask") = none, py::arg("activation") = "tanh");
 }
 
 }  // namespace shendu::bind

@@ -153,9 +153,16 @@ void copy_or_zero(const float* src, int64_t count, float* dst) {
 
 }  // namespace
 
-void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
+void rnn_forward(RnnCell cell, RnnActivations acts, const RnnShape& s,
+                 const RnnForwardArgs& a) {
   const int64_t N = s.N, T = s.T, U = s.U, GU = rnn_gate_count(cell) * U;
-  const rnn::ForwardRows kernel = cell_kernels().forward[static_cast<int>(cell)];
+  const rnn::Kernels& kernels = cell_kernels();
+  const rnn::ForwardRows kernel = kernels.forward[static_cast<int>(cell)];
+  const rnn::Activation act = kernels.activations[static_cast<int>(acts.activation)];
+  const rnn::Activation rec = kernels.activations[static_cast<int>(acts.recurrent)];
+  // A staged cell's first product covers the gate columns before the candidate's (rnn_staged).
+  const bool staged = rnn_staged(cell);
+  const int64_t first = staged ? GU - U : GU;
   // SimpleRNN's one gate activation is h: its gate kernel works in place in hs.
   float* const gates = rnn_has_aux(cell) ? a.gates : a.hs;
   const std::vector<float> zeros(std::max(N * U, GU), 0.0f);
@@ -167,22 +174,29 @@ void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
     // part.
     sgemm(false, false, (n1 - n0) * T, GU, s.I, 1.0f, a.x + n0 * T * s.I, s.I, a.kernel, GU, 0.0f,
           gates + n0 * T * GU, GU);
-    Scratch rec((n1 - n0) * GU);
+    Scratch rec_product((n1 - n0) * GU);
     for (int64_t t = 0; t < T; ++t) {
       const Rows<const float> h_prev = from(hs.step(t - 1), n0);
-      sgemm(false, false, n1 - n0, GU, U, 1.0f, h_prev.p, h_prev.ld, a.recurrent, GU, 0.0f,
-            rec.data(), GU);
+      sgemm(false, false, n1 - n0, first, U, 1.0f, h_prev.p, h_prev.ld, a.recurrent, GU, 0.0f,
+            rec_product.data(), GU);
       const rnn::ForwardStep step{U,
                                   from(step_of(gates, T, GU, t), n0),
-                                  {rec.data(), GU},
+                                  {rec_product.data(), GU},
                                   h_prev,
                                   from(aux.step(t - 1), n0),
                                   from(step_of(a.aux, T, U, t), n0),
                                   from(step_of(a.hs, T, U, t), n0),
                                   a.bias ? a.bias : zeros.data(),
                                   a.bias_rec ? a.bias_rec : zeros.data(),
-                                  from(step_of(a.mask, T, 1, t), n0)};
+                                  from(step_of(a.mask, T, 1, t), n0),
+                                  act,
+                                  rec};
       kernel(step, 0, n1 - n0);
+      if (staged) {  // (r * h_prev) @ the candidate's columns, then the candidate
+        sgemm(false, false, n1 - n0, U, U, 1.0f, step.aux.p, step.aux.ld, a.recurrent + first, GU,
+              0.0f, rec_product.data() + first, GU);
+        kernels.candidate_forward(step, 0, n1 - n0);
+      }
     }
     if (a.hs_copy) std::copy_n(a.hs + n0 * T * U, (n1 - n0) * T * U, a.hs_copy + n0 * T * U);
     for (int64_t n = n0; n < n1; ++n) {
@@ -192,10 +206,16 @@ void rnn_forward(RnnCell cell, const RnnShape& s, const RnnForwardArgs& a) {
   });
 }
 
-void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
+void rnn_backward(RnnCell cell, RnnActivations acts, const RnnShape& s,
+                  const RnnBackwardArgs& a) {
   const int64_t N = s.N, T = s.T, I = s.I, U = s.U, GU = rnn_gate_count(cell) * U;
-  const rnn::BackwardRows kernel = cell_kernels().backward[static_cast<int>(cell)];
+  const rnn::Kernels& kernels = cell_kernels();
+  const rnn::BackwardRows kernel = kernels.backward[static_cast<int>(cell)];
+  const rnn::Activation act = kernels.activations[static_cast<int>(acts.activation)];
+  const rnn::Activation rec = kernels.activations[static_cast<int>(acts.recurrent)];
   const bool split = rnn::split_recurrent_grad(cell);
+  const bool staged = rnn_staged(cell);
+  const int64_t first = staged ? GU - U : GU;  // the columns multiplied by h_{t-1} itself
   const float* const gates = rnn_has_aux(cell) ? a.gates : a.hs;
   const std::vector<float> zeros(N * U, 0.0f);
   const Sequence hs{a.hs, a.h0 ? a.h0 : zeros.data(), T, U};
@@ -203,16 +223,19 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
 
   // Row (n, t) of hb is [h_{t-1} | 1] of batch row n, lined up with x, dgx and dgr: the kernel
   // gradient is x^T @ dgx and the recurrent kernel and bias gradients are hb^T @ dgr, GEMMs over
-  // all N * T rows (see below).
+  // all N * T rows (see below). A staged cell's candidate columns were multiplied by its aux
+  // (r * h_{t-1}) instead: their gradients come from ab = [aux | 1].
   const int64_t HB = U + 1, W = I + HB, rows = N * T;
   const int64_t block = sgemm_k_block(rows);
   const int64_t parts = weight_grad_parts(rows, block, W * GU);
-  const Workspace ws{GU * U, rows * GU, split ? rows * GU : 0, rows * HB, parts * W * GU};
+  const Workspace ws{GU * U,    rows * GU,    split ? rows * GU : 0, rows * HB,
+                     parts * W * GU, staged ? rows * HB : 0};
   float* const recurrent_t = ws[0];
   float* const dgx = ws[1];
   float* const dgr = split ? ws[2] : dgx;
   float* const hb = ws[3];
   float* const dw = ws[4];
+  float* const ab = ws[5];
 
   // The recurrent kernel transposed once: every step's GEMM then reads a row-major (G*U, U)
   // operand instead of packing a transposed one again. In blocks: element by element, every write
@@ -228,6 +251,7 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
     // dh0 and dc0 carry the state gradients backwards through the steps.
     copy_or_zero(a.dh_T ? a.dh_T + n0 * U : nullptr, (n1 - n0) * U, a.dh0 + n0 * U);
     if (a.dc0) copy_or_zero(a.dc_T ? a.dc_T + n0 * U : nullptr, (n1 - n0) * U, a.dc0 + n0 * U);
+    Scratch daux(staged ? (n1 - n0) * U : 0);  // the staged cell's dL/d(r * h_{t-1})
     for (int64_t t = T - 1; t >= 0; --t) {
       const rnn::BackwardStep step{U,
                                    from(step_of(gates, T, GU, t), n0),
@@ -239,16 +263,29 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
                                    {a.dc0 ? a.dc0 + n0 * U : nullptr, U},
                                    from(step_of(dgx, T, GU, t), n0),
                                    from(step_of(dgr, T, GU, t), n0),
-                                   from(step_of(a.mask, T, 1, t), n0)};
+                                   {daux.data(), U},
+                                   from(step_of(a.mask, T, 1, t), n0),
+                                   act,
+                                   rec};
+      if (staged) {  // the candidate, then its gradient w.r.t. r * h_{t-1}
+        kernels.candidate_backward(step, 0, n1 - n0);
+        sgemm(false, false, n1 - n0, U, U, 1.0f, dgx + (n0 * T + t) * GU + first, T * GU,
+              recurrent_t + first * U, U, 0.0f, daux.data(), U);
+      }
       kernel(step, 0, n1 - n0);
-      sgemm(false, false, n1 - n0, U, GU, 1.0f, dgr + (n0 * T + t) * GU, T * GU, recurrent_t, U,
-            1.0f, a.dh0 + n0 * U, U);
+      sgemm(false, false, n1 - n0, U, first, 1.0f, dgr + (n0 * T + t) * GU, T * GU, recurrent_t,
+            U, 1.0f, a.dh0 + n0 * U, U);
     }
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t t = 0; t < T; ++t) {
         float* row = &hb[(n * T + t) * HB];
         std::copy_n(hs.row(n, t - 1), U, row);
         row[U] = 1.0f;
+        if (staged) {
+          float* aux_row = &ab[(n * T + t) * HB];
+          std::copy_n(aux.row(n, t), U, aux_row);
+          aux_row[U] = 1.0f;
+        }
       }
     sgemm(false, true, (n1 - n0) * T, I, GU, 1.0f, dgx + n0 * T * GU, GU, a.kernel, GU, 0.0f,
           a.dx + n0 * T * I, I);
@@ -256,7 +293,8 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
 
   // The rows of [x | hb]^T @ dg are the kernel (I rows), recurrent kernel (U) and bias (1)
   // gradients. GRU's recurrent projection sees its own dgr: the recurrent kernel and bias
-  // gradients come from it, the input bias gradient from dgx (column sums). The sum over the N * T
+  // gradients come from it, the input bias gradient from dgx (column sums); a staged cell's
+  // candidate columns come from ab (see above). The sum over the N * T
   // rows is cut into `parts` at sgemm's k-blocks (weight_grad_parts), one single-threaded pair of
   // GEMMs each, then the parts are added in order. Each thread thus makes the whole
   // (I + U + 1, G*U) product for its rows, reading x, hb and dg once; split by columns, as sgemm
@@ -276,9 +314,13 @@ void rnn_backward(RnnCell cell, const RnnShape& s, const RnnBackwardArgs& a) {
       if (tasks_per_part == 1 || q % 2 == 0)
         sgemm(true, false, I, GU, r1 - r0, 1.0f, a.x + r0 * I, I, dgx + r0 * GU, GU, 0.0f, part,
               GU);
-      if (tasks_per_part == 1 || q % 2 == 1)
-        sgemm(true, false, HB, GU, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
+      if (tasks_per_part == 1 || q % 2 == 1) {
+        sgemm(true, false, HB, first, r1 - r0, 1.0f, hb + r0 * HB, HB, dgr + r0 * GU, GU, 0.0f,
               part + I * GU, GU);
+        if (staged)
+          sgemm(true, false, HB, U, r1 - r0, 1.0f, ab + r0 * HB, HB, dgr + r0 * GU + first, GU,
+                0.0f, part + I * GU + first, GU);
+      }
     }
   });
   parallel_for(W, GU * parts, [&](int64_t w0, int64_t w1) {

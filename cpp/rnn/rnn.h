@@ -9,17 +9,36 @@
 
 namespace shendu {
 
-// LSTM gates i, f, c, o; GRU (reset_after=True) gates z, r, h; SimpleRNN h = tanh(...).
-enum class RnnCell { Lstm, Gru, Simple };
+// LSTM gates i, f, c, o; GRU gates z, r, h, reset_after=True (Gru: r scales the recurrent
+// candidate term h_{t-1} @ U_h + b_rec_h) or False (GruResetBefore: the candidate's recurrent
+// term is (r * h_{t-1}) @ U_h, one bias); SimpleRNN h = activation(...).
+enum class RnnCell { Lstm, Gru, Simple, GruResetBefore };
 
 constexpr int rnn_gate_count(RnnCell cell) {
-  return cell == RnnCell::Lstm ? 4 : cell == RnnCell::Gru ? 3 : 1;
+  return cell == RnnCell::Lstm ? 4 : cell == RnnCell::Simple ? 1 : 3;
 }
 
-// Besides the activated gates and hs, LSTM caches its cell states c_t and GRU its recurrent
-// candidate term h_{t-1} @ U_h + b_rec_h: one extra (N, T, U) array, "aux". SimpleRNN's only
-// gate activation is h itself, so it caches nothing but hs (its gate buffer IS hs).
+// Besides the activated gates and hs, LSTM caches its cell states c_t, GRU its recurrent
+// candidate term h_{t-1} @ U_h + b_rec_h, and GRU reset_after=False the operand of its candidate's
+// recurrent product, r * h_{t-1}: one extra (N, T, U) array, "aux". SimpleRNN's only gate
+// activation is h itself, so it caches nothing but hs (its gate buffer IS hs).
 constexpr bool rnn_has_aux(RnnCell cell) { return cell != RnnCell::Simple; }
+
+// GRU reset_after=False multiplies h_{t-1} by the recurrent kernel in two stages: the z and r
+// columns first, then, once r is known, r * h_{t-1} by the candidate's columns (the last U).
+constexpr bool rnn_staged(RnnCell cell) { return cell == RnnCell::GruResetBefore; }
+
+// Keras's names: tanh, sigmoid, relu, hard_sigmoid (relu6(x + 3) / 6), linear. Each is
+// differentiated from its output alone.
+enum class RnnActivation { Tanh, Sigmoid, Relu, HardSigmoid, Linear };
+constexpr int kRnnActivationCount = 5;
+
+// `activation` is the candidate's (and LSTM's cell-state output's, SimpleRNN's h); `recurrent`
+// the gates' (LSTM i, f, o; GRU z, r). Keras's defaults.
+struct RnnActivations {
+  RnnActivation activation = RnnActivation::Tanh;
+  RnnActivation recurrent = RnnActivation::Sigmoid;
+};
 
 struct RnnShape {
   int64_t N, T, I, U;  // batch, steps, input features, units
@@ -30,8 +49,8 @@ struct RnnForwardArgs {
   const float* x;          // (N, T, I)
   const float* kernel;     // (I, G*U)
   const float* recurrent;  // (U, G*U)
-  const float* bias;       // (G*U,) or null; GRU: the input bias (row 0 of Keras's (2, 3U))
-  const float* bias_rec;   // GRU: the recurrent bias (row 1) or null; others: null
+  const float* bias;       // (G*U,) or null; Gru: the input bias (row 0 of Keras's (2, 3U))
+  const float* bias_rec;   // Gru: the recurrent bias (row 1) or null; others: null
   const float* h0;         // (N, U) or null (zeros)
   const float* c0;         // LSTM: (N, U) or null (zeros); others: null
   float* hs;               // out (N, T, U)
@@ -58,7 +77,7 @@ struct RnnBackwardArgs {
   float* dx;               // out (N, T, I)
   float* dkernel;          // out (I, G*U)
   float* drecurrent;       // out (U, G*U)
-  float* dbias;            // out (G*U,); GRU: (2, G*U), input then recurrent bias
+  float* dbias;            // out (G*U,); Gru: (2, G*U), input then recurrent bias
   float* dh0;              // out (N, U)
   float* dc0;              // out (N, U), LSTM only
   const float* mask;       // the forward's mask, or null
@@ -68,7 +87,9 @@ struct RnnBackwardArgs {
 // previous step's value, so hs at that step repeats the step before (h0 at the start). Its gates
 // are not computed, and in the backward it passes the state gradients through unchanged and adds
 // nothing to the weight or input gradients.
-void rnn_forward(RnnCell cell, const RnnShape& shape, const RnnForwardArgs& args);
-void rnn_backward(RnnCell cell, const RnnShape& shape, const RnnBackwardArgs& args);
+void rnn_forward(RnnCell cell, RnnActivations acts, const RnnShape& shape,
+                 const RnnForwardArgs& args);
+void rnn_backward(RnnCell cell, RnnActivations acts, const RnnShape& shape,
+                  const RnnBackwardArgs& args);
 
 }  // namespace shendu

@@ -741,7 +741,40 @@ def _backward_args(dhs, dh_t, x, kernel, recurrent_kernel, gates: int):
     return x, kernel, recurrent_kernel, units, _time_major(dhs), _state(dh_t, "dh_T", n, units)
 
 
-def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
+# The cells' activations in cuda/rnn.h's order (RnnActivation).
+_RNN_ACTIVATIONS = ("tanh", "sigmoid", "relu", "hard_sigmoid", "linear")
+
+
+def _activation_id(name, argument: str) -> int:
+    accepted = ", ".join(repr(a) for a in _RNN_ACTIVATIONS)
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{argument}: expected a str (one of {accepted}), got {type(name).__name__}"
+        )
+    if name not in _RNN_ACTIVATIONS:
+        raise ValueError(f"{argument}: expected one of {accepted}, got {name!r}")
+    return _RNN_ACTIVATIONS.index(name)
+
+
+def _activation_ids(activation, recurrent_activation):
+    return (
+        _activation_id(activation, "activation"),
+        _activation_id(recurrent_activation, "recurrent_activation"),
+    )
+
+
+def lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, rec = _activation_ids(activation, recurrent_activation)
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 4)
     n, t, _ = x.shape
     keep = _step_keep(mask, n, t)
@@ -768,6 +801,8 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
             _ptr(hs[step + 1]),
             n,
             units,
+            act,
+            rec,
             s,
         )
         if keep is not None:
@@ -777,7 +812,21 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
     return out, hs[t].copy(), cs[t].copy(), (hs, cs, gates)
 
 
-def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None, mask=None):
+def lstm_backward(
+    dhs,
+    dh_T,
+    dc_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, rec = _activation_ids(activation, recurrent_activation)
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 4
     )
@@ -801,6 +850,8 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
             _ptr(dz[step]),
             n,
             units,
+            act,
+            rec,
             s,
         )
         if keep is not None:
@@ -813,7 +864,20 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
     return dx, dkernel, drec, _bias_grad(dz, 4 * units), dh_rec, dc
 
 
-def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
+def gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, rec = _activation_ids(activation, recurrent_activation)
+    if not reset_after:
+        return _gru_reset_before(x, kernel, recurrent_kernel, bias, h0, mask, act, rec)
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 3)
     n, t, _ = x.shape
     keep = _step_keep(mask, n, t)
@@ -838,6 +902,8 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
             _ptr(hs[step + 1]),
             n,
             units,
+            act,
+            rec,
             s,
         )
         if keep is not None:
@@ -846,7 +912,24 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     return out, hs[t].copy(), (hs, gates)
 
 
-def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
+def gru_backward(
+    dhs,
+    dh_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, rec = _activation_ids(activation, recurrent_activation)
+    if not reset_after:
+        return _gru_reset_before_backward(
+            dhs, dh_T, x, kernel, recurrent_kernel, cache, mask, act, rec
+        )
     x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 3
     )
@@ -871,6 +954,8 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=No
             _ptr(dhu[step]),
             n,
             units,
+            act,
+            rec,
             s,
         )
         if keep is not None:  # a masked row's dhu is zero, so is its dh_rec after the GEMM
@@ -883,7 +968,138 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=No
     return dx, dkernel, drec, dbias, dh_direct + dh_rec
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
+def _recurrent_halves(recurrent_kernel, units: int):
+    """The z and r columns (U, 2U) and the candidate's (U, U) of the recurrent kernel, each
+    contiguous for the GEMMs."""
+    cp = _cp()
+    zr = cp.ascontiguousarray(recurrent_kernel[:, : 2 * units])
+    return zr, cp.ascontiguousarray(recurrent_kernel[:, 2 * units :])
+
+
+def _gru_reset_before(x, kernel, recurrent_kernel, bias, h0, mask, act: int, rec: int):
+    """gru with reset_after=False: per step the z and r product, the gate kernel (which writes
+    r * h_prev), the candidate's product (r * h_prev) @ U_h, the candidate kernel."""
+    x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 3)
+    n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
+    bias = _float32_or_none(bias, "bias", 1)
+    if bias is not None:
+        _require_shape(bias.shape == (3 * units,), "bias", bias, f"({3 * units},)")
+    cp, s = _cp(), _stream()
+    u_zr, u_h = _recurrent_halves(recurrent_kernel, units)
+    xw = _input_projection(_time_major(x), kernel, bias)
+    hs = cp.empty((t + 1, n, units), dtype=cp.float32)
+    hs[0] = _state(h0, "h0", n, units)
+    gates = cp.empty((t, n, 3 * units), dtype=cp.float32)
+    rh_in = cp.empty((t, n, units), dtype=cp.float32)  # r * h_prev, for the weight gradients
+    hu_zr = cp.empty((n, 2 * units), dtype=cp.float32)
+    hu_h = cp.empty((n, units), dtype=cp.float32)
+    for step in range(t):
+        _gemm(hs[step], u_zr, False, False, n, 2 * units, units, out=hu_zr)
+        _k.gru_gates_step_forward(
+            _ptr(xw[step]),
+            _ptr(hu_zr),
+            _ptr(hs[step]),
+            _ptr(gates[step]),
+            _ptr(rh_in[step]),
+            n,
+            units,
+            rec,
+            s,
+        )
+        _gemm(rh_in[step], u_h, False, False, n, units, units, out=hu_h)
+        _k.gru_candidate_step_forward(
+            _ptr(xw[step]),
+            _ptr(hu_h),
+            _ptr(hs[step]),
+            _ptr(gates[step]),
+            _ptr(hs[step + 1]),
+            n,
+            units,
+            act,
+            s,
+        )
+        if keep is not None:  # a masked row's rh_in must not reach the weight gradients
+            hs[step + 1] = cp.where(keep[step], hs[step + 1], hs[step])
+            rh_in[step] = cp.where(keep[step], rh_in[step], 0.0)
+    out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+    return out, hs[t].copy(), (hs, gates, rh_in)
+
+
+def _gru_reset_before_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, mask, act, rec):
+    x, kernel, recurrent_kernel, units, dhs_tm, dh_direct = _backward_args(
+        dhs, dh_T, x, kernel, recurrent_kernel, 3
+    )
+    n, t, _ = x.shape
+    keep = _step_keep(mask, n, t)
+    dh_direct = dh_direct.copy()  # the part of dh_prev that skips the z and r GEMM, in place
+    hs, gates, rh_in = _cache(cache, "gru", [(t + 1, n, units), (t, n, 3 * units), (t, n, units)])
+    cp, s = _cp(), _stream()
+    u_zr, u_h = _recurrent_halves(recurrent_kernel, units)
+    dh_rec = cp.zeros((n, units), dtype=cp.float32)
+    drh = cp.empty((n, units), dtype=cp.float32)
+    dzr = cp.empty((t, n, 2 * units), dtype=cp.float32)
+    dhh = cp.empty((t, n, units), dtype=cp.float32)
+    for step in reversed(range(t)):
+        if keep is not None:
+            dh_pass = dh_direct + dh_rec + dhs_tm[step]
+        _k.gru_candidate_step_backward(
+            _ptr(dhs_tm[step]),
+            _ptr(dh_direct),
+            _ptr(dh_rec),
+            _ptr(gates[step]),
+            _ptr(hs[step]),
+            _ptr(dzr[step]),
+            _ptr(dhh[step]),
+            n,
+            units,
+            act,
+            rec,
+            s,
+        )
+        if keep is not None:  # a masked row's gates get nothing, so neither does its rh_in
+            dhh[step] = cp.where(keep[step], dhh[step], 0.0)
+        _gemm(dhh[step], u_h, False, True, n, units, units, out=drh)
+        _k.gru_gates_step_backward(
+            _ptr(drh),
+            _ptr(hs[step]),
+            _ptr(gates[step]),
+            _ptr(dzr[step]),
+            _ptr(dh_direct),
+            n,
+            units,
+            rec,
+            s,
+        )
+        if keep is not None:
+            dzr[step] = cp.where(keep[step], dzr[step], 0.0)
+            dh_direct[...] = cp.where(keep[step], dh_direct, dh_pass)
+        _gemm(dzr[step], u_zr, False, True, n, units, 2 * units, out=dh_rec)
+    x_tm = _time_major(x)
+    dxw = cp.concatenate([dzr, dhh], axis=2)
+    rows = t * n
+    dxw2 = dxw.reshape(rows, 3 * units)
+    dx = _gemm(dxw2, kernel, False, True, rows, x.shape[2], 3 * units)
+    dx = cp.ascontiguousarray(dx.reshape(t, n, x.shape[2]).transpose(1, 0, 2))
+    dkernel = _gemm(x_tm.reshape(rows, x.shape[2]), dxw2, True, False, x.shape[2], 3 * units, rows)
+    drec_zr = _gemm(
+        hs[:t].reshape(rows, units),
+        dzr.reshape(rows, 2 * units),
+        True,
+        False,
+        units,
+        2 * units,
+        rows,
+    )
+    drec_h = _gemm(
+        rh_in.reshape(rows, units), dhh.reshape(rows, units), True, False, units, units, rows
+    )
+    drec = cp.concatenate([drec_zr, drec_h], axis=1)
+    return dx, dkernel, drec, _bias_grad(dxw, 3 * units), dh_direct + dh_rec
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None, activation="tanh"):
+    act = _activation_id(activation, "activation")
     x, kernel, recurrent_kernel, units = _rnn_args(x, kernel, recurrent_kernel, 1)
     n, t, _ = x.shape
     keep = _step_keep(mask, n, t)
@@ -897,14 +1113,17 @@ def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     hu = cp.empty((n, units), dtype=cp.float32)
     for step in range(t):
         _gemm(hs[step], recurrent_kernel, False, False, n, units, units, out=hu)
-        _k.rnn_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step + 1]), n, units, s)
+        _k.rnn_step_forward(_ptr(xw[step]), _ptr(hu), _ptr(hs[step + 1]), n, units, act, s)
         if keep is not None:
             hs[step + 1] = cp.where(keep[step], hs[step + 1], hs[step])
     out = cp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
     return out, hs[t].copy(), (hs,)
 
 
-def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
+def simple_rnn_backward(
+    dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None, activation="tanh"
+):
+    act = _activation_id(activation, "activation")
     x, kernel, recurrent_kernel, units, dhs_tm, dh_rec = _backward_args(
         dhs, dh_T, x, kernel, recurrent_kernel, 1
     )
@@ -918,7 +1137,7 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, 
         if keep is not None:
             dh_pass = dh_rec + dhs_tm[step]
         _k.rnn_step_backward(
-            _ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]), n, units, s
+            _ptr(dhs_tm[step]), _ptr(dh_rec), _ptr(hs[step + 1]), _ptr(dz[step]), n, units, act, s
         )
         if keep is not None:
             dz[step] = cp.where(keep[step], dz[step], 0.0)

@@ -162,48 +162,131 @@ def avg_pool2d_backward(dy, x_shape, pool_size=(2, 2), strides=None, padding="va
 # --- recurrent layers over whole sequences (N, T, I) ---------------------------------------------
 
 
-def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
-    """Keras LSTM (tanh, sigmoid recurrent activation, gates i, f, c, o) over x (N, T, I).
+# The cells' activations (activation, recurrent_activation): Keras's "tanh", "sigmoid", "relu",
+# "hard_sigmoid" (relu6(x + 3) / 6) and "linear". A backward takes the forward's.
+
+
+def lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    """Keras LSTM (gates i, f, c, o) over x (N, T, I): i, f, o = recurrent_activation(...),
+    c = f * c_prev + i * activation(...), h = o * activation(c).
 
     kernel (I, 4U), recurrent_kernel (U, 4U), bias (4U,) or None; h0, c0 (N, U) or None (zeros).
     mask (N, T) or None: a step whose entry is 0 is skipped, as Keras skips masked steps: h and
     c keep their previous values (so hs repeats the step before, h0 at the start).
     Returns (hs (N, T, U), h_T (N, U), c_T (N, U), cache); cache is opaque, for lstm_backward.
     """
-    return _backend(x).lstm(x, kernel, recurrent_kernel, bias, h0, c0, mask)
-
-
-def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None, mask=None):
-    """dhs (N, T, U): gradient w.r.t. every hidden state (zeros where unused); dh_T, dc_T (N, U)
-    or None: extra gradient w.r.t. the final state; mask: the forward's. Returns (dx, dkernel,
-    drecurrent_kernel, dbias, dh0, dc0)."""
-    return _backend(dhs).lstm_backward(
-        dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0, c0, mask
+    return _backend(x).lstm(
+        x, kernel, recurrent_kernel, bias, h0, c0, mask, activation, recurrent_activation
     )
 
 
-def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
-    """Keras GRU with reset_after=True (gates z, r, h): kernel (I, 3U), recurrent_kernel (U, 3U),
-    bias (2, 3U) or None (row 0 input bias, row 1 recurrent bias); h = z * h_prev + (1 - z) * hh.
+def lstm_backward(
+    dhs,
+    dh_T,
+    dc_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    """dhs (N, T, U): gradient w.r.t. every hidden state (zeros where unused); dh_T, dc_T (N, U)
+    or None: extra gradient w.r.t. the final state; mask and activations: the forward's. Returns
+    (dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)."""
+    return _backend(dhs).lstm_backward(
+        dhs,
+        dh_T,
+        dc_T,
+        x,
+        kernel,
+        recurrent_kernel,
+        cache,
+        h0,
+        c0,
+        mask,
+        activation,
+        recurrent_activation,
+    )
+
+
+def gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    """Keras GRU (gates z, r, h): kernel (I, 3U), recurrent_kernel (U, 3U);
+    z, r = recurrent_activation(...), h = z * h_prev + (1 - z) * hh.
+
+    reset_after=True (Keras 2+'s default): hh = activation(x_h + r * (h_prev @ U_h + b_rec_h)),
+    bias (2, 3U) or None (row 0 input bias, row 1 recurrent bias). reset_after=False (the classic
+    GRU): hh = activation(x_h + (r * h_prev) @ U_h), bias (3U,) or None (the input bias only).
     mask: as in lstm. Returns (hs (N, T, U), h_T (N, U), cache)."""
-    return _backend(x).gru(x, kernel, recurrent_kernel, bias, h0, mask)
+    return _backend(x).gru(
+        x, kernel, recurrent_kernel, bias, h0, mask, reset_after, activation, recurrent_activation
+    )
 
 
-def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
-    """Returns (dx, dkernel, drecurrent_kernel, dbias (2, 3U), dh0)."""
-    return _backend(dhs).gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0, mask)
+def gru_backward(
+    dhs,
+    dh_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    """Returns (dx, dkernel, drecurrent_kernel, dbias (the forward's bias shape), dh0)."""
+    return _backend(dhs).gru_backward(
+        dhs,
+        dh_T,
+        x,
+        kernel,
+        recurrent_kernel,
+        cache,
+        h0,
+        mask,
+        reset_after,
+        activation,
+        recurrent_activation,
+    )
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
-    """h_t = tanh(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias); mask: as in lstm.
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None, activation="tanh"):
+    """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias); mask: as in lstm.
     Returns (hs, h_T, cache)."""
-    return _backend(x).simple_rnn(x, kernel, recurrent_kernel, bias, h0, mask)
+    return _backend(x).simple_rnn(x, kernel, recurrent_kernel, bias, h0, mask, activation)
 
 
-def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
+def simple_rnn_backward(
+    dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None, activation="tanh"
+):
     """Returns (dx, dkernel, drecurrent_kernel, dbias, dh0)."""
     return _backend(dhs).simple_rnn_backward(
-        dhs, dh_T, x, kernel, recurrent_kernel, cache, h0, mask
+        dhs, dh_T, x, kernel, recurrent_kernel, cache, h0, mask, activation
     )
 
 

@@ -400,7 +400,44 @@ def _keep(mask, t, like):
     return (np.asarray(mask)[:, t, None] != 0).astype(like.dtype)
 
 
-def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
+# The recurrent cells' activations by Keras name: (f, f' from the output y = f(x)).
+_RNN_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda y: 1 - y**2),
+    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "relu": (lambda x: np.maximum(x, 0), lambda y: (y > 0).astype(y.dtype)),
+    "hard_sigmoid": (
+        lambda x: np.clip(x + 3, 0, 6) / 6,  # Keras 3: relu6(x + 3) / 6
+        lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6,
+    ),
+    "linear": (lambda x: x, np.ones_like),
+}
+
+
+def _rnn_activation(name, argument):
+    """(f, slope) of a cell activation named by `argument`, as the native binding checks it."""
+    accepted = ", ".join(repr(a) for a in _RNN_ACTIVATIONS)
+    if not isinstance(name, str):
+        raise TypeError(
+            f"{argument}: expected a str (one of {accepted}), got {type(name).__name__}"
+        )
+    if name not in _RNN_ACTIVATIONS:
+        raise ValueError(f"{argument}: expected one of {accepted}, got {name!r}")
+    return _RNN_ACTIVATIONS[name]
+
+
+def lstm(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, _ = _rnn_activation(activation, "activation")
+    rec, _ = _rnn_activation(recurrent_activation, "recurrent_activation")
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
     c = np.zeros_like(h) if c0 is None else _float(c0)
     xw = x @ kernel + (0 if bias is None else _float(bias))
@@ -409,17 +446,32 @@ def lstm(x, kernel, recurrent_kernel, bias, h0=None, c0=None, mask=None):
     for t in range(x.shape[1]):
         z = xw[:, t] + h @ recurrent_kernel
         i, f, g, o = np.split(z, 4, axis=1)
-        i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+        i, f, g, o = rec(i), rec(f), act(g), rec(o)
         steps.append((h, c, i, f, g, o))
         keep = _keep(mask, t, h)
         c_new = f * c + i * g
-        h = keep * (o * np.tanh(c_new)) + (1 - keep) * h
+        h = keep * (o * act(c_new)) + (1 - keep) * h
         c = keep * c_new + (1 - keep) * c
         hs[:, t] = h
     return hs, h, c, steps
 
 
-def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, c0=None, mask=None):
+def lstm_backward(
+    dhs,
+    dh_T,
+    dc_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    c0=None,
+    mask=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, dact = _rnn_activation(activation, "activation")
+    _, drec = _rnn_activation(recurrent_activation, "recurrent_activation")
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
@@ -438,15 +490,15 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
     for t in reversed(range(x.shape[1])):
         h_prev, c_prev, i, f, g, o = cache[t]
         keep = _keep(mask, t, dh)
-        tc = np.tanh(f * c_prev + i * g)
+        tc = act(f * c_prev + i * g)
         dh = dh + dhs[:, t]
-        dc_step = dc + dh * o * (1 - tc**2)
+        dc_step = dc + dh * o * dact(tc)
         dz = keep * np.concatenate(
             [
-                dc_step * g * i * (1 - i),
-                dc_step * c_prev * f * (1 - f),
-                dc_step * i * (1 - g**2),
-                dh * tc * o * (1 - o),
+                dc_step * g * drec(i),
+                dc_step * c_prev * drec(f),
+                dc_step * i * dact(g),
+                dh * tc * drec(o),
             ],
             axis=1,
         )
@@ -459,17 +511,36 @@ def lstm_backward(dhs, dh_T, dc_T, x, kernel, recurrent_kernel, cache, h0=None, 
     return dx, dkernel, drecurrent, dbias, dh, dc
 
 
-def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
+def gru(
+    x,
+    kernel,
+    recurrent_kernel,
+    bias,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    act, _ = _rnn_activation(activation, "activation")
+    rec, _ = _rnn_activation(recurrent_activation, "recurrent_activation")
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
-    bias = np.zeros((2, 3 * units), h.dtype) if bias is None else _float(bias)
-    xw = x @ kernel + bias[0]
+    bias_shape = (2, 3 * units) if reset_after else (3 * units,)
+    bias = np.zeros(bias_shape, h.dtype) if bias is None else _float(bias)
+    xw = x @ kernel + (bias[0] if reset_after else bias)
     hs = np.zeros(x.shape[:2] + (units,), h.dtype)
     steps = []
     for t in range(x.shape[1]):
         xz, xr, xh = np.split(xw[:, t], 3, axis=1)
-        rz, rr, rh = np.split(h @ recurrent_kernel + bias[1], 3, axis=1)
-        z, r = _sigmoid(xz + rz), _sigmoid(xr + rr)
-        hh = np.tanh(xh + r * rh)
+        if reset_after:  # r scales the recurrent candidate term
+            rz, rr, rh = np.split(h @ recurrent_kernel + bias[1], 3, axis=1)
+            z, r = rec(xz + rz), rec(xr + rr)
+            hh = act(xh + r * rh)
+        else:  # r scales h before the candidate's recurrent product
+            rz, rr = np.split(h @ recurrent_kernel[:, : 2 * units], 2, axis=1)
+            z, r = rec(xz + rz), rec(xr + rr)
+            rh = (r * h) @ recurrent_kernel[:, 2 * units :]
+            hh = act(xh + rh)
         steps.append((h, z, r, hh, rh))
         keep = _keep(mask, t, h)
         h = keep * (z * h + (1 - z) * hh) + (1 - keep) * h
@@ -477,7 +548,21 @@ def gru(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
     return hs, h, steps
 
 
-def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
+def gru_backward(
+    dhs,
+    dh_T,
+    x,
+    kernel,
+    recurrent_kernel,
+    cache,
+    h0=None,
+    mask=None,
+    reset_after=True,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+):
+    _, dact = _rnn_activation(activation, "activation")
+    _, drec = _rnn_activation(recurrent_activation, "recurrent_activation")
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
@@ -491,40 +576,55 @@ def gru_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=No
         np.zeros(kernel.shape, dhs.dtype),
         np.zeros(recurrent_kernel.shape, dhs.dtype),
     )
-    dbias = np.zeros((2, 3 * units), dhs.dtype)
+    dbias = np.zeros((2, 3 * units) if reset_after else 3 * units, dhs.dtype)
+    u_zr, u_h = recurrent_kernel[:, : 2 * units], recurrent_kernel[:, 2 * units :]
     for t in reversed(range(x.shape[1])):
         h_prev, z, r, hh, rh = cache[t]
         keep = _keep(mask, t, dh)
         dh = dh + dhs[:, t]
-        dz = keep * dh * (h_prev - hh) * z * (1 - z)
-        dhh = keep * dh * (1 - z) * (1 - hh**2)
-        dr = dhh * rh * r * (1 - r)
-        dx_gates = np.concatenate([dz, dr, dhh], axis=1)  # w.r.t. x @ kernel + bias[0]
-        drec_gates = np.concatenate([dz, dr, dhh * r], axis=1)  # w.r.t. h @ recurrent + bias[1]
+        dz = keep * dh * (h_prev - hh) * drec(z)
+        dhh = keep * dh * (1 - z) * dact(hh)
+        if reset_after:
+            dr = dhh * rh * drec(r)
+            dx_gates = np.concatenate([dz, dr, dhh], axis=1)  # w.r.t. x @ kernel + bias[0]
+            drec_gates = np.concatenate([dz, dr, dhh * r], axis=1)  # w.r.t. h @ U + bias[1]
+            drecurrent += h_prev.T @ drec_gates
+            dbias[0] += dx_gates.sum(axis=0)
+            dbias[1] += drec_gates.sum(axis=0)
+            dh_rec = drec_gates @ recurrent_kernel.T
+        else:
+            drh_in = dhh @ u_h.T  # w.r.t. r * h_prev, the candidate's recurrent operand
+            dr = drh_in * h_prev * drec(r)
+            dx_gates = np.concatenate([dz, dr, dhh], axis=1)
+            drecurrent[:, : 2 * units] += h_prev.T @ dx_gates[:, : 2 * units]
+            drecurrent[:, 2 * units :] += (r * h_prev).T @ dhh
+            dbias += dx_gates.sum(axis=0)
+            dh_rec = dx_gates[:, : 2 * units] @ u_zr.T + drh_in * r
         dkernel += x[:, t].T @ dx_gates
-        drecurrent += h_prev.T @ drec_gates
-        dbias[0] += dx_gates.sum(axis=0)
-        dbias[1] += drec_gates.sum(axis=0)
         dx[:, t] = dx_gates @ kernel.T
-        dh = dh * (keep * z + 1 - keep) + drec_gates @ recurrent_kernel.T
+        dh = dh * (keep * z + 1 - keep) + dh_rec
     return dx, dkernel, drecurrent, dbias, dh
 
 
-def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None):
+def simple_rnn(x, kernel, recurrent_kernel, bias, h0=None, mask=None, activation="tanh"):
+    act, _ = _rnn_activation(activation, "activation")
     x, kernel, recurrent_kernel, units, h = _rnn_start(x, kernel, recurrent_kernel, h0)
     xw = x @ kernel + (0 if bias is None else _float(bias))
     hs = np.zeros(x.shape[:2] + (units,), h.dtype)
     steps, acts = [], np.zeros_like(hs)
     for t in range(x.shape[1]):
         steps.append(h)
-        acts[:, t] = np.tanh(xw[:, t] + h @ recurrent_kernel)
+        acts[:, t] = act(xw[:, t] + h @ recurrent_kernel)
         keep = _keep(mask, t, h)
         h = keep * acts[:, t] + (1 - keep) * h
         hs[:, t] = h
     return hs, h, (steps, acts)
 
 
-def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None):
+def simple_rnn_backward(
+    dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, mask=None, activation="tanh"
+):
+    _, dact = _rnn_activation(activation, "activation")
     dhs, x, kernel, recurrent_kernel = (
         _float(dhs),
         _float(x),
@@ -542,7 +642,7 @@ def simple_rnn_backward(dhs, dh_T, x, kernel, recurrent_kernel, cache, h0=None, 
     for t in reversed(range(x.shape[1])):
         keep = _keep(mask, t, dh)
         dh = dh + dhs[:, t]
-        dz = keep * dh * (1 - acts[:, t] ** 2)
+        dz = keep * dh * dact(acts[:, t])
         dkernel += x[:, t].T @ dz
         drecurrent += h_prevs[t].T @ dz
         dbias += dz.sum(axis=0)

@@ -12,6 +12,9 @@ import shendu
 from shendu import ops, reference
 
 from tests.helpers import optimizer_cases
+from tests.ops import test_rnn_variants as rnn_variants
+from tests.ops.test_rnn import upstream
+from tests.ops.test_rnn_mask import random_mask
 
 pytestmark = pytest.mark.gpu
 
@@ -516,6 +519,27 @@ def test_simple_rnn_forward_and_backward(cp, rng, n, t, i, u):
         f64(dhs), None, f64(x), f64(kernel), f64(recurrent), cache_ref
     )
     _assert_all_close(grads, want)
+
+
+@pytest.mark.parametrize("variant", rnn_variants.VARIANTS, ids=rnn_variants.IDS)
+@pytest.mark.parametrize("masked", [False, True], ids=["", "masked"])
+def test_rnn_options_match_reference(cp, rng, variant, masked):
+    """GRU reset_after=False and the cell activations (see tests/ops/test_rnn_variants.py)."""
+    n, t, i, u = 3, 7, 5, 6
+    a = rnn_variants.make_args(rng, variant[0], variant[1], n, t, i, u)
+    mask = random_mask(rng, n, t) if masked else None
+    on_gpu = {k: cp.asarray(v) for k, v in a.items()}
+    as64 = {k: f64(v) for k, v in a.items()}
+    gpu_mask = None if mask is None else cp.asarray(mask)
+    got, cache = rnn_variants.forward(ops, variant, on_gpu, gpu_mask)
+    want, ref_cache = rnn_variants.forward(reference, variant, as64, mask)
+    _assert_all_close(got, want)
+    grads = upstream(rng, variant[0], n, t, u)
+    got = rnn_variants.backward(
+        ops, variant, [cp.asarray(g) for g in grads], on_gpu, cache, gpu_mask
+    )
+    want = rnn_variants.backward(reference, variant, [f64(g) for g in grads], as64, ref_cache, mask)
+    _assert_all_close(got, want)
 
 
 def test_rnn_bad_input(cp):

@@ -76,6 +76,19 @@ def _rnn_wrappers(k):
     )
 
 
+def _variant_cells(k):
+    # The classic GRU writes its bias as one (3 * units,) row; other cell activations by name.
+    return k.Sequential(
+        [
+            k.Input(shape=(5, 4)),
+            k.layers.GRU(3, reset_after=False, return_sequences=True),
+            k.layers.LSTM(3, recurrent_activation="hard_sigmoid", return_sequences=True),
+            k.layers.SimpleRNN(2, activation="relu"),
+            k.layers.Dense(1),
+        ]
+    )
+
+
 def _functional(k):
     a = k.Input(shape=(4,), name="a")
     b = k.Input(shape=(3,), name="b")
@@ -125,6 +138,12 @@ CASES = {
         ),
         compile=dict(optimizer="adam", loss="binary_crossentropy"),
         y=lambda rng: rng.integers(0, 2, (3, 1)).astype(np.float32),
+    ),
+    "variant_cells": dict(
+        build=_variant_cells,
+        x=_floats(3, 5, 4),
+        compile=dict(optimizer="adam", loss="mse"),
+        y=_floats(3, 1),
     ),
     "functional": dict(
         build=_functional,

@@ -220,7 +220,8 @@ def test_config_roundtrip_rebuilds_same_functions():
         (lambda: layers.MaxPooling2D(pool_size=0), "pool_size"),
         (lambda: layers.Bidirectional(layers.LSTM(4), merge_mode="max"), "merge_mode"),
         (lambda: layers.TimeDistributed("dense"), "TimeDistributed"),
-        (lambda: layers.LSTM(4, activation="relu"), "activation"),
+        (lambda: layers.LSTM(4, activation="gelu"), "activation='gelu'.*'hard_sigmoid'"),
+        (lambda: layers.GRU(4, recurrent_activation="softmax"), "recurrent_activation"),
         (lambda: layers.Dense(3, foo=1), "foo"),
     ],
 )

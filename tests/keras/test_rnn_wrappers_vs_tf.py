@@ -23,13 +23,13 @@ def test_every_case_has_a_fixture():
     assert set(NAMES) == set(CASES)
 
 
-def _load(name):
-    with np.load(os.path.join(WRAPPER_FIXTURES, name + ".npz")) as d:
+def _load(folder, name):
+    with np.load(os.path.join(folder, name + ".npz")) as d:
         return {k: d[k] for k in d.files}
 
 
-def _model(name, d):
-    model = CASES[name]["build"](keras)
+def _model(case, d):
+    model = case["build"](keras)
     assert [v.name for v in model.weights] == list(d["weight_names"])
     weights = synthetic_weights([w.shape for w in model.get_weights()], int(d["seed"]))
     model.set_weights(weights)
@@ -41,10 +41,10 @@ def _dense(g):
     return g.dense() if hasattr(g, "dense") else np.asarray(g)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_outputs_and_gradients_match_tf(name):
-    d = _load(name)
-    model = _model(name, d)
+def check_case(cases, folder, name):
+    """The model of cases[name] against its fixture in folder: outputs, gradients, Adam step."""
+    d = _load(folder, name)
+    model = _model(cases[name], d)
     outs, ctxs = model.forward(d["x"], training=True)
     outs = outs if isinstance(outs, list) else [outs]
     assert len(outs) == int(d["n_outputs"])
@@ -62,3 +62,8 @@ def test_outputs_and_gradients_match_tf(name):
     optimizer.apply_gradients(zip(grads, model.trainable_weights))
     for i, w in enumerate(model.get_weights()):
         np.testing.assert_allclose(w, d[f"adam_w{i}"], **STEP_TOL, err_msg=f"Adam step, weight {i}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_and_gradients_match_tf(name):
+    check_case(CASES, WRAPPER_FIXTURES, name)

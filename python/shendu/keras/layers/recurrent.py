@@ -9,6 +9,20 @@ from .. import activations, backend, initializers, regularizers
 from . import arguments
 from .layer import Layer
 
+# The activations the recurrent kernels implement (shendu.ops.lstm), by their Keras names.
+CELL_ACTIVATIONS = ("tanh", "sigmoid", "relu", "hard_sigmoid", "linear")
+
+
+def _cell_activation(kind, argument, identifier):
+    """The canonical name of a cell activation, refused unless the kernels implement it."""
+    name = activations.get(identifier)
+    if name not in CELL_ACTIVATIONS:
+        raise ValueError(
+            f"{kind}: {argument}={identifier!r} is not one the recurrent kernels implement; "
+            f"accepted: {', '.join(repr(a) for a in CELL_ACTIVATIONS)}"
+        )
+    return name
+
 
 class _RNN(Layer):
     """What the three recurrent layers share; subclasses say how many gates and which op."""
@@ -56,14 +70,10 @@ class _RNN(Layer):
             recurrent_constraint=recurrent_constraint,
             bias_constraint=bias_constraint,
         )
-        if activations.get(activation) != "tanh" or (
-            self._gates > 1 and activations.get(recurrent_activation) != "sigmoid"
-        ):
-            raise ValueError(
-                f"{kind}: the fused kernels implement activation='tanh' and "
-                f"recurrent_activation='sigmoid' only, got activation={activation!r}, "
-                f"recurrent_activation={recurrent_activation!r}"
-            )
+        self.activation = _cell_activation(kind, "activation", activation)
+        self.recurrent_activation = _cell_activation(
+            kind, "recurrent_activation", recurrent_activation
+        )
         if stateful:
             raise ValueError(f"{kind}: stateful=True is not supported by shendu")
         self.units = arguments.positive_int("units", units)
@@ -244,7 +254,7 @@ class _RNN(Layer):
         return {
             **super().get_config(),
             "units": self.units,
-            "activation": "tanh",
+            "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
@@ -265,12 +275,12 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
-    """A fully connected recurrent layer: ``h_t = tanh(x_t @ kernel + h_{t-1} @
+    """A fully connected recurrent layer: ``h_t = activation(x_t @ kernel + h_{t-1} @
     recurrent_kernel + bias)``, the whole sequence in one kernel call.
 
     Args:
         units: the size of the state h.
-        activation: "tanh" only.
+        activation: "tanh" (default), "sigmoid", "relu", "hard_sigmoid" or "linear" (None).
         use_bias, kernel_initializer, recurrent_initializer, bias_initializer, and the matching
             regularizers: as in Keras.
         dropout / recurrent_dropout: fractions of the inputs / states dropped while training.
@@ -287,12 +297,22 @@ class SimpleRNN(_RNN):
         super().__init__(units, activation=activation, **kwargs)
 
     def _run(self, x, kernel, recurrent_kernel, bias, init=(None,), mask=None):
-        hs, h, cache = ops.simple_rnn(x, kernel, recurrent_kernel, bias, init[0], mask)
+        hs, h, cache = ops.simple_rnn(
+            x, kernel, recurrent_kernel, bias, init[0], mask, self.activation
+        )
         return hs, [h], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None,), mask=None):
         dx, dk, dr, db, dh0 = ops.simple_rnn_backward(
-            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0], mask
+            dhs,
+            dstates[0],
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            cache,
+            init[0],
+            mask,
+            self.activation,
         )
         return dx, dk, dr, db, [dh0]
 
@@ -303,7 +323,9 @@ class LSTM(_RNN):
 
     Args:
         units: the size of the states h and c.
-        activation / recurrent_activation: "tanh" / "sigmoid" only.
+        activation: of the candidate and of the cell state's output, "tanh" by default.
+        recurrent_activation: of the gates i, f, o, "sigmoid" by default. Either may be "tanh",
+            "sigmoid", "relu", "hard_sigmoid" or "linear" (None).
         unit_forget_bias: start the forget gate's bias at 1.
         use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
             regularizers, dropout, recurrent_dropout, return_sequences, return_state,
@@ -328,7 +350,17 @@ class LSTM(_RNN):
         return bias
 
     def _run(self, x, kernel, recurrent_kernel, bias, init=(None, None), mask=None):
-        hs, h, c, cache = ops.lstm(x, kernel, recurrent_kernel, bias, init[0], init[1], mask)
+        hs, h, c, cache = ops.lstm(
+            x,
+            kernel,
+            recurrent_kernel,
+            bias,
+            init[0],
+            init[1],
+            mask,
+            self.activation,
+            self.recurrent_activation,
+        )
         return hs, [h, c], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None, None), mask=None):
@@ -343,25 +375,31 @@ class LSTM(_RNN):
             init[0],
             init[1],
             mask,
+            self.activation,
+            self.recurrent_activation,
         )
         return dx, dk, dr, db, [dh0, dc0]
 
     def get_config(self):
         return {
             **super().get_config(),
-            "recurrent_activation": "sigmoid",
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
         }
 
 
 class GRU(_RNN):
-    """Gated recurrent unit, Keras 2+'s variant (reset_after=True, gates z, r, h; separate
-    input and recurrent biases), the whole sequence in one kernel call.
+    """Gated recurrent unit (gates z, r, h), the whole sequence in one kernel call.
 
     Args:
         units: the size of the state h.
-        activation / recurrent_activation: "tanh" / "sigmoid" only.
-        reset_after: True only.
+        activation: of the candidate, "tanh" by default.
+        recurrent_activation: of the gates z and r, "sigmoid" by default. Either may be "tanh",
+            "sigmoid", "relu", "hard_sigmoid" or "linear" (None).
+        reset_after: True (Keras 2+'s default): r scales the candidate's recurrent term
+            ``h_{t-1} @ U_h + b_rec``; the bias is (2, 3 * units), input and recurrent rows.
+            False (the classic GRU): r scales h_{t-1} before that product, ``(r * h_{t-1}) @ U_h``;
+            the bias is (3 * units,), the input projection's only.
         use_bias, kernel_initializer, recurrent_initializer, bias_initializer, the matching
             regularizers, dropout, recurrent_dropout, return_sequences, return_state,
             go_backwards: as in SimpleRNN.
@@ -374,22 +412,38 @@ class GRU(_RNN):
     _gates = 3
 
     def __init__(self, units, reset_after=True, **kwargs):
-        if not reset_after:
-            raise ValueError("GRU: only reset_after=True (the Keras 2+ default) is supported")
         super().__init__(units, **kwargs)
+        self.reset_after = bool(reset_after)
 
     def _bias_shape(self):
-        return (2, 3 * self.units)  # row 0: input bias, row 1: recurrent bias
+        if self.reset_after:
+            return (2, 3 * self.units)  # row 0: input bias, row 1: recurrent bias
+        return (3 * self.units,)
+
+    def _options(self):
+        return self.reset_after, self.activation, self.recurrent_activation
 
     def _run(self, x, kernel, recurrent_kernel, bias, init=(None,), mask=None):
-        hs, h, cache = ops.gru(x, kernel, recurrent_kernel, bias, init[0], mask)
+        hs, h, cache = ops.gru(x, kernel, recurrent_kernel, bias, init[0], mask, *self._options())
         return hs, [h], cache
 
     def _grad(self, dhs, dstates, x, cache, init=(None,), mask=None):
         dx, dk, dr, db, dh0 = ops.gru_backward(
-            dhs, dstates[0], x, self.kernel.value, self.recurrent_kernel.value, cache, init[0], mask
+            dhs,
+            dstates[0],
+            x,
+            self.kernel.value,
+            self.recurrent_kernel.value,
+            cache,
+            init[0],
+            mask,
+            *self._options(),
         )
         return dx, dk, dr, db, [dh0]
 
     def get_config(self):
-        return {**super().get_config(), "recurrent_activation": "sigmoid", "reset_after": True}
+        return {
+            **super().get_config(),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "reset_after": self.reset_after,
+        }

@@ -42,6 +42,8 @@ class Variable(VariableBase):
     revision = 0
     # True for state a layer updates itself (moving statistics): never trainable.
     stateful = False
+    # The dtype weight files hold it in, as Keras 3 writes and expects it (int64 for counts).
+    file_dtype = np.float32
 
     def __setattr__(self, name, value) -> None:
         if name in ("value", "trainable"):

@@ -167,9 +167,12 @@ class Trainer(StepMethods):
 
     def compile_from_config(self, config):
         metrics = config.get("metrics")
+        loss = config.get("loss")
         self.compile(
             optimizer=config.get("optimizer", "rmsprop"),
-            loss=config.get("loss"),
+            # A loss object is saved as its record (a dict), which compile would take for
+            # one loss per output.
+            loss=losses_module.deserialize(loss) if isinstance(loss, dict) else loss,
             metrics=None if metrics is None else [metrics_module.deserialize(m) for m in metrics],
         )
 

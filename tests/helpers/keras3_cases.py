@@ -42,6 +42,7 @@ def _cnn(k):
             k.layers.MaxPooling2D((2, 2)),
             k.layers.Conv2D(2, (2, 2), strides=1, padding="valid", use_bias=False),
             k.layers.AveragePooling2D((2, 2), padding="same"),
+            k.layers.GlobalAveragePooling2D(keepdims=True),
             k.layers.Flatten(),
             k.layers.Dense(2, activation="softmax"),
         ]
@@ -190,11 +191,15 @@ def _masking(k):
 
 
 def _mask_zero(k):
-    # A functional model with mask_zero=True: Keras records the mask's computation as a
-    # NotEqual op node between the Input and the Embedding.
-    ids = k.Input(shape=(6,), dtype="int32")
-    h = k.layers.LSTM(3)(k.layers.Embedding(9, 3, mask_zero=True)(ids))
-    return k.Model(ids, k.layers.Dense(1)(h))
+    # A functional model with masks: Keras records their computation as op nodes
+    # (Embedding(mask_zero=True): NotEqual; Masking: NotEqual, Any; Concatenate: ExpandDims,
+    # ZerosLike, LogicalOr, Concatenate, Any) whose results reach the layers as mask arguments.
+    steps = k.Input(shape=(6, 3), name="steps")
+    ids = k.Input(shape=(6,), dtype="int32", name="ids")
+    h = k.layers.Dense(2)(k.layers.LSTM(3, return_sequences=True)(k.layers.Masking()(steps)))
+    e = k.layers.Embedding(9, 2, mask_zero=True)(ids)
+    out = k.layers.GRU(3)(k.layers.Concatenate()([h, e]))
+    return k.Model([steps, ids], k.layers.Dense(1)(out))
 
 
 def _floats(*shape):
@@ -210,10 +215,9 @@ def _padded_ids(high, lengths):
     )
 
 
-def _masked_steps(rng):
-    x = _floats(3, 5, 3)(rng)
-    x[1, 3:] = 0.0  # steps Masking(0.0) masks
-    x[2, 1:] = 0.0
+def _masked_steps(rng, width=5, lengths=(5, 3, 1)):
+    x = _floats(len(lengths), width, 3)(rng)
+    x[np.arange(width) >= np.array(lengths)[:, None]] = 0.0  # steps Masking(0.0) masks
     return x
 
 
@@ -235,19 +239,35 @@ CASES = {
     "cnn": dict(
         build=_cnn,
         x=_floats(3, 6, 6, 2),
-        compile=lambda k: dict(optimizer="rmsprop", loss="categorical_crossentropy"),
+        compile=lambda k: dict(
+            optimizer=k.optimizers.RMSprop(rho=0.8, epsilon=1e-6),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        ),
         y=_one_hot(3, 2),
     ),
     "rnn": dict(
         build=_rnn,
         x=lambda rng: rng.integers(0, 7, (3, 5)).astype(np.int32),
-        compile=lambda k: dict(optimizer="sgd", loss="binary_crossentropy"),
+        compile=lambda k: dict(
+            optimizer=k.optimizers.Adadelta(learning_rate=1.0, rho=0.9),
+            loss="binary_crossentropy",
+        ),
         y=_binary(3),
     ),
     "rnn_wrappers": dict(
         build=_rnn_wrappers,
         x=_padded_ids(9, [6, 4, 2]),
-        compile=lambda k: dict(optimizer="adam", loss="binary_crossentropy"),
+        compile=lambda k: dict(
+            optimizer=k.optimizers.Ftrl(
+                learning_rate=k.optimizers.schedules.InverseTimeDecay(0.1, 5, 0.5),
+                l1_regularization_strength=0.01,
+                l2_shrinkage_regularization_strength=0.01,
+                beta=0.1,
+            ),
+            loss="binary_crossentropy",
+            metrics=["accuracy", "auc"],
+        ),
         y=_binary(3),
     ),
     "functional": dict(
@@ -327,7 +347,7 @@ CASES = {
     ),
     "mask_zero": dict(
         build=_mask_zero,
-        x=_padded_ids(9, [6, 3, 1]),
+        x=lambda rng: [_masked_steps(rng, 6, [6, 5, 2]), _padded_ids(9, [6, 3, 1])(rng)],
         compile=lambda k: dict(
             optimizer=k.optimizers.SGD(
                 learning_rate=k.optimizers.schedules.PolynomialDecay(0.1, 20, 0.01, power=2.0),

@@ -164,11 +164,12 @@ def test_writer_still_writes_the_structure_keras_read(name, tmp_path):
     )
 
 
-def _keras_config_with(path, tmp_path, edit):
-    with zipfile.ZipFile(path) as zf:
+def _edited(name, tmp_path, edit):
+    """Keras's file of case ``name`` with ``edit`` applied to its config.json."""
+    with zipfile.ZipFile(os.path.join(FILES, f"keras_{name}.keras")) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     config = json.loads(members["config.json"])
-    edit(config["config"]["layers"][1]["config"])
+    edit(config)
     members["config.json"] = json.dumps(config).encode()
     out = tmp_path / "edited.keras"
     with zipfile.ZipFile(out, "w") as zf:
@@ -190,23 +191,52 @@ def _keras_config_with(path, tmp_path, edit):
     ],
 )
 def test_keys_with_an_effect_or_unknown_are_refused_by_name(edit, message, tmp_path):
-    path = _keras_config_with(os.path.join(FILES, "keras_mlp.keras"), tmp_path, edit)
+    path = _edited("mlp", tmp_path, lambda config: edit(config["config"]["layers"][1]["config"]))
     with pytest.raises(ValueError, match=message):
         keras.saving.load_model(path)
 
 
+def _node(config, name):
+    """The first call of the layer (or op) ``name`` in a functional config."""
+    entry = next(e for e in config["config"]["layers"] if e["name"] == name)
+    return entry["inbound_nodes"][0]
+
+
+def _tensor_of(node_name):
+    return {"class_name": "__keras_tensor__", "config": {"keras_history": [node_name, 0, 0]}}
+
+
+def _reads(name, source):
+    return lambda c: _node(c, name)["args"].__setitem__(0, _tensor_of(source))
+
+
+def _masked_by(name, source):
+    return lambda c: _node(c, name)["kwargs"].update(mask=_tensor_of(source))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        # An op's result as a layer's input or the model's output: not rebuilt.
+        (_reads("lstm", "not_equal"), "Keras op 'NotEqual'.*layer 'lstm' computes with"),
+        (lambda c: c["config"].update(output_layers=["any", 0, 0]), "'Any'.*model output"),
+        # A mask where no layer upstream makes one, or from a layer: passed explicitly.
+        (_reads("lstm", "steps"), "'lstm' is given a mask .* no layer before it makes"),
+        (_masked_by("gru", "dense"), "'gru' is given a mask explicitly .*'dense'"),
+        (
+            lambda c: _node(c, "gru")["kwargs"].update(initial_state=_tensor_of("dense")),
+            "'gru' is called with the tensor argument 'initial_state'",
+        ),
+    ],
+)
+def test_op_nodes_other_than_keras_masks_are_refused_by_name(edit, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        keras.saving.load_model(_edited("mask_zero", tmp_path, edit))
+
+
 def test_optimizer_variables_of_another_layout_are_ignored(tmp_path):
-    # An SGD file (no slots) loaded with its compile config replaced by Adam: compile state
-    # starts afresh instead of failing.
-    path = os.path.join(FILES, "keras_rnn.keras")
-    with zipfile.ZipFile(path) as zf:
-        members = {n: zf.read(n) for n in zf.namelist()}
-    config = json.loads(members["config.json"])
-    config["compile_config"]["optimizer"] = "adam"
-    members["config.json"] = json.dumps(config).encode()
-    out = tmp_path / "adam.keras"
-    with zipfile.ZipFile(out, "w") as zf:
-        for n, data in members.items():
-            zf.writestr(n, data)
-    model = keras.saving.load_model(out)
+    # An Adadelta file (two slots per weight) loaded with its compile config replaced by SGD
+    # (none): compile state starts afresh instead of failing.
+    path = _edited("rnn", tmp_path, lambda c: c["compile_config"].update(optimizer="sgd"))
+    model = keras.saving.load_model(path)
     assert model.optimizer.iterations == 0 and not model.optimizer.built

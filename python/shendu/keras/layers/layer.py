@@ -349,8 +349,12 @@ class Layer:
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         if kwargs:
             raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
-        if mask is None and not isinstance(inputs, (list, tuple)):
-            mask = getattr(inputs, "_keras_mask", None)  # an eager tensor's, as Keras keeps it
+        if mask is None:  # eager tensors' masks, as Keras keeps them
+            if isinstance(inputs, (list, tuple)):
+                masks = [getattr(t, "_keras_mask", None) for t in inputs]
+                mask = masks if any(m is not None for m in masks) else None
+            else:
+                mask = getattr(inputs, "_keras_mask", None)
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_symbolic(inputs)
         if self._defines_call:  # run as Python: a tape records the operations inside

@@ -12,6 +12,9 @@ that makes masks (one passed explicitly), are refused with a ValueError naming t
 
 from __future__ import annotations
 
+from ..layers.embedding import Embedding
+from ..layers.masking import Masking
+
 
 def is_op(entry) -> bool:
     """Whether a functional config's entry is a Keras op node rather than a layer."""
@@ -48,7 +51,7 @@ def _check_mask_source(entry, created, by_name):
             continue
         seen.add(name)
         layer = created[name]
-        if layer._makes_mask() and getattr(layer, "mask_zero", True):
+        if isinstance(layer, Masking) or (isinstance(layer, Embedding) and layer.mask_zero):
             return
         for node in by_name[name]["inbound_nodes"]:
             todo.extend(_sources(node["args"]))

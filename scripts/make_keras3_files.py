@@ -8,7 +8,7 @@ Per case ``<name>``:
   step (so the archive holds the compile config and the optimizer's variables);
 - ``shendu_<name>.keras`` / ``shendu_<name>.weights.h5``: written by shendu from the same
   seeded weights (and checked here: after one step of shendu's training, Keras restores the
-  optimizer and all its variables from shendu's file);
+  loss, the metrics, the optimizer and all its variables from shendu's file);
 - ``<name>.npz``: the input (x0, x1, ...), Keras's predictions of its own file
   (``keras_pred``), the optimizer's step count, and Keras's predictions after loading
   shendu's files (``keras_pred_of_shendu_file``, ``keras_pred_of_shendu_weights``).
@@ -83,12 +83,24 @@ def make(name):
     data["keras_pred_of_shendu_weights"] = into_keras.predict(x, verbose=0)
     np.savez_compressed(os.path.join(FILES, f"{name}.npz"), **data)
     if case["compile"]:
-        check_optimizer_state_carries(name, x)
+        check_compile_state_carries(name, x)
 
 
-def check_optimizer_state_carries(name, x):
-    """After one step of shendu's training, Keras restores shendu's optimizer (its class and
-    options) and every one of its variables from shendu's file."""
+def unnamed(value):
+    """Compile config records without their objects' names (Keras numbers some in each session:
+    "precision_2")."""
+    if isinstance(value, list):
+        return [unnamed(v) for v in value]
+    if isinstance(value, dict) and isinstance(value.get("config"), dict):
+        config = {k: v for k, v in value["config"].items() if k != "name"}
+        return {**value, "config": config}
+    return value
+
+
+def check_compile_state_carries(name, x):
+    """After one step of shendu's training, Keras restores from shendu's file the loss and
+    metrics Keras makes of the case's arguments, and shendu's optimizer (its class and
+    options) with every one of its variables."""
     model = fresh(shendu_keras, name)
     model.train_on_batch(x, targets(name))
     with tempfile.TemporaryDirectory() as folder:
@@ -99,6 +111,10 @@ def check_optimizer_state_carries(name, x):
             loaded = keras.saving.load_model(path)
     skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
     assert not skipped, f"{name}: Keras skipped part of shendu's file: {skipped}"
+    want = fresh(keras, name).get_compile_config()
+    got = loaded.get_compile_config()
+    for key in ("loss", "metrics"):
+        assert unnamed(got[key]) == unnamed(want[key]), (name, key, got[key], want[key])
     theirs = loaded.optimizer
     assert type(theirs).__name__ == type(model.optimizer).__name__, name
     assert sorted(theirs.get_config()) == sorted(model.optimizer.get_config()), name

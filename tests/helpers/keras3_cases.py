@@ -63,8 +63,7 @@ def _rnn(k):
 
 
 def _rnn_wrappers(k):
-    # A Sequential: Keras records a functional model's mask computation as extra op nodes
-    # (NotEqual) in its config.json.
+    # A Sequential: no op nodes for its masks (the functional form is the mask_zero case).
     return k.Sequential(
         [
             k.Input(shape=(6,), dtype="int32"),

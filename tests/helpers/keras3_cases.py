@@ -273,7 +273,9 @@ CASES = {
         build=_functional,
         x=lambda rng: [_floats(3, 4)(rng), _floats(3, 3)(rng)],
         compile=lambda k: dict(
-            optimizer=k.optimizers.Adamax(learning_rate=0.01, clipnorm=1.0, weight_decay=0.01),
+            optimizer=k.optimizers.Adamax(
+                learning_rate=0.01, clipnorm=1.0, weight_decay=0.01, use_ema=True, ema_momentum=0.9
+            ),
             loss="mse",
             metrics=["mae", k.metrics.RootMeanSquaredError()],
         ),

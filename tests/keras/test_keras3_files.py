@@ -84,6 +84,9 @@ def test_keras_archive_restores_compile_and_optimizer_state(name):
     ]
     assert len(slots) == len(optimizer._active_slots()) * len(model.trainable_weights)
     assert all(np.any(s != optimizer._slot_initial(n)) for s, n in slots)
+    if optimizer.use_ema:  # the moving averages too, as Keras left them after its step
+        averages = [optimizer._averages.get(id(w)) for w in model.trainable_weights]
+        assert all(a is not None and np.any(a != 0) for a in averages)
     model.train_on_batch(_x(d), targets(name))  # training goes on from there
     assert model.optimizer.iterations == int(d["iterations"]) + 1
 

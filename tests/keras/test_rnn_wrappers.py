@@ -95,3 +95,20 @@ def test_bidirectional_from_config_round_trip():
     clone(x)
     clone.set_weights(layer.get_weights())
     np.testing.assert_array_equal(clone(x).numpy(), layer(x).numpy())
+
+
+def test_merges_combine_masks_as_keras(rng):
+    # Keras: Concatenate keeps a step when any input keeps it (an input without a mask keeps
+    # every step); the elementwise merges OR the masks, and give none unless all inputs have one.
+    a = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    b = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    a[0, 2:], b[0, 1:] = 0.0, 0.0
+    a[1, 3:], b[1, :] = 0.0, 0.0
+    ma, mb = layers.Masking()(a), layers.Masking()(b)
+    both = [[1, 1, 0, 0], [1, 1, 1, 0]]
+    np.testing.assert_array_equal(layers.Concatenate()([ma, mb])._keras_mask, both)
+    np.testing.assert_array_equal(layers.Concatenate(axis=1)([ma, mb])._keras_mask.shape, (2, 8))
+    np.testing.assert_array_equal(layers.Concatenate()([ma, b])._keras_mask, np.ones((2, 4)))
+    for merge in (layers.Add(), layers.Maximum(), layers.Average(), layers.Multiply()):
+        np.testing.assert_array_equal(merge([ma, mb])._keras_mask, both)
+        assert getattr(merge([ma, b]), "_keras_mask", None) is None

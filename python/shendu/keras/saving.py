@@ -304,6 +304,13 @@ def _vars_path(entry, layer):
     return f"{entry}/{getattr(layer, '_weights_group', 'vars')}"
 
 
+def _file_values(layer):
+    """The layer's weights in the dtypes Keras files hold them in (Variable.file_dtype)."""
+    values = layer.get_weights()
+    dtypes = [getattr(w, "file_dtype", None) for w in getattr(layer, "weights", values)]
+    return [np.asarray(v, dtype=d) for v, d in zip(values, dtypes)]
+
+
 def _write_weights(model, target):
     h5py = _h5py()
     with h5py.File(target, "w") as f:
@@ -313,8 +320,8 @@ def _write_weights(model, target):
             if inner:
                 continue
             group = f.require_group(_vars_path(entry, layer))
-            for i, w in enumerate(layer.get_weights()):
-                group.create_dataset(str(i), data=np.asarray(w))
+            for i, value in enumerate(_file_values(layer)):
+                group.create_dataset(str(i), data=value)
         optimizer_vars = optimizer_state.variables_of(model)
         if optimizer_vars is not None:
             group = f.create_group("optimizer/vars")

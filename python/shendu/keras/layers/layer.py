@@ -45,6 +45,8 @@ class Variable(VariableBase):
     # Keras's multi-replica aggregation: a non-trainable "mean" weight is averaged over the
     # replicas after each training step (state a layer's forward updates from its own shard).
     aggregation = "none"
+    # The dtype weight files hold it in, as Keras 3 writes and expects it (int64 for counts).
+    file_dtype = np.float32
 
     def __setattr__(self, name, value) -> None:
         if name in ("value", "trainable"):
@@ -359,8 +361,12 @@ class Layer:
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         if kwargs:
             raise ValueError(f"{type(self).__name__}.__call__: unsupported arguments {kwargs}")
-        if mask is None and not isinstance(inputs, (list, tuple)):
-            mask = getattr(inputs, "_keras_mask", None)  # an eager tensor's, as Keras keeps it
+        if mask is None:  # eager tensors' masks, as Keras keeps them
+            if isinstance(inputs, (list, tuple)):
+                masks = [getattr(t, "_keras_mask", None) for t in inputs]
+                mask = masks if any(m is not None for m in masks) else None
+            else:
+                mask = getattr(inputs, "_keras_mask", None)
         if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
             return self._call_symbolic(inputs)
         if self._defines_call:  # run as Python: a tape records the operations inside

@@ -59,11 +59,32 @@ class Concatenate(Layer):
         xp = _device.array_module(dy)
         return xp.split(dy, np.cumsum(sizes)[:-1].tolist(), axis=self.axis), []
 
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: each input's mask spread over its features (all True when it has
+        none), joined along ``axis``, then a step is kept if any feature keeps it."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        xp = _device.array_module(inputs[0])
+        spread = []
+        for x, m in zip(inputs, mask):
+            m = xp.ones(x.shape, bool) if m is None else xp.asarray(m)
+            spread.append(xp.broadcast_to(m[..., None] if m.ndim < x.ndim else m, x.shape))
+        return xp.concatenate(spread, axis=self.axis).any(axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
 
 
 class _Elementwise(Layer):
+    def compute_mask(self, inputs, mask=None):
+        """As Keras: a step is kept if any input keeps it; no mask unless every input has one."""
+        if mask is None or any(m is None for m in mask):
+            return None
+        out = mask[0]
+        for m in mask[1:]:
+            out = out | m
+        return out
+
     def compute_output_shape(self, input_shape):
         _check_list(self, input_shape)
         first = tuple(input_shape[0])

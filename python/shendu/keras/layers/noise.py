@@ -55,7 +55,11 @@ class _SpatialDropout(_Random):
         return (dy if mask is None else dy * mask), []
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        # Keras's spatial dropouts take no `trainable` argument (they hold no weights), so
+        # their config leaves it out: Keras could not rebuild the layer with it.
+        config = {**super().get_config(), "rate": self.rate}
+        del config["trainable"]
+        return config
 
 
 class SpatialDropout1D(_SpatialDropout):

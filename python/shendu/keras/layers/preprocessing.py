@@ -88,6 +88,7 @@ class Normalization(Layer):
             self.adapt_mean = self.add_weight("mean", stats_shape, "zeros", trainable=False)
             self.adapt_variance = self.add_weight("variance", stats_shape, "ones", trainable=False)
             self.count = self.add_weight("count", (), "zeros", trainable=False)
+            self.count.file_dtype = np.int64  # Keras's count is an int64 variable
         else:
             # Given statistics line up with the last kept axes, as Keras's reshape does.
             self._given = [

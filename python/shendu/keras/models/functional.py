@@ -14,7 +14,7 @@ from ..layers.convolutional import MaxPooling2D
 from ..layers.core import Activation, InputLayer, _Activated
 from ..layers.layer import Layer
 from ..tensors import KerasTensor
-from . import trainer
+from . import op_nodes, trainer
 from .summary import print_summary
 from .trainer import Trainer
 
@@ -564,10 +564,16 @@ class Model(Trainer, Layer):
             return cls(**config)
         created = {}
         for entry in config["layers"]:
-            created[entry["name"]] = deserialize(entry, custom_objects)
+            if not op_nodes.is_op(entry):
+                created[entry["name"]] = deserialize(entry, custom_objects)
+        outputs = config["output_layers"]
+        if isinstance(outputs, dict):  # dict outputs: their tensors by output name
+            output_specs = list(outputs.values())
+        else:
+            output_specs = outputs if outputs and isinstance(outputs[0], list) else [outputs]
+        entries = op_nodes.layer_entries(config["layers"], created, output_specs)
         tensors = {}  # (layer name, node index) -> outputs
-        pending = list(config["layers"])
-        for entry in pending:  # layers appear after the layers they read from
+        for entry in entries:  # layers appear after the layers they read from
             layer = created[entry["name"]]
             if isinstance(layer, InputLayer):
                 tensors[(layer.name, 0)] = layer.output

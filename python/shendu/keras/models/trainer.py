@@ -196,9 +196,12 @@ class Trainer(StepMethods):
         def metrics(key):
             return _unplain(config.get(key), metrics_module.deserialize)
 
+        def loss(value):  # a loss object is saved as its record
+            return losses_module.deserialize(value) if isinstance(value, dict) else value
+
         self.compile(
             optimizer=config.get("optimizer", "rmsprop"),
-            loss=config.get("loss"),
+            loss=_unplain(config.get("loss"), loss),
             loss_weights=config.get("loss_weights"),
             metrics=metrics("metrics"),
             weighted_metrics=metrics("weighted_metrics"),

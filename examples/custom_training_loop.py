@@ -92,6 +92,14 @@ def fit(model, data, epochs=EPOCHS, verbose=1):
     return float(test_accuracy.result())
 
 
+def test_accuracy(model, data, **kwargs):
+    _, (x_test, y_test) = data
+    accuracy = keras.metrics.SparseCategoricalAccuracy()
+    for images, labels in batches(x_test, y_test, BATCH_SIZE):
+        accuracy(labels, model(images, training=False))
+    return float(accuracy.result())
+
+
 def main():
     keras.utils.set_random_seed(0)
     fit(build_model(), load_data())

@@ -240,3 +240,57 @@ def test_history_gets_one_line_per_run(tmp_path):
     assert cells[columns.index("SGEMM 1024 vs NumPy")] == "0.90x"
     assert cells[columns.index("lstm_text")] == "–"
     assert rows[1].startswith("| 2026-11-27 09:05 |")
+
+
+def _loop_rounds(fit_variants):
+    """Two rounds of the custom-loop program: the loop 1.0 and 1.2 s on shendu, fit of the same
+    model fit_variants[i], TF 3 s as tf.function and 6-8 s eagerly, PyTorch 2.5 s."""
+    per_fw = {}
+    for i, fit_s in enumerate(fit_variants):
+        loop = {"fit_s": 1.0 + 0.2 * i, "accuracy": 0.9, "variants": {"fit": fit_s}}
+        merge.gather(per_fw, "shendu", {"programs": {"custom_training_loop": loop}})
+        tf = {"fit_s": 3.0, "accuracy": 0.9, "variants": {"eager": 6.0 + 2 * i}}
+        merge.gather(per_fw, "tensorflow", {"programs": {"custom_training_loop": tf}})
+        torch = {"fit_s": 2.5, "accuracy": 0.9}
+        merge.gather(per_fw, "torch", {"programs": {"custom_training_loop": torch}})
+    (row,) = merge.merge_programs(["custom_training_loop"], {"custom_training_loop": 1}, per_fw)
+    return row
+
+
+def test_a_custom_loop_row_compares_the_loop_with_fit_and_eager_tensorflow():
+    row = _loop_rounds([1.0, 1.2])  # medians: loop 1.1 s, fit 1.1 s, TF eager 7 s
+    assert row["results"]["shendu"]["variants"] == {"fit": pytest.approx(1.1)}
+    assert row["loop_vs_fit"] == pytest.approx(1.0)
+    assert row["speedup_vs_tf_eager"] == pytest.approx(7.0 / 1.1)
+    assert row["speedup_vs_best"] == pytest.approx(2.5 / 1.1) and row["met"] is True
+    slower = _loop_rounds([0.9, 1.0])  # the loop 1.1 s against fit's 0.95 s: over 10 % slower
+    assert slower["loop_vs_fit"] == pytest.approx(1.1 / 0.95) and slower["met"] is False
+    result = _result_with_machine({})
+    result["machine"] = dict(
+        cpu_model="cpu", physical_cores=2, logical_cpus=2, isa="avx2", threads=2, python="3"
+    )
+    result["programs"] = [slower]
+    table = report.markdown(result)
+    # The program's row in the programs' table, then in the custom loops' table.
+    _, line = [ln for ln in table.splitlines() if ln.startswith("| custom_training_loop |")]
+    cells = line.split(" | ")
+    assert cells[2:5] == ["1.10 s", "950 ms", "1.16"]
+    assert cells[5:8] == ["3.00 s", "7.00 s", "2.50 s"] and cells[9] == "6.36x"
+    assert cells[-1] == "**no** |"
+
+
+def test_history_starts_a_new_table_when_the_columns_change(tmp_path, monkeypatch):
+    path = tmp_path / "HISTORY.md"
+    result = _result_with_machine({})
+    result["programs"] = [{"program": "mnist_cnn", "speedup_vs_best": 3.0}]
+    monkeypatch.setattr(history, "PROGRAMS", ("mnist_cnn",))
+    history.append(str(path), result)
+    monkeypatch.setattr(history, "PROGRAMS", ("mnist_cnn", "cifar_cnn_bn"))
+    history.append(str(path), result)
+    history.append(str(path), result)
+    lines = path.read_text().splitlines()
+    headers = [i for i, line in enumerate(lines) if line.startswith("| run |")]
+    assert len(headers) == 2 and "cifar_cnn_bn" in lines[headers[1]]
+    assert "cifar_cnn_bn" not in lines[headers[0]]
+    assert len([line for line in lines[headers[1] :] if line.startswith("| 2026")]) == 2
+    assert lines[headers[1] - 1] == ""

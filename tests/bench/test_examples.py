@@ -31,8 +31,15 @@ def _imported(name):
 
 
 def _layers(model):
-    """Every layer's config without its name (names count up within a session)."""
-    return [{k: v for k, v in layer.get_config().items() if k != "name"} for layer in model.layers]
+    """Every layer's config without its names, a wrapped layer's too (names count up within a
+    session)."""
+    return [_unnamed(layer.get_config()) for layer in model.layers]
+
+
+def _unnamed(config):
+    if isinstance(config, dict):
+        return {k: _unnamed(v) for k, v in config.items() if k != "name"}
+    return config
 
 
 def test_the_loader_finds_the_checkout_examples():
@@ -50,8 +57,8 @@ def built(monkeypatch):
     models = []
     load = examples.load
 
-    def recording(name, keras_module=None):
-        program = load(name, keras_module)
+    def recording(name, keras_module=None, tf_module=None):
+        program = load(name, keras_module, tf_module)
         build = program.build_model
         program.build_model = lambda: models.append((name, build())) or models[-1][1]
         return program
@@ -74,6 +81,25 @@ def test_the_bench_trains_the_example_model(name, built):
     assert loaded == name
     assert _layers(model) == _layers(_imported(name).build_model())
     assert programs.epochs(name) == _imported(name).EPOCHS
+
+
+def test_a_custom_loop_is_timed_against_fit_of_the_same_model(built):
+    import shendu
+
+    data = _small("custom_training_loop")
+    result = programs.RUNNERS["shendu"](shendu, "custom_training_loop", data, 1)
+    assert result["fit_s"] > 0 and result["variants"]["fit"] > 0
+    assert 0.0 <= result["accuracy"] <= 1.0
+    (_, loop), (_, fitted) = built
+    assert _layers(loop) == _layers(fitted) == _layers(_imported("custom_training_loop").MyModel())
+    assert loop.optimizer is None and fitted.optimizer is not None  # only the second is compiled
+
+
+def test_a_custom_loop_on_tensorflow_imports_the_tensorflow_package():
+    # tf.keras is the module keras._tf_keras.keras: the bench names the tf package itself.
+    text = examples.source("custom_training_loop", "keras._tf_keras.keras", "tensorflow")
+    assert "import tensorflow as tf\n" in text
+    assert "import keras._tf_keras.keras as keras\n" in text
 
 
 def test_the_demo_trains_the_example_cnn(built, monkeypatch, tmp_path, capsys):

@@ -42,15 +42,16 @@ def names() -> list[str]:
     return sorted(f[:-3] for f in os.listdir(folder()) if f.endswith(".py") and f[0] != "_")
 
 
-def source(name: str, keras_name: str = "shendu.keras") -> str:
+def source(name: str, keras_name: str = "shendu.keras", tf_name: str | None = None) -> str:
     """The text of examples/<name>.py with its Keras imports pointed at the module keras_name."""
     with open(os.path.join(folder(), name + ".py")) as f:
         text = f.read()
     if keras_name == "shendu.keras":
         return text
-    # A custom-loop program's `import shendu as tf` becomes the package of that Keras (tensorflow
-    # for tensorflow.keras).
-    package = keras_name.rpartition(".")[0]
+    # A custom-loop program's `import shendu as tf` becomes tf_name, by default the package of
+    # that Keras (tensorflow for tensorflow.keras; tf.keras itself is named keras._tf_keras.keras,
+    # so the bench names tensorflow).
+    package = tf_name or keras_name.rpartition(".")[0]
     if package:
         text = text.replace("import shendu as tf", f"import {package} as tf")
     return text.replace("from shendu import keras", f"import {keras_name} as keras").replace(
@@ -58,10 +59,15 @@ def source(name: str, keras_name: str = "shendu.keras") -> str:
     )
 
 
-def load(name: str, keras_module: types.ModuleType | None = None) -> types.ModuleType:
-    """examples/<name>.py as a module, on shendu.keras or on keras_module (e.g. tf.keras)."""
+def load(
+    name: str,
+    keras_module: types.ModuleType | None = None,
+    tf_module: types.ModuleType | None = None,
+) -> types.ModuleType:
+    """examples/<name>.py as a module, on shendu.keras or on keras_module (e.g. tf.keras), with
+    a custom loop's `tf` on tf_module (by default keras_module's package)."""
     keras_name = "shendu.keras" if keras_module is None else keras_module.__name__
-    text = source(name, keras_name)
+    text = source(name, keras_name, None if tf_module is None else tf_module.__name__)
     helpers = sorted(set(_HELPER_IMPORT.findall(text)))
     saved = {h: sys.modules.pop(h, None) for h in helpers}
     try:  # the helpers as the program's imports find them, for as long as it is executed

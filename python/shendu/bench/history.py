@@ -45,11 +45,19 @@ def row(result: dict) -> str:
 
 
 def append(path: str, result: dict) -> None:
-    """Adds result's line to the history at path (made with its title and header if new)."""
+    """Adds result's line to the history at path (made with its title and header if new). When
+    the columns have changed since the file's last header, the line starts a new table under
+    the current header, so older lines keep the columns they were written with."""
     new = not os.path.exists(path)
+    last_header = None
+    if not new:
+        with open(path) as f:
+            last_header = [ln for ln in f if ln.startswith("| run |")][-1:]
     with open(path, "a") as f:
         if new:
             f.write(TITLE + header())
+        elif last_header != [header().splitlines(keepends=True)[0]]:
+            f.write("\n" + header())
         f.write(row(result))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import statistics
 
+from .workloads import CUSTOM_LOOPS, LOOP_VS_FIT
+
 
 def gather(per_fw, fw, res):
     """Adds one worker's results to what that framework's earlier workers returned: a list of
@@ -34,6 +36,10 @@ def _over_rounds(entries, key):
         out["min_s"] = min(e["min_s"] for e in entries)
     if "samples" in out:
         out["samples"] = [t for e in entries for t in e["samples"]]
+    if "variants" in out:
+        out["variants"] = {
+            v: statistics.median(e["variants"][v] for e in entries) for v in out["variants"]
+        }
     return out
 
 
@@ -115,5 +121,26 @@ def merge_programs(programs, epochs, per_fw) -> list[dict]:
             )
         else:
             row["met"] = None
+        if p in CUSTOM_LOOPS:
+            _loop_ratios(row)
         rows.append(row)
     return rows
+
+
+def _loop_ratios(row):
+    """A custom loop's own time against shendu's fit of the same model (loop_vs_fit, at most
+    LOOP_VS_FIT to meet the target) and the speed-up over TensorFlow running the loop eagerly."""
+    res = row["results"]
+    own = res.get("shendu")
+    fit_s = (own or {}).get("variants", {}).get("fit")
+    if fit_s:
+        row["loop_vs_fit"] = own["fit_s"] / fit_s
+    eager_s = res.get("tensorflow", {}).get("variants", {}).get("eager")
+    if own and eager_s:
+        row["speedup_vs_tf_eager"] = eager_s / own["fit_s"]
+    if row["met"] is not None and "loop_vs_fit" in row:
+        row["met"] = (
+            row["met"]
+            and row["loop_vs_fit"] <= LOOP_VS_FIT
+            and row.get("speedup_vs_tf_eager", 2.0) >= 2.0
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import libraries
-from .workloads import LABELS
+from .workloads import LABELS, LOOP_VS_FIT
 
 
 def _fmt_time(seconds):
@@ -157,6 +157,36 @@ def markdown(result) -> str:
                 f"| ≥2x best, acc ±1.5 pt of Keras | {_fmt_met(r['met'])} |"
             )
         lines.append("")
+        lines += _loops([r for r in result["programs"] if "loop_vs_fit" in r])
     if result["notes"]:
         lines += ["Notes:", ""] + [f"- {n}" for n in result["notes"]] + [""]
     return "\n".join(lines)
+
+
+def _loops(rows) -> list[str]:
+    """The custom-loop programs against shendu's own fit and TensorFlow's two ways of running
+    the loop."""
+    if not rows:
+        return []
+    lines = [
+        "Custom training loops: the program's GradientTape loop; shendu fit is Model.fit of the "
+        "same model with the loop's optimizer, loss, metric, batch size and test pass; TF-Keras "
+        "runs the loop's steps as tf.function and eagerly; PyTorch is its eager port.",
+        "",
+        "| program | epochs | shendu loop | shendu fit | loop / fit | TF tf.function | TF eager "
+        "| PyTorch | vs TF tf.function | vs TF eager | vs PyTorch | target | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        res, sp = r["results"], r.get("speedup", {})
+        own, tf = res.get("shendu", {}), res.get("tensorflow", {})
+        lines.append(
+            f"| {r['program']} | {r['epochs']} | {_fmt_time(own.get('fit_s'))} "
+            f"| {_fmt_time(own.get('variants', {}).get('fit'))} | {r['loop_vs_fit']:.2f} "
+            f"| {_fmt_time(tf.get('fit_s'))} | {_fmt_time(tf.get('variants', {}).get('eager'))} "
+            f"| {_fmt_time(res.get('torch', {}).get('fit_s'))} "
+            f"| {_fmt_ratio(sp.get('tensorflow'))} | {_fmt_ratio(r.get('speedup_vs_tf_eager'))} "
+            f"| {_fmt_ratio(sp.get('torch'))} "
+            f"| loop ≤{LOOP_VS_FIT:.2f}x fit, ≥2x each other | {_fmt_met(r['met'])} |"
+        )
+    return lines + [""]

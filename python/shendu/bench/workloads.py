@@ -7,14 +7,32 @@ FRAMEWORKS = ("shendu", "numpy", "torch", "tensorflow")
 LABELS = {"shendu": "shendu", "numpy": "NumPy", "torch": "PyTorch", "tensorflow": "TF-Keras"}
 # The example programs the bench trains (examples/<name>.py); each runs its own EPOCHS, or these
 # with --quick.
-PROGRAMS = ("mlp_xor_like", "mnist_mlp_dropout", "mnist_mlp_flatten", "mnist_cnn", "lstm_text")
+PROGRAMS = (
+    "mlp_xor_like",
+    "mnist_mlp_dropout",
+    "mnist_mlp_flatten",
+    "mnist_cnn",
+    "lstm_text",
+    "conv1d_text",
+    "imdb_bidirectional_lstm",
+    "cifar_cnn_bn",
+    "custom_training_loop",
+)
 QUICK_EPOCHS = {
     "mlp_xor_like": 10,
     "mnist_mlp_dropout": 2,
     "mnist_mlp_flatten": 2,
     "mnist_cnn": 1,
     "lstm_text": 2,
+    "conv1d_text": 2,
+    "imdb_bidirectional_lstm": 1,
+    "cifar_cnn_bn": 1,
+    "custom_training_loop": 1,
 }
+# Programs whose fit is a GradientTape loop: timed also against Model.fit of the same model on
+# shendu (the loop's target: within LOOP_VS_FIT of fit's time) and with TF's steps run eagerly.
+CUSTOM_LOOPS = ("custom_training_loop",)
+LOOP_VS_FIT = 1.10
 
 
 def kernel_workloads(tiny: bool = False) -> list[dict]:

@@ -130,15 +130,15 @@ def _imdb_model(torch):
 
 
 def _cifar_model(torch):
-    """Keras's BatchNormalization(momentum=0.99, epsilon=1e-3): PyTorch's momentum weighs the new
-    batch, so 1 - 0.99. PyTorch's running variance takes the unbiased batch variance, Keras's the
+    """The example's BatchNormalization(momentum=0.9, epsilon=1e-3): PyTorch's momentum weighs the
+    new batch, so 1 - 0.9. PyTorch's running variance takes the unbiased batch variance, Keras's the
     biased one (a factor n/(n-1), n the values per channel: at least 64 here)."""
     nn = torch.nn
 
     def conv_bn(c_in, c_out):
         return [
             nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.01),
+            nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.1),
             nn.ReLU(),
         ]
 
@@ -152,7 +152,7 @@ def _cifar_model(torch):
         nn.MaxPool2d(2),
         nn.Flatten(),
         nn.Linear(1024, 64, bias=False),
-        nn.BatchNorm1d(64, eps=1e-3, momentum=0.01),
+        nn.BatchNorm1d(64, eps=1e-3, momentum=0.1),
         nn.ReLU(),
         nn.Linear(64, 10),
     )

@@ -1,4 +1,5 @@
-"""Checks of the constructor arguments layers share, with Keras's error messages."""
+"""Checks of the constructor arguments and input shapes layers share, with Keras's error
+messages."""
 
 from __future__ import annotations
 
@@ -148,3 +149,14 @@ def output_padding(value, strides):
             f"less than its stride. Received: output_padding={value!r}, strides={strides}"
         )
     return result
+
+
+def input_ndim(layer, input_shape, ndim, axes=None) -> None:
+    """Fails unless the input has ``ndim`` dimensions; ``axes`` names them in the message."""
+    if len(input_shape) != ndim:
+        expected = f"ndim={ndim}" if axes is None else f"ndim={ndim} {axes}"
+        raise ValueError(
+            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
+            f"{expected}, found ndim={len(input_shape)}. Full shape received: "
+            f"{tuple(input_shape)}"
+        )

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/simd_vec.h"
 #include "conv/conv2d.h"
 
 namespace shendu {
@@ -55,26 +56,12 @@ const Kernels& kernels_avx512();   // conv2d_direct_avx512.cpp
 namespace direct {
 namespace {
 
-// Native vectors, not 16-float ones everywhere: where 16 floats are wider than a register, GCC
-// lowers a scalar * vector product by storing the scalar to the stack 16 times and reloading it,
-// which makes the SSE and AVX2 builds many times slower than AVX-512.
-#if defined(__AVX512F__)
-constexpr int kVecLanes = 16;
-#elif defined(__AVX2__)
-constexpr int kVecLanes = 8;
-#else
-constexpr int kVecLanes = 4;
-#endif
-typedef float V __attribute__((vector_size(kVecLanes * sizeof(float))));
+using simd::kVecLanes;
+using simd::load;
+using simd::V;
 constexpr int kSub = kLanes / kVecLanes;  // native vectors per block of 16 filters
 // Filters per register block: up to 4 blocks of 16 (64 filters) per output cell.
 constexpr int kMaxVectors = 4;
-
-inline V load(const float* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // The 16 lanes of a block (its kSub vectors) summed as a tree of halves, in the same order on
 // every ISA (vector adds and shuffles, not a spill to memory and 15 scalar adds: this runs once

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/simd_vec.h"
 #include "conv/depthwise.h"
 
 namespace shendu {
@@ -41,22 +42,10 @@ const Kernels& kernels_avx512();   // depthwise_avx512.cpp
 namespace depthwise {
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kVecLanes = 16;
-#elif defined(__AVX2__)
-constexpr int kVecLanes = 8;
-#else
-constexpr int kVecLanes = 4;
-#endif
-typedef float V __attribute__((vector_size(kVecLanes * sizeof(float))));
+using simd::kVecLanes;
+using simd::load;
+using simd::V;
 constexpr int kSpanVectors = 4;
-
-template <class T>
-inline T load(const float* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // Calls K<V, kSpanVectors>, then K<V, 1>, then K<float, 1> (the channels left over) with the first
 // channel of each span, over channels [0, C).

@@ -464,8 +464,9 @@ def _im2col(x, g):
     return cols
 
 
-def _conv_args(x, w, strides, padding, dilation=(1, 1)):
-    """x, w and the Window2d of the (dilated) kernel's window over x."""
+def _conv_args(x, w, strides, padding, dilation=(1, 1), last_axis="filters"):
+    """x, w and the Window2d of the (dilated) kernel's window over x; last_axis names w's last
+    axis in the error on a w of the wrong shape."""
     x = _float32(x, "x", 4)
     w = _float32(w, "w", 4)
     kh, kw, c, _ = w.shape
@@ -473,7 +474,7 @@ def _conv_args(x, w, strides, padding, dilation=(1, 1)):
         c == x.shape[3] and kh >= 1 and kw >= 1,
         "w",
         w,
-        f"(kh >= 1, kw >= 1, {x.shape[3]}, filters) for x {x.shape}",
+        f"(kh >= 1, kw >= 1, {x.shape[3]}, {last_axis}) for x {x.shape}",
     )
     window = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
     g = _window(x.shape, window, _pair(strides, "strides"), _padding(padding), "x")
@@ -516,6 +517,22 @@ def _from_phases(xs, d, n, h, w, top, left):
     return _cp().ascontiguousarray(full[:, top : top + h, left : left + w])
 
 
+def _dilated(conv, x, w, b, g, d):
+    """The dilated convolution's output: conv (undilated, 'valid') over x's phase images."""
+    _, (rows, cols) = _phase_geometry(g, w, d)
+    ys = conv(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
+    return _from_phases(ys, d, g[0], g[10], g[11], 0, 0)
+
+
+def _dilated_backward(conv_backward, dy, x, w, g, d, need_dx):
+    """(dx, dw, db) of _dilated, conv_backward being conv's."""
+    (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
+    xs = _to_phases(x, d, g[8], g[9], rows, cols)
+    dxs, dw, db = conv_backward(_to_phases(dy, d, 0, 0, pho, pwo), xs, w, 1, "valid", need_dx)
+    dx = _from_phases(dxs, d, g[0], g[1], g[2], g[8], g[9]) if need_dx else None
+    return dx, dw, db
+
+
 def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     d = _dilation(dilation_rate, strides)
     x, w, g = _conv_args(x, w, strides, padding, d)
@@ -525,9 +542,7 @@ def conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
         _require_shape(b.shape == (f,), "b", b, f"({f},) for w {w.shape}")
     n, ho, wo = g[0], g[10], g[11]
     if d != (1, 1):
-        _, (rows, cols) = _phase_geometry(g, w, d)
-        ys = conv2d(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
-        return _from_phases(ys, d, n, ho, wo, 0, 0)
+        return _dilated(conv2d, x, w, b, g, d)
     cols = _im2col(x, g)
     y = _gemm(cols, w.reshape(kh * kw * c, f), False, False, n * ho * wo, f, kh * kw * c, b)
     return y.reshape(n, ho, wo, f)
@@ -542,11 +557,7 @@ def conv2d_backward(dy, x, w, strides=(1, 1), padding="valid", need_dx=True, dil
     n, ho, wo = g[0], g[10], g[11]
     _require_shape(dy.shape == (n, ho, wo, f), "dy", dy, f"{(n, ho, wo, f)}, the output of conv2d")
     if d != (1, 1):
-        (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
-        xs = _to_phases(x, d, g[8], g[9], rows, cols)
-        dxs, dw, db = conv2d_backward(_to_phases(dy, d, 0, 0, pho, pwo), xs, w, 1, "valid", need_dx)
-        dx = _from_phases(dxs, d, n, g[1], g[2], g[8], g[9]) if need_dx else None
-        return dx, dw, db
+        return _dilated_backward(conv2d_backward, dy, x, w, g, d, need_dx)
     rows, patch = n * ho * wo, kh * kw * c
     cols = _im2col(x, g)
     dy2 = dy.reshape(rows, f)
@@ -1800,37 +1811,20 @@ def conv2d_transpose_backward(
     return dx, dw, _bias_grad(dy, f)
 
 
-def _depthwise_args(x, w, strides, padding, dilation=(1, 1)):
-    x = _float32(x, "x", 4)
-    w = _float32(w, "w", 4)
-    kh, kw, c, _ = w.shape
-    _require_shape(
-        c == x.shape[3] and kh >= 1 and kw >= 1,
-        "w",
-        w,
-        f"(kh >= 1, kw >= 1, {x.shape[3]}, depth_multiplier) for x {x.shape}",
-    )
-    window = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
-    g = _window(x.shape, window, _pair(strides, "strides"), _padding(padding), "x")
-    return x, w, g
-
-
 # Depthwise as im2col and one batched product per channel: the columns (rows, taps, C) read as
 # C matrices (rows, taps) times that channel's filters (taps, M).
 
 
 def depthwise_conv2d(x, w, b=None, strides=(1, 1), padding="valid", dilation_rate=(1, 1)):
     d = _dilation(dilation_rate, strides)
-    x, w, g = _depthwise_args(x, w, strides, padding, d)
+    x, w, g = _conv_args(x, w, strides, padding, d, "depth_multiplier")
     kh, kw, c, m = w.shape
     b = _float32_or_none(b, "b", 1)
     if b is not None:
         _require_shape(b.shape == (c * m,), "b", b, f"({c * m},) for w {w.shape}")
     n, ho, wo = g[0], g[10], g[11]
     if d != (1, 1):
-        _, (rows, cols) = _phase_geometry(g, w, d)
-        ys = depthwise_conv2d(_to_phases(x, d, g[8], g[9], rows, cols), w, b)
-        return _from_phases(ys, d, n, ho, wo, 0, 0)
+        return _dilated(depthwise_conv2d, x, w, b, g, d)
     cols = _im2col(x, g).reshape(n * ho * wo, kh * kw, c)
     y = _cp().matmul(cols.transpose(2, 0, 1), w.reshape(kh * kw, c, m).transpose(1, 0, 2))
     y = _cp().ascontiguousarray(y.transpose(1, 0, 2)).reshape(n, ho, wo, c * m)
@@ -1843,19 +1837,14 @@ def depthwise_conv2d_backward(
     need_dx = _bool(need_dx, "need_dx")
     dy = _float32(dy, "dy", 4)
     d = _dilation(dilation_rate, strides)
-    x, w, g = _depthwise_args(x, w, strides, padding, d)
+    x, w, g = _conv_args(x, w, strides, padding, d, "depth_multiplier")
     kh, kw, c, m = w.shape
     n, ho, wo = g[0], g[10], g[11]
     _require_shape(
         dy.shape == (n, ho, wo, c * m), "dy", dy, f"{(n, ho, wo, c * m)}, the output of depthwise"
     )
     if d != (1, 1):
-        (pho, pwo), (rows, cols) = _phase_geometry(g, w, d)
-        xs = _to_phases(x, d, g[8], g[9], rows, cols)
-        dys = _to_phases(dy, d, 0, 0, pho, pwo)
-        dxs, dw, db = depthwise_conv2d_backward(dys, xs, w, 1, "valid", need_dx)
-        dx = _from_phases(dxs, d, n, g[1], g[2], g[8], g[9]) if need_dx else None
-        return dx, dw, db
+        return _dilated_backward(depthwise_conv2d_backward, dy, x, w, g, d, need_dx)
     rows, taps = n * ho * wo, kh * kw
     cols = _im2col(x, g).reshape(rows, taps, c)
     dy3 = dy.reshape(rows, c, m).transpose(1, 0, 2)  # (C, rows, M)

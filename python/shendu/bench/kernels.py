@@ -62,56 +62,36 @@ def shendu_conv(shendu, w, to_device=None):
     return step
 
 
+def _torch_variants(torch, device, inputs, dy, run):
+    """(None, {layout: step}) for NCHW and channels-last (NHWC) memory: inputs are the
+    NCHW-ordered arrays the op differentiates, dy the gradient of its output, run(*inputs) the op;
+    the 4-D arrays are laid out in each layout in turn."""
+    variants = {}
+    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
+
+        def on(a, fmt=fmt):
+            t = torch.from_numpy(a).to(device)
+            return t.contiguous(memory_format=fmt) if a.ndim == 4 else t
+
+        ts, dyt = [on(a).requires_grad_(True) for a in inputs], on(dy)
+
+        def step(ts=ts, dyt=dyt):
+            for t in ts:
+                t.grad = None
+            run(*ts).backward(dyt)
+
+        variants[layout] = step
+    return None, variants
+
+
 def torch_conv(torch, w, device="cpu"):
     import numpy as np
 
     n, h, wd, c = w["shape"]
     f = w["filters"]
-    conv = torch.nn.functional.conv2d
-    variants = {}
-    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-
-        def on(a, fmt=fmt):
-            return torch.from_numpy(a).to(device).contiguous(memory_format=fmt)
-
-        x = on(_rand(np, (n, c, h, wd)))
-        k = on(_rand(np, (f, c, 3, 3), 1))
-        b = torch.from_numpy(_rand(np, (f,), 2)).to(device)
-        dy = on(_rand(np, (n, f, h - 2, wd - 2), 3))
-        for t in (x, k, b):
-            t.requires_grad_(True)
-
-        def step(x=x, k=k, b=b, dy=dy):
-            x.grad = k.grad = b.grad = None
-            conv(x, k, b).backward(dy)
-
-        variants[layout] = step
-    return None, variants
-
-
-def _torch_variants(torch, device, operands, run):
-    """{layout: step} for NCHW and channels-last operands (as torch_conv): operands(np) gives the
-    NCHW-ordered arrays (x, weight, bias, dy); run(x, weight, bias) is the op."""
-    import numpy as np
-
-    variants = {}
-    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-        arrays = operands(np)
-        x, k, b, dy = (
-            torch.from_numpy(a).to(device).contiguous(memory_format=fmt)
-            if a.ndim == 4
-            else torch.from_numpy(a).to(device)
-            for a in arrays
-        )
-        for t in (x, k, b):
-            t.requires_grad_(True)
-
-        def step(x=x, k=k, b=b, dy=dy):
-            x.grad = k.grad = b.grad = None
-            run(x, k, b).backward(dy)
-
-        variants[layout] = step
-    return None, variants
+    inputs = _rand(np, (n, c, h, wd)), _rand(np, (f, c, 3, 3), 1), _rand(np, (f,), 2)
+    dy = _rand(np, (n, f, h - 2, wd - 2), 3)
+    return _torch_variants(torch, device, inputs, dy, torch.nn.functional.conv2d)
 
 
 def shendu_conv1d(shendu, w):
@@ -166,21 +146,16 @@ def shendu_conv2d_transpose(shendu, w):
 
 
 def torch_conv2d_transpose(torch, w, device="cpu"):
+    import numpy as np
+
     n, h, wd, c = w["shape"]
     f = w["filters"]
-
-    def operands(np):
-        return (
-            _rand(np, (n, c, h, wd)),
-            _rand(np, (c, f, 3, 3), 1),
-            _rand(np, (f,), 2),
-            _rand(np, (n, f, 2 * h, 2 * wd), 3),
-        )
-
+    inputs = _rand(np, (n, c, h, wd)), _rand(np, (c, f, 3, 3), 1), _rand(np, (f,), 2)
+    dy = _rand(np, (n, f, 2 * h, 2 * wd), 3)
     conv = torch.nn.functional.conv_transpose2d
     # padding 1 and output_padding 1: Keras's 'same' for a 3x3 stride-2 kernel.
     return _torch_variants(
-        torch, device, operands, lambda x, k, b: conv(x, k, b, 2, 1, output_padding=1)
+        torch, device, inputs, dy, lambda x, k, b: conv(x, k, b, 2, 1, output_padding=1)
     )
 
 
@@ -200,18 +175,13 @@ def shendu_depthwise(shendu, w):
 
 
 def torch_depthwise(torch, w, device="cpu"):
+    import numpy as np
+
     n, h, wd, c = w["shape"]
-
-    def operands(np):
-        return (
-            _rand(np, (n, c, h, wd)),
-            _rand(np, (c, 1, 3, 3), 1),
-            _rand(np, (c,), 2),
-            _rand(np, (n, c, h, wd), 3),
-        )
-
+    inputs = _rand(np, (n, c, h, wd)), _rand(np, (c, 1, 3, 3), 1), _rand(np, (c,), 2)
+    dy = _rand(np, (n, c, h, wd), 3)
     conv = torch.nn.functional.conv2d
-    return _torch_variants(torch, device, operands, lambda x, k, b: conv(x, k, b, 1, 1, 1, c))
+    return _torch_variants(torch, device, inputs, dy, lambda x, k, b: conv(x, k, b, 1, 1, 1, c))
 
 
 def shendu_pool(shendu, w):
@@ -233,19 +203,9 @@ def torch_pool(torch, w):
     import numpy as np
 
     n, h, wd, c = w["shape"]
+    x, dy = _rand(np, (n, c, h, wd)), _rand(np, (n, c, h // 2, wd // 2), 1)
     pool = torch.nn.functional.max_pool2d
-    variants = {}
-    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
-        x.requires_grad_(True)
-        dy = torch.from_numpy(_rand(np, (n, c, h // 2, wd // 2), 1)).contiguous(memory_format=fmt)
-
-        def step(x=x, dy=dy):
-            x.grad = None
-            pool(x, 2).backward(dy)
-
-        variants[layout] = step
-    return None, variants
+    return _torch_variants(torch, "cpu", [x], dy, lambda x: pool(x, 2))
 
 
 def shendu_global_avg_pool(shendu, w):
@@ -267,19 +227,9 @@ def torch_global_avg_pool(torch, w):
     import numpy as np
 
     n, h, wd, c = w["shape"]
+    x, dy = _rand(np, (n, c, h, wd)), _rand(np, (n, c, 1, 1), 1)
     pool = torch.nn.functional.adaptive_avg_pool2d
-    variants = {}
-    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
-        x.requires_grad_(True)
-        dy = torch.from_numpy(_rand(np, (n, c, 1, 1), 1)).contiguous(memory_format=fmt)
-
-        def step(x=x, dy=dy):
-            x.grad = None
-            pool(x, 1).backward(dy)
-
-        variants[layout] = step
-    return None, variants
+    return _torch_variants(torch, "cpu", [x], dy, lambda x: pool(x, 1))
 
 
 def shendu_batch_norm(shendu, w):
@@ -302,22 +252,14 @@ def torch_batch_norm(torch, w):
     import numpy as np
 
     n, h, wd, c = w["shape"]
+    inputs = _rand(np, (n, c, h, wd)), _rand(np, (c,), 2), _rand(np, (c,), 3)
+    dy = _rand(np, (n, c, h, wd), 1)
     bn = torch.nn.functional.batch_norm
-    variants = {}
-    for layout, fmt in (("NCHW", torch.contiguous_format), ("NHWC", torch.channels_last)):
-        x = torch.from_numpy(_rand(np, (n, c, h, wd))).contiguous(memory_format=fmt)
-        dy = torch.from_numpy(_rand(np, (n, c, h, wd), 1)).contiguous(memory_format=fmt)
-        gamma = torch.from_numpy(_rand(np, (c,), 2))
-        beta = torch.from_numpy(_rand(np, (c,), 3))
-        for t in (x, gamma, beta):
-            t.requires_grad_(True)
 
-        def step(x=x, dy=dy, gamma=gamma, beta=beta):
-            x.grad = gamma.grad = beta.grad = None
-            bn(x, None, None, gamma, beta, training=True, eps=1e-3).backward(dy)
+    def run(x, gamma, beta):
+        return bn(x, None, None, gamma, beta, training=True, eps=1e-3)
 
-        variants[layout] = step
-    return None, variants
+    return _torch_variants(torch, "cpu", inputs, dy, run)
 
 
 def shendu_layer_norm(shendu, w):

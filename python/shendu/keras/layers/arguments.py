@@ -1,4 +1,5 @@
-"""Checks of the constructor arguments layers share, with Keras's error messages."""
+"""Checks of the constructor arguments and input shapes layers share, with Keras's error
+messages."""
 
 from __future__ import annotations
 
@@ -55,14 +56,21 @@ def shape_tuple(shape, what) -> tuple:
     return shape
 
 
+def _ints(value, count) -> tuple:
+    """(value, its items as ints): one int is first repeated ``count`` times, as the error
+    messages then show it; the ints are () when value is not a sequence (the callers then fail
+    with their own message)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value,) * count
+    try:
+        return value, tuple(int(v) for v in value)
+    except TypeError:
+        return value, ()
+
+
 def pair(name, value) -> tuple:
     """Two positive ints, from one int or a pair (kernel sizes, strides, pool sizes)."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        result = tuple(int(v) for v in value)
-    except TypeError:
-        result = ()
+    value, result = _ints(value, 2)
     if len(result) != 2 or min(result) <= 0 or max(result) > MAX_SIZE:
         raise ValueError(
             f"The `{name}` argument must be a tuple of 2 positive integers "
@@ -107,12 +115,7 @@ def finite_float(name, value, minimum=None) -> float:
 
 def single(name, value) -> int:
     """One positive int, from an int or a 1-tuple (1-D kernel sizes, strides, dilations)."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        result = tuple(int(v) for v in value)
-    except TypeError:
-        result = ()
+    value, result = _ints(value, 1)
     if len(result) != 1 or not 0 < result[0] <= MAX_SIZE:
         raise ValueError(
             f"The `{name}` argument must be a tuple of 1 positive integers "
@@ -136,15 +139,21 @@ def output_padding(value, strides):
     """None, or a pair of ints in [0, stride) (Conv2DTranspose)."""
     if value is None:
         return None
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        result = tuple(int(v) for v in value)
-    except TypeError:
-        result = ()
+    value, result = _ints(value, 2)
     if len(result) != 2 or any(not 0 <= p < s for p, s in zip(result, strides)):
         raise ValueError(
             "The `output_padding` argument must be None or 2 integers, each non-negative and "
             f"less than its stride. Received: output_padding={value!r}, strides={strides}"
         )
     return result
+
+
+def input_ndim(layer, input_shape, ndim, axes=None) -> None:
+    """Fails unless the input has ``ndim`` dimensions; ``axes`` names them in the message."""
+    if len(input_shape) != ndim:
+        expected = f"ndim={ndim}" if axes is None else f"ndim={ndim} {axes}"
+        raise ValueError(
+            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
+            f"{expected}, found ndim={len(input_shape)}. Full shape received: "
+            f"{tuple(input_shape)}"
+        )

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from ... import _device
-from .. import activations
 from . import arguments
-from .convolutional import Conv2D, _out_size
-
-
-def _check_sequence(layer, input_shape):
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: "
-            f"expected ndim=3 (batch, steps, channels), found ndim={len(input_shape)}. "
-            f"Full shape received: {tuple(input_shape)}"
-        )
+from .base_conv import out_size
+from .convolutional import Conv2D
 
 
 class Conv1D(Conv2D):
@@ -38,6 +29,8 @@ class Conv1D(Conv2D):
     Input shape: ``(batch, steps, channels)``. Output shape: ``(batch, new_steps, filters)``.
     The kernel has shape ``(kernel_size, channels, filters)``.
     """
+
+    _ndim, _axes = 3, "(batch, steps, channels)"
 
     def __init__(
         self,
@@ -85,46 +78,26 @@ class Conv1D(Conv2D):
         """The zeros a causal layer puts before the sequence: the dilated kernel's length - 1."""
         return (self.kernel_size[1] - 1) * self.dilation_rate[1] if self.causal else 0
 
-    def build(self, input_shape):
-        _check_sequence(self, input_shape)
-        if input_shape[-1] is None:
-            raise ValueError(
-                f"{self.name}: the channel dimension of the input must be known, got {input_shape}"
-            )
-        self.kernel = self.add_weight(
-            "kernel",
-            (self.kernel_size[1], self._group_channels(input_shape), self.filters),
-            self.kernel_initializer,
-            self.kernel_regularizer,
-        )
-        self.bias = (
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
-            if self.use_bias
-            else None
-        )
+    def _kernel_window(self):
+        return self.kernel_size[1:]
 
-    def _run(self, x, activation):
+    def _convolve(self, x):
         left = self._causal_left()
         if left:
             x = _device.array_module(x).pad(x, ((0, 0), (left, 0), (0, 0)))
-        y = activations.forward(activation, self._conv(x[:, None], self.kernel.value[None])[:, 0])
-        return y, (x, y, activation)
+        return self._conv(x[:, None], self.kernel.value[None])[:, 0], x
 
-    def backward(self, ctx, dy, need_dx=True):
-        x, y, activation = ctx
-        dz = activations.backward(activation, dy, y)
+    def _convolve_backward(self, x, dz, need_dx):
         dx, dw, db = self._conv_backward(dz[:, None], x[:, None], self.kernel.value[None], need_dx)
-        if dx is not None:
-            dx = dx[:, 0, self._causal_left() :]
-        return dx, ([dw[0], db] if self.use_bias else [dw[0]])
+        return (None if dx is None else dx[:, 0, self._causal_left() :]), dw[0], db
 
     def compute_output_shape(self, input_shape):
-        _check_sequence(self, input_shape)
+        arguments.input_ndim(self, input_shape, 3, self._axes)
         n, steps, _ = input_shape
         if steps is not None:
             steps += self._causal_left()
         k, s, d = self.kernel_size[1], self.strides[1], self.dilation_rate[1]
-        return (n, _out_size(steps, k, s, self.padding, d), self.filters)
+        return (n, out_size(steps, k, s, self.padding, d), self.filters)
 
     def get_config(self):
         return {

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from ... import ops
 from ..._padding import transpose_size
-from .. import activations, initializers, regularizers
 from . import arguments
-from .convolutional import _check_image
-from .core import _Activated
+from .base_conv import IMAGE_AXES, _BaseConv
 
 
-class Conv2DTranspose(_Activated):
+class Conv2DTranspose(_BaseConv):
     """Transposed 2-D convolution: the input gradient of a Conv2D with the same kernel, strides
     and padding, so it grows images by the strides: ``activation(conv2d_transpose(x) + bias)``.
 
@@ -32,6 +30,18 @@ class Conv2DTranspose(_Activated):
     ``(kernel_height, kernel_width, filters, channels)``, as in Keras.
     """
 
+    _config_keys = (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "output_padding",
+        "data_format",
+        "dilation_rate",
+        "activation",
+        "use_bias",
+    )
+
     def __init__(
         self,
         filters,
@@ -52,72 +62,48 @@ class Conv2DTranspose(_Activated):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        arguments.channels_last(data_format)
-        arguments.refuse(
-            "Conv2DTranspose",
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            (1, 1),  # the only one supported: dilation_rate is checked below
+            activation,
+            use_bias,
+            {
+                "kernel": (kernel_initializer, kernel_regularizer, kernel_constraint),
+                "bias": (bias_initializer, bias_regularizer, bias_constraint),
+            },
+            activity_regularizer,
+            **kwargs,
         )
         if arguments.pair("dilation_rate", dilation_rate) != (1, 1):
             raise ValueError(
                 f"Conv2DTranspose: dilation_rate != 1 is not supported, got {dilation_rate!r}"
             )
         self.filters = arguments.positive_int("filters", filters)
-        self.kernel_size = arguments.pair("kernel_size", kernel_size)
-        self.strides = arguments.pair("strides", strides)
-        self.padding = arguments.padding(padding)
         self.output_padding = arguments.output_padding(output_padding, self.strides)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
-        _check_image(self, input_shape)
-        if input_shape[-1] is None:
-            raise ValueError(
-                f"{self.name}: the channel dimension of the input must be known, got {input_shape}"
-            )
         self.kernel = self.add_weight(
             "kernel",
-            self.kernel_size + (self.filters, input_shape[-1]),
+            self.kernel_size + (self.filters, self._channels(input_shape)),
             self.kernel_initializer,
             self.kernel_regularizer,
         )
-        self.bias = (
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
-            if self.use_bias
-            else None
-        )
+        self.bias = self._add_bias(self.filters)
 
-    def _run(self, x, activation):
-        z = ops.conv2d_transpose(
-            x,
-            self.kernel.value,
-            None if self.bias is None else self.bias.value,
-            self.strides,
-            self.padding,
-            self.output_padding,
-        )
-        y = activations.forward(activation, z)
-        return y, (x, y, activation)
+    def _convolve(self, x):
+        bias = None if self.bias is None else self.bias.value
+        args = (self.strides, self.padding, self.output_padding)
+        return ops.conv2d_transpose(x, self.kernel.value, bias, *args), x
 
-    _can_skip_dx = True
-
-    def backward(self, ctx, dy, need_dx=True):
-        x, y, activation = ctx
-        dz = activations.backward(activation, dy, y)
-        dx, dw, db = ops.conv2d_transpose_backward(
-            dz, x, self.kernel.value, self.strides, self.padding, self.output_padding, need_dx
-        )
-        return dx, ([dw, db] if self.use_bias else [dw])
+    def _convolve_backward(self, x, dz, need_dx):
+        args = (self.strides, self.padding, self.output_padding, need_dx)
+        return ops.conv2d_transpose_backward(dz, x, self.kernel.value, *args)
 
     def compute_output_shape(self, input_shape):
-        _check_image(self, input_shape)
+        arguments.input_ndim(self, input_shape, 4, IMAGE_AXES)
         n, h, w, _ = input_shape
         op = self.output_padding or (None, None)
         sizes = [
@@ -125,21 +111,3 @@ class Conv2DTranspose(_Activated):
             for size, k, s, p in zip((h, w), self.kernel_size, self.strides, op)
         ]
         return (n, *sizes, self.filters)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "output_padding": None if self.output_padding is None else list(self.output_padding),
-            "data_format": "channels_last",
-            "dilation_rate": [1, 1],
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-        }

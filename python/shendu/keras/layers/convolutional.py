@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from ... import _device, ops
-from ..._padding import window_axis
-from .. import activations, initializers, regularizers
 from . import arguments
-from .core import _Activated
+from .base_conv import IMAGE_AXES, _BaseConv, out_size
 from .layer import Layer
 
 # The argmax of max pooling is a uint16 tap index (see ops.max_pool2d).
 _MAX_POOL_CELLS = 65536
-
-
-def _out_size(size, window, stride, padding, dilation=1):
-    if size is None:
-        return None
-    return max(0, window_axis(size, (window - 1) * dilation + 1, stride, padding)[0])
 
 
 def _split(x, groups):
@@ -29,16 +21,7 @@ def _concat(parts):
     return _device.array_module(parts[0]).concatenate(parts, axis=-1)
 
 
-def _check_image(layer, input_shape):
-    if len(input_shape) != 4:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: "
-            f"expected ndim=4 (batch, height, width, channels), found "
-            f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}"
-        )
-
-
-class Conv2D(_Activated):
+class Conv2D(_BaseConv):
     """2-D convolution over NHWC images: ``activation(conv2d(inputs, kernel) + bias)``.
 
     Args:
@@ -58,6 +41,18 @@ class Conv2D(_Activated):
     Input shape: ``(batch, height, width, channels)``.
     Output shape: ``(batch, new_height, new_width, filters)``.
     """
+
+    _config_keys = (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "data_format",
+        "dilation_rate",
+        "groups",
+        "activation",
+        "use_bias",
+    )
 
     def __init__(
         self,
@@ -79,13 +74,20 @@ class Conv2D(_Activated):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        arguments.channels_last(data_format)
-        arguments.refuse(
-            type(self).__name__,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
+        super().__init__(
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            {
+                "kernel": (kernel_initializer, kernel_regularizer, kernel_constraint),
+                "bias": (bias_initializer, bias_regularizer, bias_constraint),
+            },
+            activity_regularizer,
+            **kwargs,
         )
         self.filters = arguments.positive_int("filters", filters)
         self.groups = arguments.positive_int("groups", groups)
@@ -94,34 +96,20 @@ class Conv2D(_Activated):
                 "The number of filters must be evenly divisible by the number of groups. "
                 f"Received: groups={groups}, filters={filters}."
             )
-        self.kernel_size = arguments.pair("kernel_size", kernel_size)
-        self.strides = arguments.pair("strides", strides)
-        self.padding = arguments.padding(padding)
-        self.dilation_rate = arguments.dilation(dilation_rate, self.strides)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
-        _check_image(self, input_shape)
-        if input_shape[-1] is None:
-            raise ValueError(
-                f"{self.name}: the channel dimension of the input must be known, got {input_shape}"
-            )
+        self._channels(input_shape)
         self.kernel = self.add_weight(
             "kernel",
-            self.kernel_size + (self._group_channels(input_shape), self.filters),
+            self._kernel_window() + (self._group_channels(input_shape), self.filters),
             self.kernel_initializer,
             self.kernel_regularizer,
         )
-        self.bias = (
-            self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
-            if self.use_bias
-            else None
-        )
+        self.bias = self._add_bias(self.filters)
+
+    def _kernel_window(self):
+        """The kernel's leading axes: its taps along the input's spatial axes."""
+        return self.kernel_size
 
     def _group_channels(self, input_shape):
         """The input channels each group sees (the kernel's axis -2)."""
@@ -152,46 +140,14 @@ class Conv2D(_Activated):
         dxs, dws, dbs = zip(*(ops.conv2d_backward(d, xg, kg, *args) for d, xg, kg in parts))
         return _concat(dxs) if need_dx else None, _concat(dws), _concat(dbs)
 
-    def _run(self, x, activation):
-        y = activations.forward(activation, self._conv(x, self.kernel.value))
-        return y, (x, y, activation)
+    def _convolve(self, x):
+        return self._conv(x, self.kernel.value), x
 
-    # backward takes need_dx: a model's first layer skips the gradient of its input data.
-    _can_skip_dx = True
-
-    def backward(self, ctx, dy, need_dx=True):
-        x, y, activation = ctx
-        dz = activations.backward(activation, dy, y)
-        dx, dw, db = self._conv_backward(dz, x, self.kernel.value, need_dx)
-        return dx, ([dw, db] if self.use_bias else [dw])
+    def _convolve_backward(self, x, dz, need_dx):
+        return self._conv_backward(dz, x, self.kernel.value, need_dx)
 
     def compute_output_shape(self, input_shape):
-        _check_image(self, input_shape)
-        n, h, w, _ = input_shape
-        return (
-            n,
-            _out_size(h, self.kernel_size[0], self.strides[0], self.padding, self.dilation_rate[0]),
-            _out_size(w, self.kernel_size[1], self.strides[1], self.padding, self.dilation_rate[1]),
-            self.filters,
-        )
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "data_format": "channels_last",
-            "dilation_rate": list(self.dilation_rate),
-            "groups": self.groups,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-        }
+        return self._output_shape(input_shape, self.filters)
 
 
 class _Pooling2D(Layer):
@@ -203,12 +159,12 @@ class _Pooling2D(Layer):
         self.padding = arguments.padding(padding)
 
     def compute_output_shape(self, input_shape):
-        _check_image(self, input_shape)
+        arguments.input_ndim(self, input_shape, 4, IMAGE_AXES)
         n, h, w, c = input_shape
         return (
             n,
-            _out_size(h, self.pool_size[0], self.strides[0], self.padding),
-            _out_size(w, self.pool_size[1], self.strides[1], self.padding),
+            out_size(h, self.pool_size[0], self.strides[0], self.padding),
+            out_size(w, self.pool_size[1], self.strides[1], self.padding),
             c,
         )
 

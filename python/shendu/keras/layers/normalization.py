@@ -21,6 +21,22 @@ def _axis_index(layer, axis, ndim) -> int:
     return axis % ndim
 
 
+def _scale_and_offset(layer, shape):
+    """The layer's (gamma, beta) weights of ``shape``; None for gamma without scale, for beta
+    without center."""
+    gamma = (
+        layer.add_weight("gamma", shape, layer.gamma_initializer, layer.gamma_regularizer)
+        if layer.scale
+        else None
+    )
+    beta = (
+        layer.add_weight("beta", shape, layer.beta_initializer, layer.beta_regularizer)
+        if layer.center
+        else None
+    )
+    return gamma, beta
+
+
 def _along(v, axis, ndim):
     """A per-channel vector shaped to broadcast along axis of an ndim array."""
     return v.reshape((-1,) + (1,) * (ndim - 1 - axis))
@@ -111,16 +127,7 @@ class BatchNormalization(Layer):
                 f"input shape {tuple(input_shape)}"
             )
         shape = (channels,)
-        self.gamma = (
-            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer)
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer)
-            if self.center
-            else None
-        )
+        self.gamma, self.beta = _scale_and_offset(self, shape)
         # Synchronized statistics are the same on every replica: nothing to average.
         aggregation = "none" if self.synchronized else "mean"
         self.moving_mean = self.add_weight(
@@ -320,16 +327,7 @@ class LayerNormalization(Layer):
                 f"{self.name}: the input's sizes along axis {self.axis} must be known, got "
                 f"input shape {tuple(input_shape)}"
             )
-        self.gamma = (
-            self.add_weight("gamma", shape, self.gamma_initializer, self.gamma_regularizer)
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight("beta", shape, self.beta_initializer, self.beta_regularizer)
-            if self.center
-            else None
-        )
+        self.gamma, self.beta = _scale_and_offset(self, shape)
 
     def _order(self, ndim):
         """The permutation that moves the normalized axes last (None when they are last)."""

@@ -11,15 +11,6 @@ from . import arguments
 from .layer import Layer
 
 
-def _check_rank(layer, input_shape, ndim, what):
-    if len(input_shape) != ndim:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim={ndim} {what}, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}"
-        )
-
-
 def _one(name, value) -> int:
     """An int or a 1-tuple of one positive int (Keras's 1-D sizes)."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
@@ -39,7 +30,7 @@ class _Pooling1D(Layer):
         return (1, self.pool_size), (1, self.strides), self.padding
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 3, "(batch, steps, channels)")
+        arguments.input_ndim(self, input_shape, 3, "(batch, steps, channels)")
         n, steps, c = input_shape
         if steps is not None:
             steps = max(0, window_axis(steps, self.pool_size, self.strides, self.padding)[0])
@@ -110,7 +101,7 @@ class _GlobalPooling(Layer):
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, self._ndim, self._what)
+        arguments.input_ndim(self, input_shape, self._ndim, self._what)
         if self.keepdims:
             return (input_shape[0],) + (1,) * (self._ndim - 2) + (input_shape[-1],)
         return (input_shape[0], input_shape[-1])

@@ -95,12 +95,7 @@ class _RNN(Layer):
         self._rng = None if seed is None else np.random.default_rng(seed)
 
     def build(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(
-                f"Input 0 of layer {self.name!r} is incompatible with the layer: "
-                f"expected ndim=3 (batch, timesteps, features), found "
-                f"ndim={len(input_shape)}. Full shape received: {tuple(input_shape)}"
-            )
+        arguments.input_ndim(self, input_shape, 3, "(batch, timesteps, features)")
         width = self._gates * self.units
         self.kernel = self.add_weight(
             "kernel", (input_shape[-1], width), self.kernel_initializer, self.kernel_regularizer

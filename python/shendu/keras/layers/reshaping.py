@@ -10,15 +10,6 @@ from . import arguments
 from .layer import Layer
 
 
-def _check_rank(layer, input_shape, ndim):
-    if len(input_shape) != ndim:
-        raise ValueError(
-            f"Input 0 of layer {layer.name!r} is incompatible with the layer: expected "
-            f"ndim={ndim}, found ndim={len(input_shape)}. Full shape received: "
-            f"{tuple(input_shape)}"
-        )
-
-
 def _times(d, k):
     return None if d is None else d * k
 
@@ -76,7 +67,7 @@ class UpSampling1D(Layer):
         return dy.reshape(n, steps // self.size, self.size, c).sum(axis=2), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 3)
+        arguments.input_ndim(self, input_shape, 3)
         return (input_shape[0], _times(input_shape[1], self.size), input_shape[2])
 
     def get_config(self):
@@ -147,7 +138,7 @@ class UpSampling2D(Layer):
         return xp.ascontiguousarray(xp.einsum("oh,nowc->nhwc", mh, d)), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        arguments.input_ndim(self, input_shape, 4)
         n, h, w, c = input_shape
         return (n, _times(h, self.size[0]), _times(w, self.size[1]), c)
 
@@ -209,7 +200,7 @@ class ZeroPadding1D(Layer):
         return _crop(dy, (self.padding,)), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 3)
+        arguments.input_ndim(self, input_shape, 3)
         return (input_shape[0], _grow(input_shape[1], *self.padding), input_shape[2])
 
     def get_config(self):
@@ -242,7 +233,7 @@ class ZeroPadding2D(Layer):
         return _crop(dy, self.padding), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        arguments.input_ndim(self, input_shape, 4)
         n, h, w, c = input_shape
         return (n, _grow(h, *self.padding[0]), _grow(w, *self.padding[1]), c)
 
@@ -274,7 +265,7 @@ class Cropping1D(Layer):
         return _pad(dy, (self.cropping,)), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 3)
+        arguments.input_ndim(self, input_shape, 3)
         return (input_shape[0], _shrink(self, input_shape[1], *self.cropping), input_shape[2])
 
     def get_config(self):
@@ -303,7 +294,7 @@ class Cropping2D(Layer):
         return _pad(dy, self.cropping), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        arguments.input_ndim(self, input_shape, 4)
         n, h, w, c = input_shape
         return (n, _shrink(self, h, *self.cropping[0]), _shrink(self, w, *self.cropping[1]), c)
 
@@ -341,7 +332,7 @@ class RepeatVector(Layer):
         return dy.sum(axis=1), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, 2)
+        arguments.input_ndim(self, input_shape, 2)
         return (input_shape[0], self.n, input_shape[1])
 
     def get_config(self):
@@ -378,7 +369,7 @@ class Permute(Layer):
         return dy.transpose((0,) + tuple(int(i) + 1 for i in np.argsort(self.dims))), []
 
     def compute_output_shape(self, input_shape):
-        _check_rank(self, input_shape, len(self.dims) + 1)
+        arguments.input_ndim(self, input_shape, len(self.dims) + 1)
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
 
     def get_config(self):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import weakref
 
 import numpy as np
@@ -303,6 +304,9 @@ class MultiWorkerMirroredStrategy(Strategy):
             _abort_on_uncaught_exceptions(self._collective)
 
 
+_RELAY_SECONDS = 1.0
+
+
 def _abort_on_uncaught_exceptions(collective) -> None:
     """Makes an uncaught exception print as usual, then abort every rank of the job: the others
     may be waiting in a collective call that this rank will never make."""
@@ -315,6 +319,9 @@ def _abort_on_uncaught_exceptions(collective) -> None:
         sys.stderr.write(f"shendu.distribute: rank {collective.rank} failed; aborting the job\n")
         sys.stdout.flush()
         sys.stderr.flush()
+        # MPI_Abort ends every process of the job at once, the launcher's output forwarders
+        # included: a moment first lets them relay this rank's traceback to the console.
+        time.sleep(_RELAY_SECONDS)
         collective.abort(1)
 
     hook._shendu_aborts = True

@@ -156,10 +156,11 @@ void copy_or_zero(const float* src, int64_t count, float* dst) {
 void rnn_forward(RnnCell cell, RnnActivations acts, const RnnShape& s,
                  const RnnForwardArgs& a) {
   const int64_t N = s.N, T = s.T, U = s.U, GU = rnn_gate_count(cell) * U;
-  const rnn::Kernels& kernels = cell_kernels();
+  const rnn::Kernels& all = cell_kernels();
+  const rnn::CellKernels& kernels = all.cells(acts);
   const rnn::ForwardRows kernel = kernels.forward[static_cast<int>(cell)];
-  const rnn::Activation act = kernels.activations[static_cast<int>(acts.activation)];
-  const rnn::Activation rec = kernels.activations[static_cast<int>(acts.recurrent)];
+  const rnn::Activation act = all.activations[static_cast<int>(acts.activation)];
+  const rnn::Activation rec = all.activations[static_cast<int>(acts.recurrent)];
   // A staged cell's first product covers the gate columns before the candidate's (rnn_staged).
   const bool staged = rnn_staged(cell);
   const int64_t first = staged ? GU - U : GU;
@@ -209,10 +210,11 @@ void rnn_forward(RnnCell cell, RnnActivations acts, const RnnShape& s,
 void rnn_backward(RnnCell cell, RnnActivations acts, const RnnShape& s,
                   const RnnBackwardArgs& a) {
   const int64_t N = s.N, T = s.T, I = s.I, U = s.U, GU = rnn_gate_count(cell) * U;
-  const rnn::Kernels& kernels = cell_kernels();
+  const rnn::Kernels& all = cell_kernels();
+  const rnn::CellKernels& kernels = all.cells(acts);
   const rnn::BackwardRows kernel = kernels.backward[static_cast<int>(cell)];
-  const rnn::Activation act = kernels.activations[static_cast<int>(acts.activation)];
-  const rnn::Activation rec = kernels.activations[static_cast<int>(acts.recurrent)];
+  const rnn::Activation act = all.activations[static_cast<int>(acts.activation)];
+  const rnn::Activation rec = all.activations[static_cast<int>(acts.recurrent)];
   const bool split = rnn::split_recurrent_grad(cell);
   const bool staged = rnn_staged(cell);
   const int64_t first = staged ? GU - U : GU;  // the columns multiplied by h_{t-1} itself

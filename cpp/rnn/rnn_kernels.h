@@ -126,16 +126,17 @@ void carry_states(const ForwardStep& s, int64_t n) {
   if constexpr (rnn_staged(Cell::kCell)) std::fill_n(at(s.aux, n), s.U, 0.0f);
 }
 
+// The masked rows come in a loop of their own: a call in the cells' loop (the carry is not
+// inlined where two cells share it) made the compiler load the step's fields again for every row.
 template <class Cell>
 void forward_rows(const ForwardStep& s, int64_t n0, int64_t n1) {
-  for (int64_t n = n0; n < n1; ++n) {
-    if (masked(s.mask, n)) {
-      carry_states<Cell>(s, n);
-      continue;
-    }
-    Cell::forward(s.U, at(s.g, n), at(s.r, n), s.b, s.br, at(s.h_prev, n), at(s.aux_prev, n),
-                  at(s.aux, n), at(s.h, n), s.act, s.rec);
-  }
+  for (int64_t n = n0; n < n1; ++n)
+    if (!masked(s.mask, n))
+      Cell::forward(s.U, at(s.g, n), at(s.r, n), s.b, s.br, at(s.h_prev, n), at(s.aux_prev, n),
+                    at(s.aux, n), at(s.h, n), s.act, s.rec);
+  if (s.mask.p)
+    for (int64_t n = n0; n < n1; ++n)
+      if (masked(s.mask, n)) carry_states<Cell>(s, n);
 }
 
 // A masked row's state gradients pass to the step before unchanged (dh gains the step's output
@@ -152,15 +153,14 @@ void pass_gradients(const BackwardStep& s, int64_t n) {
 
 template <class Cell>
 void backward_rows(const BackwardStep& s, int64_t n0, int64_t n1) {
-  for (int64_t n = n0; n < n1; ++n) {
-    if (masked(s.mask, n)) {
-      pass_gradients<Cell>(s, n);
-      continue;
-    }
-    Cell::backward(s.U, at(s.g, n), at(s.aux, n), at(s.aux_prev, n), at(s.h_prev, n),
-                   at(s.dh_out, n), at(s.dh, n), at(s.dc, n), at(s.dgx, n), at(s.dgr, n),
-                   at(s.daux, n), s.act, s.rec);
-  }
+  for (int64_t n = n0; n < n1; ++n)
+    if (!masked(s.mask, n))
+      Cell::backward(s.U, at(s.g, n), at(s.aux, n), at(s.aux_prev, n), at(s.h_prev, n),
+                     at(s.dh_out, n), at(s.dh, n), at(s.dc, n), at(s.dgx, n), at(s.dgr, n),
+                     at(s.daux, n), s.act, s.rec);
+  if (s.mask.p)  // as in forward_rows
+    for (int64_t n = n0; n < n1; ++n)
+      if (masked(s.mask, n)) pass_gradients<Cell>(s, n);
 }
 
 // The staged GRU's candidate stage; a masked row is left to backward_rows' pass_gradients, and its

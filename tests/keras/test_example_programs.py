@@ -2,6 +2,7 @@
 as the bench loads it (shendu.bench.examples.load), and must reach a score that a broken layer,
 loss or callback would not (chance, or a simple baseline)."""
 
+import numpy as np
 import pytest
 from shendu import keras
 from shendu.bench import examples
@@ -31,3 +32,16 @@ def test_forecasting_beats_the_daily_cycle():
     # Yesterday's temperature at the same hour knows the daily cycle but not the weather
     # fronts, which the pressure, humidity and wind in the window reveal.
     assert program.test_mae(model, data, verbose=0) < 0.85 * program.yesterday_mae(data)
+
+
+def test_autoencoder_removes_the_noise():
+    program = examples.load("conv_autoencoder")
+    data = program.load_data(n_train=1000)
+    model = program.build_model()
+    program.fit(model, data, epochs=3, batch_size=16, verbose=0)
+    _, (noisy, clean) = data
+    noisy_mse = np.mean((noisy - clean) ** 2)
+    # The mean training digit: what a decoder that ignores its code would paint.
+    mean_digit_mse = np.mean((data[0][1].mean(axis=0) - clean) ** 2)
+    denoised_mse = program.test_mse(model, data, verbose=0)
+    assert denoised_mse < 0.5 * min(noisy_mse, mean_digit_mse), (denoised_mse, noisy_mse)

@@ -2,6 +2,8 @@
 as the bench loads it (shendu.bench.examples.load), and must reach a score that a broken layer,
 loss or callback would not (chance, or a simple baseline)."""
 
+import csv
+
 import numpy as np
 import pytest
 from shendu import keras
@@ -60,3 +62,29 @@ def test_imbalanced_classifier_catches_the_frauds():
     # Without class_weight the same network calls (almost) every transaction legitimate: recall
     # 0-0.4 at the 0.5 threshold; with it, most frauds are caught.
     assert m["recall"] > 0.65 and m["auc"] > 0.85, m
+
+
+def test_interrupted_training_resumes_from_its_backup(tmp_path, capsys):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    program = examples.load("training_with_callbacks")
+    data = program.load_data(n_train=1500, n_test=600)
+    model = program.build_model()
+    history = program.fit(model, data, epochs=6, folder=tmp_path, interrupt_after=3, verbose=0)
+    assert "interrupted after epoch 3" in capsys.readouterr().out
+    assert history.epoch == [3, 4, 5]  # the resumed fit ran only the epochs left
+    assert not (tmp_path / "backup").exists()  # a fit that ends deletes its backup
+
+    with open(tmp_path / "training.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == list(range(6))
+    assert {"learning_rate", "loss", "val_loss", "accuracy"} <= set(rows[0])
+
+    events = EventAccumulator(str(tmp_path / "logs" / "train"))
+    events.Reload()
+    losses = events.Scalars("epoch_loss")
+    assert [e.step for e in losses] == list(range(6))
+    np.testing.assert_allclose([e.value for e in losses], [float(r["loss"]) for r in rows], 1e-6)
+    # Three spirals: chance is 1/3.
+    assert program.test_accuracy(model, data, verbose=0) > 0.75

@@ -1,6 +1,7 @@
 """Runs every example program under shendu or under TensorFlow-Keras with the same program text
 (only the imports changed, see shendu.bench.examples.load), once per seed, and
-appends one JSON line per run (program, framework, seed, final metric, wall seconds) to a file;
+appends one JSON line per run (program, framework, seed, final metric, wall seconds of the whole
+program and of its fit() call) to a file;
 `table` turns two such files into the Markdown rows of bench/results/keras_parity.md.
 
     PYTHONPATH=python python scripts/keras_parity.py run shendu --seeds 0 1 2 --out s.jsonl [--programs ...]
@@ -10,7 +11,8 @@ appends one JSON line per run (program, framework, seed, final metric, wall seco
 
 A seed replaces the 0 each program passes to keras.utils.set_random_seed, so it changes the
 initial weights, dropout masks and shuffling but not the data (the data sets are seeded on their
-own). MNIST programs run on the shipped sample (--sample). Run the two frameworks one after the
+own). MNIST programs run on the shipped sample (--sample; under TensorFlow, whose Keras has no
+load_sample, the same file is read with NumPy). Run the two frameworks one after the
 other, not at the same time: on a small machine they would slow each other down.
 """
 
@@ -27,8 +29,32 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# The number each program's last printed line reports: its accuracy, or the regression's MSE.
-METRIC = re.compile(r"(accuracy|mse)[^0-9]*([0-9.]+)")
+# The number each program's last printed line reports: its accuracy, a regression's MSE or MAE,
+# or a ranking's AUC.
+METRIC = re.compile(r"(accuracy|mse|mae|auc)[^0-9]*([0-9.]+)")
+
+
+def _mnist_sample():
+    """shendu's MNIST sample (keras.datasets.mnist.load_sample), read without shendu.keras."""
+    import numpy as np
+    import shendu
+
+    path = os.path.join(os.path.dirname(shendu.__file__), "data", "mnist_sample.npz")
+    with np.load(path) as d:
+        return (d["x_train"], d["y_train"]), (d["x_test"], d["y_test"])
+
+
+def _timed(function, seconds):
+    """function, appending the seconds each call takes to the list seconds."""
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds.append(time.perf_counter() - start)
+
+    return timed
 
 
 def run(framework, seeds, out_path, names):
@@ -38,6 +64,7 @@ def run(framework, seeds, out_path, names):
         import tensorflow as tf
 
         keras = tf.keras
+        keras.datasets.mnist.load_sample = _mnist_sample
     else:
         from shendu import keras
     sys.argv[1:] = ["--sample"]  # examples/_mnist.py: the shipped MNIST sample
@@ -47,6 +74,9 @@ def run(framework, seeds, out_path, names):
         for seed in seeds:
             keras.utils.set_random_seed = lambda _program_seed, s=seed: seed_everything(s)
             module = examples.load(name, keras)
+            fit_seconds = []
+            if hasattr(module, "fit"):  # main() calls the module's fit by its global name
+                module.fit = _timed(module.fit, fit_seconds)
             out = io.StringIO()
             start = time.perf_counter()
             try:
@@ -64,6 +94,7 @@ def run(framework, seeds, out_path, names):
                 metric=kind,
                 value=float(value),
                 seconds=round(seconds, 1),
+                fit_seconds=round(sum(fit_seconds), 1) if fit_seconds else None,
                 line=last,
             )
             print(json.dumps(record), flush=True)
@@ -77,6 +108,12 @@ def _summary(values):
     return mean, sd
 
 
+def _mean_seconds(runs, key):
+    """The mean of runs' key, '-' where a run has none (records made before it existed)."""
+    values = [r.get(key) for r in runs]
+    return "-" if None in values else f"{statistics.fmean(values):.1f}"
+
+
 def table(shendu_path, tf_path):
     runs = {}
     for path in (shendu_path, tf_path):
@@ -86,14 +123,15 @@ def table(shendu_path, tf_path):
                 runs.setdefault(r["program"], {}).setdefault(r["framework"], []).append(r)
     print(
         "| program | metric | shendu mean ± sd (n) | TF-Keras mean ± sd (n) | "
-        "difference ± SE | wall s shendu / TF |"
+        "difference ± SE | wall s shendu / TF | fit s shendu / TF |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for program in sorted(runs):
         by = runs[program]
         if set(by) != {"shendu", "tf"}:
             continue
-        accuracy = by["shendu"][0]["metric"] == "accuracy"
+        metric = by["shendu"][0]["metric"]
+        accuracy = metric == "accuracy"
         scale = 100.0 if accuracy else 1.0  # accuracy in points (percent)
         cells, stats = [], []
         for fw in ("shendu", "tf"):
@@ -104,14 +142,15 @@ def table(shendu_path, tf_path):
         (m1, s1, n1), (m2, s2, n2) = stats
         se = math.sqrt(s1**2 / n1 + s2**2 / n2)
         fmt = "{:+.2f} ± {:.2f}" if accuracy else "{:+.4f} ± {:.4f}"
-        wall = " / ".join(
-            f"{statistics.fmean(r['seconds'] for r in by[fw]):.1f}" for fw in ("shendu", "tf")
+        wall, fit = (
+            " / ".join(_mean_seconds(by[fw], key) for fw in ("shendu", "tf"))
+            for key in ("seconds", "fit_seconds")
         )
         seeds = sorted({r["seed"] for fw in by for r in by[fw]})
         print(
             f"| {program} (seeds {','.join(map(str, seeds))}) | "
-            f"{'test accuracy, %' if accuracy else 'test MSE'} | {cells[0]} | {cells[1]} | "
-            f"{fmt.format(m1 - m2, se)} | {wall} |"
+            f"{'test accuracy, %' if accuracy else 'test ' + metric.upper()} | {cells[0]} | "
+            f"{cells[1]} | {fmt.format(m1 - m2, se)} | {wall} | {fit} |"
         )
 
 
